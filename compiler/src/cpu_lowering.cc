@@ -1,0 +1,229 @@
+// MLIR text -> LLVM-dialect module for the CPU: dialect registration, parsing with
+// diagnostics captured as text, and the pass pipeline (see jit.h for its shape).
+//
+// Only what the pipeline needs is registered (no InitAllDialects/InitAllPasses: they cost
+// ~30 s of compile time per TU on this machine and pull in every dialect). Passes are
+// added as objects, not parsed from a pipeline string, so nothing needs registering in
+// the global pass registry and a typo is a compile error rather than a silent no-op.
+#include "cpu_lowering.h"
+
+#include <chrono>
+
+#include "hgc/ir/error.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace hgc::compiler_detail {
+
+struct DiagnosticSink {
+  explicit DiagnosticSink(mlir::MLIRContext* ctx, const std::string& text)
+      : os(buffer), handler(source_mgr, ctx, os) {
+    // The buffer name shows up in every message: "kernel.mlir:3:7: error: ...".
+    source_mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, "kernel.mlir"),
+                                  llvm::SMLoc());
+  }
+  std::string buffer;
+  llvm::raw_string_ostream os;
+  llvm::SourceMgr source_mgr;
+  // Prints "file:line:col: error: message", the source line and a caret into `os`; it
+  // handles every diagnostic, so nothing reaches stderr.
+  mlir::SourceMgrDiagnosticHandler handler;
+};
+
+LoweredModule::LoweredModule() = default;
+LoweredModule::~LoweredModule() {
+  module = nullptr;       // erase the IR while its context is alive
+  diagnostics.reset();    // unregister the handler before the context goes
+}
+LoweredModule::LoweredModule(LoweredModule&&) noexcept = default;
+
+std::string LoweredModule::take_diagnostics() {
+  if (!diagnostics) return {};
+  diagnostics->os.flush();
+  std::string out;
+  out.swap(diagnostics->buffer);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+void throw_with_diagnostics(LoweredModule& m, const std::string& what) {
+  std::string diags = m.take_diagnostics();
+  throw Error("compiler", diags.empty() ? what : what + ":\n" + diags);
+}
+
+namespace {
+
+// Replaces f32 math.tanh/erf/exp/log/... by MLIR's polynomial approximations: pure arith
+// (plus math.fma/absf/copysign/floor, which become LLVM intrinsics), so kernels need no
+// libm, vectorize, and behave the same in the JIT and in standalone executables.
+// Max error vs double-precision std:: on [-10, 10], measured in tests/compiler/test_jit.cc:
+// tanh 2.5e-7 abs, erf 2.7e-7 abs, exp 8e-8 relative, log 4.3e-7 abs (f32 ulp ~ 6e-8).
+struct ApproximateMathPass
+    : public mlir::PassWrapper<ApproximateMathPass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMathPass)
+  llvm::StringRef getArgument() const final { return "hgc-approximate-math"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::arith::ArithDialect, mlir::math::MathDialect,
+                    mlir::vector::VectorDialect>();
+  }
+  void runOnOperation() override {
+    mlir::RewritePatternSet patterns(&getContext());
+    mlir::populateMathPolynomialApproximationPatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+const mlir::DialectRegistry& registry() {
+  static mlir::DialectRegistry* reg = [] {
+    auto* r = new mlir::DialectRegistry();  // leaked on purpose: used until exit
+    r->insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect,
+              mlir::bufferization::BufferizationDialect, mlir::cf::ControlFlowDialect,
+              mlir::func::FuncDialect, mlir::index::IndexDialect, mlir::LLVM::LLVMDialect,
+              mlir::linalg::LinalgDialect, mlir::math::MathDialect, mlir::memref::MemRefDialect,
+              mlir::scf::SCFDialect, mlir::tensor::TensorDialect, mlir::vector::VectorDialect>();
+    // One-shot bufferization and ownership-based deallocation work through interfaces
+    // that these dialects attach as external models.
+    mlir::arith::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::arith::registerBufferDeallocationOpInterfaceExternalModels(*r);
+    mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::cf::registerBufferDeallocationOpInterfaceExternalModels(*r);
+    mlir::linalg::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::memref::registerAllocationOpInterfaceExternalModels(*r);
+    mlir::scf::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::scf::registerBufferDeallocationOpInterfaceExternalModels(*r);
+    mlir::tensor::registerBufferizableOpInterfaceExternalModels(*r);
+    // builtin + llvm -> LLVM IR, used by translateModuleToLLVMIR / ExecutionEngine.
+    mlir::registerBuiltinDialectTranslation(*r);
+    mlir::registerLLVMDialectTranslation(*r);
+    return r;
+  }();
+  return *reg;
+}
+
+void build_cpu_pipeline(mlir::PassManager& pm) {
+  using namespace mlir;
+  pm.addPass(createCanonicalizerPass());
+  // Kernel arguments are memrefs, so function boundaries need no bufferization; the
+  // tensors wrapping them (to_tensor restrict writable) bufferize in place.
+  pm.addPass(bufferization::createOneShotBufferizePass());
+  bufferization::buildBufferDeallocationPipeline(pm, bufferization::BufferDeallocationPipelineOptions());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(std::make_unique<ApproximateMathPass>());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());  // expand-strided-metadata emits affine.apply
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // math-to-llvm first: it turns fma/absf/floor/sqrt/exp(f64)... into LLVM intrinsics;
+  // math-to-libm then takes what has neither an approximation nor an intrinsic (f64
+  // tanh/erf, ...), which would otherwise fail in the translation to LLVM IR.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+LoweredModule lower_to_llvm_dialect(const std::string& mlir_text) {
+  auto t0 = std::chrono::steady_clock::now();
+  LoweredModule m;
+  // One context per module: a context only grows (types and attributes are never freed),
+  // and separate contexts make concurrent compiles safe. Threading off: kernel modules are
+  // small and a thread pool per context would cost more than it saves on 2 cores.
+  m.context = std::make_unique<mlir::MLIRContext>(registry(), mlir::MLIRContext::Threading::DISABLED);
+  // Diagnostics name the failing op and position; the full op dump would drown them.
+  m.context->printOpOnDiagnostic(false);
+  m.diagnostics = std::make_unique<DiagnosticSink>(m.context.get(), mlir_text);
+
+  mlir::ParserConfig config(m.context.get());
+  m.module = mlir::parseSourceFile<mlir::ModuleOp>(m.diagnostics->source_mgr, config);
+  if (!m.module) throw_with_diagnostics(m, "cannot parse the MLIR kernel module");
+
+  // Every public function is a kernel and gets a C interface (see jit.h).
+  auto unit = mlir::UnitAttr::get(m.context.get());
+  for (auto fn : m.module->getOps<mlir::func::FuncOp>()) {
+    if (fn.isDeclaration() || !fn.isPublic()) continue;
+    m.kernels.push_back(fn.getSymName().str());
+    if (!fn->hasAttr("llvm.emit_c_interface")) fn->setAttr("llvm.emit_c_interface", unit);
+  }
+
+  mlir::PassManager pm(m.context.get());
+  build_cpu_pipeline(pm);
+  if (mlir::failed(pm.run(*m.module)))
+    throw_with_diagnostics(m, "the MLIR CPU pipeline failed");
+  // Conversions to LLVM are partial: what they cannot convert (say a tensor crossing a
+  // function boundary) stays, and the translation would then blame a missing
+  // "LLVMTranslationDialectInterface". Name the leftover op and its position instead.
+  int leftovers = 0;
+  m.module->walk<mlir::WalkOrder::PreOrder>([&](mlir::Operation* op) {
+    if (op == m.module->getOperation() || op->getName().getDialectNamespace() == "llvm")
+      return mlir::WalkResult::advance();
+    op->emitError() << "'" << op->getName() << "' was not lowered to the LLVM dialect"
+                    << " (kernel arguments and results must be memrefs or scalars)";
+    return ++leftovers < 3 ? mlir::WalkResult::skip() : mlir::WalkResult::interrupt();
+  });
+  if (leftovers) throw_with_diagnostics(m, "the MLIR CPU pipeline left ops it cannot lower");
+  m.mlir_ms = ms_since(t0);
+  return m;
+}
+
+}  // namespace hgc::compiler_detail

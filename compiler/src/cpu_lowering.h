@@ -1,0 +1,46 @@
+// Private to compiler/: MLIR text -> LLVM-dialect module (parse + CPU pass pipeline).
+// jit.cc turns the result into machine code (ExecutionEngine or object file).
+//
+//   LoweredModule m = lower_to_llvm_dialect(text);   // throws hgc::Error("compiler", ...)
+//   ... translateModuleToLLVMIR(*m.module, llvm_ctx) ...
+//   if (failed) throw_with_diagnostics(m, "translation to LLVM IR failed");
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace hgc::compiler_detail {
+
+// Collects every diagnostic of one MLIRContext as text (file:line:col: error: ... plus the
+// offending source line), so failures become hgc::Error messages instead of stderr noise.
+struct DiagnosticSink;
+
+struct LoweredModule {
+  LoweredModule();
+  ~LoweredModule();
+  LoweredModule(LoweredModule&&) noexcept;
+
+  // Declaration order matters: members are destroyed bottom-up, and the module and the
+  // diagnostic handler must die before the context that owns their storage.
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<DiagnosticSink> diagnostics;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<std::string> kernels;  // public functions, source order
+  double mlir_ms = 0;                // parse + pipeline wall time
+
+  // The diagnostics collected so far (and clears them).
+  std::string take_diagnostics();
+};
+
+// Parses `mlir_text` and lowers it to the LLVM dialect. Throws hgc::Error("compiler", ...)
+// with the collected diagnostics on any failure.
+LoweredModule lower_to_llvm_dialect(const std::string& mlir_text);
+
+// Throws hgc::Error("compiler", what + ":\n" + diagnostics).
+[[noreturn]] void throw_with_diagnostics(LoweredModule& m, const std::string& what);
+
+}  // namespace hgc::compiler_detail

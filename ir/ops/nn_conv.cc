@@ -1,0 +1,225 @@
+// Windowed ops: Convolution, Deconvolution, Pooling (MXNet 1.x nn/convolution, nn/deconvolution,
+// nn/pooling). 1-D, 2-D and 3-D kernels; channel-first (NCW, NCHW, NCDHW) and channel-last
+// (NWC, NHWC, NDHWC) layouts. Weights follow the data layout, as in MXNet's ConvertLayout.
+#include <algorithm>
+
+#include "nn_movement_util.h"
+
+namespace hgc::ops {
+namespace {
+
+using util::known;
+
+// Where the channel and spatial axes sit in data of rank nk + 2.
+struct Layout {
+  int c = 1;
+  std::vector<int> spatial;
+};
+
+Layout layout_of(const ShapeCtx& c, int nk) {
+  Layout l;
+  if (!c.attrs.is_none("layout")) {
+    const std::string& s = c.attrs.s("layout");
+    if (static_cast<int>(s.size()) != nk + 2)
+      c.error("layout " + s + " does not fit a " + std::to_string(nk) + "-D window");
+    l.c = s[1] == 'C' ? 1 : nk + 1;
+  }
+  for (int i = 1; i < nk + 2; ++i)
+    if (i != l.c) l.spatial.push_back(i);
+  return l;
+}
+
+// A per-spatial-dim tuple attribute; "()" means `def` in every dim.
+std::vector<int64_t> per_dim(const ShapeCtx& c, const std::string& name, int nk, int64_t def,
+                             int64_t min) {
+  std::vector<int64_t> v = c.attrs.tuple(name);
+  if (v.empty()) v.assign(nk, def);
+  if (static_cast<int>(v.size()) != nk)
+    c.error(name + "=" + util::str(v) + " must have " + std::to_string(nk) +
+            " entries, one per kernel dim");
+  for (int64_t x : v)
+    if (x < min) c.error(name + "=" + util::str(v) + " has an entry below " + std::to_string(min));
+  return v;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Convolution and Deconvolution share everything but the weight layout and the size formula.
+bool conv_shape(ShapeCtx& c, bool deconv) {
+  const AttrView& a = c.attrs;
+  int nk = static_cast<int>(a.tuple("kernel").size());
+  if (nk < 1 || nk > 3)
+    c.error("kernel=" + util::str(a.tuple("kernel")) + " must have 1 to 3 dims");
+  auto k = per_dim(c, "kernel", nk, 1, 1), stride = per_dim(c, "stride", nk, 1, 1),
+       dilate = per_dim(c, "dilate", nk, 1, 1), pad = per_dim(c, "pad", nk, 0, 0);
+  int64_t nf = a.i("num_filter"), g = a.i("num_group");
+  if (nf < 1 || g < 1) c.error("num_filter and num_group must be >= 1");
+  if (nf % g != 0)
+    c.error("num_filter " + std::to_string(nf) + " is not divisible by num_group " +
+            std::to_string(g));
+  Layout l = layout_of(c, nk);
+  std::vector<int64_t> adj, target;
+  if (deconv) {
+    adj = per_dim(c, "adj", nk, 0, 0);
+    target = a.tuple("target_shape");
+    if (!target.empty() && static_cast<int>(target.size()) != nk)
+      c.error("target_shape=" + util::str(target) + " must have " + std::to_string(nk) +
+              " entries");
+  }
+
+  Shape d = c.in[0];
+  if (!d.rank_known()) return false;
+  if (d.ndim() != nk + 2)
+    c.error("data has shape " + d.str() + ", expected rank " + std::to_string(nk + 2) + " for a " +
+            std::to_string(nk) + "-D kernel");
+  int64_t ch = d[l.c];
+  if (known(ch) && ch % g != 0)
+    c.error("input channels " + std::to_string(ch) + " are not divisible by num_group " +
+            std::to_string(g));
+
+  // Convolution weight (num_filter, C/group, k...), deconvolution (C, num_filter/group, k...).
+  Shape w = Shape::of_rank(nk + 2);
+  w[0] = deconv ? ch : nf;
+  w[l.c] = deconv ? nf / g : (known(ch) ? ch / g : Shape::kUnknownDim);
+  for (int i = 0; i < nk; ++i) w[l.spatial[i]] = k[i];
+  c.assign_in(1, w);
+  if (!a.b("no_bias")) c.assign_in(2, Shape{nf});
+
+  Shape out = d;
+  out[l.c] = nf;
+  for (int i = 0; i < nk; ++i) {
+    int64_t x = d[l.spatial[i]], dk = dilate[i] * (k[i] - 1) + 1;
+    int64_t& o = out[l.spatial[i]];
+    if (!known(x)) continue;
+    if (!deconv) {
+      if (x + 2 * pad[i] < dk)
+        c.error("kernel " + util::str(k) + " (dilated " + std::to_string(dk) +
+                ") exceeds padded input " + std::to_string(x + 2 * pad[i]) + " of data " + d.str());
+      o = (x + 2 * pad[i] - dk) / stride[i] + 1;
+      continue;
+    }
+    int64_t full = stride[i] * (x - 1) + dk;
+    if (!target.empty() && target[i] > 0) {
+      // MXNet derives pad/adj from the target: pad = ceil(excess/2), adj = excess % 2.
+      if (full < target[i])
+        c.error("target_shape " + util::str(target) + " is too big for input " + d.str());
+      if ((full - target[i]) % 2 > stride[i] - 1) c.error("target_shape needs adj >= stride");
+      o = target[i];
+    } else {
+      if (adj[i] >= stride[i]) c.error("adj=" + util::str(adj) + " must be smaller than stride");
+      o = full - 2 * pad[i] + adj[i];
+      if (o <= 0) c.error("output size " + std::to_string(o) + " is not positive");
+    }
+  }
+  c.assign_out(0, out);
+
+  // Like MXNet: the batch dim, and spatial dims with stride 1, flow back from the output.
+  if (!deconv && c.out[0].rank_known()) {
+    Shape back = Shape::of_rank(nk + 2);
+    back[0] = c.out[0][0];
+    for (int i = 0; i < nk; ++i) {
+      int64_t o = c.out[0][l.spatial[i]];
+      if (known(o) && stride[i] == 1) back[l.spatial[i]] = o + dilate[i] * (k[i] - 1) - 2 * pad[i];
+    }
+    c.assign_in(0, back);
+  }
+  return c.out[0].known();
+}
+
+bool pool_shape(ShapeCtx& c) {
+  const AttrView& a = c.attrs;
+  if (a.s("pool_type") == "lp" && a.is_none("p_value")) c.error("lp pooling needs p_value");
+  Shape d = c.in[0];
+  if (!d.rank_known()) return false;
+  if (d.ndim() < 3 || d.ndim() > 5)
+    c.error("data has shape " + d.str() + ", expected rank 3, 4 or 5 (N, C, spatial...)");
+  int nk = d.ndim() - 2;
+  Layout l = layout_of(c, nk);
+  Shape out = d;
+  if (a.b("global_pool")) {
+    for (int s : l.spatial) out[s] = 1;
+  } else {
+    if (a.tuple("kernel").empty()) c.error("kernel is required unless global_pool=True");
+    auto k = per_dim(c, "kernel", nk, 1, 1), stride = per_dim(c, "stride", nk, 1, 1),
+         pad = per_dim(c, "pad", nk, 0, 0);
+    const std::string& conv = a.s("pooling_convention");
+    if (conv == "same" && std::any_of(pad.begin(), pad.end(), [](int64_t p) { return p != 0; }))
+      c.error("pooling_convention=same does not allow pad");
+    for (int i = 0; i < nk; ++i) {
+      int64_t x = d[l.spatial[i]], span = x + 2 * pad[i];
+      int64_t& o = out[l.spatial[i]];
+      if (!known(x)) continue;
+      if (k[i] > span)
+        c.error("kernel " + util::str(k) + " exceeds padded input " + std::to_string(span) +
+                " of data " + d.str());
+      if (conv == "valid")
+        o = (span - k[i]) / stride[i] + 1;
+      else if (conv == "full")
+        o = ceil_div(span - k[i], stride[i]) + 1;
+      else
+        o = ceil_div(span, stride[i]);
+    }
+  }
+  c.assign_out(0, out);
+  if (c.out[0].rank_known()) {
+    Shape back = Shape::of_rank(d.ndim());
+    back[0] = c.out[0][0];
+    back[l.c] = c.out[0][l.c];
+    c.assign_in(0, back);
+  }
+  return c.out[0].known();
+}
+
+// The attributes Convolution and Deconvolution share, in MXNet's order.
+OpBuilder conv_attrs(OpBuilder b, int64_t workspace, bool no_bias, bool deconv) {
+  static std::vector<std::string> layouts = {"NCW", "NCHW", "NCDHW", "NHWC", "NWC", "NDHWC"};
+  b.attr(AttrSpec::int_tuple("kernel"))
+      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::int_tuple("dilate").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}));
+  if (deconv)
+    b.attr(AttrSpec::int_tuple("adj").def(std::vector<int64_t>{}))
+        .attr(AttrSpec::int_tuple("target_shape").def(std::vector<int64_t>{}));
+  return b.attr(AttrSpec::integer("num_filter"))
+      .attr(AttrSpec::integer("num_group").def(int64_t(1)))
+      .attr(AttrSpec::integer("workspace").def(workspace))
+      .attr(AttrSpec::boolean("no_bias").def(no_bias))
+      .attr(AttrSpec::one_of("cudnn_tune", {"off", "limited_workspace", "fastest"}).opt())
+      .attr(AttrSpec::boolean("cudnn_off").def(false))
+      .attr(AttrSpec::one_of("layout", layouts).opt())
+      .inputs([](const AttrView& a) {
+        return a.b("no_bias") ? Names{"data", "weight"} : Names{"data", "weight", "bias"};
+      })
+      .params({"weight", "bias"});
+}
+
+}  // namespace
+
+void register_nn_conv(OpRegistry& r) {
+  conv_attrs(r.add("Convolution"), 1024, false, false).shape([](ShapeCtx& c) {
+    return conv_shape(c, false);
+  });
+  conv_attrs(r.add("Deconvolution"), 512, true, true).shape([](ShapeCtx& c) {
+    return conv_shape(c, true);
+  });
+
+  // `same` is MXNet's 1-D-only convention ceil(x / stride); it is accepted for any rank here.
+  // output_size (adaptive pooling) is part of the schema but, as in MXNet's own shape function,
+  // does not change the inferred shape.
+  r.add("Pooling")
+      .attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
+      .attr(AttrSpec::boolean("global_pool").def(false))
+      .attr(AttrSpec::boolean("cudnn_off").def(false))
+      .attr(AttrSpec::one_of("pooling_convention", {"valid", "full", "same"})
+                .def(std::string("valid")))
+      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::integer("p_value").opt())
+      .attr(AttrSpec::boolean("count_include_pad").opt())
+      .attr(AttrSpec::one_of("layout", {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"}).opt())
+      .attr(AttrSpec::int_tuple("output_size").opt())
+      .shape(pool_shape);
+}
+
+}  // namespace hgc::ops

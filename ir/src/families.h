@@ -1,0 +1,13 @@
+// Each op-family file registers its ops here; registry.cc calls them all once.
+#pragma once
+#include "hgc/ir/op.h"
+
+namespace hgc::ops {
+void register_elementwise(OpRegistry& r);  // unary math, elemwise_*, _*_scalar, where, clip, Cast
+void register_broadcast(OpRegistry& r);    // broadcast_* binary, broadcast_axis/_to/_like
+void register_reduce(OpRegistry& r);       // sum/mean/max/min/prod/argmax/norm, softmax family
+void register_movement(OpRegistry& r);     // Reshape, transpose, slice*, Concat, split, take, ...
+void register_init(OpRegistry& r);         // _zeros, _ones, _full, _arange, *_like
+void register_nn(OpRegistry& r);           // FC, Conv, Pooling, norms, Dropout, Embedding, losses
+void register_rnn(OpRegistry& r);          // fused RNN
+}  // namespace hgc::ops

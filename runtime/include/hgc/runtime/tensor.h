@@ -1,0 +1,52 @@
+// A dense host tensor with 64-byte aligned storage: what file readers return and what the
+// runtime binds to kernel arguments.
+//
+//   HostTensor t(DType::f32, {2, 3});
+//   t.data<float>()[0] = 1.f;   t.nbytes() == 24
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hgc/ir/dtype.h"
+#include "hgc/ir/error.h"
+
+namespace hgc {
+
+class HostTensor {
+ public:
+  static constexpr std::size_t kAlignment = 64;
+
+  HostTensor() = default;
+  // Zero-filled. Throws hgc::Error on negative dims or sizes past `max_bytes`.
+  HostTensor(DType dtype, std::vector<int64_t> shape);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const;
+  std::size_t nbytes() const { return nbytes_; }
+  void* raw() { return storage_.get(); }
+  const void* raw() const { return storage_.get(); }
+  template <typename T>
+  T* data() { return static_cast<T*>(raw()); }
+  template <typename T>
+  const T* data() const { return static_cast<const T*>(raw()); }
+  bool defined() const { return dtype_ != DType::unknown; }
+  // "(2, 3) float32"
+  std::string describe() const;
+
+ private:
+  DType dtype_ = DType::unknown;
+  std::vector<int64_t> shape_;
+  std::size_t nbytes_ = 0;
+  std::shared_ptr<uint8_t> storage_;
+};
+
+// Checked element count x element size; throws hgc::Error (component, naming `what`) when
+// a dim is negative or the product overflows.
+std::size_t checked_nbytes(DType dtype, const std::vector<int64_t>& shape,
+                           const std::string& component, const std::string& what);
+
+}  // namespace hgc

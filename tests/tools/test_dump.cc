@@ -1,0 +1,133 @@
+// `hgc dump` end to end: golden text dumps of shared models, json/dot forms, and errors.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "hgc/ir/files.h"
+#include "hgc/ir/json_io.h"
+#include "support/paths.h"
+
+using namespace hgc;
+
+namespace {
+struct Run {
+  int code;
+  std::string out;
+};
+
+// Runs the hgc binary; stdout and stderr together.
+Run hgc_run(const std::string& args) {
+  std::string cmd = std::string(HGC_TOOL) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+// Compares with tests/golden/<name>; HGC_UPDATE_GOLDEN=1 rewrites the file instead.
+void check_golden(const std::string& name, const std::string& actual) {
+  std::string path = test::source_path("tests/golden/" + name);
+  if (std::getenv("HGC_UPDATE_GOLDEN")) {
+    write_file_atomic(path, actual, "test");
+    MESSAGE("updated " << path);
+    return;
+  }
+  REQUIRE_MESSAGE(std::filesystem::exists(path), "missing golden file " << path);
+  CHECK(read_file(path, "test") == actual);
+}
+}  // namespace
+
+TEST_CASE("golden text dumps of shared models") {
+  struct G {
+    const char* file;
+    const char* args;
+    const char* golden;
+  };
+  for (const G& g : {G{"djl_mlp-symbol.json", "--shape data=1x784", "djl_mlp.txt"},
+                     G{"djl_resnet18_v1-symbol.json", "--shape data=1x3x224x224", "djl_resnet18_v1.txt"},
+                     G{"mms_lstm_ptb-symbol.json", "--shape data=35x20 --shape softmax_label=35x20",
+                       "mms_lstm_ptb.txt"},
+                     G{"mxnet_save_000800.json", "--shape data=4x10", "mxnet_save_000800.txt"}}) {
+    CAPTURE(g.file);
+    auto path = test::shared_model(g.file);
+    if (!path) continue;
+    Run r = hgc_run("dump " + *path + " " + g.args);
+    CHECK(r.code == 0);
+    check_golden(g.golden, r.out);
+  }
+}
+
+TEST_CASE("dump of the project's own MLP shows inferred weight shapes") {
+  Run r = hgc_run("dump " + test::source_path("models/mlp/straight_dope_mlp-symbol.json") +
+                  " --shape data=1x512");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("%hybridsequential0_dense0_weight : (256, 512) float32") != std::string::npos);
+  CHECK(r.out.find("%hybridsequential0_dense2_weight : (2, 128) float32") != std::string::npos);
+  CHECK(r.out.find("parameters: 164482 values") != std::string::npos);  // 256*512+256 + 128*256+128 + 2*128+2
+  check_golden("straight_dope_mlp.txt", r.out);
+}
+
+TEST_CASE("--format json re-emits canonical JSON; --format dot renders") {
+  std::string model = test::source_path("models/mlp/straight_dope_mlp-symbol.json");
+  Run r = hgc_run("dump " + model + " --format json");
+  REQUIRE(r.code == 0);
+  CHECK(save_json(load_json(r.out)) + "\n" == r.out);
+  Run d = hgc_run("dump " + model + " --shape data=1x512 --format=dot");
+  REQUIRE(d.code == 0);
+  CHECK(d.out.rfind("digraph hgc {", 0) == 0);
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    std::string dir = test::temp_dir();
+    write_file_atomic(dir + "/g.dot", d.out, "test");
+    CHECK(std::system(("dot -Tsvg " + dir + "/g.dot -o " + dir + "/g.svg").c_str()) == 0);
+    CHECK(read_file(dir + "/g.svg", "test").find("<svg") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+  Run a = hgc_run("dump " + model + " --shape data=1x512 --after=infer");
+  CHECK(a.code == 0);
+  CHECK(a.out.find("IR after infer") != std::string::npos);
+}
+
+TEST_CASE("dump with shipped params uses their shapes and rejects mismatches") {
+  auto json = test::shared_model("sm_dummy_model-symbol.json");
+  auto params = test::shared_model("sm_dummy_model-0000.params");
+  if (!json || !params) return;
+  Run r = hgc_run("dump " + *json + " --params " + *params + " --shape data=3x2");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("%fc1_weight : (1, 2) float32") != std::string::npos);
+  Run bad = hgc_run("dump " + *json + " --params " + *params + " --shape data=3x5");
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("node 'fc1' (FullyConnected)") != std::string::npos);
+  CHECK(bad.out.find("(1, 2)") != std::string::npos);
+  CHECK(bad.out.find("(1, 5)") != std::string::npos);
+}
+
+TEST_CASE("dump errors: clear messages and non-zero exits") {
+  Run help = hgc_run("dump --help");
+  CHECK(help.code == 0);
+  CHECK(help.out.find("usage: hgc dump") != std::string::npos);
+  CHECK(hgc_run("").code == 2);
+  Run nofile = hgc_run("dump /nonexistent.json");
+  CHECK(nofile.code == 1);
+  CHECK(nofile.out.find("/nonexistent.json: cannot open file") != std::string::npos);
+  std::string model = test::source_path("models/mlp/straight_dope_mlp-symbol.json");
+  Run badshape = hgc_run("dump " + model + " --shape data=1xfoo");
+  CHECK(badshape.code == 1);
+  CHECK(badshape.out.find("cannot parse dims") != std::string::npos);
+  Run badname = hgc_run("dump " + model + " --shape input=1x512");
+  CHECK(badname.out.find("no graph input named 'input'") != std::string::npos);
+  Run badfmt = hgc_run("dump " + model + " --format yaml");
+  CHECK(badfmt.out.find("--format must be") != std::string::npos);
+  Run badpass = hgc_run("dump " + model + " --after=fuse");
+  CHECK(badpass.out.find("no such pass") != std::string::npos);
+  Run unknown = hgc_run("dump " + model + " --frobnicate");
+  CHECK(unknown.out.find("unknown option '--frobnicate'") != std::string::npos);
+  CHECK(hgc_run("frob").code == 2);
+}

@@ -1,0 +1,82 @@
+#include "cli.h"
+
+#include "hgc/ir/error.h"
+
+namespace hgc::cli {
+
+std::pair<std::string, Shape> parse_shape_arg(const std::string& arg) {
+  auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0)
+    fail("cli", "--shape expects NAME=DIMS like data=1x3x224x224, got '", arg, "'");
+  std::string name = arg.substr(0, eq), dims = arg.substr(eq + 1);
+  for (char& c : dims)
+    if (c == 'x' || c == 'X') c = ',';
+  std::vector<int64_t> v;
+  try {
+    v = parse_int_tuple(dims);
+  } catch (const Error&) {
+    fail("cli", "--shape ", name, ": cannot parse dims '", arg.substr(eq + 1), "'");
+  }
+  for (int64_t d : v)
+    if (d < 0) fail("cli", "--shape ", name, ": negative dim in '", arg.substr(eq + 1), "'");
+  return {name, Shape(v)};
+}
+
+Args::Args(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) args_.emplace_back(argv[i]);
+}
+
+bool Args::flag(const std::string& name) {
+  if (done()) return false;
+  const std::string& a = args_[i_];
+  if (a == name) {
+    ++i_;
+    has_pending_ = false;
+    current_ = name;
+    return true;
+  }
+  if (a.rfind(name + "=", 0) == 0) {
+    pending_ = a.substr(name.size() + 1);
+    has_pending_ = true;
+    current_ = name;
+    ++i_;
+    return true;
+  }
+  return false;
+}
+
+bool Args::option(const std::string& name) { return flag(name); }
+
+std::string Args::value() {
+  if (has_pending_) {
+    has_pending_ = false;
+    return pending_;
+  }
+  if (done()) fail("cli", current_, " needs a value");
+  return args_[i_++];
+}
+
+std::string Args::positional() { return args_[i_++]; }
+
+std::map<std::string, HostTensor> load_params_by_name(const std::string& path) {
+  std::map<std::string, HostTensor> out;
+  for (auto& [name, t] : load_params(path)) {
+    if (name.empty()) fail("cli", path, ": parameters must be saved with names (a dict)");
+    out[strip_param_prefix(name)] = t;
+  }
+  return out;
+}
+
+void add_param_shapes(const Graph& g, const std::map<std::string, HostTensor>& params,
+                      InferOptions& opts) {
+  for (const auto& [name, t] : params) {
+    int id = g.find(name);
+    if (id < 0 || !g.nodes[id].is_variable())
+      fail("cli", "parameter '", name, "' from the params file is not a variable of the graph");
+    if (!t.defined()) continue;
+    opts.shapes[name] = Shape(t.shape());
+    opts.dtypes[name] = t.dtype();
+  }
+}
+
+}  // namespace hgc::cli

@@ -1,0 +1,7 @@
+// The hgc subcommands; each parses its own options and returns an exit code.
+#pragma once
+#include "cli.h"
+
+namespace hgc::cli {
+int cmd_dump(Args& args);
+}  // namespace hgc::cli

@@ -1,0 +1,36 @@
+// hgc — the hybrid graph compiler's command line.
+#include <cstring>
+#include <iostream>
+
+#include "commands.h"
+#include "hgc/ir/error.h"
+
+namespace {
+const char* kHelp = R"(usage: hgc COMMAND [options]
+
+commands:
+  dump     load a model JSON, infer shapes, print it (text, canonical JSON, Graphviz)
+
+Run `hgc COMMAND --help` for a command's options.
+)";
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    std::cout << kHelp;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    hgc::cli::Args args(argc, argv, 2);
+    if (cmd == "dump") return hgc::cli::cmd_dump(args);
+    std::cerr << "hgc: unknown command '" << cmd << "'\n" << kHelp;
+    return 2;
+  } catch (const hgc::Error& e) {
+    std::cerr << "hgc " << cmd << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "hgc " << cmd << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
+}
