@@ -130,7 +130,7 @@ void infer(Graph& g, const InferOptions& opts) {
       if (n.is_variable())
         fail("infer", "variable '", n.name, "' has unknown shape ", n.out_shapes[i].str(),
              g.role(static_cast<int>(&n - &g.nodes[0])) == VarRole::Input
-                 ? "; give it with --shape " + n.name + "=..."
+                 ? "; give its shape (hgc dump --shape " + n.name + "=..., hgc run --input " + n.name + "=...)"
                  : "; no consumer determines it");
       fail("infer", n.describe(), ": output ", i, " has unknown shape ", n.out_shapes[i].str());
     }

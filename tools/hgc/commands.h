@@ -4,4 +4,5 @@
 
 namespace hgc::cli {
 int cmd_dump(Args& args);
+int cmd_run(Args& args);
 }  // namespace hgc::cli

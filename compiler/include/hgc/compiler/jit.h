@@ -46,6 +46,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hgc/runtime/kernel_abi.h"  // PackedKernel, MemRefDesc
+
 namespace hgc {
 
 struct JitOptions {
@@ -58,19 +60,6 @@ struct JitOptions {
   JitOptions& opt(int level) { opt_level = level; return *this; }
   JitOptions& cpu(std::string name) { target_cpu = std::move(name); return *this; }
 };
-
-// The strided memref descriptor MLIR's C interface points at (rank N >= 1).
-template <int N>
-struct MemRefDesc {
-  void* allocated;
-  void* aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
-
-// The packed calling convention of MLIR's ExecutionEngine (see the header comment).
-using PackedKernel = void (*)(void** args);
 
 // Symbol of the packed C-interface wrapper of kernel `func_name` in JIT and AOT code.
 std::string packed_symbol_name(const std::string& func_name);

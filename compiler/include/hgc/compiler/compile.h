@@ -1,0 +1,36 @@
+// Graph -> Executable: every node becomes a generated kernel (MLIR -> LLVM, JIT), a view of
+// its input, or a library call; the kernels of one graph share one JIT module.
+//
+//   Graph g = load_json_file("mlp-symbol.json");
+//   infer(g, {{{"data", Shape{1, 512}}}});
+//   auto exe = compile(g, CompileOptions().opt(3));
+//   auto out = exe->run({{"data", x}, {"dense0_weight", w0}, ...});
+#pragma once
+#include <memory>
+#include <string>
+
+#include "hgc/ir/graph.h"
+#include "hgc/runtime/executable.h"
+
+namespace hgc {
+
+// Every knob of compilation, in one place (DESIGN.md: typed options, not env vars).
+struct CompileOptions {
+  int opt_level = 3;                 // LLVM -O level
+  std::string target_cpu = "native";  // or an LLVM CPU name such as "x86-64-v3"
+  bool memory_cache = true;          // reuse JIT modules of identical kernel text in-process
+
+  CompileOptions& opt(int level) { opt_level = level; return *this; }
+  CompileOptions& cpu(std::string name) { target_cpu = std::move(name); return *this; }
+  CompileOptions& cache(bool on) { memory_cache = on; return *this; }
+};
+
+// `g` must have inferred, fully known shapes. Inputs of the executable are the graph's
+// variables in node order (data, parameters and aux states alike). Throws hgc::Error naming
+// the node and op for anything that has no lowering.
+std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts = {});
+
+// The MLIR module compile() would JIT (for `hgc dump`/`hgc compile --emit=mlir`).
+std::string emit_mlir(const Graph& g);
+
+}  // namespace hgc

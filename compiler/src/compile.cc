@@ -1,0 +1,150 @@
+// Graph -> Executable. One buffer per value (the memory planner replaces the arena layout
+// later), one step per node, one JIT module for all kernels of the graph.
+#include "hgc/compiler/compile.h"
+
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+#include "hgc/compiler/jit.h"
+#include "hgc/ir/error.h"
+#include "lowering.h"
+
+namespace hgc {
+namespace {
+
+using lower::Dims;
+
+struct Plan {
+  std::shared_ptr<Executable> exe = std::make_shared<Executable>();
+  std::string module;
+  std::vector<std::pair<size_t, std::string>> kernel_steps;  // step index, kernel name
+  std::unordered_map<std::string, std::string> unique;       // kernel text -> kernel name
+};
+
+lower::NodeCtx node_ctx(const Graph& g, const Node& n) {
+  lower::NodeCtx c{n, n.attr_view(), {}, {}, {}, {}};
+  for (const ValueRef& v : n.inputs) {
+    c.in_shapes.push_back(g.shape(v).dims());
+    c.in_types.push_back(g.dtype(v));
+  }
+  for (size_t k = 0; k < n.out_shapes.size(); ++k) {
+    c.out_shapes.push_back(n.out_shapes[k].dims());
+    c.out_types.push_back(n.out_dtypes[k]);
+  }
+  return c;
+}
+
+Plan plan(const Graph& g, bool want_module_only) {
+  Plan p;
+  Executable& e = *p.exe;
+  std::vector<std::vector<int>> buf(g.nodes.size());  // value -> buffer id
+  int64_t arena = 0;
+  auto add_buffer = [&](const Node& n, int k, BufferKind kind) {
+    BufferInfo b;
+    b.name = k ? n.name + ":" + std::to_string(k) : n.name;
+    b.shape = n.out_shapes[k].dims();
+    b.dtype = n.out_dtypes[k];
+    b.kind = kind;
+    if (kind == BufferKind::Arena) {
+      b.offset = arena;
+      arena += static_cast<int64_t>((b.nbytes() + 63) / 64 * 64);
+    }
+    e.buffers.push_back(b);
+    return static_cast<int>(e.buffers.size()) - 1;
+  };
+  const auto& table = lower::LoweringTable::global();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    for (const Shape& s : n.out_shapes)
+      if (!s.known()) fail("compiler", n.describe(), ": shape ", s.str(), " is not fully known; infer shapes first");
+    if (n.is_variable()) {
+      int id = add_buffer(n, 0, BufferKind::Input);
+      e.buffers[id].index = static_cast<int>(e.input_names.size());
+      e.input_names.push_back(n.name);
+      e.input_buffers.push_back(id);
+      buf[i] = {id};
+      continue;
+    }
+    if (!n.op) fail("compiler", n.describe(), ": unknown op '", n.op_name, "' cannot be compiled");
+    const lower::Lowering* l = table.find(*n.op);
+    if (!l) fail("compiler", n.describe(), ": op ", n.op->name, " has no lowering yet");
+    lower::NodeCtx c = node_ctx(g, n);
+    Step step;
+    step.label = n.name;
+    for (const ValueRef& v : n.inputs) step.args.push_back(buf[v.node][v.index]);
+    int nout = static_cast<int>(n.out_shapes.size());
+    if (l->kind == lower::Kind::View) {
+      int id = add_buffer(n, 0, BufferKind::View);
+      e.buffers[id].view_of = step.args[0];
+      buf[i].push_back(id);
+      for (int k = 1; k < nout; ++k) buf[i].push_back(add_buffer(n, k, BufferKind::Arena));
+      continue;
+    }
+    for (int k = 0; k < nout; ++k) {
+      buf[i].push_back(add_buffer(n, k, BufferKind::Arena));
+      step.args.push_back(buf[i].back());
+    }
+    if (l->kind == lower::Kind::Library) {
+      if (!want_module_only) step.library = l->library(c);
+    } else {
+      // Written under a placeholder name so identical kernels (the same op, attributes and
+      // shapes, e.g. in every layer of a transformer) are compiled once and shared.
+      lower::KernelWriter w("__KERNEL__");
+      std::vector<std::string> ins, outs;
+      for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(c.in_shapes[k], c.in_types[k]));
+      for (int k = 0; k < nout; ++k) outs.push_back(w.output(c.out_shapes[k], c.out_types[k]));
+      l->kernel(c, w, ins, outs);
+      std::string text = w.finish();
+      auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
+      if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
+      p.kernel_steps.push_back({e.steps.size(), it->second});
+    }
+    e.steps.push_back(std::move(step));
+  }
+  for (const ValueRef& h : g.heads) {
+    int id = buf[h.node][h.index];
+    BufferInfo& b = e.buffers[id];
+    if (b.kind == BufferKind::Arena) {
+      b.kind = BufferKind::Output;
+      b.index = static_cast<int>(e.output_buffers.size());
+    }
+    e.output_buffers.push_back(id);
+  }
+  e.arena_bytes = arena;
+  return p;
+}
+
+// JIT modules by (options, module text): a graph compiled twice in one process reuses code.
+std::shared_ptr<JitModule> jit_cached(const std::string& text, const CompileOptions& o) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::weak_ptr<JitModule>> cache;
+  std::string key = std::to_string(o.opt_level) + "|" + o.target_cpu + "|" + text;
+  if (o.memory_cache) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end())
+      if (auto m = it->second.lock()) return m;
+  }
+  auto m = jit_compile(text, JitOptions().opt(o.opt_level).cpu(o.target_cpu));
+  if (o.memory_cache) {
+    std::lock_guard<std::mutex> lock(mu);
+    cache[key] = m;
+  }
+  return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts) {
+  Plan p = plan(g, false);
+  if (!p.module.empty()) {
+    auto jm = jit_cached(p.module, opts);
+    for (const auto& [step, name] : p.kernel_steps) p.exe->steps[step].kernel = jm->lookup(name);
+    p.exe->code = jm;
+  }
+  return p.exe;
+}
+
+std::string emit_mlir(const Graph& g) { return plan(g, true).module; }
+
+}  // namespace hgc

@@ -1,0 +1,88 @@
+// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime.
+#include "../lowering.h"
+#include "hgc/ir/error.h"
+#include "hgc/runtime/library.h"
+
+namespace hgc::lower {
+namespace {
+
+void require_f32(const NodeCtx& c) {
+  for (DType t : c.in_types)
+    if (t != DType::f32) c.error("GEMM library calls take float32, got " + dtype_name(t));
+}
+
+int64_t prod(const Dims& d, size_t b, size_t e) {
+  int64_t p = 1;
+  for (size_t i = b; i < e; ++i) p *= d[i];
+  return p;
+}
+
+}  // namespace
+
+void register_library(LoweringTable& t) {
+  t.library("FullyConnected", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+    require_f32(c);
+    const Dims& x = c.in_shapes[0];
+    bool flatten = c.attrs.b("flatten"), bias = !c.attrs.b("no_bias");
+    int64_t N = c.attrs.i("num_hidden");
+    int64_t K = flatten ? prod(x, 1, x.size()) : x.back();
+    int64_t M = flatten ? x[0] : prod(x, 0, x.size() - 1);
+    return [=](const StepArgs& a) {
+      const float* b = bias ? static_cast<const float*>(a.ptrs[2]) : nullptr;
+      lib::fully_connected(static_cast<const float*>(a.ptrs[0]), static_cast<const float*>(a.ptrs[1]), b,
+                           static_cast<float*>(a.ptrs.back()), M, N, K);
+    };
+  });
+  t.library("dot", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+    require_f32(c);
+    const Dims &a = c.in_shapes[0], &b = c.in_shapes[1];
+    bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
+    // MXNet dot: lhs collapses to 2-D around its last axis (first when transposed), rhs likewise.
+    int64_t K = ta ? a[0] : a.back();
+    int64_t M = prod(a, 0, a.size()) / K;
+    int64_t N = prod(b, 0, b.size()) / K;
+    return [=](const StepArgs& s) {
+      lib::matmul(static_cast<const float*>(s.ptrs[0]), static_cast<const float*>(s.ptrs[1]),
+                  static_cast<float*>(s.ptrs[2]), M, N, K, ta, tb);
+    };
+  });
+  t.library("batch_dot", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+    require_f32(c);
+    const Dims &a = c.in_shapes[0], &o = c.out_shapes[0];
+    bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
+    int64_t B = o[0], M = o[1], N = o[2], K = ta ? a[1] : a[2];
+    return [=](const StepArgs& s) {
+      lib::batch_matmul(static_cast<const float*>(s.ptrs[0]), static_cast<const float*>(s.ptrs[1]),
+                        static_cast<float*>(s.ptrs[2]), B, M, N, K, ta, tb);
+    };
+  });
+  t.library("Convolution", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+    require_f32(c);
+    const Dims &x = c.in_shapes[0], &y = c.out_shapes[0];
+    int nsp = static_cast<int>(x.size()) - 2;
+    if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D convolutions have a lowering");
+    auto layout = c.attrs.is_none("layout") ? std::string() : c.attrs.s("layout");
+    if (!layout.empty() && layout != "NCW" && layout != "NCHW") c.error("layout " + layout + " has no lowering");
+    lib::ConvShape s{};
+    s.nsp = nsp;
+    s.N = x[0], s.C = x[1], s.O = y[1], s.groups = c.attrs.i("num_group");
+    auto tuple_or = [&](const char* n, int64_t dflt, int i) {
+      const auto& v = c.attrs.tuple(n);
+      return v.empty() ? dflt : v[i];
+    };
+    for (int d = 0; d < nsp; ++d) {
+      s.in[d] = x[2 + d], s.out[d] = y[2 + d], s.k[d] = c.attrs.tuple("kernel")[d];
+      s.stride[d] = tuple_or("stride", 1, d), s.pad[d] = tuple_or("pad", 0, d), s.dilate[d] = tuple_or("dilate", 1, d);
+    }
+    bool bias = !c.attrs.b("no_bias");
+    int64_t ws = lib::convolution_workspace(s);
+    return [s, bias, ws](const StepArgs& a) {
+      std::vector<float> workspace(static_cast<size_t>(ws));
+      lib::convolution(s, static_cast<const float*>(a.ptrs[0]), static_cast<const float*>(a.ptrs[1]),
+                       bias ? static_cast<const float*>(a.ptrs[2]) : nullptr, static_cast<float*>(a.ptrs.back()),
+                       workspace.data());
+    };
+  });
+}
+
+}  // namespace hgc::lower

@@ -1,0 +1,62 @@
+// The compiler's lowering records: one per op (by the op record's canonical name), defined
+// in compiler/src/lower/<family>.cc. A lowering turns a node into either MLIR text inside a
+// kernel, a view of its input (no code), or a library call (GEMM-shaped work on OpenBLAS).
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hgc/ir/graph.h"
+#include "hgc/runtime/executable.h"
+#include "kernel_writer.h"
+
+namespace hgc::lower {
+
+// What a lowering knows about the node it lowers (shapes are inferred and static).
+struct NodeCtx {
+  const Node& node;
+  AttrView attrs;
+  std::vector<Dims> in_shapes;
+  std::vector<DType> in_types;
+  std::vector<Dims> out_shapes;
+  std::vector<DType> out_types;
+  [[noreturn]] void error(const std::string& msg) const;
+};
+
+enum class Kind { Kernel, View, Library };
+
+// Emits code computing every output: `ins` are the input tensors, `outs` the destinations;
+// the lowering binds each output with w.result(i, tensor).
+using KernelFn = std::function<void(const NodeCtx&, KernelWriter& w, const std::vector<std::string>& ins,
+                                    const std::vector<std::string>& outs)>;
+using LibraryFn = std::function<std::function<void(const StepArgs&)>(const NodeCtx&)>;
+
+struct Lowering {
+  Kind kind = Kind::Kernel;
+  KernelFn kernel;
+  LibraryFn library;
+};
+
+class LoweringTable {
+ public:
+  static const LoweringTable& global();
+  void add(const std::string& op, Lowering l);
+  void kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}}); }
+  void view(const std::string& op) { add(op, {Kind::View, {}, {}}); }
+  void library(const std::string& op, LibraryFn fn) { add(op, {Kind::Library, {}, std::move(fn)}); }
+  // nullptr when the op has no lowering.
+  const Lowering* find(const OpDef& op) const;
+
+ private:
+  std::map<std::string, Lowering> by_op_;
+};
+
+// Family registration (compiler/src/lower/*.cc).
+void register_elementwise(LoweringTable& t);
+void register_reduce(LoweringTable& t);
+void register_movement(LoweringTable& t);
+void register_nn(LoweringTable& t);
+void register_library(LoweringTable& t);
+
+}  // namespace hgc::lower

@@ -1,0 +1,73 @@
+// A compiled graph: ordered steps (a generated kernel or a library call) over buffers, plus
+// constants and an arena plan. Immutable once built; run() may be called from several
+// threads at once (each call gets its own arena and outputs).
+//
+//   std::shared_ptr<const Executable> exe = compile(graph, opts);   // compiler/
+//   std::vector<HostTensor> out = exe->run({{"data", x}, {"fc1_weight", w}, ...});
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hgc/runtime/kernel_abi.h"
+#include "hgc/runtime/tensor.h"
+
+namespace hgc {
+
+enum class BufferKind {
+  Input,     // bound by the caller (data, parameters, aux states), by position
+  Constant,  // owned by the executable
+  Arena,     // an intermediate at `offset` in the per-call arena
+  Output,    // allocated per call and returned
+  View,      // the storage of `view_of`, seen with another shape (Reshape, Flatten, ...)
+};
+
+struct BufferInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::f32;
+  BufferKind kind = BufferKind::Arena;
+  int index = -1;       // Input: input position; Constant: constant index; Output: output slot
+  int64_t offset = 0;   // Arena
+  int view_of = -1;     // View
+  std::size_t nbytes() const;
+};
+
+// What a library call sees: one data pointer per step argument, with its buffer info.
+struct StepArgs {
+  std::vector<void*> ptrs;
+  std::vector<const BufferInfo*> infos;
+};
+
+struct Step {
+  std::string label;  // node name(s), for errors and profiles
+  PackedKernel kernel = nullptr;
+  std::function<void(const StepArgs&)> library;
+  std::vector<int> args;  // buffer ids: inputs first, then outputs
+};
+
+class Executable {
+ public:
+  std::vector<std::string> input_names;
+  std::vector<int> input_buffers;
+  std::vector<int> output_buffers;
+  std::vector<BufferInfo> buffers;
+  std::vector<Step> steps;
+  std::vector<HostTensor> constants;
+  int64_t arena_bytes = 0;
+  // Keeps generated code alive (the JIT module) for as long as the executable lives.
+  std::shared_ptr<const void> code;
+
+  // Inputs by position (input_names order); shapes and dtypes are checked.
+  std::vector<HostTensor> run(const std::vector<HostTensor>& inputs) const;
+  // Inputs by name; every input must be given.
+  std::vector<HostTensor> run(const std::map<std::string, HostTensor>& inputs) const;
+  // Calls the steps with the given storage (for benchmarks and AOT drivers).
+  void execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+               void* arena) const;
+  int input_index(const std::string& name) const;  // -1 when absent
+};
+
+}  // namespace hgc

@@ -1,0 +1,28 @@
+// Library calls of the runtime: GEMM-shaped work on OpenBLAS sgemm (80-150 GFLOP/s here,
+// far above generated loops). Generated code does everything else.
+//
+//   fully_connected(x, w, b, y, M, N, K);   // y[M,N] = x[M,K] . w[N,K]^T + b[N]
+#pragma once
+#include <cstdint>
+
+namespace hgc::lib {
+
+// y = x . w^T (+ b when b != nullptr); row-major.
+void fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
+// c[M,N] = op(a) . op(b) where op transposes when asked; a is [M,K] (or [K,M]), b [K,N] (or [N,K]).
+void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b);
+// `batch` independent matmuls over contiguous [batch, ...] operands.
+void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
+                  bool trans_a, bool trans_b);
+
+struct ConvShape {
+  int nsp = 2;                 // spatial dims: 1 or 2
+  int64_t N, C, O, groups;     // batch, in channels, out channels, groups
+  int64_t in[2], out[2], k[2], stride[2], pad[2], dilate[2];
+};
+// NC(H)W convolution by im2col + sgemm per image and group; `workspace` holds
+// (C/groups)*prod(k) x prod(out) floats. y = conv(x, w) (+ b).
+void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
+int64_t convolution_workspace(const ConvShape& s);
+
+}  // namespace hgc::lib

@@ -1,0 +1,141 @@
+#include "hgc/runtime/executable.h"
+
+#include <cstdlib>
+#include <cstring>
+
+
+
+namespace hgc {
+
+static_assert(sizeof(void*) == sizeof(int64_t), "the descriptor layout assumes 64-bit pointers");
+
+MemRefArg::MemRefArg(void* data, const std::vector<int64_t>& shape) {
+  const size_t n = shape.size();
+  words_.resize(3 + 2 * n);
+  int64_t p = reinterpret_cast<int64_t>(data);
+  words_[0] = p;
+  words_[1] = p;
+  words_[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = n; i-- > 0;) {
+    words_[3 + i] = shape[i];
+    words_[3 + n + i] = stride;
+    stride *= shape[i];
+  }
+}
+
+std::size_t BufferInfo::nbytes() const {
+  std::size_t n = dtype_size(dtype);
+  for (int64_t d : shape) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+int Executable::input_index(const std::string& name) const {
+  for (size_t i = 0; i < input_names.size(); ++i)
+    if (input_names[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+namespace {
+struct ArenaDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+}  // namespace
+
+void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                         void* arena) const {
+  std::vector<void*> ptr(buffers.size(), nullptr);
+  auto resolve = [&](int id, auto& self) -> void* {
+    if (ptr[id]) return ptr[id];
+    const BufferInfo& b = buffers[id];
+    switch (b.kind) {
+      case BufferKind::Input: ptr[id] = const_cast<void*>(inputs[b.index]); break;
+      case BufferKind::Constant: ptr[id] = const_cast<void*>(constants[b.index].raw()); break;
+      case BufferKind::Arena: ptr[id] = static_cast<char*>(arena) + b.offset; break;
+      case BufferKind::Output: ptr[id] = outputs[b.index]; break;
+      case BufferKind::View: ptr[id] = self(b.view_of, self); break;
+    }
+    return ptr[id];
+  };
+  std::vector<MemRefArg> descs;
+  std::vector<void*> desc_ptrs, packed;
+  StepArgs la;
+  for (const Step& s : steps) {
+    if (s.kernel) {
+      descs.clear();
+      descs.reserve(s.args.size());
+      for (int id : s.args) descs.emplace_back(resolve(id, resolve), buffers[id].shape);
+      desc_ptrs.resize(descs.size());
+      packed.resize(descs.size());
+      for (size_t i = 0; i < descs.size(); ++i) {
+        desc_ptrs[i] = descs[i].get();
+        packed[i] = &desc_ptrs[i];
+      }
+      s.kernel(packed.data());
+    } else {
+      la.ptrs.clear();
+      la.infos.clear();
+      for (int id : s.args) {
+        la.ptrs.push_back(resolve(id, resolve));
+        la.infos.push_back(&buffers[id]);
+      }
+      s.library(la);
+    }
+  }
+}
+
+std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) const {
+  if (inputs.size() != input_buffers.size())
+    fail("runtime", "executable takes ", input_buffers.size(), " inputs, got ", inputs.size());
+  std::vector<const void*> in(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const BufferInfo& b = buffers[input_buffers[i]];
+    if (inputs[i].shape() != b.shape || inputs[i].dtype() != b.dtype) {
+      HostTensor want(b.dtype, {});
+      fail("runtime", "input '", input_names[i], "' is ", inputs[i].describe(), ", compiled for ",
+           [&] {
+             std::string s = "(";
+             for (size_t k = 0; k < b.shape.size(); ++k) s += (k ? ", " : "") + std::to_string(b.shape[k]);
+             return s + (b.shape.size() == 1 ? ",) " : ") ") + dtype_name(b.dtype);
+           }());
+    }
+    in[i] = inputs[i].raw();
+  }
+  std::vector<HostTensor> out;
+  std::vector<void*> outp;
+  for (int id : output_buffers) {
+    out.emplace_back(buffers[id].dtype, buffers[id].shape);
+    outp.push_back(out.back().raw());
+  }
+  std::unique_ptr<void, ArenaDeleter> arena(
+      std::aligned_alloc(HostTensor::kAlignment,
+                         ((arena_bytes + 63) / 64 + 1) * 64));
+  if (!arena) fail("runtime", "out of memory allocating a ", arena_bytes, "-byte arena");
+  execute(in, outp, arena.get());
+  // Heads that are inputs, constants or views of them were not written by a step: copy.
+  for (size_t k = 0; k < output_buffers.size(); ++k) {
+    const BufferInfo* b = &buffers[output_buffers[k]];
+    if (b->kind == BufferKind::Output && b->index == static_cast<int>(k)) continue;
+    while (b->kind == BufferKind::View) b = &buffers[b->view_of];
+    const void* src = b->kind == BufferKind::Input ? in[b->index]
+                      : b->kind == BufferKind::Constant ? constants[b->index].raw()
+                      : b->kind == BufferKind::Output ? outp[b->index]
+                                                       : static_cast<char*>(arena.get()) + b->offset;
+    std::memcpy(out[k].raw(), src, out[k].nbytes());
+  }
+  return out;
+}
+
+std::vector<HostTensor> Executable::run(const std::map<std::string, HostTensor>& inputs) const {
+  std::vector<HostTensor> v(input_names.size());
+  for (size_t i = 0; i < input_names.size(); ++i) {
+    auto it = inputs.find(input_names[i]);
+    if (it == inputs.end()) fail("runtime", "input '", input_names[i], "' was not given");
+    v[i] = it->second;
+  }
+  for (const auto& [name, t] : inputs)
+    if (input_index(name) < 0) fail("runtime", "the executable has no input named '", name, "'");
+  return run(v);
+}
+
+}  // namespace hgc

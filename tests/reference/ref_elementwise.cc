@@ -1,0 +1,254 @@
+// Reference kernels: unary math, same-shape binaries, the `_*_scalar` family, clip, Cast,
+// add_n and the creation ops (_zeros, _arange, one_hot, ...). Scalar formulas follow
+// MXNet 1.9's src/operator/mshadow_op.h, including its less obvious choices (rint rounds
+// halves down, mod takes the divisor's sign, softrelu saturates above 20).
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "reference/ref_kernels.h"
+
+namespace hgc::ref {
+namespace {
+
+using Fn1 = double (*)(double);
+using Fn2 = double (*)(double, double);
+
+// erf^-1 by Newton's method from Winitzki's closed-form guess; three steps reach double
+// precision over (-1, 1), which is all an oracle needs.
+double erfinv(double y) {
+  if (y <= -1.0 || y >= 1.0) {
+    if (y == -1.0 || y == 1.0) return std::copysign(std::numeric_limits<double>::infinity(), y);
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  const double a = 0.147, ln = std::log(1.0 - y * y);
+  const double t = 2.0 / (std::numbers::pi * a) + ln / 2.0;
+  double x = std::copysign(std::sqrt(std::sqrt(t * t - ln / a) - t), y);
+  for (int i = 0; i < 3; ++i)
+    x -= (std::erf(x) - y) / (2.0 / std::sqrt(std::numbers::pi) * std::exp(-x * x));
+  return x;
+}
+
+// MXNet's rint: the nearer of floor and ceil, ties going to floor (2.5 -> 2, -2.5 -> -3).
+double mx_rint(double a) {
+  double f = std::floor(a), c = std::ceil(a);
+  return (a - f) <= (c - a) ? f : c;
+}
+
+// MXNet's mod: the result takes the divisor's sign (Python's %), and x mod 0 is 0.
+double mx_mod(double a, double b) {
+  if (b == 0) return 0;
+  double r = std::fmod(a, b);
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
+
+double b2d(bool b) { return b ? 1.0 : 0.0; }
+
+const std::map<std::string, Fn1>& unary_fns() {
+  static const std::map<std::string, Fn1> m = {
+      {"exp", [](double x) { return std::exp(x); }},
+      {"expm1", [](double x) { return std::expm1(x); }},
+      {"log", [](double x) { return std::log(x); }},
+      {"log1p", [](double x) { return std::log1p(x); }},
+      {"log2", [](double x) { return std::log2(x); }},
+      {"log10", [](double x) { return std::log10(x); }},
+      {"sqrt", [](double x) { return std::sqrt(x); }},
+      {"rsqrt", [](double x) { return 1.0 / std::sqrt(x); }},
+      {"cbrt", [](double x) { return std::cbrt(x); }},
+      {"rcbrt", [](double x) { return 1.0 / std::cbrt(x); }},
+      {"square", [](double x) { return x * x; }},
+      {"reciprocal", [](double x) { return 1.0 / x; }},
+      {"abs", [](double x) { return std::fabs(x); }},
+      {"negative", [](double x) { return -x; }},
+      {"sign", [](double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }},
+      {"floor", [](double x) { return std::floor(x); }},
+      {"ceil", [](double x) { return std::ceil(x); }},
+      {"round", [](double x) { return std::round(x); }},  // halves away from zero
+      {"rint", mx_rint},
+      {"fix", [](double x) { return std::trunc(x); }},
+      {"trunc", [](double x) { return std::trunc(x); }},
+      {"sigmoid", sigmoid},
+      {"tanh", [](double x) { return std::tanh(x); }},
+      {"relu", [](double x) { return std::isnan(x) ? x : x > 0 ? x : 0.0; }},
+      {"softsign", [](double x) { return x / (1.0 + std::fabs(x)); }},
+      {"erf", [](double x) { return std::erf(x); }},
+      {"erfinv", erfinv},
+      {"gamma", [](double x) { return std::tgamma(x); }},
+      {"gammaln", [](double x) { return std::lgamma(x); }},
+      {"sin", [](double x) { return std::sin(x); }},
+      {"cos", [](double x) { return std::cos(x); }},
+      {"tan", [](double x) { return std::tan(x); }},
+      {"arcsin", [](double x) { return std::asin(x); }},
+      {"arccos", [](double x) { return std::acos(x); }},
+      {"arctan", [](double x) { return std::atan(x); }},
+      {"sinh", [](double x) { return std::sinh(x); }},
+      {"cosh", [](double x) { return std::cosh(x); }},
+      {"arcsinh", [](double x) { return std::asinh(x); }},
+      {"arccosh", [](double x) { return std::acosh(x); }},
+      {"arctanh", [](double x) { return std::atanh(x); }},
+      {"degrees", [](double x) { return x * 180.0 / std::numbers::pi; }},
+      {"radians", [](double x) { return x * std::numbers::pi / 180.0; }},
+      {"logical_not", [](double x) { return b2d(x == 0); }},
+      {"_copy", [](double x) { return x; }},
+      {"BlockGrad", [](double x) { return x; }},
+      {"make_loss", [](double x) { return x; }},
+  };
+  return m;
+}
+
+}  // namespace
+
+const std::map<std::string, Fn2>& binary_fns() {
+  static const std::map<std::string, Fn2> m = {
+      {"add", [](double a, double b) { return a + b; }},
+      {"sub", [](double a, double b) { return a - b; }},
+      {"mul", [](double a, double b) { return a * b; }},
+      {"div", [](double a, double b) { return a / b; }},
+      {"mod", mx_mod},
+      {"power", [](double a, double b) { return std::pow(a, b); }},
+      {"hypot", [](double a, double b) { return std::hypot(a, b); }},
+      {"maximum", [](double a, double b) { return a > b ? a : b; }},
+      {"minimum", [](double a, double b) { return a < b ? a : b; }},
+      {"equal", [](double a, double b) { return b2d(a == b); }},
+      {"not_equal", [](double a, double b) { return b2d(a != b); }},
+      {"greater", [](double a, double b) { return b2d(a > b); }},
+      {"greater_equal", [](double a, double b) { return b2d(a >= b); }},
+      {"lesser", [](double a, double b) { return b2d(a < b); }},
+      {"lesser_equal", [](double a, double b) { return b2d(a <= b); }},
+      {"logical_and", [](double a, double b) { return b2d(a != 0 && b != 0); }},
+      {"logical_or", [](double a, double b) { return b2d(a != 0 || b != 0); }},
+      {"logical_xor", [](double a, double b) { return b2d((a != 0) != (b != 0)); }},
+  };
+  return m;
+}
+
+namespace {
+
+bool is_float(DType t) { return dtype_is_float(t); }
+
+void unary(Ctx& c, Fn1 f) {
+  for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = f(c.in[0].v[i]);
+}
+
+void same_shape_binary(Ctx& c, Fn2 f) {
+  if (c.in[0].shape != c.in[1].shape) c.fail("operands differ in shape");
+  for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = f(c.in[0].v[i], c.in[1].v[i]);
+}
+
+// _foo_scalar computes foo(x, scalar); _rfoo_scalar computes foo(scalar, x).
+void scalar_op(Ctx& c, Fn2 f, bool reversed) {
+  double s = c.a.f("scalar");
+  // An integer tensor with an integer scalar computes in the integer type (MXNet casts the
+  // scalar to DType), so a fractional scalar marked is_int is truncated first.
+  if (!is_float(c.in_dtypes[0]) && !is_float(c.out_dtypes[0])) s = std::trunc(s);
+  for (int64_t i = 0; i < c.out[0].numel(); ++i) {
+    double x = c.in[0].v[i];
+    c.out[0].v[i] = reversed ? f(s, x) : f(x, s);
+  }
+}
+
+void fill(Ctx& c, double value) {
+  for (double& v : c.out[0].v) v = value;
+}
+
+void arange(Ctx& c) {
+  double start = c.a.f("start"), step = c.a.f("step");
+  int64_t repeat = c.a.i("repeat");
+  // Without stop the range is [0, start) (MXNet's RangeParamParser), unless the length
+  // comes from the consumers (infer_range).
+  if (c.a.is_none("stop") && !c.a.b("infer_range")) start = 0;
+  // MXNet computes start + (i / repeat) * step in the output dtype.
+  if (!is_float(c.out_dtypes[0])) start = std::trunc(start), step = std::trunc(step);
+  for (int64_t i = 0; i < c.out[0].numel(); ++i)
+    c.out[0].v[i] = start + static_cast<double>(i / repeat) * step;
+}
+
+void eye(Ctx& c) {
+  int64_t k = c.a.i("k"), rows = c.out[0].shape[0], cols = c.out[0].shape[1];
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) c.out[0].v[i * cols + j] = b2d(j - i == k);
+}
+
+// Indices are truncated to integers; one outside [0, depth) gives a row of off_value.
+void one_hot(Ctx& c) {
+  int64_t depth = c.a.i("depth");
+  double on = c.a.f("on_value"), off = c.a.f("off_value");
+  fill(c, off);
+  for (int64_t i = 0; i < c.in[0].numel(); ++i) {
+    auto j = static_cast<int64_t>(c.in[0].v[i]);
+    if (j >= 0 && j < depth) c.out[0].v[i * depth + j] = on;
+  }
+}
+
+}  // namespace
+
+void add_elementwise_kernels(KernelTable& t) {
+  for (const auto& [name, f] : unary_fns()) {
+    Fn1 fn = f;
+    t[name] = [fn](Ctx& c) { unary(c, fn); };
+  }
+  // out = x / sqrt(x.shape[-1]) (the transformer's attention scaling).
+  t["_contrib_div_sqrt_dim"] = [](Ctx& c) {
+    double d = std::sqrt(static_cast<double>(c.in[0].shape.back()));
+    for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = c.in[0].v[i] / d;
+  };
+  t["hard_sigmoid"] = [](Ctx& c) {
+    double alpha = c.a.f("alpha"), beta = c.a.f("beta");
+    for (int64_t i = 0; i < c.out[0].numel(); ++i)
+      c.out[0].v[i] = std::max(0.0, std::min(1.0, alpha * c.in[0].v[i] + beta));
+  };
+
+  // elemwise_add .. elemwise_div and the underscore-named same-shape binaries.
+  const std::map<std::string, std::string> same_shape = {
+      {"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"},
+      {"elemwise_div", "div"}};
+  for (const auto& [name, fn_name] : same_shape) {
+    Fn2 f = binary_fns().at(fn_name);
+    t[name] = [f](Ctx& c) { same_shape_binary(c, f); };
+  }
+  for (const auto& [fn_name, f] : binary_fns()) {
+    if (same_shape.count("elemwise_" + fn_name)) continue;
+    Fn2 fn = f;
+    t["_" + fn_name] = [fn](Ctx& c) { same_shape_binary(c, fn); };
+  }
+
+  // _plus_scalar/_minus_scalar are spelled differently from add/sub.
+  const std::map<std::string, std::string> scalar_names = {{"plus", "add"}, {"minus", "sub"}};
+  for (const auto& [fn_name, f] : binary_fns()) {
+    std::string base = fn_name;
+    for (const auto& [spelled, fn] : scalar_names)
+      if (fn == fn_name) base = spelled;
+    Fn2 fn = f;
+    t["_" + base + "_scalar"] = [fn](Ctx& c) { scalar_op(c, fn, false); };
+    if (fn_name == "sub" || fn_name == "div" || fn_name == "mod" || fn_name == "power")
+      t["_r" + base + "_scalar"] = [fn](Ctx& c) { scalar_op(c, fn, true); };
+  }
+
+  t["clip"] = [](Ctx& c) {
+    double lo = c.a.f("a_min"), hi = c.a.f("a_max");
+    for (int64_t i = 0; i < c.out[0].numel(); ++i) {
+      double x = c.in[0].v[i];
+      c.out[0].v[i] = x > hi ? hi : x < lo ? lo : x;
+    }
+  };
+  // The driver's store does the conversion (truncation toward zero for integer targets).
+  t["Cast"] = [](Ctx& c) { c.out[0].v = c.in[0].v; };
+  t["add_n"] = [](Ctx& c) {
+    for (const Arr& x : c.in) {
+      if (x.shape != c.out[0].shape) c.fail("addends differ in shape");
+      for (int64_t i = 0; i < x.numel(); ++i) c.out[0].v[i] += x.v[i];
+    }
+  };
+
+  t["_zeros"] = [](Ctx& c) { fill(c, 0.0); };
+  t["_ones"] = [](Ctx& c) { fill(c, 1.0); };
+  t["_full"] = [](Ctx& c) { fill(c, c.a.f("value")); };
+  t["zeros_like"] = [](Ctx& c) { fill(c, 0.0); };
+  t["ones_like"] = [](Ctx& c) { fill(c, 1.0); };
+  t["_arange"] = arange;
+  t["_eye"] = eye;
+  t["one_hot"] = one_hot;
+}
+
+}  // namespace hgc::ref
