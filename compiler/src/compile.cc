@@ -2,13 +2,16 @@
 // later), one step per node, one JIT module for all kernels of the graph.
 #include "hgc/compiler/compile.h"
 
+#include <algorithm>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
 
 #include "hgc/compiler/jit.h"
+#include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
 #include "lowering.h"
+#include "node_ctx.h"
 
 namespace hgc {
 namespace {
@@ -22,18 +25,7 @@ struct Plan {
   std::unordered_map<std::string, std::string> unique;       // kernel text -> kernel name
 };
 
-lower::NodeCtx node_ctx(const Graph& g, const Node& n) {
-  lower::NodeCtx c{n, n.attr_view(), {}, {}, {}, {}};
-  for (const ValueRef& v : n.inputs) {
-    c.in_shapes.push_back(g.shape(v).dims());
-    c.in_types.push_back(g.dtype(v));
-  }
-  for (size_t k = 0; k < n.out_shapes.size(); ++k) {
-    c.out_shapes.push_back(n.out_shapes[k].dims());
-    c.out_types.push_back(n.out_dtypes[k]);
-  }
-  return c;
-}
+using lower::node_ctx;
 
 Plan plan(const Graph& g, bool want_module_only) {
   Plan p;
@@ -116,7 +108,10 @@ Plan plan(const Graph& g, bool want_module_only) {
 }
 
 // JIT modules by (options, module text): a graph compiled twice in one process reuses code.
-std::shared_ptr<JitModule> jit_cached(const std::string& text, const CompileOptions& o) {
+// Behind it, the disk cache (compile_kernels): a graph compiled by an earlier process loads
+// its object code instead of compiling it.
+std::shared_ptr<JitModule> jit_cached(const std::string& text, const std::vector<std::string>& kernels,
+                                      const CompileOptions& o) {
   static std::mutex mu;
   static std::unordered_map<std::string, std::weak_ptr<JitModule>> cache;
   std::string key = std::to_string(o.opt_level) + "|" + o.target_cpu + "|" + text;
@@ -125,7 +120,7 @@ std::shared_ptr<JitModule> jit_cached(const std::string& text, const CompileOpti
     if (auto it = cache.find(key); it != cache.end())
       if (auto m = it->second.lock()) return m;
   }
-  auto m = jit_compile(text, JitOptions().opt(o.opt_level).cpu(o.target_cpu));
+  auto m = compile_kernels(text, kernels, o);
   if (o.memory_cache) {
     std::lock_guard<std::mutex> lock(mu);
     cache[key] = m;
@@ -138,7 +133,10 @@ std::shared_ptr<JitModule> jit_cached(const std::string& text, const CompileOpti
 std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts) {
   Plan p = plan(g, false);
   if (!p.module.empty()) {
-    auto jm = jit_cached(p.module, opts);
+    std::vector<std::string> kernels;  // each kernel of the module once, in first-use order
+    for (const auto& [step, name] : p.kernel_steps)
+      if (std::find(kernels.begin(), kernels.end(), name) == kernels.end()) kernels.push_back(name);
+    auto jm = jit_cached(p.module, kernels, opts);
     for (const auto& [step, name] : p.kernel_steps) p.exe->steps[step].kernel = jm->lookup(name);
     p.exe->code = jm;
   }

@@ -36,15 +36,19 @@ struct Lowering {
   Kind kind = Kind::Kernel;
   KernelFn kernel;
   LibraryFn library;
+  // The kernel reads no dim values, only which dims are 1: it can be generated once for
+  // shapes whose other dims are dynamic ("?"), so a new batch size reuses the code.
+  bool shape_polymorphic = false;
 };
 
 class LoweringTable {
  public:
   static const LoweringTable& global();
   void add(const std::string& op, Lowering l);
-  void kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}}); }
-  void view(const std::string& op) { add(op, {Kind::View, {}, {}}); }
-  void library(const std::string& op, LibraryFn fn) { add(op, {Kind::Library, {}, std::move(fn)}); }
+  void kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}, false}); }
+  void poly_kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}, true}); }
+  void view(const std::string& op) { add(op, {Kind::View, {}, {}, false}); }
+  void library(const std::string& op, LibraryFn fn) { add(op, {Kind::Library, {}, std::move(fn), false}); }
   // nullptr when the op has no lowering.
   const Lowering* find(const OpDef& op) const;
 

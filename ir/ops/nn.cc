@@ -248,8 +248,9 @@ void register_nn(OpRegistry& r) {
         return a.s("act_type") == "prelu" ? Names{"data", "gamma"} : Names{"data"};
       })
       .params({"gamma"})
+      // rrelu keeps its sampled mask as a hidden output (MXNet: NumVisibleOutputs() == 1).
       .outputs([](const AttrView& a) { return a.s("act_type") == "rrelu" ? 2 : 1; },
-               [](const AttrView& a) { return a.s("act_type") == "rrelu" ? 2 : 1; })
+               [](const AttrView&) { return 1; })
       .output_names([](const AttrView& a) {
         return a.s("act_type") == "rrelu" ? Names{"output", "mask"} : Names{"output"};
       })

@@ -5,6 +5,11 @@
 
 
 
+// Defined in memref_copy.cc; referenced here so the linker keeps it in every program that
+// runs kernels (it is only ever called from generated code).
+extern "C" void memrefCopy(int64_t elem_size, void* src, void* dst);
+[[gnu::used]] static void (*const keep_memref_copy)(int64_t, void*, void*) = memrefCopy;
+
 namespace hgc {
 
 static_assert(sizeof(void*) == sizeof(int64_t), "the descriptor layout assumes 64-bit pointers");

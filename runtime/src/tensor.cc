@@ -29,6 +29,28 @@ HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape)
   storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
 }
 
+HostTensor HostTensor::reshaped(std::vector<int64_t> shape) const {
+  HostTensor t = *this;
+  t.shape_ = std::move(shape);
+  if (checked_nbytes(dtype_, t.shape_, "runtime", "reshape") != nbytes_)
+    fail("runtime", "cannot view ", describe(), " as ", t.describe(), ": element counts differ");
+  return t;
+}
+
+HostTensor HostTensor::slice0(int64_t begin, int64_t end) const {
+  if (shape_.empty()) fail("runtime", "cannot slice the 0-d tensor ", describe(), " along dim 0");
+  if (begin < 0 || end < begin || end > shape_[0])
+    fail("runtime", "slice [", begin, ", ", end, ") is out of range for dim 0 of ", describe());
+  std::vector<int64_t> row(shape_.begin() + 1, shape_.end());
+  std::size_t row_bytes = checked_nbytes(dtype_, row, "runtime", "slice");
+  HostTensor t = *this;
+  t.shape_[0] = end - begin;
+  t.nbytes_ = row_bytes * static_cast<std::size_t>(end - begin);
+  // The aliasing constructor: the view keeps the whole allocation alive but points into it.
+  t.storage_ = std::shared_ptr<uint8_t>(storage_, storage_.get() + row_bytes * static_cast<std::size_t>(begin));
+  return t;
+}
+
 int64_t HostTensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape_) n *= d;

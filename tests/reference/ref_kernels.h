@@ -97,7 +97,7 @@ struct Ctx {
   // Throws hgc::Error("reference", "<node 'x' (op)>: msg").
   [[noreturn]] void fail(const std::string& msg) const;
   // Normalizes a possibly negative axis against `ndim`, failing when out of range.
-  int axis(int64_t a, int ndim) const;
+  int axis(int64_t ax, int ndim) const;
 };
 
 using Kernel = std::function<void(Ctx&)>;

@@ -17,10 +17,10 @@ namespace hgc::ref {
   throw Error("reference", node.describe() + ": " + msg);
 }
 
-int Ctx::axis(int64_t a, int ndim) const {
-  int64_t r = a < 0 ? a + ndim : a;
+int Ctx::axis(int64_t ax, int ndim) const {
+  int64_t r = ax < 0 ? ax + ndim : ax;
   if (r < 0 || r >= ndim)
-    fail("axis " + std::to_string(a) + " is out of range for rank " + std::to_string(ndim));
+    fail("axis " + std::to_string(ax) + " is out of range for rank " + std::to_string(ndim));
   return static_cast<int>(r);
 }
 

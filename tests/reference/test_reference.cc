@@ -269,6 +269,32 @@ TEST_CASE("reference RNN: bidirectional GRU and a 2-layer rnn_tanh vs the direct
   }
 }
 
+TEST_CASE("reference RNN with sequence_length skips padded steps in both directions") {
+  // rnn_tanh, bidirectional, I = H = 1: fwd Wx, Wh, bwd Wx, Wh, then fwd bx, bh, bwd bx, bh.
+  std::vector<double> p = {0.5, 0.3, -0.7, 0.6, 0.1, -0.2, 0.05, 0.15};
+  std::vector<double> xs = {1, 2, -1, 3, 0.5, -2};  // (T=3, N=2, 1): x[t][n]
+  std::vector<double> h0 = {0.1, 0.2, -0.3, 0.4};   // (2 dirs, N=2, 1)
+  auto cell = [&](int d, double x, double h) {
+    return std::tanh(p[2 * d] * x + p[4 + 2 * d] + p[2 * d + 1] * h + p[5 + 2 * d]);
+  };
+  std::vector<double> want(12, 0.0), hy(4);
+  const int len[2] = {3, 1};
+  for (int n = 0; n < 2; ++n) {
+    double h = h0[n];
+    for (int t = 0; t < len[n]; ++t) want[(t * 2 + n) * 2] = h = cell(0, xs[t * 2 + n], h);
+    hy[n] = h;
+    h = h0[2 + n];
+    for (int t = len[n] - 1; t >= 0; --t) want[(t * 2 + n) * 2 + 1] = h = cell(1, xs[t * 2 + n], h);
+    hy[2 + n] = h;
+  }
+  auto out = ref_op("RNN",
+                    {{"mode", "rnn_tanh"}, {"state_size", "1"}, {"num_layers", "1"}, {"bidirectional", "True"},
+                     {"state_outputs", "True"}, {"use_sequence_length", "True"}},
+                    {tensor({3, 2, 1}, xs), tensor({8}, p), tensor({2, 2, 1}, h0), tensor({2}, {3, 1}, DType::i32)});
+  check_close(values(out[0]), want);
+  check_close(values(out[1]), hy);
+}
+
 TEST_CASE("reference Embedding clips indices; where selects rows with a 1-D condition") {
   HostTensor w = tensor({3, 2}, {0, 1, 10, 11, 20, 21});
   HostTensor idx = tensor({2, 2}, {0, 2, 5, -1});

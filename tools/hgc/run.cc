@@ -12,6 +12,7 @@
 #include "hgc/ir/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
+#include "hgc/passes/expand_rnn.h"
 
 namespace hgc::cli {
 
@@ -125,6 +126,9 @@ int cmd_run(Args& args) {
     }
   }
   auto t0 = std::chrono::steady_clock::now();
+  // No RNN kernel: expand RNN nodes into primitive ops (after binding, which reads each
+  // variable's role from the original graph), then infer again from the given inputs.
+  if (expand_rnn(g) > 0) infer(g, io);
   auto exe = compile(g, CompileOptions().opt(opt));
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::vector<HostTensor> out = exe->run(bound);

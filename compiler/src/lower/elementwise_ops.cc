@@ -64,15 +64,15 @@ std::string convert(ScalarBuilder& b, const std::string& x, DType from, DType to
 
 void register_elementwise(LoweringTable& t) {
   for (const auto& [name, e] : unary_exprs())
-    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.kernel(name, unary(e));
+    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary(e));
 
-  t.kernel("Activation", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("Activation", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     std::string act = c.attrs.s("act_type");
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0],
                               [&](ScalarBuilder& b, auto& a) { return activation_expr(b, act, a[0]); }));
   });
-  t.kernel("LeakyReLU", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("LeakyReLU", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     std::vector<std::string> in{ins[0]}, maps{identity_map(c.in_shapes[0].size())};
     if (c.attrs.s("act_type") == "prelu") {  // gamma has one slope per channel (axis 1)
@@ -87,7 +87,7 @@ void register_elementwise(LoweringTable& t) {
     for (size_t k = 1; k < outs.size(); ++k) w.result(k, w.fill(outs[k], 0));
   });
 
-  t.kernel("LogisticRegressionOutput", unary(unary_exprs().at("sigmoid")));
+  t.poly_kernel("LogisticRegressionOutput", unary(unary_exprs().at("sigmoid")));
 
   const std::vector<std::pair<const char*, const char*>> binaries = {
       {"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"}, {"elemwise_div", "div"},
@@ -95,8 +95,8 @@ void register_elementwise(LoweringTable& t) {
       {"_minimum", "minimum"}, {"_equal", "equal"}, {"_not_equal", "not_equal"}, {"_greater", "greater"},
       {"_greater_equal", "greater_equal"}, {"_lesser", "lesser"}, {"_lesser_equal", "lesser_equal"},
       {"_logical_and", "logical_and"}, {"_logical_or", "logical_or"}, {"_logical_xor", "logical_xor"}};
-  for (const auto& [op, kind] : binaries) t.kernel(op, binary(binary_exprs().at(kind)));
-  for (const auto& [kind, e] : binary_exprs()) t.kernel("broadcast_" + kind, binary(e));
+  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary(binary_exprs().at(kind)));
+  for (const auto& [kind, e] : binary_exprs()) t.poly_kernel("broadcast_" + kind, binary(e));
 
   const std::vector<std::tuple<const char*, const char*, bool>> scalars = {
       {"_plus_scalar", "add", false}, {"_minus_scalar", "sub", false}, {"_rminus_scalar", "sub", true},
@@ -109,16 +109,16 @@ void register_elementwise(LoweringTable& t) {
       {"_lesser_scalar", "lesser", false}, {"_lesser_equal_scalar", "lesser_equal", false},
       {"_logical_and_scalar", "logical_and", false}, {"_logical_or_scalar", "logical_or", false},
       {"_logical_xor_scalar", "logical_xor", false}};
-  for (const auto& [op, kind, rev] : scalars) t.kernel(op, scalar(binary_exprs().at(kind), rev));
+  for (const auto& [op, kind, rev] : scalars) t.poly_kernel(op, scalar(binary_exprs().at(kind), rev));
 
-  t.kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     double lo = c.attrs.f("a_min"), hi = c.attrs.f("a_max");
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
       return b.binary("arith.minimumf", b.binary("arith.maximumf", a[0], b.constant(lo)), b.constant(hi));
     }));
   });
-  t.kernel("hard_sigmoid", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("hard_sigmoid", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     double al = c.attrs.f("alpha"), be = c.attrs.f("beta");
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
@@ -133,12 +133,12 @@ void register_elementwise(LoweringTable& t) {
       return b.binary("arith.mulf", a[0], b.constant(scale));
     }));
   });
-  t.kernel("Cast", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("Cast", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
       return convert(b, a[0], c.in_types[0], c.out_types[0]);
     }));
   });
-  t.kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     const Dims& out = c.out_shapes[0];
     // A 1-D condition selects whole rows (MXNet): it follows dim 0, not numpy alignment.
@@ -159,9 +159,9 @@ void register_elementwise(LoweringTable& t) {
   auto fill_like = [](double v) {
     return [v](const NodeCtx&, KernelWriter& w, auto&, auto& outs) { w.result(0, w.fill(outs[0], v)); };
   };
-  t.kernel("zeros_like", fill_like(0));
-  t.kernel("ones_like", fill_like(1));
-  t.kernel("add_n", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  t.poly_kernel("zeros_like", fill_like(0));
+  t.poly_kernel("ones_like", fill_like(1));
+  t.poly_kernel("add_n", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     w.result(0, w.elementwise(ins, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
       std::string s = a[0];

@@ -16,6 +16,41 @@ std::string gather_copy(KernelWriter& w, const std::string& in, const std::strin
   return w.generic({in}, {in_map}, out, "", parallel(w.shape_of(out).size()), w.type_of(out), copy_body);
 }
 
+std::string join(const std::vector<int64_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+// out[i] = x[offset + i * stride] per dim. Positive strides take a tensor.extract_slice (a
+// strided view after bufferization, copied by one generic); a linalg.generic cannot read a
+// larger input through a plain identity map, since loop bounds are inferred from operands.
+// Negative strides gather with tensor.extract.
+std::string strided_copy(KernelWriter& w, const std::string& x, const std::string& out,
+                         const std::vector<int64_t>& offsets, const std::vector<int64_t>& strides) {
+  Dims in = w.shape_of(x), os = w.shape_of(out);
+  DType t = w.type_of(x);
+  int n = static_cast<int>(in.size());
+  bool positive = true;
+  for (int64_t st : strides) positive = positive && st > 0;
+  if (positive) {
+    std::string v = w.emit("tensor.extract_slice " + x + "[" + join(offsets) + "] [" + join(os) + "] [" + join(strides) +
+                               "] : " + tensor_type(in, t) + " to " + tensor_type(os, t),
+                           os, t);
+    return gather_copy(w, v, out, identity_map(n));
+  }
+  return w.generic({}, {}, out, "", parallel(n), t, [&](ScalarBuilder& b, auto&) {
+    std::string coords;
+    for (int i = 0; i < n; ++i) {
+      auto idx = b.raw(KernelWriter::index_op(i));
+      auto m = b.raw("arith.muli " + idx + ", " + b.raw("arith.constant " + std::to_string(strides[i]) + " : index") + " : index");
+      auto c = b.raw("arith.addi " + m + ", " + b.raw("arith.constant " + std::to_string(offsets[i]) + " : index") + " : index");
+      coords += (i ? ", " : "") + c;
+    }
+    return b.raw("tensor.extract " + x + "[" + coords + "] : " + tensor_type(in, t));
+  });
+}
+
 // Converts a scalar index element (any int or float type) to `index`.
 std::string to_index(ScalarBuilder& b, const std::string& v, DType t) {
   std::string iv = v;
@@ -102,42 +137,51 @@ void register_movement(LoweringTable& t) {
     int axis = normalize_axis(c.attrs.i("axis"), n, c.node.describe());
     int64_t begin = c.attrs.i("begin");
     if (begin < 0) begin += c.in_shapes[0][axis];
-    std::vector<std::string> m;
-    for (int i = 0; i < n; ++i) m.push_back(i == axis ? d(i) + " + " + std::to_string(begin) : d(i));
-    w.result(0, gather_copy(w, ins[0], outs[0], affine_map(n, m)));
+    std::vector<int64_t> off(n, 0), st(n, 1);
+    off[axis] = begin;
+    w.result(0, strided_copy(w, ins[0], outs[0], off, st));
   });
   t.kernel("slice", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     const Dims& in = c.in_shapes[0];
     int n = static_cast<int>(in.size());
     auto begin = tuple_entries(c.attrs.s("begin"), INT64_MIN);
     auto step = tuple_entries(c.attrs.s("step"), 1);
-    std::vector<std::string> m;
+    std::vector<int64_t> off(n, 0), st(n, 1);
     for (int i = 0; i < n; ++i) {
       int64_t s = i < static_cast<int>(step.size()) ? step[i] : 1;
       int64_t b = i < static_cast<int>(begin.size()) ? begin[i] : INT64_MIN;
       if (b == INT64_MIN) b = s > 0 ? 0 : in[i] - 1;
       else if (b < 0) b += in[i];
-      m.push_back(d(i) + " * " + std::to_string(s) + " + " + std::to_string(b));
+      off[i] = b;
+      st[i] = s;
     }
-    w.result(0, gather_copy(w, ins[0], outs[0], affine_map(n, m)));
+    w.result(0, strided_copy(w, ins[0], outs[0], off, st));
   });
   t.kernel("slice_like", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    w.result(0, gather_copy(w, ins[0], outs[0], identity_map(c.out_shapes[0].size())));
+    size_t n = c.out_shapes[0].size();
+    w.result(0, strided_copy(w, ins[0], outs[0], std::vector<int64_t>(n, 0), std::vector<int64_t>(n, 1)));
   });
   t.kernel("SliceChannel", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    int n = static_cast<int>(c.in_shapes[0].size());
+    const Dims& in = c.in_shapes[0];
+    int n = static_cast<int>(in.size());
     int axis = normalize_axis(c.attrs.i("axis"), n, c.node.describe());
     bool squeeze = c.attrs.b("squeeze_axis");
-    int64_t len = c.in_shapes[0][axis] / static_cast<int64_t>(outs.size());
+    int64_t len = in[axis] / static_cast<int64_t>(outs.size());
     for (size_t k = 0; k < outs.size(); ++k) {
-      std::vector<std::string> m;
-      int orank = static_cast<int>(c.out_shapes[k].size());
-      for (int i = 0; i < n; ++i) {
-        if (i < axis) m.push_back(d(i));
-        else if (i == axis) m.push_back(squeeze ? std::to_string(k) : d(i) + " + " + std::to_string(k * len));
-        else m.push_back(d(squeeze ? i - 1 : i));
+      std::vector<int64_t> off(n, 0), st(n, 1);
+      off[axis] = static_cast<int64_t>(k) * len;
+      if (!squeeze) {
+        w.result(k, strided_copy(w, ins[0], outs[k], off, st));
+        continue;
       }
-      w.result(k, w.generic({ins[0]}, {affine_map(orank, m)}, outs[k], "", parallel(orank), c.out_types[k], copy_body));
+      Dims piece = in;  // the slice with its size-1 axis, then seen without it
+      piece[axis] = 1;
+      std::string sl = w.emit("tensor.extract_slice " + ins[0] + "[" + join(off) + "] [" + join(piece) + "] [" + join(st) +
+                                  "] : " + tensor_type(in, c.in_types[0]) + " to " + tensor_type(piece, c.in_types[0]),
+                              piece, c.in_types[0]);
+      std::vector<std::string> m;
+      for (int i = 0; i < n; ++i) m.push_back(i == axis ? "0" : d(i < axis ? i : i - 1));
+      w.result(k, gather_copy(w, sl, outs[k], affine_map(n - 1, m)));
     }
   });
   for (const char* b : {"broadcast_axis", "broadcast_to", "broadcast_like"}) {
@@ -145,31 +189,36 @@ void register_movement(LoweringTable& t) {
       w.result(0, gather_copy(w, ins[0], outs[0], broadcast_map(c.in_shapes[0], c.out_shapes[0])));
     });
   }
-  // Concat: each input is copied into its slice of the destination (extract_slice ->
-  // generic -> insert_slice bufferizes to an in-place write, no memref.copy).
+  // Concat: one generic over the destination picks, along the axis, the input that covers
+  // each position and reads it with tensor.extract (slice-and-insert copies would bufferize
+  // to strided memref.copy calls into MLIR's runtime library).
   t.kernel("Concat", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     const Dims& out = c.out_shapes[0];
     int n = static_cast<int>(out.size());
     int axis = normalize_axis(c.attrs.i("dim"), n, c.node.describe());
-    std::string acc = outs[0], ot = tensor_type(out, c.out_types[0]);
-    int64_t off = 0;
-    for (size_t k = 0; k < ins.size(); ++k) {
-      const Dims& in = c.in_shapes[k];
-      std::string offs, sizes, ones;
-      for (int i = 0; i < n; ++i) {
-        offs += (i ? ", " : "") + std::to_string(i == axis ? off : 0);
-        sizes += (i ? ", " : "") + std::to_string(in[i]);
-        ones += i ? ", 1" : "1";
+    DType t = c.out_types[0];
+    w.result(0, w.generic({}, {}, outs[0], "", parallel(n), t, [&](ScalarBuilder& b, auto&) {
+      auto ic = [&](int64_t v) { return b.raw("arith.constant " + std::to_string(v) + " : index"); };
+      std::vector<std::string> idx;
+      for (int i = 0; i < n; ++i) idx.push_back(b.raw(KernelWriter::index_op(i)));
+      std::string result;
+      int64_t off = 0;
+      for (size_t k = 0; k < ins.size(); ++k) {
+        int64_t len = c.in_shapes[k][axis];
+        auto local = b.raw("arith.subi " + idx[axis] + ", " + ic(off) + " : index");
+        auto clamped = b.raw("arith.minsi " + b.raw("arith.maxsi " + local + ", " + ic(0) + " : index") + ", " +
+                             ic(std::max<int64_t>(len - 1, 0)) + " : index");
+        std::string coords;
+        for (int i = 0; i < n; ++i) coords += (i ? ", " : "") + (i == axis ? clamped : idx[i]);
+        auto v = len == 0 ? std::string() : b.raw("tensor.extract " + ins[k] + "[" + coords + "] : " + tensor_type(c.in_shapes[k], t));
+        if (!v.empty()) {
+          if (result.empty()) result = v;
+          else result = b.select(b.raw("arith.cmpi sge, " + idx[axis] + ", " + ic(off) + " : index"), v, result);
+        }
+        off += len;
       }
-      std::string it = tensor_type(in, c.out_types[0]);
-      std::string sl = w.emit("tensor.extract_slice " + acc + "[" + offs + "] [" + sizes + "] [" + ones + "] : " + ot +
-                                  " to " + it, in, c.out_types[0]);
-      std::string cp = gather_copy(w, ins[k], sl, identity_map(n));
-      acc = w.emit("tensor.insert_slice " + cp + " into " + acc + "[" + offs + "] [" + sizes + "] [" + ones + "] : " +
-                       it + " into " + ot, out, c.out_types[0]);
-      off += in[axis];
-    }
-    w.result(0, acc);
+      return result.empty() ? b.constant(0) : result;
+    }));
   });
   t.kernel("take", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     int axis = normalize_axis(c.attrs.i("axis"), c.in_shapes[0].size(), c.node.describe());

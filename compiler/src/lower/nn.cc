@@ -118,30 +118,34 @@ void lower_pooling(const NodeCtx& c, KernelWriter& w, const std::vector<std::str
 
 void register_nn(LoweringTable& t) {
   t.kernel("Pooling", lower_pooling);
+  // out = x / norm, norm = sqrt(sum x^2 + eps) over the mode's axes; norm is output 1 (the
+  // reduced dims dropped), so it is the reduction's destination.
   t.kernel("L2Normalization", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     const Dims& in = c.in_shapes[0];
     int n = static_cast<int>(in.size());
     DType t = c.out_types[0];
     const std::string& mode = c.attrs.s("mode");
-    std::vector<std::string> km, its;
-    Dims ks = in;
+    // The norm output keeps reduced dims as size 1 or drops them, by mode (op record).
+    bool kept = c.out_shapes[1].size() == in.size();
+    std::vector<std::string> keep, its;
     for (int i = 0; i < n; ++i) {
       bool red = mode == "instance" ? i > 0 : mode == "channel" ? i == 1 : i > 1;
-      km.push_back(red ? "0" : d(i));
+      if (!red || kept) keep.push_back(red ? "0" : d(i));
       its.push_back(red ? "reduction" : "parallel");
-      if (red) ks[i] = 1;
     }
-    std::string kmap = affine_map(n, km);
+    std::string nmap = affine_map(n, keep);
     double eps = c.attrs.f("eps");
-    std::string ss = w.generic({ins[0]}, {identity_map(n)}, w.fill(w.empty(ks, t), 0), kmap, its, t,
+    std::string ss = w.generic({ins[0]}, {identity_map(n)}, w.fill(outs[1], 0), nmap, its, t,
                                [&](ScalarBuilder& b, auto& a) {
                                  return b.binary("arith.addf", a[1], b.binary("arith.mulf", a[0], a[0]));
                                }, true);
-    w.result(0, w.generic({ins[0], ss}, {identity_map(n), kmap}, outs[0], "", std::vector<std::string>(n, "parallel"), t,
-                          [&](ScalarBuilder& b, auto& a) {
-                            auto nrm = b.unary("math.sqrt", b.binary("arith.addf", a[1], b.constant(eps)));
-                            return b.binary("arith.divf", a[0], nrm);
-                          }));
+    std::string nrm = w.generic({}, {}, ss, "", std::vector<std::string>(keep.size(), "parallel"), t,
+                                [&](ScalarBuilder& b, auto& a) {
+                                  return b.unary("math.sqrt", b.binary("arith.addf", a[0], b.constant(eps)));
+                                }, true);
+    w.result(0, w.generic({ins[0], nrm}, {identity_map(n), nmap}, outs[0], "", std::vector<std::string>(n, "parallel"), t,
+                          [&](ScalarBuilder& b, auto& a) { return b.binary("arith.divf", a[0], a[1]); }));
+    w.result(1, nrm);
   });
 }
 

@@ -19,10 +19,16 @@ struct CompileOptions {
   int opt_level = 3;                 // LLVM -O level
   std::string target_cpu = "native";  // or an LLVM CPU name such as "x86-64-v3"
   bool memory_cache = true;          // reuse JIT modules of identical kernel text in-process
+  // On-disk kernel cache (object code, shared by processes; see kernel_cache.h). Empty
+  // cache_dir: DiskCache::global()'s folder ($HGC_CACHE_DIR, else the user's cache folder).
+  bool disk_cache = true;
+  std::string cache_dir;
 
   CompileOptions& opt(int level) { opt_level = level; return *this; }
   CompileOptions& cpu(std::string name) { target_cpu = std::move(name); return *this; }
   CompileOptions& cache(bool on) { memory_cache = on; return *this; }
+  CompileOptions& disk(bool on) { disk_cache = on; return *this; }
+  CompileOptions& cache_folder(std::string dir) { cache_dir = std::move(dir); return *this; }
 };
 
 // `g` must have inferred, fully known shapes. Inputs of the executable are the graph's

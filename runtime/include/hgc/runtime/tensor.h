@@ -3,6 +3,7 @@
 //
 //   HostTensor t(DType::f32, {2, 3});
 //   t.data<float>()[0] = 1.f;   t.nbytes() == 24
+//   HostTensor row = t.slice0(1, 2);    // rows [1, 2) of dim 0, same storage: (1, 3)
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,17 @@ class HostTensor {
   template <typename T>
   const T* data() const { return static_cast<const T*>(raw()); }
   bool defined() const { return dtype_ != DType::unknown; }
+  // The same storage seen with another shape of the same element count (no copy).
+  HostTensor reshaped(std::vector<int64_t> shape) const;
+  // Rows [begin, end) of dim 0 as a view of the same storage (no copy): writes through
+  // either show in the other. Row-major data makes such a range contiguous, so kernels take
+  // it like any tensor; its start is aligned only to the element size, not kAlignment.
+  // Throws hgc::Error on a 0-d tensor or a range outside [0, shape[0]].
+  HostTensor slice0(int64_t begin, int64_t end) const;
+  // True when both share storage (the same allocation, whatever part of it each sees).
+  bool shares_storage(const HostTensor& o) const {
+    return !storage_.owner_before(o.storage_) && !o.storage_.owner_before(storage_);
+  }
   // "(2, 3) float32"
   std::string describe() const;
 

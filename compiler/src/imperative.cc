@@ -1,0 +1,173 @@
+#include "hgc/compiler/imperative.h"
+
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
+#include "hgc/compiler/jit.h"
+#include "hgc/compiler/kernel_cache.h"
+#include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
+#include "lowering.h"
+#include "node_ctx.h"
+
+namespace hgc {
+namespace {
+
+struct Entry {
+  std::shared_ptr<JitModule> module;
+  PackedKernel fn = nullptr;
+};
+
+struct Cache {
+  std::mutex mu;
+  std::unordered_map<std::string, Entry> entries;
+  KernelCacheStats stats;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+// Every dim except size-1 ones becomes dynamic.
+lower::Dims generalize(const lower::Dims& d) {
+  lower::Dims g = d;
+  for (int64_t& x : g)
+    if (x != 1) x = -1;
+  return g;
+}
+
+std::string signature(const Node& n, const lower::NodeCtx& c) {
+  std::string k = n.op->name + "|";
+  for (const auto& [name, v] : n.attrs) k += name + "=" + format_attr(v) + ";";
+  auto shapes = [&](const std::vector<lower::Dims>& ds, const std::vector<DType>& ts) {
+    for (size_t i = 0; i < ds.size(); ++i) {
+      k += "|" + dtype_name(ts[i]) + ":";
+      for (int64_t x : ds[i]) k += std::to_string(x) + ",";
+    }
+  };
+  shapes(c.in_shapes, c.in_types);
+  k += "->";
+  shapes(c.out_shapes, c.out_types);
+  return k;
+}
+
+}  // namespace
+
+std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs, const std::vector<HostTensor>& inputs,
+                                     const CompileOptions& opts) {
+  const OpDef& def = OpRegistry::global().get(op);
+  Graph g;
+  std::vector<ValueRef> in;
+  InferOptions io;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string name = "in" + std::to_string(i);
+    in.push_back({g.add_variable(name), 0});
+    io.shapes[name] = Shape(inputs[i].shape());
+    io.dtypes[name] = inputs[i].dtype();
+  }
+  for (const AttrSpec& s : def.attrs)
+    if (!s.default_value && !attrs.count(s.name)) fail("imperative", op, ": required attribute '", s.name, "' is missing");
+  int id = g.add_node(op, op, in, attrs);
+  infer(g, io);
+  const Node& n = g.nodes[id];
+  lower::NodeCtx c = lower::node_ctx(g, n);
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  if (!l) fail("imperative", "op ", def.name, " has no lowering yet");
+
+  std::vector<HostTensor> out;
+  if (l->kind == lower::Kind::View) {
+    out.push_back(inputs[0].reshaped(c.out_shapes[0]));
+    for (size_t k = 1; k < c.out_shapes.size(); ++k) out.emplace_back(c.out_types[k], c.out_shapes[k]);
+    return out;
+  }
+  for (size_t k = 0; k < c.out_shapes.size(); ++k) out.emplace_back(c.out_types[k], c.out_shapes[k]);
+  if (l->kind == lower::Kind::Library) {
+    StepArgs a;
+    std::vector<BufferInfo> infos;
+    for (const HostTensor& t : inputs) a.ptrs.push_back(const_cast<void*>(t.raw()));
+    for (HostTensor& t : out) a.ptrs.push_back(t.raw());
+    l->library(c)(a);
+    return out;
+  }
+
+  lower::NodeCtx kc = c;
+  if (l->shape_polymorphic) {
+    for (auto& d : kc.in_shapes) d = generalize(d);
+    for (auto& d : kc.out_shapes) d = generalize(d);
+  }
+  std::string key = signature(n, kc) + "|O" + std::to_string(opts.opt_level) + "|" + opts.target_cpu;
+  Cache& ch = cache();
+  PackedKernel fn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    if (auto it = ch.entries.find(key); it != ch.entries.end()) {
+      fn = it->second.fn;
+      ++ch.stats.hits;
+    }
+  }
+  if (!fn) {
+    lower::KernelWriter w("k");
+    std::vector<std::string> ins, outs;
+    for (size_t k = 0; k < kc.in_shapes.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));
+    for (size_t k = 0; k < kc.out_shapes.size(); ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
+    l->kernel(kc, w, ins, outs);
+    auto t0 = std::chrono::steady_clock::now();
+    // Compiled outside the lock: two threads may race to compile the same kernel, and the
+    // first to finish wins; a failed compile stores nothing.
+    Entry e;
+    // Through the disk cache: a later process loads this kernel instead of compiling it.
+    e.module = compile_kernels(w.finish(), {"k"}, opts);
+    e.fn = e.module->lookup("k");
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(ch.mu);
+    auto [it, fresh] = ch.entries.emplace(key, e);
+    fn = it->second.fn;
+    ++ch.stats.misses;
+    ch.stats.compile_ms += ms;
+  }
+  std::vector<MemRefArg> descs;
+  for (const HostTensor& t : inputs) descs.emplace_back(const_cast<void*>(t.raw()), t.shape());
+  for (HostTensor& t : out) descs.emplace_back(t.raw(), t.shape());
+  std::vector<void*> ptrs(descs.size()), packed(descs.size());
+  for (size_t i = 0; i < descs.size(); ++i) {
+    ptrs[i] = descs[i].get();
+    packed[i] = &ptrs[i];
+  }
+  fn(packed.data());
+  return out;
+}
+
+std::vector<HostTensor> invoke(const std::string& op, const std::map<std::string, std::string>& attrs,
+                               const std::vector<HostTensor>& inputs, const CompileOptions& opts) {
+  const OpDef& def = OpRegistry::global().get(op);
+  AttrMap typed;
+  for (const auto& [k, v] : attrs) {
+    const AttrSpec* s = def.attr_spec(k);
+    if (!s) fail("imperative", def.name, " has no attribute '", k, "'");
+    try {
+      typed[k] = parse_attr(*s, v);
+    } catch (const Error& e) {
+      fail("imperative", def.name, ": attribute '", k, "': ", std::string(e.what()).substr(7));
+    }
+  }
+  return invoke_typed(op, typed, inputs, opts);
+}
+
+KernelCacheStats kernel_cache_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  KernelCacheStats s = c.stats;
+  s.entries = static_cast<int64_t>(c.entries.size());
+  return s;
+}
+
+void clear_kernel_cache() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.entries.clear();
+  c.stats = {};
+}
+
+}  // namespace hgc
