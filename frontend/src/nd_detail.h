@@ -1,0 +1,34 @@
+// Helpers shared by the NDArray sources (not installed): the one road to compute (call ->
+// hgc::invoke_typed), typed fills, and writes into an existing buffer.
+//
+//   NDArray y = nd_detail::call("broadcast_add", {}, {a, b});
+//   nd_detail::write_into(x, y, "x += y");   // y's values into x's own storage
+#pragma once
+#include <string>
+#include <vector>
+
+#include "hgc/frontend/ndarray.h"
+#include "hgc/ir/attrs.h"
+
+namespace hgc::nd_detail {
+
+// Runs one registered op on the inputs' tensors; the result lives on the inputs' context.
+std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs);
+NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs);
+
+// Throws unless `ctx` can hold data (cpu only for now); `what` names the operation.
+void check_context(Context ctx, const std::string& what);
+
+// Writes `v` into every element of `t` (any dtype; f16/bf16 through the Cast op).
+void fill(HostTensor& t, double v);
+
+// Copies `src` (same shape, converted to dst's dtype through Cast) into dst's own storage.
+void write_into(NDArray& dst, const NDArray& src, const std::string& what);
+
+// Python's axis rules: -1 is the last axis; throws hgc::Error naming `what` when out of range.
+int normalize_axis(int64_t axis, int ndim, const std::string& what);
+
+// "(2, 3)".
+std::string shape_str(const std::vector<int64_t>& s);
+
+}  // namespace hgc::nd_detail
