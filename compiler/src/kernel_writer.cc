@@ -92,6 +92,11 @@ std::string ScalarBuilder::binary(const std::string& op, const std::string& a, c
   return raw(op + " " + a + ", " + b + " : " + ty());
 }
 
+std::string ScalarBuilder::reduce_step(const std::string& op, const std::string& acc, const std::string& x) {
+  if (!dtype_is_float(t_)) return binary(op, acc, x);
+  return raw(op + " " + acc + ", " + x + " fastmath<reassoc,nnan,nsz,contract> : " + ty());
+}
+
 std::string ScalarBuilder::unary(const std::string& op, const std::string& a) {
   return raw(op + " " + a + " : " + ty());
 }

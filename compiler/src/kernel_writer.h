@@ -44,6 +44,9 @@ class ScalarBuilder {
   // `op` like "arith.addf"; operands of the builder's type.
   std::string binary(const std::string& op, const std::string& a, const std::string& b);
   std::string unary(const std::string& op, const std::string& a);
+  // A reduction step with reassociation allowed, so LLVM can vectorize the loop (the
+  // result may differ from a sequential sum in the last bits).
+  std::string reduce_step(const std::string& op, const std::string& acc, const std::string& x);
   // arith.cmpf with `pred` (olt, ogt, oeq, une, oge, ole) -> 1.0 / 0.0 in the builder's type.
   std::string compare(const std::string& pred, const std::string& a, const std::string& b);
   std::string select(const std::string& cond_i1, const std::string& a, const std::string& b);

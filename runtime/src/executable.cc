@@ -1,5 +1,7 @@
 #include "hgc/runtime/executable.h"
 
+#include "hgc/runtime/allocator.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -40,12 +42,6 @@ int Executable::input_index(const std::string& name) const {
     if (input_names[i] == name) return static_cast<int>(i);
   return -1;
 }
-
-namespace {
-struct ArenaDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-}  // namespace
 
 void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                          void* arena) const {
@@ -112,10 +108,7 @@ std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) c
     out.emplace_back(buffers[id].dtype, buffers[id].shape);
     outp.push_back(out.back().raw());
   }
-  std::unique_ptr<void, ArenaDeleter> arena(
-      std::aligned_alloc(HostTensor::kAlignment,
-                         ((arena_bytes + 63) / 64 + 1) * 64));
-  if (!arena) fail("runtime", "out of memory allocating a ", arena_bytes, "-byte arena");
+  PooledBuffer arena(static_cast<std::size_t>(arena_bytes));
   execute(in, outp, arena.get());
   // Heads that are inputs, constants or views of them were not written by a step: copy.
   for (size_t k = 0; k < output_buffers.size(); ++k) {

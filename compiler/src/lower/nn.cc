@@ -89,7 +89,7 @@ void lower_pooling(const NodeCtx& c, KernelWriter& w, const std::vector<std::str
   for (int i = 0; i < nsp; ++i) its.push_back("reduction");
   std::string init = w.fill(outs[0], is_max ? -inf : 0.0);
   std::string r = w.generic({x, win}, {affine_map(iters, xm), affine_map(iters, wm)}, init, affine_map(iters, om), its, t,
-                            [&](ScalarBuilder& b, auto& a) { return b.binary(op, a[2], a[0]); }, true);
+                            [&](ScalarBuilder& b, auto& a) { return b.reduce_step(op, a[2], a[0]); }, true);
   if (type == "avg") {
     bool include_pad = c.attrs.opt_i("count_include_pad").value_or(1) != 0;
     std::vector<std::string> par(n, "parallel");
@@ -137,7 +137,7 @@ void register_nn(LoweringTable& t) {
     double eps = c.attrs.f("eps");
     std::string ss = w.generic({ins[0]}, {identity_map(n)}, w.fill(outs[1], 0), nmap, its, t,
                                [&](ScalarBuilder& b, auto& a) {
-                                 return b.binary("arith.addf", a[1], b.binary("arith.mulf", a[0], a[0]));
+                                 return b.reduce_step("arith.addf", a[1], b.binary("arith.mulf", a[0], a[0]));
                                }, true);
     std::string nrm = w.generic({}, {}, ss, "", std::vector<std::string>(keep.size(), "parallel"), t,
                                 [&](ScalarBuilder& b, auto& a) {

@@ -72,7 +72,7 @@ std::string reduce_into(KernelWriter& w, const std::string& x, const std::string
                         const AxisSet& axes, DType t, const std::string& op) {
   int rank = static_cast<int>(w.shape_of(x).size());
   return w.generic({x}, {identity_map(rank)}, init, omap, iterators(rank, axes), t,
-                   [&](ScalarBuilder& b, auto& a) { return b.binary(op, a[1], a[0]); }, true);
+                   [&](ScalarBuilder& b, auto& a) { return b.reduce_step(op, a[1], a[0]); }, true);
 }
 
 std::string scale(KernelWriter& w, const std::string& t, double k) {
@@ -114,14 +114,14 @@ void lower_softmax(const NodeCtx& c, KernelWriter& w, const std::string& x, cons
   const double inf = std::numeric_limits<double>::infinity();
   std::string m = w.generic({x}, {identity_map(rank)}, w.fill(w.empty(ks, t), -inf), km, iterators(rank, axes), t,
                             [&](ScalarBuilder& b, auto& a) {
-                              return b.binary("arith.maximumf", a[1], b.binary("arith.mulf", a[0], b.constant(inv_t)));
+                              return b.reduce_step("arith.maximumf", a[1], b.binary("arith.mulf", a[0], b.constant(inv_t)));
                             }, true);
   auto shifted = [&](ScalarBuilder& b, const std::string& xv, const std::string& mv) {
     return b.binary("arith.subf", b.binary("arith.mulf", xv, b.constant(inv_t)), mv);
   };
   std::string s = w.generic({x, m}, {identity_map(rank), km}, w.fill(w.empty(ks, t), 0), km, iterators(rank, axes), t,
                             [&](ScalarBuilder& b, auto& a) {
-                              return b.binary("arith.addf", a[2], b.unary("math.exp", shifted(b, a[0], a[1])));
+                              return b.reduce_step("arith.addf", a[2], b.unary("math.exp", shifted(b, a[0], a[1])));
                             }, true);
   std::vector<std::string> par(rank, "parallel");
   w.result(0, w.generic({x, m, s}, {identity_map(rank), km, km}, out, "", par, t, [&](ScalarBuilder& b, auto& a) {
@@ -160,7 +160,7 @@ void lower_layer_norm(const NodeCtx& c, KernelWriter& w, const std::vector<std::
   std::string var = w.generic({ins[0], mean}, {id, km}, w.fill(outs[2], 0), km, iterators(rank, axes), t,
                               [&](ScalarBuilder& b, auto& a) {
                                 auto d = b.binary("arith.subf", a[0], a[1]);
-                                return b.binary("arith.addf", a[2], b.binary("arith.mulf", d, d));
+                                return b.reduce_step("arith.addf", a[2], b.binary("arith.mulf", d, d));
                               }, true);
   std::vector<std::string> par(rank, "parallel");
   std::string sd = w.generic({}, {}, var, "", par, t, [&](ScalarBuilder& b, auto& a) {
