@@ -1,5 +1,6 @@
 // LLVM-dialect module -> machine code: in-process JIT through mlir::ExecutionEngine, or
-// optimized LLVM IR / a PIC object file for ahead-of-time use. See jit.h for the ABI.
+// optimized LLVM IR / a PIC object file for ahead-of-time use, and such an object loaded
+// back through an ORC LLJIT (the on-disk kernel cache). See jit.h for the ABI.
 //
 // Rules at this boundary: LLVM and MLIR are built without exceptions, so nothing here
 // throws while their frames are on the stack. Their errors come back as llvm::Error,
@@ -12,12 +13,16 @@
 #include "cpu_lowering.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/ir/error.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -175,7 +180,8 @@ std::string packed_symbol_name(const std::string& func_name) {
 }
 
 struct JitModule::Engine {
-  std::unique_ptr<mlir::ExecutionEngine> ee;
+  std::unique_ptr<mlir::ExecutionEngine> ee;  // jit_compile
+  std::unique_ptr<llvm::orc::LLJIT> lljit;    // load_object
 };
 
 JitModule::~JitModule() = default;
@@ -235,6 +241,73 @@ std::shared_ptr<JitModule> jit_compile(const std::string& mlir_text, const JitOp
   jm->mlir_ms_ = lowered.mlir_ms;
   jm->llvm_ms_ = ms_since(t0);
   return jm;
+}
+
+// ORC reports materialization (linking) failures to the session's error reporter, which by
+// default prints them to stderr; lookup then only says "Failed to materialize symbols".
+// The reporter collects them here so they end up in the hgc::Error instead.
+struct LinkErrors {
+  std::mutex mu;
+  std::string text;
+};
+
+std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
+                                       const std::vector<std::string>& kernel_names) {
+  init_llvm_once();
+  auto t0 = std::chrono::steady_clock::now();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) fail("compiler", "cannot describe the host for the JIT linker: ", llvm::toString(jtmb.takeError()));
+  // No platform (no static initializers, no atexit support: kernels have none) and no
+  // default process-symbols dylib: main gets a generator for the process's symbols itself.
+  auto created = llvm::orc::LLJITBuilder()
+                     .setJITTargetMachineBuilder(std::move(*jtmb))
+                     .setLinkProcessSymbolsByDefault(false)
+                     .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                     .create();
+  if (!created) fail("compiler", "cannot create the JIT linker: ", llvm::toString(created.takeError()));
+  std::unique_ptr<llvm::orc::LLJIT> jit = std::move(*created);
+  auto errors = std::make_shared<LinkErrors>();
+  jit->getExecutionSession().setErrorReporter([errors](llvm::Error e) {
+    std::string msg = llvm::toString(std::move(e));
+    std::lock_guard<std::mutex> lock(errors->mu);
+    errors->text += (errors->text.empty() ? "" : "; ") + msg;
+  });
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      jit->getDataLayout().getGlobalPrefix());
+  if (!process) fail("compiler", "cannot search the process's symbols: ", llvm::toString(process.takeError()));
+  jit->getMainJITDylib().addGenerator(std::move(*process));
+
+  // A cheap check first, so that garbage (say, a cache entry of some other kind) gets a
+  // plain message; the ELF reader validates the rest (sizes, offsets, section tables).
+  if (object_bytes.size() < 64 || object_bytes.compare(0, 4, "\x7f" "ELF") != 0)
+    fail("compiler", "cannot load kernel object: not an ELF object (", object_bytes.size(), " bytes)");
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object_bytes, "hgc_kernels.o");
+  if (llvm::Error e = jit->addObjectFile(std::move(buffer)))
+    fail("compiler", "cannot load kernel object: ", llvm::toString(std::move(e)));
+
+  std::shared_ptr<JitModule> jm(new JitModule());
+  jm->names_ = kernel_names;
+  // The first lookup links the object (all of it): resolve every kernel now, so a bad
+  // object fails here and lookup() stays a map access.
+  for (const std::string& k : kernel_names) {
+    auto addr = jit->lookup(packed_symbol_name(k));
+    if (!addr) {
+      std::string err = llvm::toString(addr.takeError());
+      std::lock_guard<std::mutex> lock(errors->mu);
+      fail("compiler", "cannot load kernel '", k, "' from the object: ", err,
+           errors->text.empty() ? "" : " (" + errors->text + ")");
+    }
+    jm->kernels_[k] = addr->toPtr<PackedKernel>();
+  }
+  jm->engine_ = std::make_unique<JitModule::Engine>();
+  jm->engine_->lljit = std::move(jit);
+  jm->llvm_ms_ = ms_since(t0);
+  return jm;
+}
+
+std::string host_target_id(const JitOptions& opts) {
+  Target t = choose_target(opts);
+  return t.triple + "|" + t.cpu + "|" + t.features + "|llvm " + LLVM_VERSION_STRING;
 }
 
 std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opts) {

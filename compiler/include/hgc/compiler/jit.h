@@ -29,7 +29,10 @@
 //   row-major contiguous data: fill strides to match (strides[N-1] = 1, strides[i] =
 //   strides[i+1] * sizes[i+1]), since the code may use either the strides or the sizes.
 // lower_to_llvm_ir / compile_to_object emit the same `_mlir__mlir_ciface_k` wrappers
-// (see packed_symbol_name), so AOT code is called exactly like the JIT.
+// (see packed_symbol_name), so AOT code is called exactly like the JIT, and load_object
+// turns such an object back into a JitModule (how the on-disk kernel cache starts warm):
+//   std::string obj = hgc::compile_to_object(text);          // ~ the cost of jit_compile
+//   auto jm = hgc::load_object(obj, {"scale"});              // a few ms: link, no codegen
 //
 // Pipeline: canonicalize, one-shot-bufferize, buffer-deallocation-pipeline, linalg to
 // loops, f32 math ops (tanh, erf, exp, log, ...) replaced by MLIR's polynomial
@@ -81,14 +84,16 @@ class JitModule {
   // Public functions of the input module, in source order.
   const std::vector<std::string>& kernel_names() const { return names_; }
 
-  double compile_ms() const { return mlir_ms_ + llvm_ms_; }  // wall time of jit_compile
+  // Wall time of jit_compile; for load_object, the time of loading and linking.
+  double compile_ms() const { return mlir_ms_ + llvm_ms_; }
   double mlir_ms() const { return mlir_ms_; }  // parse + MLIR pipeline
   double llvm_ms() const { return llvm_ms_; }  // translation, LLVM opt, codegen, linking
 
  private:
   friend std::shared_ptr<JitModule> jit_compile(const std::string&, const JitOptions&);
+  friend std::shared_ptr<JitModule> load_object(const std::string&, const std::vector<std::string>&);
   JitModule() = default;
-  struct Engine;  // owns mlir::ExecutionEngine; MLIR types stay out of this header
+  struct Engine;  // owns mlir::ExecutionEngine or an ORC LLJIT; MLIR types stay out of here
   std::unique_ptr<Engine> engine_;
   std::unordered_map<std::string, PackedKernel> kernels_;
   std::vector<std::string> names_;
@@ -106,5 +111,18 @@ std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opt
 // The same pipeline to a relocatable ELF object (position independent, for the host or
 // opts.target_cpu). Exports `k`, `_mlir_ciface_k` and `_mlir__mlir_ciface_k` per kernel.
 std::string compile_to_object(const std::string& mlir_text, const JitOptions& opts = {});
+
+// Loads a relocatable object made by compile_to_object (for this process's target) into a
+// fresh in-process JIT linker and resolves the packed wrapper of every kernel in
+// `kernel_names` (the object's public functions; they become kernel_names()). Undefined
+// symbols (malloc, free, memcpy, libm) resolve against the process. A corrupt or
+// unloadable object, or a missing kernel, throws hgc::Error("compiler", ...).
+std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
+                                       const std::vector<std::string>& kernel_names);
+
+// Identifies the code compile_to_object/jit_compile generate for `opts.target_cpu`: triple,
+// CPU name and feature string (for "native": the host's detected ones; for a named CPU: the
+// name) and the LLVM version. Part of kernel cache keys; opt_level is not included.
+std::string host_target_id(const JitOptions& opts = {});
 
 }  // namespace hgc
