@@ -233,7 +233,7 @@ std::string array_str(const NDArray& x) {
     std::vector<double> vals;
     for (int64_t o : offsets) vals.push_back(element(t, o));
     FloatFormat f(vals, t.dtype());
-    lay.format = [&](int64_t o) { return f(element(t, o)); };
+    lay.format = [&t, f](int64_t o) { return f(element(t, o)); };  // f dies with this block
   } else {
     // Integers right-aligned to the widest; bools pad "True" to " True" when a False is shown.
     size_t w = 0;
