@@ -1,5 +1,5 @@
-// Graph -> Executable. One buffer per value (the memory planner replaces the arena layout
-// later), one step per node, one JIT module for all kernels of the graph.
+// Graph -> Executable. One buffer per value, one step per node, one JIT module for all
+// kernels of the graph; the intermediates share one arena laid out by the memory planner.
 #include "hgc/compiler/compile.h"
 
 #include <algorithm>
@@ -10,6 +10,8 @@
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
+#include "hgc/passes/fuse.h"
+#include "hgc/passes/memory_plan.h"
 #include "lowering.h"
 #include "node_ctx.h"
 
@@ -27,21 +29,20 @@ struct Plan {
 
 using lower::node_ctx;
 
-Plan plan(const Graph& g, bool want_module_only) {
+// `reuse_memory`: plan the arena with reuse and in-place (else one block per buffer).
+Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true) {
   Plan p;
   Executable& e = *p.exe;
   std::vector<std::vector<int>> buf(g.nodes.size());  // value -> buffer id
-  int64_t arena = 0;
+  // Per step: how many of its args it reads, and whether its output may overwrite its first
+  // input (the memory planner's inplace_read).
+  std::vector<std::pair<size_t, bool>> step_io;
   auto add_buffer = [&](const Node& n, int k, BufferKind kind) {
     BufferInfo b;
     b.name = k ? n.name + ":" + std::to_string(k) : n.name;
     b.shape = n.out_shapes[k].dims();
     b.dtype = n.out_dtypes[k];
     b.kind = kind;
-    if (kind == BufferKind::Arena) {
-      b.offset = arena;
-      arena += static_cast<int64_t>((b.nbytes() + 63) / 64 * 64);
-    }
     e.buffers.push_back(b);
     return static_cast<int>(e.buffers.size()) - 1;
   };
@@ -92,6 +93,12 @@ Plan plan(const Graph& g, bool want_module_only) {
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
       p.kernel_steps.push_back({e.steps.size(), it->second});
     }
+    // In place only where output element i reads input element i alone: a generated kernel
+    // (never a library call), an op that allows it, the same dtype and exactly the same
+    // shape (a broadcast first input would be overwritten before it is read again).
+    bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
+                   nout > 0 && c.in_types[0] == c.out_types[0] && c.in_shapes[0] == c.out_shapes[0];
+    step_io.push_back({n.inputs.size(), inplace});
     e.steps.push_back(std::move(step));
   }
   for (const ValueRef& h : g.heads) {
@@ -103,7 +110,43 @@ Plan plan(const Graph& g, bool want_module_only) {
     }
     e.output_buffers.push_back(id);
   }
-  e.arena_bytes = arena;
+
+  // The arena layout (passes/memory_plan.h): values are the buffers, pinned unless Arena; a
+  // View is no value of its own, it is read as its root. Step 0 writes the arena buffers no
+  // step writes (extra outputs of view nodes), the last step reads the heads (an arena buffer
+  // seen through a head view is copied out after the run).
+  auto root = [&](int id) {
+    while (e.buffers[id].kind == BufferKind::View) id = e.buffers[id].view_of;
+    return id;
+  };
+  std::vector<PlanValue> values;
+  for (const BufferInfo& b : e.buffers)
+    values.push_back({static_cast<int64_t>(b.nbytes()), b.kind != BufferKind::Arena, b.name});
+  std::vector<PlanStep> steps(1);
+  std::vector<bool> written(e.buffers.size(), false);
+  for (size_t s = 0; s < e.steps.size(); ++s) {
+    PlanStep ps;
+    const std::vector<int>& args = e.steps[s].args;
+    for (size_t k = 0; k < args.size(); ++k) (k < step_io[s].first ? ps.reads : ps.writes).push_back(root(args[k]));
+    for (int w : ps.writes) written[w] = true;
+    ps.inplace_read = step_io[s].second ? 0 : -1;
+    steps.push_back(std::move(ps));
+  }
+  for (size_t id = 0; id < e.buffers.size(); ++id)
+    if (!values[id].pinned && !written[id]) steps[0].writes.push_back(static_cast<int>(id));
+  steps.emplace_back();
+  for (int id : e.output_buffers) steps.back().reads.push_back(root(id));
+  PlanOptions po;
+  po.reuse = po.inplace = reuse_memory;
+  po.alignment = 64;
+  MemoryPlan mp = plan_memory(values, steps, po);
+#ifndef NDEBUG
+  verify_plan(values, steps, mp);
+#endif
+  for (size_t id = 0; id < e.buffers.size(); ++id)
+    if (!values[id].pinned) e.buffers[id].offset = mp.offset[id];
+  e.arena_bytes = mp.arena_bytes;
+  e.naive_arena_bytes = mp.naive_bytes;
   return p;
 }
 
@@ -130,8 +173,26 @@ std::shared_ptr<JitModule> jit_cached(const std::string& text, const std::vector
 
 }  // namespace
 
-std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts) {
-  Plan p = plan(g, false);
+bool fusible(const Node& n) {
+  if (!n.op || n.op->has(kRandom)) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  return l && l->kind == lower::Kind::Kernel;
+}
+
+Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report) {
+  Graph out = g;
+  if (opts.fuse) {
+    FuseOptions fo;
+    fo.fusible = fusible;
+    FuseReport r = hgc::fuse(out, fo);
+    if (report) *report = std::move(r);
+  }
+  return out;
+}
+
+std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts) {
+  Graph g = prepare(graph, opts);
+  Plan p = plan(g, false, opts.plan_memory);
   if (!p.module.empty()) {
     std::vector<std::string> kernels;  // each kernel of the module once, in first-use order
     for (const auto& [step, name] : p.kernel_steps)
@@ -143,6 +204,6 @@ std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& 
   return p.exe;
 }
 
-std::string emit_mlir(const Graph& g) { return plan(g, true).module; }
+std::string emit_mlir(const Graph& g, const CompileOptions& opts) { return plan(prepare(g, opts), true).module; }
 
 }  // namespace hgc

@@ -151,6 +151,11 @@ const mlir::DialectRegistry& registry() {
 void build_cpu_pipeline(mlir::PassManager& pm) {
   using namespace mlir;
   pm.addPass(createCanonicalizerPass());
+  // Kernel groups arrive as chains of linalg.generics; fusing producer into consumer on
+  // tensors removes the intermediates before anything is allocated.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   // Kernel arguments are memrefs, so function boundaries need no bufferization; the
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.
   pm.addPass(bufferization::createOneShotBufferizePass());

@@ -159,6 +159,12 @@ void KernelWriter::result(int i, const std::string& tensor) {
   results_[i] = tensor;
 }
 
+std::vector<std::string> KernelWriter::take_results() {
+  std::vector<std::string> r;
+  r.swap(results_);
+  return r;
+}
+
 std::string KernelWriter::index_op(int d) { return "linalg.index " + std::to_string(d) + " : index"; }
 
 std::string KernelWriter::generic(const std::vector<std::string>& ins, const std::vector<std::string>& maps,

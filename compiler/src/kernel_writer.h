@@ -73,6 +73,9 @@ class KernelWriter {
   std::string output(const Dims& shape, DType t);
   // Binds the value computed for output `i`.
   void result(int i, const std::string& tensor);
+  // Returns and forgets the bound results: a kernel group lowers its members one by one
+  // into one function and collects each member's results this way.
+  std::vector<std::string> take_results();
 
   // linalg.generic with `ins` (each with its map), one destination `init` (identity map
   // unless `init_map` is given) and a scalar body over the ins' elements (and the current

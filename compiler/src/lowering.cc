@@ -25,6 +25,7 @@ const LoweringTable& LoweringTable::global() {
     register_movement(*table);
     register_nn(*table);
     register_library(*table);
+    register_fused(*table);
     return table;
   }();
   return *t;

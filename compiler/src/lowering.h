@@ -62,5 +62,6 @@ void register_reduce(LoweringTable& t);
 void register_movement(LoweringTable& t);
 void register_nn(LoweringTable& t);
 void register_library(LoweringTable& t);
+void register_fused(LoweringTable& t);
 
 }  // namespace hgc::lower

@@ -35,6 +35,31 @@ DType hint_dtype(const Node& n) {
   fail("infer", n.describe(), ": bad __dtype__ '", it->second, "'");
 }
 
+// A kernel group: infer its member subgraph from the group's input shapes and dtypes, keep
+// the inferred copy (a fresh object: other copies of the graph share the old one), and read
+// the outputs off its heads.
+void infer_subgraph(Graph& g, Node& n) {
+  if (n.subgraphs.empty()) fail("infer", n.describe(), ": a kernel group without its member subgraph");
+  auto sub = std::make_shared<Graph>(*n.subgraphs[0]);
+  std::vector<int> vars = sub->variable_ids();
+  if (vars.size() != n.inputs.size())
+    fail("infer", n.describe(), ": subgraph has ", vars.size(), " inputs, node has ", n.inputs.size());
+  InferOptions o;
+  o.require_complete = false;
+  for (size_t i = 0; i < vars.size(); ++i) {
+    o.shapes[sub->nodes[vars[i]].name] = g.shape(n.inputs[i]);
+    o.dtypes[sub->nodes[vars[i]].name] = g.dtype(n.inputs[i]);
+  }
+  infer(*sub, o);
+  n.out_shapes.clear();
+  n.out_dtypes.clear();
+  for (const ValueRef& h : sub->heads) {
+    n.out_shapes.push_back(sub->shape(h));
+    n.out_dtypes.push_back(sub->dtype(h));
+  }
+  n.subgraphs[0] = sub;
+}
+
 // One sweep over the graph; returns true when anything changed.
 bool sweep(Graph& g, bool types) {
   bool changed = false;
@@ -45,6 +70,13 @@ bool sweep(Graph& g, bool types) {
     int nout = n.op->num_outputs(view);
     if (names.size() != n.inputs.size())
       fail("infer", n.describe(), ": has ", n.inputs.size(), " inputs, op expects ", names.size());
+    if (n.op->has(kSubgraph)) {
+      std::vector<Shape> before = n.out_shapes;
+      std::vector<DType> before_t = n.out_dtypes;
+      infer_subgraph(g, n);
+      changed = changed || before != n.out_shapes || before_t != n.out_dtypes;
+      continue;
+    }
     n.out_shapes.resize(nout);
     n.out_dtypes.resize(nout, DType::unknown);
     if (!types) {

@@ -24,6 +24,8 @@ int Ctx::axis(int64_t ax, int ndim) const {
   return static_cast<int>(r);
 }
 
+std::vector<HostTensor> evaluate(const Graph& g, const std::map<std::string, HostTensor>& variables);
+
 namespace {
 
 // ---- half-precision conversions (IEEE binary16 and bfloat16), round to nearest even ----
@@ -204,6 +206,15 @@ std::vector<std::vector<HostTensor>> run(const Graph& g, const std::map<std::str
     }
 
     if (!n.op) throw Error("reference", where + ": unknown op '" + n.op_name + "'");
+    if (n.op->has(kSubgraph)) {  // a kernel group: evaluate its members
+      if (n.subgraphs.empty()) throw Error("reference", where + ": kernel group without members");
+      const Graph& sub = *n.subgraphs[0];
+      std::map<std::string, HostTensor> sv;
+      std::vector<int> ids = sub.variable_ids();
+      for (size_t k = 0; k < ids.size(); ++k) sv[sub.nodes[ids[k]].name] = values[n.inputs[k].node].at(n.inputs[k].index);
+      values[i] = evaluate(sub, sv);
+      continue;
+    }
     auto kit = kernels().find(n.op->name);
     if (kit == kernels().end())
       throw Error("reference", where + ": op " + n.op->name + " has no reference kernel");
@@ -256,7 +267,7 @@ std::vector<HostTensor> evaluate(const Graph& g, const std::map<std::string, Hos
 
 bool supports(const std::string& op_name) {
   const OpDef* d = OpRegistry::global().find(op_name);
-  return d && kernels().count(d->name) > 0;
+  return d && (kernels().count(d->name) > 0 || d->has(kSubgraph));
 }
 
 std::vector<std::string> supported_ops() {

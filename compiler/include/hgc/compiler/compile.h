@@ -22,12 +22,16 @@ struct CompileOptions {
   // On-disk kernel cache (object code, shared by processes; see kernel_cache.h). Empty
   // cache_dir: DiskCache::global()'s folder ($HGC_CACHE_DIR, else the user's cache folder).
   bool disk_cache = true;
+  bool fuse = true;                  // kernel groups (operation folding), passes/fuse.h
+  bool plan_memory = true;           // arena reuse and in-place writes, passes/memory_plan.h
   std::string cache_dir;
 
   CompileOptions& opt(int level) { opt_level = level; return *this; }
   CompileOptions& cpu(std::string name) { target_cpu = std::move(name); return *this; }
   CompileOptions& cache(bool on) { memory_cache = on; return *this; }
   CompileOptions& disk(bool on) { disk_cache = on; return *this; }
+  CompileOptions& fusion(bool on) { fuse = on; return *this; }
+  CompileOptions& plan(bool on) { plan_memory = on; return *this; }
   CompileOptions& cache_folder(std::string dir) { cache_dir = std::move(dir); return *this; }
 };
 
@@ -36,7 +40,14 @@ struct CompileOptions {
 // the node and op for anything that has no lowering.
 std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts = {});
 
+// Whether a node may join a kernel group: its lowering is a generated kernel and it draws
+// no random numbers (the predicate the fusion pass is given).
+bool fusible(const Node& n);
+
+// The graph compile() lowers: `g` after the compiler's own passes (fusion when enabled).
+Graph prepare(const Graph& g, const CompileOptions& opts, struct FuseReport* report = nullptr);
+
 // The MLIR module compile() would JIT (for `hgc dump`/`hgc compile --emit=mlir`).
-std::string emit_mlir(const Graph& g);
+std::string emit_mlir(const Graph& g, const CompileOptions& opts = {});
 
 }  // namespace hgc

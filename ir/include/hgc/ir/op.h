@@ -34,6 +34,7 @@ enum OpTrait : uint32_t {
   kLoss = 1u << 9,          // *Output ops: forward is identity-like, backward is the loss grad
   kSource = 1u << 10,       // no data inputs (_zeros, _arange)
   kStateful = 1u << 11,     // depends on hidden state (never CSE'd)
+  kSubgraph = 1u << 12,     // computes node.subgraphs[0] (a fused kernel group)
 };
 
 using Names = std::vector<std::string>;

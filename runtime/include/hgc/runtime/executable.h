@@ -57,6 +57,7 @@ class Executable {
   std::vector<Step> steps;
   std::vector<HostTensor> constants;
   int64_t arena_bytes = 0;
+  int64_t naive_arena_bytes = 0;  // one block per arena buffer, no reuse (for reports)
   // Keeps generated code alive (the JIT module) for as long as the executable lives.
   std::shared_ptr<const void> code;
 

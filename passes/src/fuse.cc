@@ -1,0 +1,191 @@
+// The fusion pass.
+//
+// 1. Count the consumers of every value (node inputs and graph heads).
+// 2. Walk the nodes in topological order with a union of groups: each node starts as its own
+//    group; a fusible node n absorbs the group of a fusible producer p when p has a single
+//    output, that output is consumed once (by n) and is not a head, one of the two is
+//    elementwise/broadcast, n has a single output too, and the merged group stays within max_members/max_inputs. The
+//    group's root is always its most downstream node, so groups are trees hanging off their
+//    root: convex, and cycle-free by construction.
+// 3. Rebuild the node list: every group of two or more members becomes one `_hgc_fused` node
+//    at its root's position (same name as the root, so heads and later references keep
+//    their names), with the group's external inputs (deduplicated, in order of first use)
+//    as inputs and the members, re-indexed, as its subgraph.
+// 4. Re-infer (the fused node's shapes come from its subgraph).
+#include "hgc/passes/fuse.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
+
+namespace hgc {
+namespace {
+
+bool light(const Node& n) { return n.op && (n.op->has(kElementwise) || n.op->has(kBroadcast)); }
+
+}  // namespace
+
+FuseReport fuse(Graph& g, const FuseOptions& opts) {
+  FuseReport rep;
+  const int count = static_cast<int>(g.nodes.size());
+  std::vector<int> consumers(count, 0);
+  std::vector<int> consumer_of(count, -1);
+  for (int i = 0; i < count; ++i)
+    for (const ValueRef& v : g.nodes[i].inputs) ++consumers[v.node], consumer_of[v.node] = i;
+  std::vector<bool> is_head(count, false);
+  for (const ValueRef& h : g.heads) is_head[h.node] = true, ++consumers[h.node];
+
+  std::vector<bool> fusible(count, false);
+  for (int i = 0; i < count; ++i) {
+    const Node& n = g.nodes[i];
+    fusible[i] = !n.is_variable() && n.op && !n.op->has(kSubgraph) && opts.fusible && opts.fusible(n);
+    if (fusible[i]) ++rep.kernels_before;
+  }
+  // group[i]: root of i's group; members[root]: the group's nodes in topological order.
+  std::vector<int> group(count);
+  std::map<int, std::vector<int>> members;
+  for (int i = 0; i < count; ++i) group[i] = i, members[i] = {i};
+  auto external_inputs = [&](const std::vector<int>& mem) {
+    std::set<int> inside(mem.begin(), mem.end());
+    std::set<ValueRef> ext;
+    for (int m : mem)
+      for (const ValueRef& v : g.nodes[m].inputs)
+        if (!inside.count(v.node)) ext.insert(v);
+    return ext.size();
+  };
+  for (int i = 0; i < count; ++i) {
+    if (!fusible[i]) continue;
+    const Node& n = g.nodes[i];
+    for (const ValueRef& v : n.inputs) {
+      int p = v.node;
+      const Node& pn = g.nodes[p];
+      if (!fusible[p]) continue;
+      std::string why;
+      if (pn.out_shapes.size() != 1) why = "has several outputs";
+      else if (n.out_shapes.size() != 1) why = "its consumer has several outputs";
+      else if (is_head[p]) why = "is a graph output";
+      else if (consumers[p] != 1) why = "output has " + std::to_string(consumers[p]) + " consumers";
+      else if (!light(pn) && !light(n)) why = "neither it nor its consumer is elementwise";
+      else if (group[p] == group[i]) continue;
+      if (why.empty()) {
+        std::vector<int> merged = members[group[i]];
+        for (int m : members[group[p]]) merged.push_back(m);
+        std::sort(merged.begin(), merged.end());
+        if (static_cast<int>(merged.size()) > opts.max_members) why = "group reached max_members";
+        else if (static_cast<int>(external_inputs(merged)) > opts.max_inputs) why = "group reached max_inputs";
+        else {
+          int old = group[p];
+          for (int m : members[old]) group[m] = group[i];
+          members[group[i]] = merged;
+          members.erase(old);
+          continue;
+        }
+      }
+      rep.borders.push_back({pn.name, why});
+    }
+  }
+
+  // Rebuild.
+  std::vector<int> remap(count, -1);
+  Graph out;
+  out.mxnet_version = g.mxnet_version;
+  out.extra_attrs = g.extra_attrs;
+  for (int i = 0; i < count; ++i) {
+    const std::vector<int>& mem = members.count(group[i]) ? members[group[i]] : std::vector<int>{};
+    bool grouped = mem.size() > 1;
+    if (grouped && group[i] != i) continue;  // a member: emitted inside its root's group
+    if (!grouped) {
+      Node n = g.nodes[i];
+      for (ValueRef& v : n.inputs) v.node = remap[v.node];
+      for (int& d : n.control_deps) d = remap[d];
+      out.nodes.push_back(std::move(n));
+      remap[i] = static_cast<int>(out.nodes.size()) - 1;
+      if (fusible[i]) ++rep.kernels_after;
+      continue;
+    }
+    auto sub = std::make_shared<Graph>();
+    std::map<ValueRef, int> ext;  // outer value -> subgraph variable
+    std::vector<ValueRef> ext_order;
+    std::map<int, int> inner;     // outer member -> subgraph node
+    FuseGroup fg;
+    fg.name = g.nodes[i].name;
+    for (int m : mem) {
+      Node n = g.nodes[m];
+      for (ValueRef& v : n.inputs) {
+        if (inner.count(v.node)) {
+          v.node = inner[v.node];
+          continue;
+        }
+        if (!ext.count(v)) {
+          ext[v] = sub->add_variable("in" + std::to_string(ext_order.size()));
+          ext_order.push_back(v);
+        }
+        v = {ext[v], 0};
+      }
+      n.control_deps.clear();
+      sub->nodes.push_back(std::move(n));
+      inner[m] = static_cast<int>(sub->nodes.size()) - 1;
+      fg.members.push_back(g.nodes[m].name);
+    }
+    // Variables first keeps the subgraph topologically ordered and readable.
+    Graph ordered;
+    std::vector<int> pos(sub->nodes.size());
+    for (size_t k = 0; k < sub->nodes.size(); ++k)
+      if (sub->nodes[k].is_variable()) pos[k] = static_cast<int>(ordered.nodes.size()), ordered.nodes.push_back(sub->nodes[k]);
+    for (size_t k = 0; k < sub->nodes.size(); ++k)
+      if (!sub->nodes[k].is_variable()) {
+        Node n = sub->nodes[k];
+        for (ValueRef& v : n.inputs) v.node = pos[v.node];
+        pos[k] = static_cast<int>(ordered.nodes.size());
+        ordered.nodes.push_back(std::move(n));
+      }
+    ordered.heads = {{pos[inner[i]], 0}};
+    Node f;
+    f.name = g.nodes[i].name;
+    f.op_name = "_hgc_fused";
+    f.op = &OpRegistry::global().get("_hgc_fused");
+    f.attrs["num_args"] = static_cast<int64_t>(ext_order.size());
+    f.attrs["num_outputs"] = int64_t(1);
+    for (const ValueRef& v : ext_order) f.inputs.push_back({remap[v.node], v.index});
+    f.subgraphs.push_back(std::make_shared<Graph>(std::move(ordered)));
+    out.nodes.push_back(std::move(f));
+    remap[i] = static_cast<int>(out.nodes.size()) - 1;
+    ++rep.kernels_after;
+    rep.groups.push_back(std::move(fg));
+  }
+  for (ValueRef h : g.heads) out.heads.push_back({remap[h.node], h.index});
+  InferOptions io;
+  io.require_complete = false;
+  for (const Node& n : out.nodes)
+    if (n.is_variable()) io.shapes[n.name] = n.out_shapes[0], io.dtypes[n.name] = n.out_dtypes[0];
+  infer(out, io);
+  g = std::move(out);
+  return rep;
+}
+
+namespace {
+class FusePass : public Pass {
+ public:
+  FusePass(FuseOptions o, FuseReport* r) : opts_(std::move(o)), report_(r) {}
+  std::string name() const override { return "fuse"; }
+  std::set<Fact> requires_facts() const override { return {Fact::ShapesInferred}; }
+  std::set<Fact> provides() const override { return {Fact::ShapesInferred, Fact::Fused}; }
+  void run(Graph& g) override {
+    FuseReport r = fuse(g, opts_);
+    if (report_) *report_ = std::move(r);
+  }
+
+ private:
+  FuseOptions opts_;
+  FuseReport* report_;
+};
+}  // namespace
+
+std::unique_ptr<Pass> make_fuse_pass(FuseOptions opts, FuseReport* report) {
+  return std::make_unique<FusePass>(std::move(opts), report);
+}
+
+}  // namespace hgc

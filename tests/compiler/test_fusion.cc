@@ -1,0 +1,103 @@
+// Operation folding: chains of generated kernels become one `_hgc_fused` kernel group, the
+// group is an op in the IR (dumps and JSON see it), and fused code computes what the
+// reference evaluator does.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "hgc/compiler/compile.h"
+#include "hgc/ir/infer.h"
+#include "hgc/ir/json_io.h"
+#include "hgc/ir/verify.h"
+#include "hgc/passes/fuse.h"
+#include "reference/reference.h"
+
+using namespace hgc;
+
+namespace {
+
+// BERT's GELU: fc -> x / sqrt(2) -> erf -> + 1 -> * x -> * 0.5, then a residual add.
+const char* kGelu = R"J({"nodes": [
+  {"op": "null", "name": "data", "inputs": []},
+  {"op": "null", "name": "w", "inputs": []},
+  {"op": "null", "name": "b", "inputs": []},
+  {"op": "FullyConnected", "name": "fc", "attrs": {"num_hidden": "16"}, "inputs": [[0,0,0],[1,0,0],[2,0,0]]},
+  {"op": "_div_scalar", "name": "div", "attrs": {"scalar": "1.4142135623730951"}, "inputs": [[3,0,0]]},
+  {"op": "erf", "name": "erf", "inputs": [[4,0,0]]},
+  {"op": "_plus_scalar", "name": "plus", "attrs": {"scalar": "1.0"}, "inputs": [[5,0,0]]},
+  {"op": "elemwise_mul", "name": "mul", "inputs": [[3,0,0],[6,0,0]]},
+  {"op": "_mul_scalar", "name": "half", "attrs": {"scalar": "0.5"}, "inputs": [[7,0,0]]},
+  {"op": "null", "name": "res", "inputs": []},
+  {"op": "elemwise_add", "name": "add", "inputs": [[8,0,0],[9,0,0]]},
+  {"op": "softmax", "name": "sm", "attrs": {"axis": "-1"}, "inputs": [[10,0,0]]}],
+  "heads": [[11,0,0]], "attrs": {"mxnet_version": ["int", 10500]}})J";
+
+std::map<std::string, HostTensor> random_vars(const Graph& g, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::map<std::string, HostTensor> v;
+  for (int id : g.variable_ids()) {
+    HostTensor t(DType::f32, g.nodes[id].out_shapes[0].dims());
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+    v[g.nodes[id].name] = t;
+  }
+  return v;
+}
+
+void check_equal(const std::vector<HostTensor>& got, const std::vector<HostTensor>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t k = 0; k < got.size(); ++k)
+    for (int64_t i = 0; i < want[k].numel(); ++i)
+      REQUIRE(got[k].data<float>()[i] == doctest::Approx(want[k].data<float>()[i]).epsilon(1e-4).scale(1e-5));
+}
+
+}  // namespace
+
+TEST_CASE("fusion: the GELU chain, residual add and softmax become one kernel group") {
+  Graph g = load_json(kGelu);
+  infer(g, {{{"data", {4, 8}}, {"res", {4, 16}}}, {}, true});
+  FuseReport rep;
+  Graph f = prepare(g, CompileOptions(), &rep);
+  verify(f);
+  REQUIRE(rep.groups.size() == 1);
+  CHECK(rep.groups[0].name == "sm");
+  CHECK(rep.groups[0].members == std::vector<std::string>{"div", "erf", "plus", "mul", "half", "add", "sm"});
+  CHECK(rep.kernels_before == 7);
+  CHECK(rep.kernels_after == 1);
+  // The fc output feeds two members: it stays a library call and an input of the group.
+  int sm = f.find("sm");
+  REQUIRE(sm >= 0);
+  CHECK(f.nodes[sm].op_name == "_hgc_fused");
+  CHECK(f.nodes[sm].inputs.size() == 2);
+  CHECK(f.find("erf") < 0);
+  // A fused group is an op: it round-trips through JSON with its members.
+  Graph again = load_json(save_json(f));
+  infer(again, {{{"data", {4, 8}}, {"res", {4, 16}}, {"w", {16, 8}}, {"b", {16}}}, {}, true});
+  CHECK(again.nodes[again.find("sm")].subgraphs.at(0)->nodes.size() == 9);  // 2 inputs + 7 members
+
+  auto vars = random_vars(g, 3);
+  check_equal(compile(g)->run(vars), ref::evaluate(g, vars));
+  check_equal(compile(g, CompileOptions().fusion(false))->run(vars), ref::evaluate(g, vars));
+  // One kernel: the emitted module holds a single function.
+  std::string mlir = emit_mlir(g);
+  CHECK(mlir.find("func.func @k0") != std::string::npos);
+  CHECK(mlir.find("func.func @k1") == std::string::npos);
+}
+
+TEST_CASE("fusion stops at graph outputs, shared producers and library calls") {
+  Graph g = load_json(kGelu);
+  g.heads.push_back({g.find("erf"), 0});  // erf is now also an output: it must be materialized
+  infer(g, {{{"data", {2, 8}}, {"res", {2, 16}}}, {}, true});
+  FuseReport rep;
+  Graph f = prepare(g, CompileOptions(), &rep);
+  verify(f);
+  bool erf_border = false;
+  for (const auto& [name, why] : rep.borders) erf_border = erf_border || (name == "erf" && why == "is a graph output");
+  CHECK(erf_border);
+  CHECK(f.find("erf") >= 0);
+  auto vars = random_vars(g, 5);
+  check_equal(compile(g)->run(vars), ref::evaluate(g, vars));
+  Graph off = prepare(g, CompileOptions().fusion(false));
+  CHECK(off.nodes.size() == g.nodes.size());
+}
