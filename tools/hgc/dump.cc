@@ -8,7 +8,9 @@
 #include "hgc/ir/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/printer.h"
+#include "hgc/compiler/imperative.h"
 #include "hgc/passes/pass.h"
+#include "hgc/passes/simplify.h"
 
 namespace hgc::cli {
 
@@ -23,7 +25,9 @@ options:
                         text (default): one line per node and a summary
                         json: canonical MXNet JSON (E2, sorted attributes)
                         dot:  Graphviz (render with `dot -Tsvg`)
-  --after PASS          print the IR after the named pass (or "all")
+  --after PASS          print the IR after the named pass (or "all"): infer, then the
+                        simplification pipeline dce, simplify, constant-fold (frozen
+                        --params too), fold-batchnorm (needs --params), cse
   -o, --output FILE     write to FILE instead of standard output
   -h, --help            this text
 Without --shape, shapes that cannot be inferred print as "?".
@@ -60,11 +64,21 @@ int cmd_dump(Args& args) {
     fail("cli", "dump: --format must be text, json or dot, got '", format, "'");
 
   Graph g = load_json_file(model);
-  if (!params_path.empty()) add_param_shapes(g, load_params_by_name(params_path), opts);
+  std::map<std::string, HostTensor> params;
+  if (!params_path.empty()) {
+    params = load_params_by_name(params_path);
+    add_param_shapes(g, params, opts);
+  }
   // Complete inference is required only when the user told us the input shapes.
   opts.require_complete = !opts.shapes.empty();
   PassManager pm;
   pm.add(make_infer_pass(opts));
+  if (!after.empty() && after != "infer") {
+    Evaluator eval = [](const Node& n, const std::vector<HostTensor>& in) {
+      return invoke_typed(n.op->name, n.attrs, in);
+    };
+    for (auto& p : make_optimize_passes(SimplifyOptions(), &params, eval)) pm.add(std::move(p));
+  }
   std::ostringstream passes_out;
   if (!after.empty()) pm.print_after(after, &passes_out);
   pm.run(g);
