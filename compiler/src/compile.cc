@@ -11,7 +11,9 @@
 #include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
 #include "hgc/passes/fuse.h"
+#include "hgc/compiler/imperative.h"
 #include "hgc/passes/memory_plan.h"
+#include "hgc/passes/simplify.h"
 #include "lowering.h"
 #include "node_ctx.h"
 
@@ -25,12 +27,14 @@ struct Plan {
   std::string module;
   std::vector<std::pair<size_t, std::string>> kernel_steps;  // step index, kernel name
   std::unordered_map<std::string, std::string> unique;       // kernel text -> kernel name
+  std::string plan_table;                                    // the arena layout, for explain()
 };
 
 using lower::node_ctx;
 
 // `reuse_memory`: plan the arena with reuse and in-place (else one block per buffer).
-Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true) {
+Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
+          const std::map<std::string, HostTensor>* frozen = nullptr) {
   Plan p;
   Executable& e = *p.exe;
   std::vector<std::vector<int>> buf(g.nodes.size());  // value -> buffer id
@@ -51,6 +55,17 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true) {
     const Node& n = g.nodes[i];
     for (const Shape& s : n.out_shapes)
       if (!s.known()) fail("compiler", n.describe(), ": shape ", s.str(), " is not fully known; infer shapes first");
+    if (n.is_variable() && frozen && frozen->count(n.name)) {  // baked in
+      const HostTensor& t = frozen->at(n.name);
+      if (t.shape() != n.out_shapes[0].dims() || t.dtype() != n.out_dtypes[0])
+        fail("compiler", "frozen tensor '", n.name, "' is ", t.describe(), ", the graph has ", n.out_shapes[0].str(), " ",
+             dtype_name(n.out_dtypes[0]));
+      int id = add_buffer(n, 0, BufferKind::Constant);
+      e.buffers[id].index = static_cast<int>(e.constants.size());
+      e.constants.push_back(t);
+      buf[i] = {id};
+      continue;
+    }
     if (n.is_variable()) {
       int id = add_buffer(n, 0, BufferKind::Input);
       e.buffers[id].index = static_cast<int>(e.input_names.size());
@@ -147,6 +162,7 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true) {
     if (!values[id].pinned) e.buffers[id].offset = mp.offset[id];
   e.arena_bytes = mp.arena_bytes;
   e.naive_arena_bytes = mp.naive_bytes;
+  if (want_module_only) p.plan_table = format_plan(values, mp);
   return p;
 }
 
@@ -179,8 +195,12 @@ bool fusible(const Node& n) {
   return l && l->kind == lower::Kind::Kernel;
 }
 
-Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report) {
+Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report, TensorMap* frozen) {
   Graph out = g;
+  if (opts.optimize) {
+    Evaluator eval = [](const Node& n, const std::vector<HostTensor>& in) { return invoke_typed(n.op->name, n.attrs, in); };
+    optimize_graph(out, SimplifyOptions(), frozen, frozen ? eval : Evaluator());
+  }
   if (opts.fuse) {
     FuseOptions fo;
     fo.fusible = fusible;
@@ -190,9 +210,9 @@ Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report) {
   return out;
 }
 
-std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts) {
-  Graph g = prepare(graph, opts);
-  Plan p = plan(g, false, opts.plan_memory);
+namespace {
+
+std::shared_ptr<const Executable> finish(const Graph& original, Plan p, const CompileOptions& opts) {
   if (!p.module.empty()) {
     std::vector<std::string> kernels;  // each kernel of the module once, in first-use order
     for (const auto& [step, name] : p.kernel_steps)
@@ -201,9 +221,48 @@ std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptio
     for (const auto& [step, name] : p.kernel_steps) p.exe->steps[step].kernel = jm->lookup(name);
     p.exe->code = jm;
   }
+  // Variables the optimizer removed or baked in may still be passed by name: ignored.
+  for (int id : original.variable_ids())
+    if (p.exe->input_index(original.nodes[id].name) < 0) p.exe->ignored_inputs.insert(original.nodes[id].name);
   return p.exe;
 }
 
-std::string emit_mlir(const Graph& g, const CompileOptions& opts) { return plan(prepare(g, opts), true).module; }
+}  // namespace
+
+std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts) {
+  Graph g = prepare(graph, opts);
+  return finish(graph, plan(g, false, opts.plan_memory), opts);
+}
+
+std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts, const TensorMap& frozen) {
+  TensorMap tensors = frozen;
+  Graph g = prepare(graph, opts, nullptr, &tensors);
+  return finish(graph, plan(g, false, opts.plan_memory, &tensors), opts);
+}
+
+Explanation explain(const Graph& graph, const CompileOptions& opts, const TensorMap* frozen) {
+  Explanation x;
+  x.nodes_before = static_cast<int>(graph.nodes.size());
+  TensorMap tensors = frozen ? *frozen : TensorMap();
+  FuseReport rep;
+  Graph g = prepare(graph, opts, &rep, frozen ? &tensors : nullptr);
+  x.nodes_after = static_cast<int>(g.nodes.size());
+  for (const Node& n : graph.nodes) x.kernels_before += fusible(n) ? 1 : 0;
+  x.kernels_after = opts.fuse ? rep.kernels_after : x.kernels_before;
+  for (const auto& grp : rep.groups) x.groups.push_back({grp.name, grp.members});
+  x.borders = rep.borders;
+  for (const Node& n : g.nodes)
+    if (n.is_variable() && n.hidden.count("__const__") && tensors.count(n.name))
+      x.folded_constant_bytes += static_cast<int64_t>(tensors.at(n.name).nbytes());
+  Plan p = plan(g, true, opts.plan_memory, frozen ? &tensors : nullptr);
+  x.steps = static_cast<int>(p.exe->steps.size());
+  x.unique_kernels = static_cast<int>(p.unique.size());
+  x.naive_arena_bytes = p.exe->naive_arena_bytes;
+  x.planned_arena_bytes = p.exe->arena_bytes;
+  x.plan_table = p.plan_table;
+  return x;
+}
+
+std::string emit_mlir(const Graph& g, const CompileOptions& opts) { return plan(prepare(g, opts), true, opts.plan_memory).module; }
 
 }  // namespace hgc

@@ -68,6 +68,12 @@ std::string print_text(const Graph& g, const PrintOptions& o) {
     for (int k = 0; k < vis; ++k) os << (k ? ", " : "") << type_str(n, k);
     if (nout > vis) os << "  (+" << nout - vis << " hidden output" << (nout - vis > 1 ? "s" : "") << ")";
     os << "\n";
+    for (const auto& sub : n.subgraphs) {  // a kernel group: its members, in order
+      os << "         members:";
+      for (const Node& m : sub->nodes)
+        if (!m.is_variable()) os << " " << m.op_name << "(" << m.name << ")";
+      os << "\n";
+    }
   }
   os << "heads  ";
   for (size_t k = 0; k < g.heads.size(); ++k) os << (k ? ", " : "") << value_name(g, g.heads[k]);
@@ -142,9 +148,13 @@ std::string print_dot(const Graph& g) {
          << (r == VarRole::Input ? "#cfe8ff" : "#eeeeee") << "\", label=\""
          << dot_escape(n.name) << "\\n" << dot_escape(type_str(n, 0)) << "\"];\n";
     } else {
+      // Kernel groups stand out in green and list their members.
+      std::string label = dot_escape(n.op_name) + "\\n" + dot_escape(n.name);
+      for (const auto& sub : n.subgraphs)
+        for (const Node& m : sub->nodes)
+          if (!m.is_variable()) label += "\\n  " + dot_escape(m.op_name);
       os << "  n" << i << " [shape=box, style=filled, fillcolor=\""
-         << (n.op ? "#fff2cc" : "#f4cccc") << "\", label=\"" << dot_escape(n.op_name) << "\\n"
-         << dot_escape(n.name) << "\"];\n";
+         << (!n.subgraphs.empty() ? "#c9f2c7" : n.op ? "#fff2cc" : "#f4cccc") << "\", label=\"" << label << "\"];\n";
     }
   }
   for (size_t i = 0; i < g.nodes.size(); ++i)

@@ -93,6 +93,9 @@ TEST_CASE("--format json re-emits canonical JSON; --format dot renders") {
   Run a = hgc_run("dump " + model + " --shape data=1x512 --after=infer");
   CHECK(a.code == 0);
   CHECK(a.out.find("IR after infer") != std::string::npos);
+  Run e = hgc_run("dump " + model + " --shape data=64x512 --explain");
+  CHECK(e.code == 0);
+  CHECK(e.out.find("0.19 MiB without planning, 0.09 MiB planned (50.0%)") != std::string::npos);
 }
 
 TEST_CASE("dump with shipped params uses their shapes and rejects mismatches") {
@@ -125,7 +128,7 @@ TEST_CASE("dump errors: clear messages and non-zero exits") {
   CHECK(badname.out.find("no graph input named 'input'") != std::string::npos);
   Run badfmt = hgc_run("dump " + model + " --format yaml");
   CHECK(badfmt.out.find("--format must be") != std::string::npos);
-  Run badpass = hgc_run("dump " + model + " --after=fuse");
+  Run badpass = hgc_run("dump " + model + " --after=frobnicate");
   CHECK(badpass.out.find("no such pass") != std::string::npos);
   Run unknown = hgc_run("dump " + model + " --frobnicate");
   CHECK(unknown.out.find("unknown option '--frobnicate'") != std::string::npos);

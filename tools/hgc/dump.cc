@@ -1,4 +1,5 @@
 // `hgc dump`: load a model JSON, infer shapes, and print it as text, canonical JSON or dot.
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -9,7 +10,9 @@
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/printer.h"
 #include "hgc/compiler/imperative.h"
+#include "hgc/passes/fuse.h"
 #include "hgc/passes/pass.h"
+#include "hgc/compiler/compile.h"
 #include "hgc/passes/simplify.h"
 
 namespace hgc::cli {
@@ -25,6 +28,8 @@ options:
                         text (default): one line per node and a summary
                         json: canonical MXNet JSON (E2, sorted attributes)
                         dot:  Graphviz (render with `dot -Tsvg`)
+  --explain             kernels before/after fusion, the kernel groups and why each stopped,
+                        activation memory without/with planning, bytes folded (needs --shape)
   --after PASS          print the IR after the named pass (or "all"): infer, then the
                         simplification pipeline dce, simplify, constant-fold (frozen
                         --params too), fold-batchnorm (needs --params), cse
@@ -33,8 +38,42 @@ options:
 Without --shape, shapes that cannot be inferred print as "?".
 )";
 
+namespace {
+
+std::string mib(int64_t b) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << b / 1048576.0 << " MiB";
+  return os.str();
+}
+
+// The compiler's view: kernels before/after fusion, the groups and where they stopped, the
+// arena without and with planning, bytes folded into constants.
+std::string explanation(const Graph& g, const std::map<std::string, HostTensor>* params) {
+  Explanation x = explain(g, CompileOptions(), params);
+  std::ostringstream os;
+  os << "nodes: " << x.nodes_before << " -> " << x.nodes_after << " after simplification and fusion\n"
+     << "kernels: " << x.kernels_before << " generated-kernel ops -> " << x.kernels_after << " kernels ("
+     << x.unique_kernels << " distinct); " << x.steps << " steps incl. library calls\n"
+     << "kernel groups (" << x.groups.size() << "):\n";
+  for (const auto& [name, members] : x.groups) {
+    os << "  " << name << ":";
+    for (const auto& m : members) os << " " << m;
+    os << "\n";
+  }
+  os << "fusion stopped at (" << x.borders.size() << "):\n";
+  for (const auto& [name, why] : x.borders) os << "  " << name << ": " << why << "\n";
+  double pct = x.naive_arena_bytes ? 100.0 * x.planned_arena_bytes / x.naive_arena_bytes : 0;
+  os << "activation memory: " << mib(x.naive_arena_bytes) << " without planning, " << mib(x.planned_arena_bytes)
+     << " planned (" << std::fixed << std::setprecision(1) << pct << "%)\n"
+     << "constants folded: " << mib(x.folded_constant_bytes) << "\n\nmemory plan:\n" << x.plan_table;
+  return os.str();
+}
+
+}  // namespace
+
 int cmd_dump(Args& args) {
   std::string model, format = "text", params_path, after, output;
+  bool explain_it = false;
   InferOptions opts;
   while (!args.done()) {
     if (args.flag("-h") || args.flag("--help")) {
@@ -49,6 +88,8 @@ int cmd_dump(Args& args) {
       format = args.value();
     } else if (args.option("--after")) {
       after = args.value();
+    } else if (args.flag("--explain")) {
+      explain_it = true;
     } else if (args.option("-o") || args.option("--output")) {
       output = args.value();
     } else if (args.peek().rfind("-", 0) == 0) {
@@ -78,13 +119,21 @@ int cmd_dump(Args& args) {
       return invoke_typed(n.op->name, n.attrs, in);
     };
     for (auto& p : make_optimize_passes(SimplifyOptions(), &params, eval)) pm.add(std::move(p));
+    FuseOptions fo;
+    fo.fusible = fusible;
+    pm.add(make_fuse_pass(fo));
   }
   std::ostringstream passes_out;
-  if (!after.empty()) pm.print_after(after, &passes_out);
+  // Text shows the IR after the named pass; json and dot show the graph after the whole
+  // pipeline (so `--after=all --format=dot` draws the kernel groups).
+  if (!after.empty() && format == "text") pm.print_after(after, &passes_out);
   pm.run(g);
 
   std::string text;
-  if (!after.empty()) text = passes_out.str();
+  if (explain_it) {
+    if (!opts.require_complete) fail("cli", "dump: --explain needs the input shapes (--shape)");
+    text = explanation(g, params_path.empty() ? nullptr : &params);
+  } else if (!after.empty() && format == "text") text = passes_out.str();
   else if (format == "json") text = save_json(g) + "\n";
   else if (format == "dot") text = print_dot(g);
   else text = print_text(g);

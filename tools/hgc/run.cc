@@ -30,6 +30,8 @@ options:
   --output FILE.npy       write the first output (with several outputs: FILE-K.npy)
   --time N                run N more times and print the median latency
   -O N                    LLVM optimization level 0..3 (default 3)
+  --no-fuse               no kernel groups (one kernel per op)
+  --no-optimize           no graph simplification (DCE, CSE, constant/BatchNorm folding)
   -h, --help              this text
 Inputs nobody gave (e.g. a loss label) are zeros of their inferred shape.
 )";
@@ -56,6 +58,7 @@ int cmd_run(Args& args) {
   std::string model, params_path, output;
   std::vector<std::string> input_args;
   int repeat = 0, opt = 3;
+  bool fuse = true, optimize = true;
   unsigned seed = 0;
   while (!args.done()) {
     if (args.flag("-h") || args.flag("--help")) {
@@ -71,6 +74,10 @@ int cmd_run(Args& args) {
       repeat = std::stoi(args.value());
     } else if (args.option("--seed")) {
       seed = static_cast<unsigned>(std::stoul(args.value()));
+    } else if (args.flag("--no-fuse")) {
+      fuse = false;
+    } else if (args.flag("--no-optimize")) {
+      optimize = false;
     } else if (args.option("-O")) {
       opt = std::stoi(args.value());
     } else if (args.peek().rfind("-", 0) == 0) {
@@ -129,7 +136,12 @@ int cmd_run(Args& args) {
   // No RNN kernel: expand RNN nodes into primitive ops (after binding, which reads each
   // variable's role from the original graph), then infer again from the given inputs.
   if (expand_rnn(g) > 0) infer(g, io);
-  auto exe = compile(g, CompileOptions().opt(opt));
+  // Parameters and aux states are frozen into the executable (predict mode): constant and
+  // BatchNorm folding see them; the data inputs stay inputs.
+  std::map<std::string, HostTensor> frozen;
+  for (int id : g.variable_ids())
+    if (g.role(id) != VarRole::Input && bound.count(g.nodes[id].name)) frozen[g.nodes[id].name] = bound[g.nodes[id].name];
+  auto exe = compile(g, CompileOptions().opt(opt).fusion(fuse).simplify(optimize), frozen);
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::vector<HostTensor> out = exe->run(bound);
   std::cout << "compiled " << exe->steps.size() << " steps in " << std::fixed << std::setprecision(1) << compile_ms

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ class Executable {
   std::vector<HostTensor> constants;
   int64_t arena_bytes = 0;
   int64_t naive_arena_bytes = 0;  // one block per arena buffer, no reuse (for reports)
+  // Variables of the source graph that are no inputs here (optimized away or baked in as
+  // constants): run() accepts and ignores them.
+  std::set<std::string> ignored_inputs;
   // Keeps generated code alive (the JIT module) for as long as the executable lives.
   std::shared_ptr<const void> code;
 
