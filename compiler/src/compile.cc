@@ -32,6 +32,16 @@ struct Plan {
 
 using lower::node_ctx;
 
+// Large single-output shape-polymorphic kernels are worth splitting across the cores: each
+// chunk is the same kernel on fewer rows (OpenBLAS threads the GEMMs itself).
+constexpr int64_t kSplitMinElements = int64_t(1) << 17;
+bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
+  if (!l.shape_polymorphic || c.out_shapes.size() != 1 || c.out_shapes[0].empty()) return false;
+  int64_t n = 1;
+  for (int64_t d : c.out_shapes[0]) n *= d;
+  return n >= kSplitMinElements && c.out_shapes[0][0] >= 2;
+}
+
 // `reuse_memory`: plan the arena with reuse and in-place (else one block per buffer).
 Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
           const std::map<std::string, HostTensor>* frozen = nullptr) {
@@ -99,10 +109,24 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       // Written under a placeholder name so identical kernels (the same op, attributes and
       // shapes, e.g. in every layer of a transformer) are compiled once and shared.
       lower::KernelWriter w("__KERNEL__");
+      lower::NodeCtx kc = c;
+      // Shape-polymorphic kernels are generated with dynamic dims: LLVM vectorizes those
+      // loops far better than fully static ones (erf over 4M floats: 17 ms static, ~3 ms
+      // dynamic on one core), and layers of one shape class share one kernel.
+      if (l->shape_polymorphic) {
+        for (auto& d : kc.in_shapes) d = lower::generalize(d);
+        for (auto& d : kc.out_shapes) d = lower::generalize(d);
+      }
+      if (splittable(*l, c)) {  // and big ones run in row chunks across the cores
+        step.split = true;
+        for (size_t k = 0; k < c.in_shapes.size(); ++k)
+          step.split_arg.push_back(c.in_shapes[k].size() == c.out_shapes[0].size() && c.in_shapes[k][0] == c.out_shapes[0][0]);
+        step.split_arg.push_back(true);
+      }
       std::vector<std::string> ins, outs;
-      for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(c.in_shapes[k], c.in_types[k]));
-      for (int k = 0; k < nout; ++k) outs.push_back(w.output(c.out_shapes[k], c.out_types[k]));
-      l->kernel(c, w, ins, outs);
+      for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));
+      for (int k = 0; k < nout; ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
+      l->kernel(kc, w, ins, outs);
       std::string text = w.finish();
       auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";

@@ -30,14 +30,6 @@ Cache& cache() {
   return *c;
 }
 
-// Every dim except size-1 ones becomes dynamic.
-lower::Dims generalize(const lower::Dims& d) {
-  lower::Dims g = d;
-  for (int64_t& x : g)
-    if (x != 1) x = -1;
-  return g;
-}
-
 std::string signature(const Node& n, const lower::NodeCtx& c) {
   std::string k = n.op->name + "|";
   for (const auto& [name, v] : n.attrs) k += name + "=" + format_attr(v) + ";";
@@ -94,8 +86,8 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
 
   lower::NodeCtx kc = c;
   if (l->shape_polymorphic) {
-    for (auto& d : kc.in_shapes) d = generalize(d);
-    for (auto& d : kc.out_shapes) d = generalize(d);
+    for (auto& d : kc.in_shapes) d = lower::generalize(d);
+    for (auto& d : kc.out_shapes) d = lower::generalize(d);
   }
   std::string key = signature(n, kc) + "|O" + std::to_string(opts.opt_level) + "|" + opts.target_cpu;
   Cache& ch = cache();

@@ -17,4 +17,13 @@ inline NodeCtx node_ctx(const Graph& g, const Node& n) {
   return c;
 }
 
+// Every dim except size-1 ones becomes dynamic: the shape class a shape-polymorphic kernel
+// is generated for.
+inline Dims generalize(const Dims& d) {
+  Dims g = d;
+  for (int64_t& x : g)
+    if (x != 1) x = -1;
+  return g;
+}
+
 }  // namespace hgc::lower

@@ -1,6 +1,9 @@
 #include "hgc/runtime/executable.h"
 
 #include "hgc/runtime/allocator.h"
+#include "hgc/runtime/thread_pool.h"
+
+#include <algorithm>
 
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +46,33 @@ int Executable::input_index(const std::string& name) const {
   return -1;
 }
 
+// Rows [r0, r1) of every split argument, the whole of the others; one kernel call per chunk.
+void Executable::run_split(const Step& s, const std::function<void*(int)>& ptr_of) const {
+  const int64_t rows = buffers[s.args.back()].shape[0];
+  const int chunks = static_cast<int>(std::min<int64_t>(ThreadPool::global().size(), rows));
+  std::vector<void*> base;
+  for (int id : s.args) base.push_back(ptr_of(id));
+  ThreadPool::global().parallel_for(chunks, [&](int c) {
+    int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+    std::vector<MemRefArg> descs;
+    descs.reserve(s.args.size());
+    for (size_t k = 0; k < s.args.size(); ++k) {
+      const BufferInfo& b = buffers[s.args[k]];
+      if (!s.split_arg[k]) {
+        descs.emplace_back(base[k], b.shape);
+        continue;
+      }
+      std::vector<int64_t> shape = b.shape;
+      int64_t row_bytes = static_cast<int64_t>(b.nbytes()) / shape[0];
+      shape[0] = r1 - r0;
+      descs.emplace_back(static_cast<char*>(base[k]) + r0 * row_bytes, shape);
+    }
+    std::vector<void*> dp(descs.size()), packed(descs.size());
+    for (size_t i = 0; i < descs.size(); ++i) dp[i] = descs[i].get(), packed[i] = &dp[i];
+    s.kernel(packed.data());
+  });
+}
+
 void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                          void* arena) const {
   std::vector<void*> ptr(buffers.size(), nullptr);
@@ -62,7 +92,9 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
   std::vector<void*> desc_ptrs, packed;
   StepArgs la;
   for (const Step& s : steps) {
-    if (s.kernel) {
+    if (s.kernel && s.split && ThreadPool::global().size() > 1) {
+      run_split(s, [&](int id) { return resolve(id, resolve); });
+    } else if (s.kernel) {
       descs.clear();
       descs.reserve(s.args.size());
       for (int id : s.args) descs.emplace_back(resolve(id, resolve), buffers[id].shape);

@@ -138,7 +138,8 @@ void register_elementwise(LoweringTable& t) {
       return convert(b, a[0], c.in_types[0], c.out_types[0]);
     }));
   });
-  t.poly_kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+  // Not shape-polymorphic: a 1-D condition follows dim 0, which row splitting cannot see.
+  t.kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
     const Dims& out = c.out_shapes[0];
     // A 1-D condition selects whole rows (MXNet): it follows dim 0, not numpy alignment.

@@ -47,6 +47,11 @@ struct Step {
   PackedKernel kernel = nullptr;
   std::function<void(const StepArgs&)> library;
   std::vector<int> args;  // buffer ids: inputs first, then outputs
+  // A shape-polymorphic kernel big enough to share: run it in row chunks of dim 0 across the
+  // thread pool; split_arg[k] says whether argument k is cut (else it is read whole: a
+  // broadcast operand).
+  bool split = false;
+  std::vector<bool> split_arg;
 };
 
 class Executable {
@@ -73,6 +78,9 @@ class Executable {
   void execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                void* arena) const;
   int input_index(const std::string& name) const;  // -1 when absent
+
+ private:
+  void run_split(const Step& s, const std::function<void*(int)>& ptr_of) const;
 };
 
 }  // namespace hgc

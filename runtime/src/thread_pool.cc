@@ -1,0 +1,60 @@
+#include "hgc/runtime/thread_pool.h"
+
+namespace hgc {
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool* p = new ThreadPool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return *p;
+}
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || (job_ && next_ < total_); });
+    if (stop_) return;
+    int i = next_++;
+    const auto* job = job_;
+    lock.unlock();
+    (*job)(i);
+    lock.lock();
+    if (--pending_ == 0) done_.notify_all();
+  }
+}
+
+void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
+  std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
+  if (!run.owns_lock() || workers_.empty() || n <= 1) {  // busy or nothing to share: serial
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  job_ = &fn;
+  next_ = 0;
+  total_ = n;
+  pending_ = n;
+  wake_.notify_all();
+  while (next_ < total_) {  // the caller works too
+    int i = next_++;
+    lock.unlock();
+    fn(i);
+    lock.lock();
+    --pending_;
+  }
+  done_.wait(lock, [this] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+}  // namespace hgc
