@@ -161,6 +161,11 @@ TEST_CASE("differential: reductions, softmax family and norms") {
     cases.push_back({op, {{"axis", "1"}, {"exclude", "True"}}, {Shape{3, 4, 5}}});
     cases.push_back({op, {{"axis", "-1"}}, {Shape{6, 1}}});
   }
+  for (const char* op : {"argmax", "argmin"}) {
+    cases.push_back({op, {{"axis", "1"}}, {Shape{3, 7}}, {ints(-3, 3)}});  // ties: the first index wins
+    cases.push_back({op, {{"axis", "0"}, {"keepdims", "True"}}, {Shape{5, 4}}});
+    cases.push_back({op, {}, {Shape{2, 3, 4}}});
+  }
   for (const char* op : {"softmax", "log_softmax", "softmin"}) {
     cases.push_back({op, {}, {Shape{4, 10}}, {Gen{-5, 5}}});
     cases.push_back({op, {{"axis", "1"}}, {Shape{2, 5, 3}}, {Gen{-5, 5}}});

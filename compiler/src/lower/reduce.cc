@@ -200,9 +200,48 @@ void lower_batch_norm(const NodeCtx& c, KernelWriter& w, const std::vector<std::
   w.result(2, copy(ins[4], outs[2]));
 }
 
+// argmax/argmin over one axis (or the flattened input when axis is None): the extreme value
+// first, then the smallest index holding it (MXNet returns the first), as a float index.
+void lower_arg_extreme(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out, bool is_max) {
+  const Dims& in = c.in_shapes[0];
+  int rank = static_cast<int>(in.size());
+  DType t = c.out_types[0];
+  if (!dtype_is_float(c.in_types[0]) || !dtype_is_float(t)) c.error("argmax/argmin are generated for floating-point types");
+  auto ax = c.attrs.opt_i("axis");
+  AxisSet axes;
+  if (ax) axes.insert(normalize_axis(*ax, rank, c.node.describe()));
+  else
+    for (int i = 0; i < rank; ++i) axes.insert(i);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::string km = kept_map(rank, axes);
+  std::string m = reduce_into(w, x, w.fill(w.empty(kept_shape(in, axes), c.in_types[0]), is_max ? -inf : inf), km, axes,
+                              c.in_types[0], is_max ? "arith.maximumf" : "arith.minimumf");
+  // Flat index over the reduced axes, row-major.
+  std::string omap = out_map(rank, axes, c.out_shapes[0]);
+  w.result(0, w.generic({x, m}, {identity_map(rank), km}, w.fill(out, inf), omap, iterators(rank, axes), t,
+                        [&](ScalarBuilder& b, auto& a) {
+                          std::string flat = b.raw("arith.constant 0 : index");
+                          for (int i : axes) {
+                            auto sz = b.raw("arith.constant " + std::to_string(in[i]) + " : index");
+                            flat = b.raw("arith.addi " + b.raw("arith.muli " + flat + ", " + sz + " : index") + ", " +
+                                         b.raw(KernelWriter::index_op(i)) + " : index");
+                          }
+                          auto fi = b.raw("arith.sitofp " + b.raw("arith.index_cast " + flat + " : index to i64") +
+                                          " : i64 to " + b.ty());
+                          auto hit = b.raw("arith.cmpf oeq, " + a[0] + ", " + a[1] + " : " + elem_type(c.in_types[0]));
+                          return b.binary("arith.minimumf", a[2], b.select(hit, fi, b.constant(inf)));
+                        }, true));
+}
+
 }  // namespace
 
 void register_reduce(LoweringTable& t) {
+  t.kernel("argmax", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    lower_arg_extreme(c, w, ins[0], outs[0], true);
+  });
+  t.kernel("argmin", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    lower_arg_extreme(c, w, ins[0], outs[0], false);
+  });
   for (const char* k : {"sum", "mean", "max", "min", "prod", "nansum", "nanprod"}) {
     std::string kind = k;
     t.kernel(k, [kind](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
