@@ -1,9 +1,18 @@
 #include "hgc/runtime/thread_pool.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 namespace hgc {
 
 ThreadPool& ThreadPool::global() {
-  static ThreadPool* p = new ThreadPool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  // HGC_NUM_THREADS overrides the core count (documented in docs/DEVELOPING.md); this is the
+  // only place it is read.
+  static ThreadPool* p = [] {
+    int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (const char* e = std::getenv("HGC_NUM_THREADS"); e && std::atoi(e) > 0) n = std::atoi(e);
+    return new ThreadPool(n);
+  }();
   return *p;
 }
 
