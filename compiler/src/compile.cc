@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -31,6 +32,19 @@ struct Plan {
 };
 
 using lower::node_ctx;
+
+// The member of a kernel group that is a library call (its GEMM head), or -1.
+int library_head(const Node& n) {
+  if (!n.op || !n.op->has(kSubgraph) || n.subgraphs.empty()) return -1;
+  const Graph& sub = *n.subgraphs[0];
+  for (size_t k = 0; k < sub.nodes.size(); ++k) {
+    const Node& m = sub.nodes[k];
+    if (m.is_variable() || !m.op) continue;
+    const lower::Lowering* l = lower::LoweringTable::global().find(*m.op);
+    if (l && l->kind == lower::Kind::Library) return static_cast<int>(k);
+  }
+  return -1;
+}
 
 // Large single-output shape-polymorphic kernels are worth splitting across the cores: each
 // chunk is the same kernel on fewer rows (OpenBLAS threads the GEMMs itself).
@@ -103,7 +117,69 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       buf[i].push_back(add_buffer(n, k, BufferKind::Arena));
       step.args.push_back(buf[i].back());
     }
-    if (l->kind == lower::Kind::Library) {
+    if (int h = library_head(n); h >= 0) {
+      // A GEMM with its epilogue: the library call writes the group's output, then the
+      // epilogue kernel (the other members) runs in place on it, while it is hot in cache.
+      const Graph& sub = *n.subgraphs[0];
+      const Node& hn = sub.nodes[h];
+      std::vector<int> vars = sub.variable_ids();
+      std::vector<int> head_args;  // the head's inputs, as indices into step.args
+      for (const ValueRef& v : hn.inputs)
+        head_args.push_back(static_cast<int>(std::find(vars.begin(), vars.end(), v.node) - vars.begin()));
+      head_args.push_back(static_cast<int>(step.args.size()) - 1);
+      if (!want_module_only) {
+        auto fn = table.find(*hn.op)->library(node_ctx(sub, hn));
+        step.library = [fn, head_args](const StepArgs& a) {
+          StepArgs ha;
+          for (int k : head_args) ha.ptrs.push_back(a.ptrs[k]), ha.infos.push_back(a.infos[k]);
+          fn(ha);
+        };
+      }
+      // The epilogue: the group with its head turned into an input.
+      Node tail = n;
+      auto tg = std::make_shared<Graph>(sub);
+      Node& hv = tg->nodes[h];
+      hv.op_name = "null";
+      hv.op = nullptr;
+      hv.attrs.clear();
+      hv.inputs.clear();
+      std::stable_partition(tg->nodes.begin(), tg->nodes.end(), [](const Node& x) { return x.is_variable(); });
+      Graph sorted;  // re-index after moving the head's variable up among the variables
+      {
+        std::map<std::string, int> at;
+        for (size_t k = 0; k < tg->nodes.size(); ++k) at[tg->nodes[k].name] = static_cast<int>(k);
+        for (Node x : tg->nodes) {
+          for (ValueRef& v : x.inputs) v.node = at.at(sub.nodes[v.node].name);
+          sorted.nodes.push_back(std::move(x));
+        }
+        for (ValueRef hd : sub.heads) sorted.heads.push_back({at.at(sub.nodes[hd.node].name), hd.index});
+      }
+      tail.subgraphs = {std::make_shared<Graph>(std::move(sorted))};
+      lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
+      const Graph& ts = *tail.subgraphs[0];
+      for (int id : ts.variable_ids()) {
+        tc.in_shapes.push_back(ts.nodes[id].out_shapes[0].dims());
+        tc.in_types.push_back(ts.nodes[id].out_dtypes[0]);
+      }
+      // Epilogue kernel arguments: the group's inputs by variable name, the head's output.
+      for (int id : ts.variable_ids()) {
+        const std::string& vn = ts.nodes[id].name;
+        if (vn == hn.name) step.epilogue_args.push_back(step.args.back());
+        else step.epilogue_args.push_back(step.args[std::find_if(vars.begin(), vars.end(), [&](int v) {
+                                                         return sub.nodes[v].name == vn;
+                                                       }) - vars.begin()]);
+      }
+      step.epilogue_args.push_back(step.args.back());
+      lower::KernelWriter w("__KERNEL__");
+      std::vector<std::string> ins, outs;
+      for (size_t k = 0; k < tc.in_shapes.size(); ++k) ins.push_back(w.input(tc.in_shapes[k], tc.in_types[k]));
+      outs.push_back(w.output(tc.out_shapes[0], tc.out_types[0]));
+      table.find(*n.op)->kernel(tc, w, ins, outs);
+      std::string text = w.finish();
+      auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
+      if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
+      p.kernel_steps.push_back({e.steps.size(), it->second});
+    } else if (l->kind == lower::Kind::Library) {
       if (!want_module_only) step.library = l->library(c);
     } else {
       // Written under a placeholder name so identical kernels (the same op, attributes and
@@ -219,6 +295,12 @@ bool fusible(const Node& n) {
   return l && l->kind == lower::Kind::Kernel;
 }
 
+bool gemm_head(const Node& n) {
+  if (!n.op || !n.op->has(kGemm) || n.out_shapes.size() != 1) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  return l && l->kind == lower::Kind::Library;
+}
+
 Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report, TensorMap* frozen) {
   Graph out = g;
   if (opts.optimize) {
@@ -228,6 +310,7 @@ Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report, Te
   if (opts.fuse) {
     FuseOptions fo;
     fo.fusible = fusible;
+    fo.gemm_head = gemm_head;
     FuseReport r = hgc::fuse(out, fo);
     if (report) *report = std::move(r);
   }
@@ -282,6 +365,7 @@ Explanation explain(const Graph& graph, const CompileOptions& opts, const Tensor
   x.steps = static_cast<int>(p.exe->steps.size());
   x.unique_kernels = static_cast<int>(p.unique.size());
   x.naive_arena_bytes = p.exe->naive_arena_bytes;
+  x.unfused_naive_arena_bytes = plan(graph, true, false, frozen).exe->naive_arena_bytes;
   x.planned_arena_bytes = p.exe->arena_bytes;
   x.plan_table = p.plan_table;
   return x;

@@ -190,7 +190,8 @@ OpBuilder conv_attrs(OpBuilder b, int64_t workspace, bool no_bias, bool deconv) 
       .inputs([](const AttrView& a) {
         return a.b("no_bias") ? Names{"data", "weight"} : Names{"data", "weight", "bias"};
       })
-      .params({"weight", "bias"});
+      .params({"weight", "bias"})
+      .traits(kGemm);  // convolution is GEMM-shaped work (im2col + sgemm)
 }
 
 }  // namespace

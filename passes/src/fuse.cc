@@ -38,8 +38,10 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
   std::vector<bool> is_head(count, false);
   for (const ValueRef& h : g.heads) is_head[h.node] = true, ++consumers[h.node];
 
-  std::vector<bool> fusible(count, false);
+  std::vector<bool> fusible(count, false), head(count, false);
   for (int i = 0; i < count; ++i) {
+    const Node& hn = g.nodes[i];
+    head[i] = !hn.is_variable() && hn.op && opts.gemm_head && opts.gemm_head(hn);
     const Node& n = g.nodes[i];
     fusible[i] = !n.is_variable() && n.op && !n.op->has(kSubgraph) && opts.fusible && opts.fusible(n);
     if (fusible[i]) ++rep.kernels_before;
@@ -48,6 +50,7 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
   std::vector<int> group(count);
   std::map<int, std::vector<int>> members;
   for (int i = 0; i < count; ++i) group[i] = i, members[i] = {i};
+  std::vector<bool> has_head(count, false);  // by root
   auto external_inputs = [&](const std::vector<int>& mem) {
     std::set<int> inside(mem.begin(), mem.end());
     std::set<ValueRef> ext;
@@ -62,7 +65,9 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
     for (const ValueRef& v : n.inputs) {
       int p = v.node;
       const Node& pn = g.nodes[p];
-      if (!fusible[p]) continue;
+      // A GEMM head joins as the first member of an elementwise epilogue, once per group.
+      bool as_head = head[p] && light(n) && members[group[p]].size() == 1 && !has_head[group[i]];
+      if (!fusible[p] && !as_head) continue;
       std::string why;
       if (pn.out_shapes.size() != 1) why = "has several outputs";
       else if (n.out_shapes.size() != 1) why = "its consumer has several outputs";
@@ -70,17 +75,30 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
       else if (consumers[p] != 1) why = "output has " + std::to_string(consumers[p]) + " consumers";
       else if (!light(pn) && !light(n)) why = "neither it nor its consumer is elementwise";
       else if (group[p] == group[i]) continue;
+      if (why.empty() && has_head[group[p]] && (has_head[group[i]] || as_head)) why = "would hold two GEMM heads";
       if (why.empty()) {
         std::vector<int> merged = members[group[i]];
         for (int m : members[group[p]]) merged.push_back(m);
         std::sort(merged.begin(), merged.end());
-        if (static_cast<int>(merged.size()) > opts.max_members) why = "group reached max_members";
+        // A GEMM epilogue runs in place on the GEMM's output: elementwise members of exactly
+        // that shape only.
+        if (has_head[group[p]] || has_head[group[i]] || as_head) {
+          int h = -1;
+          for (int m : merged) h = head[m] ? m : h;
+          for (int m : merged)
+            if (m != h && (!light(g.nodes[m]) || g.nodes[m].out_shapes[0] != g.nodes[h].out_shapes[0]))
+              why = "a GEMM epilogue takes only same-shape elementwise ops";
+        }
+        if (!why.empty()) {
+        } else if (static_cast<int>(merged.size()) > opts.max_members) why = "group reached max_members";
         else if (static_cast<int>(external_inputs(merged)) > opts.max_inputs) why = "group reached max_inputs";
         else {
           int old = group[p];
+          bool h = has_head[old] || as_head;
           for (int m : members[old]) group[m] = group[i];
           members[group[i]] = merged;
           members.erase(old);
+          has_head[group[i]] = has_head[group[i]] || h;
           continue;
         }
       }

@@ -92,7 +92,21 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
   std::vector<void*> desc_ptrs, packed;
   StepArgs la;
   for (const Step& s : steps) {
-    if (s.kernel && s.split && ThreadPool::global().size() > 1) {
+    if (s.kernel && s.library) {  // a library call with its epilogue kernel
+      la.ptrs.clear();
+      la.infos.clear();
+      for (int id : s.args) {
+        la.ptrs.push_back(resolve(id, resolve));
+        la.infos.push_back(&buffers[id]);
+      }
+      s.library(la);
+      descs.clear();
+      for (int id : s.epilogue_args) descs.emplace_back(resolve(id, resolve), buffers[id].shape);
+      desc_ptrs.resize(descs.size());
+      packed.resize(descs.size());
+      for (size_t i = 0; i < descs.size(); ++i) desc_ptrs[i] = descs[i].get(), packed[i] = &desc_ptrs[i];
+      s.kernel(packed.data());
+    } else if (s.kernel && s.split && ThreadPool::global().size() > 1) {
       run_split(s, [&](int id) { return resolve(id, resolve); });
     } else if (s.kernel) {
       descs.clear();

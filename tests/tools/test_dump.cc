@@ -95,7 +95,8 @@ TEST_CASE("--format json re-emits canonical JSON; --format dot renders") {
   CHECK(a.out.find("IR after infer") != std::string::npos);
   Run e = hgc_run("dump " + model + " --shape data=64x512 --explain");
   CHECK(e.code == 0);
-  CHECK(e.out.find("0.19 MiB without planning, 0.09 MiB planned (50.0%)") != std::string::npos);
+  CHECK(e.out.find("0.19 MiB one buffer per value, 0.09 MiB after fusion, 0.09 MiB planned (50.0%)") !=
+        std::string::npos);
 }
 
 TEST_CASE("dump with shipped params uses their shapes and rejects mismatches") {

@@ -62,9 +62,10 @@ std::string explanation(const Graph& g, const std::map<std::string, HostTensor>*
   }
   os << "fusion stopped at (" << x.borders.size() << "):\n";
   for (const auto& [name, why] : x.borders) os << "  " << name << ": " << why << "\n";
-  double pct = x.naive_arena_bytes ? 100.0 * x.planned_arena_bytes / x.naive_arena_bytes : 0;
-  os << "activation memory: " << mib(x.naive_arena_bytes) << " without planning, " << mib(x.planned_arena_bytes)
-     << " planned (" << std::fixed << std::setprecision(1) << pct << "%)\n"
+  double pct = x.unfused_naive_arena_bytes ? 100.0 * x.planned_arena_bytes / x.unfused_naive_arena_bytes : 0;
+  os << "activation memory: " << mib(x.unfused_naive_arena_bytes) << " one buffer per value, "
+     << mib(x.naive_arena_bytes) << " after fusion, " << mib(x.planned_arena_bytes) << " planned (" << std::fixed
+     << std::setprecision(1) << pct << "%)\n"
      << "constants folded: " << mib(x.folded_constant_bytes) << "\n\nmemory plan:\n" << x.plan_table;
   return os.str();
 }

@@ -65,6 +65,7 @@ struct Explanation {
   int kernels_before = 0, kernels_after = 0, unique_kernels = 0, steps = 0;
   std::vector<std::pair<std::string, std::vector<std::string>>> groups;
   std::vector<std::pair<std::string, std::string>> borders;
+  int64_t unfused_naive_arena_bytes = 0;  // the original graph, one buffer per value
   int64_t naive_arena_bytes = 0, planned_arena_bytes = 0, folded_constant_bytes = 0;
   std::string plan_table;
 };

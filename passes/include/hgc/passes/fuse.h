@@ -19,6 +19,9 @@ struct FuseOptions {
   // Whether a node may be a member of a kernel group at all (the compiler answers: its
   // lowering is a generated kernel, not a view or a library call, and it is not random).
   std::function<bool(const Node&)> fusible;
+  // Whether a node may head a group as a GEMM-shaped library call whose elementwise
+  // consumers become its epilogue (run in place on its output right after it).
+  std::function<bool(const Node&)> gemm_head;
   int max_members = 16;
   int max_inputs = 8;
 };
@@ -37,7 +40,7 @@ struct FuseReport {
   std::vector<std::pair<std::string, std::string>> borders;
 };
 
-// Groups are trees that end in one node: a producer joins its consumer's group when both
+// Groups are trees that end in one node (a GEMM head, when present, is their first member): a producer joins its consumer's group when both
 // are fusible, the producer has exactly one output and that output has exactly one consumer
 // (and is not a graph output), and at least one of them is elementwise or broadcasting.
 // Such groups are convex (no path leaves a group and comes back), so no cycle can form.

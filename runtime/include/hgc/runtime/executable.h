@@ -52,6 +52,9 @@ struct Step {
   // broadcast operand).
   bool split = false;
   std::vector<bool> split_arg;
+  // With both `library` and `kernel` set: the library call runs first, then `kernel` as its
+  // epilogue over these buffers (inputs, then the output it updates in place).
+  std::vector<int> epilogue_args;
 };
 
 class Executable {
