@@ -9,6 +9,7 @@
 
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
+#include "trace.h"
 
 namespace hgc::nd {
 
@@ -86,6 +87,9 @@ double unit(std::mt19937_64& e) { return (static_cast<double>(e() >> 11) + 0.5) 
 // Draws into float32 or float64 storage, then converts other dtypes with the Cast op.
 template <typename Draw>
 NDArray draw(const std::vector<int64_t>& shape, DType dtype, const char* what, Draw d) {
+  if (TraceGraph* tg = trace::active())
+    fail("gluon", "nd::random::", what, " inside the traced forward of block '", tg->block,
+         "': the draw would be frozen into the graph as a constant; hybridized blocks cannot draw random numbers yet");
   if (!dtype_is_float(dtype)) fail("ndarray", "random::", what, ": dtype ", dtype_name(dtype), " is not a float type");
   DType store = dtype == DType::f64 ? DType::f64 : DType::f32;
   HostTensor t(store, shape);

@@ -13,8 +13,12 @@
 namespace hgc::nd_detail {
 
 // Runs one registered op on the inputs' tensors; the result lives on the inputs' context.
-std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs);
-NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs);
+// When an input is traced (hybridize, symbols), the op is recorded instead: a graph node
+// named `name` (scoped by the traced block's prefix; empty: "<op>N").
+std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+                              const std::string& name = "");
+NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+             const std::string& name = "");
 
 // Throws unless `ctx` can hold data (cpu only for now); `what` names the operation.
 void check_context(Context ctx, const std::string& what);

@@ -7,11 +7,15 @@
 #include "hgc/compiler/imperative.h"
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
+#include "trace.h"
 
 namespace hgc {
 namespace nd_detail {
 
-std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs) {
+std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+                              const std::string& name) {
+  for (const NDArray& x : inputs)
+    if (x.is_symbolic()) return trace::record(op, attrs, inputs, name);
   std::vector<HostTensor> ins;
   Context ctx = inputs.empty() ? Context() : inputs[0].context();
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -26,8 +30,9 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
   return out;
 }
 
-NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs) {
-  return call_all(op, attrs, inputs).at(0);
+NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+             const std::string& name) {
+  return call_all(op, attrs, inputs, name).at(0);
 }
 
 void check_context(Context ctx, const std::string& what) {
@@ -65,6 +70,8 @@ void fill(HostTensor& t, double v) {
 }
 
 void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
+  if (dst.is_symbolic()) trace::unsupported(dst, what);
+  if (src.is_symbolic()) trace::unsupported(src, what);
   if (!dst.defined() || !src.defined()) fail("ndarray", what, ": an array is empty (default-constructed)");
   if (dst.shape() != src.shape())
     fail("ndarray", what, ": the value has shape ", shape_str(src.shape()), " but the destination has shape ",
@@ -158,6 +165,22 @@ NDArray splice(const NDArray& block, size_t axis, const std::vector<Range>& rang
 
 NDArray::NDArray(HostTensor t, Context ctx) : t_(std::move(t)), ctx_(ctx) { nd_detail::check_context(ctx, "NDArray"); }
 
+NDArray NDArray::symbolic(std::shared_ptr<const SymbolicValue> s) {
+  NDArray x;
+  x.sym_ = std::move(s);
+  return x;
+}
+
+int64_t NDArray::size() const {
+  if (!sym_) return t_.numel();
+  int64_t n = 1;
+  for (int64_t d : sym_->shape) {
+    if (d < 0) return -1;
+    n *= d;
+  }
+  return n;
+}
+
 NDArray NDArray::reshape(const std::vector<int64_t>& shape, bool reverse) const {
   return call("Reshape", {{"shape", shape}, {"reverse", reverse}}, {*this});
 }
@@ -175,12 +198,20 @@ NDArray NDArray::flatten() const { return call("Flatten", {}, {*this}); }
 NDArray NDArray::slice(int64_t begin, int64_t end) const {
   if (ndim() == 0) fail("ndarray", "slice: the array is empty (default-constructed)");
   int64_t n = shape()[0], b = clamp_bound(begin, n, 0), e = clamp_bound(end, n, n);
+  if (sym_) {  // a traced value: the slice_axis op (no storage to view)
+    if (n < 0) return slice_axis(0, begin, end);
+    return slice_axis(0, b, std::max(b, e));
+  }
   return NDArray(t_.slice0(b, std::max(b, e)), ctx_);
 }
 
 NDArray NDArray::operator[](int64_t i) const {
   if (ndim() == 0) fail("ndarray", "x[", i, "]: the array is empty (default-constructed)");
   Range r = resolve(shape(), {Index(i)}, "x[i]")[0];
+  if (sym_) {
+    NDArray row = slice_axis(0, r.b, r.e);
+    return ndim() > 1 ? row.squeeze({0}) : row;
+  }
   HostTensor row = t_.slice0(r.b, r.e);
   if (ndim() > 1) row = row.reshaped(std::vector<int64_t>(shape().begin() + 1, shape().end()));
   return NDArray(row, ctx_);
@@ -201,7 +232,7 @@ NDArray NDArray::index(const std::vector<Index>& idx) const {
   bool only_axis0 = true;
   for (size_t k = 1; k < r.size(); ++k) only_axis0 = only_axis0 && !r[k].single && r[k].b == 0 && r[k].e == shape()[k];
   std::vector<int64_t> out = extents(r, true);
-  if (only_axis0) return NDArray(t_.slice0(r[0].b, r[0].e).reshaped(out), ctx_);
+  if (only_axis0 && !sym_) return NDArray(t_.slice0(r[0].b, r[0].e).reshaped(out), ctx_);
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end())  // nothing to compute
     return nd::zeros(out, dtype(), ctx_);
@@ -215,6 +246,7 @@ NDArray NDArray::index(const std::vector<Index>& idx) const {
 }
 
 NDArray NDArray::copy() const {
+  if (sym_) return call("_copy", {}, {*this});
   // A byte copy, not a kernel: any dtype, and no JIT for the most common operation.
   NDArray c(HostTensor(dtype(), shape()), ctx_);
   if (t_.nbytes()) std::memcpy(c.data_ptr(), t_.raw(), t_.nbytes());
@@ -222,6 +254,7 @@ NDArray NDArray::copy() const {
 }
 
 NDArray NDArray::copyto(Context ctx) const {
+  if (sym_) trace::unsupported(*this, "copyto");
   nd_detail::check_context(ctx, "copyto");
   NDArray c = copy();
   c.ctx_ = ctx;
@@ -242,6 +275,7 @@ NDArray NDArray::astype(DType t) const {
 
 NDArray& NDArray::fill_(double v) {
   if (!defined()) fail("ndarray", "fill_: the array is empty (default-constructed)");
+  if (sym_) trace::unsupported(*this, "fill_");
   nd_detail::fill(t_, v);
   return *this;
 }
@@ -253,6 +287,7 @@ NDArray& NDArray::assign(const NDArray& src) {
 }
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
+  if (sym_) trace::unsupported(*this, "index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
@@ -268,6 +303,7 @@ NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
 }
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, const NDArray& v) {
+  if (sym_) trace::unsupported(*this, "index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
@@ -303,6 +339,7 @@ NDArray NDArray::min(const std::vector<int64_t>& axis, bool keepdims) const { re
 NDArray NDArray::argmax(std::optional<int> axis, bool keepdims) const { return nd::argmax(*this, axis, keepdims); }
 
 std::string NDArray::str() const {
+  if (sym_) symbolic_read_error(*sym_, "printing");
   std::string s = "\n" + nd::array_str(*this) + "\n<NDArray ";
   for (int i = 0; i < ndim(); ++i) s += (i ? "x" : "") + std::to_string(shape()[i]);
   return s + " @" + ctx_.str() + ">";

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -56,6 +57,19 @@ struct Slice {
 };
 
 // One entry of an index list: an integer (x[i]: the axis is dropped on reads) or a Slice.
+// What a traced NDArray holds instead of data (hybridize() traces, sym::var): the graph it
+// records into, its value there, and the shape and dtype inferred so far (-1: unknown dim).
+struct TraceGraph;  // frontend-internal
+struct SymbolicValue {
+  std::shared_ptr<TraceGraph> graph;
+  int node = -1, index = 0;
+  std::vector<int64_t> shape;
+  DType dtype = DType::f32;
+};
+
+// Throws the hgc::Error for reading the values of a traced array (`what`: "asscalar", ...).
+[[noreturn]] void symbolic_read_error(const SymbolicValue& s, const std::string& what);
+
 struct Index {
   Index(int64_t i) : slice(i), single(true) {}
   Index(int i) : slice(i), single(true) {}
@@ -70,16 +84,30 @@ class NDArray {
   // Wraps `t` without copying. Throws for a context that cannot hold data (gpu for now).
   explicit NDArray(HostTensor t, Context ctx = Context());
 
-  const std::vector<int64_t>& shape() const { return t_.shape(); }
-  DType dtype() const { return t_.dtype(); }
+  // A traced value (see SymbolicValue): shape and dtype work, reading values throws.
+  static NDArray symbolic(std::shared_ptr<const SymbolicValue> s);
+
+  const std::vector<int64_t>& shape() const { return sym_ ? sym_->shape : t_.shape(); }
+  DType dtype() const { return sym_ ? sym_->dtype : t_.dtype(); }
   Context context() const { return ctx_; }
-  int64_t size() const { return t_.numel(); }
-  int ndim() const { return t_.ndim(); }
-  bool defined() const { return t_.defined(); }
-  const HostTensor& tensor() const { return t_; }
+  // The element count; -1 for a traced value with unknown dims.
+  int64_t size() const;
+  int ndim() const { return static_cast<int>(shape().size()); }
+  bool defined() const { return sym_ || t_.defined(); }
+  bool is_symbolic() const { return sym_ != nullptr; }
+  const SymbolicValue* symbolic_value() const { return sym_.get(); }
+  const std::shared_ptr<const SymbolicValue>& symbolic_ptr() const { return sym_; }
+  // Throws for traced values (they have no data).
+  const HostTensor& tensor() const {
+    if (sym_) symbolic_read_error(*sym_, "reading its tensor");
+    return t_;
+  }
   // The first element's address (row-major storage). Writable even through a const handle,
   // as in PyTorch: the handle is const, the shared buffer is not.
-  void* data_ptr() const { return const_cast<void*>(t_.raw()); }
+  void* data_ptr() const {
+    if (sym_) symbolic_read_error(*sym_, "data_ptr()");
+    return const_cast<void*>(t_.raw());
+  }
   // True when both see (parts of) one buffer, e.g. an array and its slice.
   bool shares_storage(const NDArray& o) const { return t_.shares_storage(o.t_); }
 
@@ -148,6 +176,7 @@ class NDArray {
  private:
   HostTensor t_;
   Context ctx_;
+  std::shared_ptr<const SymbolicValue> sym_;
 };
 
 std::ostream& operator<<(std::ostream& os, const NDArray& x);
@@ -301,6 +330,7 @@ NDArray normal(double loc = 0, double scale = 1, const std::vector<int64_t>& sha
 // ---- template definitions ----
 template <typename T>
 std::vector<T> NDArray::to_vector() const {
+  if (sym_) symbolic_read_error(*sym_, "to_vector()");
   NDArray c = dtype() == dtype_of<T>() ? *this : astype(dtype_of<T>());
   std::vector<T> v(static_cast<std::size_t>(c.size()));
   if (!v.empty()) std::memcpy(v.data(), c.t_.raw(), v.size() * sizeof(T));
@@ -309,6 +339,7 @@ std::vector<T> NDArray::to_vector() const {
 
 template <typename T>
 T NDArray::asscalar() const {
+  if (sym_) symbolic_read_error(*sym_, "asscalar()");
   if (size() != 1)
     fail("ndarray", "asscalar needs exactly one element; this array has ", size(), " (", t_.describe(), ")");
   return to_vector<T>()[0];

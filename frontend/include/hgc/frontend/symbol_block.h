@@ -1,0 +1,47 @@
+// SymbolBlock: a block that runs a graph, such as one exported by MXNet or by
+// HybridBlock::export_model (Gluon's SymbolBlock.imports).
+//
+//   using namespace hgc::gluon;
+//   auto net = SymbolBlock::imports("mlp-symbol.json", {"data"}, "mlp-0000.params");
+//   NDArray y = (*net)(x);          // compiled once per input shape, then cached
+//   net->collect_params()["hybridsequential0_dense0_weight"]->data();
+// Variables that are neither inputs nor parameters (the labels of SoftmaxOutput and other
+// loss ops) are fed zeros: their forward does not read them.
+#pragma once
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hgc/frontend/block.h"
+#include "hgc/frontend/symbol.h"
+
+namespace hgc::gluon {
+
+struct CachedGraph;
+
+class SymbolBlock : public HybridBlock {
+ public:
+  // Parameters are the variables of `graph` other than the inputs (aux states get
+  // grad_req "null"); their shapes come from `__shape__` hints (0 dims deferred).
+  SymbolBlock(Graph graph, std::vector<std::string> input_names, BlockArgs args = {});
+  SymbolBlock(const Symbol& outputs, std::vector<std::string> input_names, BlockArgs args = {});
+  ~SymbolBlock() override;
+  // Loads `symbol_file`, and `param_file` when given (names with or without arg:/aux:).
+  static std::shared_ptr<SymbolBlock> imports(const std::string& symbol_file, const std::vector<std::string>& input_names,
+                                              const std::string& param_file = "");
+  const Graph& graph() const { return graph_; }
+  const std::vector<std::string>& input_names() const { return inputs_; }
+  std::string repr() const override;
+
+ protected:
+  std::vector<NDArray> run(const std::vector<NDArray>& xs) override;
+
+ private:
+  struct Entry;
+  Graph graph_;
+  std::vector<std::string> inputs_;
+  std::list<std::shared_ptr<Entry>> cache_;
+};
+
+}  // namespace hgc::gluon

@@ -1,0 +1,92 @@
+#include "cached_graph.h"
+
+#include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
+
+namespace hgc::gluon {
+
+std::vector<std::string> default_input_names(size_t n) {
+  if (n == 1) return {"data"};
+  std::vector<std::string> r;
+  for (size_t i = 0; i < n; ++i) r.push_back("data" + std::to_string(i));
+  return r;
+}
+
+std::shared_ptr<CachedGraph> CachedGraph::build(const Graph& g, const std::vector<std::string>& input_names,
+                                                const std::vector<NDArray>& xs,
+                                                const std::map<std::string, std::shared_ptr<Parameter>>& params,
+                                                const std::map<std::string, HostTensor>& constants,
+                                                const CompileOptions& opts, const std::string& block) {
+  auto c = std::make_shared<CachedGraph>();
+  c->graph = g;
+  c->input_names = input_names;
+  if (xs.size() != input_names.size())
+    fail("gluon", "block '", block, "' takes ", input_names.size(), " inputs, got ", xs.size());
+  Graph work = g;
+  InferOptions o;
+  o.require_complete = false;
+  std::map<std::string, int> input_pos;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    o.shapes[input_names[i]] = Shape(xs[i].shape());
+    o.dtypes[input_names[i]] = xs[i].dtype();
+    input_pos[input_names[i]] = static_cast<int>(i);
+  }
+  for (int id : work.variable_ids()) {
+    const std::string& n = work.nodes[id].name;
+    if (input_pos.count(n)) continue;
+    if (auto p = params.find(n); p != params.end()) {
+      if (!p->second->initialized()) p->second->data();  // throws the uninitialized error
+      o.shapes[n] = Shape(p->second->shape());
+      o.dtypes[n] = p->second->dtype();
+    } else if (auto k = constants.find(n); k != constants.end()) {
+      o.shapes[n] = Shape(k->second.shape());
+      o.dtypes[n] = k->second.dtype();
+    }
+  }
+  try {
+    infer(work, o);
+    // Unbound variables (labels): zeros of the inferred shape.
+    std::map<std::string, HostTensor> zeros;
+    for (int id : work.variable_ids()) {
+      const Node& n = work.nodes[id];
+      if (o.shapes.count(n.name)) continue;
+      if (!n.out_shapes[0].known())
+        fail("gluon", "block '", block, "': graph variable '", n.name,
+             "' is neither an input nor a parameter, and its shape cannot be inferred");
+      zeros[n.name] = HostTensor(n.out_dtypes[0], n.out_shapes[0].dims());
+      o.shapes[n.name] = n.out_shapes[0];
+      o.dtypes[n.name] = n.out_dtypes[0];
+    }
+    o.require_complete = true;
+    infer(work, o);
+    c->exe = compile(work, opts);
+    for (const std::string& n : c->exe->input_names) {
+      Source s;
+      if (auto i = input_pos.find(n); i != input_pos.end()) s.input = i->second;
+      else if (auto p = params.find(n); p != params.end()) s.param = p->second;
+      else if (auto k = constants.find(n); k != constants.end()) s.value = k->second;
+      else if (auto z = zeros.find(n); z != zeros.end()) s.value = z->second;
+      else fail("gluon", "block '", block, "': compiled graph input '", n, "' has no source");
+      c->bind.push_back(std::move(s));
+    }
+  } catch (const Error& e) {
+    if (e.component() == "gluon") throw;
+    fail("gluon", "hybridized block '", block, "': ", e.what());
+  }
+  return c;
+}
+
+std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
+  std::vector<HostTensor> ins;
+  ins.reserve(bind.size());
+  for (const Source& s : bind) {
+    if (s.input >= 0) ins.push_back(xs[s.input].tensor());
+    else if (s.param) ins.push_back(s.param->data().tensor());
+    else ins.push_back(s.value);
+  }
+  std::vector<NDArray> out;
+  for (HostTensor& t : exe->run(ins)) out.emplace_back(std::move(t));
+  return out;
+}
+
+}  // namespace hgc::gluon

@@ -1,0 +1,183 @@
+// HybridBlock (gluon/block.py): imperative calls with deferred shape inference, traced and
+// compiled calls once hybridized (cached by input shapes, dtypes and training mode), and
+// export of the traced graph.
+#include <cstdio>
+#include <optional>
+
+#include "cached_graph.h"
+#include "hgc/frontend/block.h"
+#include "hgc/frontend/symbol.h"
+#include "hgc/ir/error.h"
+#include "hgc/ir/json_io.h"
+#include "hgc/runtime/tensor_io.h"
+#include "trace.h"
+
+namespace hgc::gluon {
+
+struct HybridBlock::Cached {
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<DType> dtypes;
+  bool training = false;
+  std::shared_ptr<CachedGraph> graph;
+  std::map<std::string, HostTensor> constants;
+  std::vector<std::shared_ptr<Parameter>> params;
+};
+
+namespace {
+
+Shape shape_from(const std::vector<int64_t>& dims) { return Shape(dims); }
+
+// Deferred dims of the traced parameters come back from the graph's inferred shapes.
+void complete_params(const TraceGraph& g) {
+  for (const auto& p : g.params) {
+    const Shape& s = g.graph.nodes[g.param_nodes.at(p->name())].out_shapes[0];
+    if (!s.rank_known()) continue;
+    std::vector<int64_t> dims = s.dims();
+    for (int64_t& d : dims)
+      if (d < 0) d = 0;
+    p->set_shape(dims);
+    if (p->deferred() && p->shape_known()) p->finish_deferred_init();
+  }
+}
+
+}  // namespace
+
+HybridBlock::HybridBlock(const std::string& hint, BlockArgs args) : Block(hint, std::move(args)) {}
+HybridBlock::~HybridBlock() = default;
+
+NDArray HybridBlock::hybrid_forward(const NDArray&) {
+  fail("gluon", "hybrid block '", name(), "' (", type_name(),
+       ") defines no hybrid_forward(); override hybrid_forward or hybrid_forward_multi");
+}
+
+std::vector<NDArray> HybridBlock::hybrid_forward_multi(const std::vector<NDArray>& xs) {
+  if (xs.size() != 1)
+    fail("gluon", "block '", name(), "' takes one input (hybrid_forward); got ", xs.size(),
+         " (override hybrid_forward_multi)");
+  return {hybrid_forward(xs[0])};
+}
+
+void HybridBlock::hybridize(bool active, const HybridizeOptions& opts) {
+  hybridized_ = active;
+  opts_ = opts;
+  cache_.clear();
+  Block::hybridize(active, opts);
+}
+
+void HybridBlock::clear_cache() {
+  cache_.clear();
+  last_.reset();
+}
+
+HybridBlock::CacheStats HybridBlock::cache_stats() const {
+  CacheStats s = stats_;
+  s.entries = cache_.size();
+  return s;
+}
+
+std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
+  std::shared_ptr<TraceGraph> g;
+  for (const NDArray& x : xs)
+    if (x.is_symbolic()) g = x.symbolic_value()->graph;
+  if (g) {  // inside a trace (a hybridized parent) or on symbols: record
+    std::optional<trace::Activate> on;
+    if (trace::active_ptr() != g) on.emplace(g);
+    trace::ScopeGuard scope(*g, prefix());
+    return hybrid_forward_multi(xs);
+  }
+  if (hybridized_ && !trace::active()) return run_cached(xs);
+  infer_deferred(xs);
+  return hybrid_forward_multi(xs);
+}
+
+void HybridBlock::infer_deferred(const std::vector<NDArray>& xs) {
+  bool pending = false;
+  for (const auto& p : params().values()) pending = pending || p->deferred();
+  if (!pending || trace::active()) return;
+  auto g = std::make_shared<TraceGraph>(name());
+  {
+    trace::Activate on(g);
+    trace::ScopeGuard scope(*g, prefix());
+    std::vector<std::string> names = default_input_names(xs.size());
+    std::vector<NDArray> sx;
+    for (size_t i = 0; i < xs.size(); ++i) sx.push_back(trace::input(g, names[i], shape_from(xs[i].shape()), xs[i].dtype()));
+    hybrid_forward_multi(sx);
+  }
+  complete_params(*g);
+  for (const auto& p : params().values())
+    if (p->deferred())
+      fail("gluon", "block '", name(), "': the shape of parameter '", p->name(), "' is still unknown after its first ",
+           "forward; give it explicitly (e.g. in_units)");
+}
+
+std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
+  bool training = is_training();
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    const Cached& c = **it;
+    if (c.training != training || c.shapes.size() != xs.size()) continue;
+    bool same = true;
+    for (size_t i = 0; same && i < xs.size(); ++i) same = c.shapes[i] == xs[i].shape() && c.dtypes[i] == xs[i].dtype();
+    if (!same) continue;
+    ++stats_.hits;
+    if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
+    return c.graph->run(xs);
+  }
+  ++stats_.misses;
+  auto c = std::make_shared<Cached>();
+  c->training = training;
+  for (const NDArray& x : xs) {
+    c->shapes.push_back(x.shape());
+    c->dtypes.push_back(x.dtype());
+  }
+  auto g = std::make_shared<TraceGraph>(name());
+  g->training = training;
+  g->for_compile = true;
+  std::vector<std::string> names = default_input_names(xs.size());
+  std::vector<NDArray> outs;
+  {
+    trace::Activate on(g);
+    trace::ScopeGuard scope(*g, prefix());
+    std::vector<NDArray> sx;
+    for (size_t i = 0; i < xs.size(); ++i) sx.push_back(trace::input(g, names[i], shape_from(xs[i].shape()), xs[i].dtype()));
+    outs = hybrid_forward_multi(sx);
+  }
+  std::vector<ValueRef> heads;
+  for (const NDArray& y : outs) {
+    if (!y.is_symbolic() || y.symbolic_value()->graph != g)
+      fail("gluon", "hybridized block '", name(), "' returned a value that its inputs do not compute ",
+           "(a constant or an array from elsewhere); hybrid_forward must return traced values");
+    heads.push_back(trace::value_ref(y));
+  }
+  complete_params(*g);
+  std::map<std::string, std::shared_ptr<Parameter>> params;
+  for (const auto& p : g->params) params[p->name()] = p;
+  Graph traced = prune_graph(g->graph, heads);
+  c->params = g->params;
+  c->constants = g->constants;
+  c->graph = CachedGraph::build(traced, names, xs, params, g->constants, opts_.compile, name());
+  cache_.push_front(c);
+  while (cache_.size() > std::max<size_t>(1, opts_.cache_size)) cache_.pop_back();
+  last_ = c;
+  return c->graph->run(xs);
+}
+
+void HybridBlock::export_model(const std::string& path, int epoch) const {
+  if (!last_)
+    fail("gluon", "export of block '", name(), "': call hybridize() and run a forward first, so there is a graph to export");
+  const Graph& g = last_->graph->graph;
+  save_json_file(g, path + "-symbol.json");
+  std::map<std::string, std::shared_ptr<Parameter>> params;
+  for (const auto& p : last_->params) params[p->name()] = p;
+  ParamList list;
+  for (int id : g.variable_ids()) {
+    const std::string& n = g.nodes[id].name;
+    std::string tag = g.role(id) == VarRole::AuxState ? "aux:" : "arg:";
+    if (auto p = params.find(n); p != params.end()) list.emplace_back(tag + n, p->second->data().tensor());
+    else if (auto k = last_->constants.find(n); k != last_->constants.end()) list.emplace_back(tag + n, k->second);
+  }
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "-%04d.params", epoch);
+  hgc::save_params(path + suffix, list);
+}
+
+}  // namespace hgc::gluon

@@ -1,0 +1,88 @@
+// gluon.nn Conv2D and the 2-D pooling layers over the Convolution and Pooling ops.
+#include "hgc/frontend/nn_conv.h"
+
+#include "hgc/frontend/op.h"
+#include "hgc/ir/error.h"
+
+namespace hgc::gluon::nn {
+namespace {
+std::string tup(const std::vector<int64_t>& v) {
+  std::string r = "(";
+  for (size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + std::to_string(v[i]);
+  return r + (v.size() == 1 ? ",)" : ")");
+}
+void check2(const std::vector<int64_t>& v, const char* what) {
+  if (v.size() != 2) fail("gluon", "Conv2D/Pool2D: ", what, " needs 2 values, got ", tup(v));
+}
+}  // namespace
+
+Conv2D::Conv2D(Conv2DOptions opts, BlockArgs args) : HybridBlock("conv", std::move(args)), opts_(std::move(opts)) {
+  check2(opts_.kernel_size_, "kernel_size");
+  check2(opts_.strides_, "strides");
+  check2(opts_.padding_, "padding");
+  check2(opts_.dilation_, "dilation");
+  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
+    fail("gluon", "Conv2D: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  auto scope = name_scope();
+  ParamOptions w = ParamOptions().shape({opts_.channels_, opts_.in_channels_ / opts_.groups_, opts_.kernel_size_[0],
+                                         opts_.kernel_size_[1]});
+  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
+  weight = params().get("weight", w);
+  if (opts_.use_bias_) {
+    ParamOptions b = ParamOptions().shape({opts_.channels_});
+    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
+    bias = params().get("bias", b);
+  }
+  if (!opts_.activation_.empty())
+    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+}
+
+NDArray Conv2D::hybrid_forward(const NDArray& x) {
+  AttrMap a{{"kernel", opts_.kernel_size_}, {"stride", opts_.strides_}, {"dilate", opts_.dilation_},
+            {"pad", opts_.padding_}, {"num_filter", opts_.channels_}, {"num_group", opts_.groups_},
+            {"no_bias", !opts_.use_bias_}, {"layout", std::string("NCHW")}};
+  std::vector<NDArray> ins{x, weight->data()};
+  if (bias) ins.push_back(bias->data());
+  NDArray y = nd::op("Convolution", a, ins, "fwd");
+  return act_ ? (*act_)(y) : y;
+}
+
+std::string Conv2D::repr() const {
+  const auto& s = weight->shape();
+  std::string in = s[1] ? std::to_string(s[1] * opts_.groups_) : "None";
+  std::string r = "Conv2D(" + in + " -> " + std::to_string(opts_.channels_) + ", kernel_size=" + tup(opts_.kernel_size_) +
+                  ", stride=" + tup(opts_.strides_);
+  if (opts_.padding_ != std::vector<int64_t>{0, 0}) r += ", padding=" + tup(opts_.padding_);
+  if (opts_.dilation_ != std::vector<int64_t>{1, 1}) r += ", dilation=" + tup(opts_.dilation_);
+  if (opts_.groups_ != 1) r += ", groups=" + std::to_string(opts_.groups_);
+  if (!bias) r += ", bias=False";
+  if (act_) r += ", " + act_->repr();
+  return r + ")";
+}
+
+Pool2D::Pool2D(const std::string& hint, std::string pool_type, bool global, Pool2DOptions opts, BlockArgs args)
+    : HybridBlock(hint, std::move(args)), type_(std::move(pool_type)), global_(global), opts_(std::move(opts)) {
+  if (opts_.strides_.empty()) opts_.strides_ = opts_.pool_size_;
+  check2(opts_.pool_size_, "pool_size");
+  check2(opts_.strides_, "strides");
+  check2(opts_.padding_, "padding");
+}
+
+NDArray Pool2D::hybrid_forward(const NDArray& x) {
+  AttrMap a{{"kernel", opts_.pool_size_}, {"pool_type", type_}, {"global_pool", global_},
+            {"pooling_convention", std::string(opts_.ceil_mode_ ? "full" : "valid")}};
+  if (!global_) {
+    a["stride"] = opts_.strides_;
+    a["pad"] = opts_.padding_;
+  }
+  if (type_ == "avg" && !opts_.count_include_pad_) a["count_include_pad"] = false;
+  return nd::op("Pooling", a, {x}, "fwd");
+}
+
+std::string Pool2D::repr() const {
+  return type_name() + "(size=" + tup(opts_.pool_size_) + ", stride=" + tup(opts_.strides_) + ", padding=" +
+         tup(opts_.padding_) + ", ceil_mode=" + (opts_.ceil_mode_ ? "True" : "False") +
+         ", global_pool=" + (global_ ? "True" : "False") + ", pool_type=" + type_ + ", layout=NCHW)";
+}
+
+}  // namespace hgc::gluon::nn

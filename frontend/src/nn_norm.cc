@@ -1,0 +1,102 @@
+// gluon.nn Embedding, LayerNorm and BatchNorm. BatchNorm's training-mode statistics are
+// computed here from NDArray ops (the BatchNorm op's lowering is its predict mode).
+#include "hgc/frontend/nn_norm.h"
+
+#include <sstream>
+
+#include "hgc/frontend/op.h"
+#include "hgc/ir/error.h"
+#include "nd_detail.h"
+#include "trace.h"
+
+namespace hgc::gluon::nn {
+namespace {
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+std::string py(bool b) { return b ? "True" : "False"; }
+std::string chans(const std::shared_ptr<Parameter>& p) {
+  return p->shape().empty() || p->shape()[0] == 0 ? "None" : std::to_string(p->shape()[0]);
+}
+}  // namespace
+
+Embedding::Embedding(int64_t input_dim, int64_t output_dim, DType dtype, BlockArgs args)
+    : HybridBlock("embedding", std::move(args)), input_dim_(input_dim), output_dim_(output_dim), dtype_(dtype) {
+  auto scope = name_scope();
+  weight = params().get("weight", ParamOptions().shape({input_dim, output_dim}).dtype(dtype));
+}
+
+NDArray Embedding::hybrid_forward(const NDArray& x) {
+  return nd::op("Embedding",
+                {{"input_dim", input_dim_}, {"output_dim", output_dim_}, {"dtype", std::string(dtype_name(dtype_))}},
+                {x, weight->data()}, "fwd");
+}
+
+std::string Embedding::repr() const {
+  return "Embedding(" + std::to_string(input_dim_) + " -> " + std::to_string(output_dim_) + ", " + dtype_name(dtype_) + ")";
+}
+
+LayerNorm::LayerNorm(NormOptions opts, BlockArgs args) : HybridBlock("layernorm", std::move(args)), opts_(opts) {
+  auto scope = name_scope();
+  gamma = params().get("gamma", ParamOptions().shape({opts_.in_channels_}).init("ones").grad_req(opts_.scale_ ? "write" : "null"));
+  beta = params().get("beta", ParamOptions().shape({opts_.in_channels_}).init("zeros").grad_req(opts_.center_ ? "write" : "null"));
+}
+
+NDArray LayerNorm::hybrid_forward(const NDArray& x) {
+  return nd::op("LayerNorm", {{"axis", int64_t(opts_.axis_)}, {"eps", opts_.epsilon_}}, {x, gamma->data(), beta->data()});
+}
+
+std::string LayerNorm::repr() const {
+  return "LayerNorm(eps=" + num(opts_.epsilon_) + ", axis=" + std::to_string(opts_.axis_) + ", center=" + py(opts_.center_) +
+         ", scale=" + py(opts_.scale_) + ", in_channels=" + chans(gamma) + ")";
+}
+
+BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : HybridBlock("batchnorm", std::move(args)), opts_(opts) {
+  auto scope = name_scope();
+  std::vector<int64_t> s{opts_.in_channels_};
+  gamma = params().get("gamma", ParamOptions().shape(s).init("ones").grad_req(opts_.scale_ ? "write" : "null"));
+  beta = params().get("beta", ParamOptions().shape(s).init("zeros").grad_req(opts_.center_ ? "write" : "null"));
+  running_mean = params().get("running_mean", ParamOptions().shape(s).init("zeros").grad_req("null"));
+  running_var = params().get("running_var", ParamOptions().shape(s).init("ones").grad_req("null"));
+}
+
+NDArray BatchNorm::hybrid_forward(const NDArray& x) {
+  bool batch_stats = is_training() && !opts_.use_global_stats_;
+  if (batch_stats && x.is_symbolic() && x.symbolic_value()->graph->for_compile)
+    fail("gluon", "block '", name(), "': BatchNorm in training mode cannot be hybridized yet (compiled graphs use the ",
+         "running statistics); train it imperatively or hybridize for prediction");
+  if (batch_stats && !x.is_symbolic()) return train_forward(x);
+  AttrMap a{{"eps", opts_.epsilon_}, {"momentum", opts_.momentum_}, {"fix_gamma", !opts_.scale_},
+            {"use_global_stats", opts_.use_global_stats_}, {"axis", int64_t(opts_.axis_)}};
+  return nd::op("BatchNorm", a, {x, gamma->data(), beta->data(), running_mean->data(), running_var->data()}, "fwd");
+}
+
+NDArray BatchNorm::train_forward(const NDArray& x) {
+  int ax = nd_detail::normalize_axis(opts_.axis_, x.ndim(), "BatchNorm axis");
+  std::vector<int64_t> red, bshape(x.ndim(), 1);
+  for (int i = 0; i < x.ndim(); ++i)
+    if (i != ax) red.push_back(i);
+  bshape[ax] = x.shape()[ax];
+  NDArray mean = nd::mean(x, red, true);
+  NDArray centered = x - mean;
+  NDArray var = nd::mean(nd::square(centered), red, true);
+  NDArray y = centered / nd::sqrt(var + opts_.epsilon_);
+  if (opts_.scale_) y = y * gamma->data().reshape(bshape);
+  y = y + beta->data().reshape(bshape);
+  // MXNet: running = momentum * running + (1 - momentum) * batch (biased variance).
+  double m = opts_.momentum_;
+  NDArray rm = running_mean->data(), rv = running_var->data();
+  rm.assign(rm * m + mean.reshape({-1}) * (1 - m));
+  rv.assign(rv * m + var.reshape({-1}) * (1 - m));
+  return y;
+}
+
+std::string BatchNorm::repr() const {
+  return "BatchNorm(axis=" + std::to_string(opts_.axis_) + ", eps=" + num(opts_.epsilon_) + ", momentum=" +
+         num(opts_.momentum_) + ", fix_gamma=" + py(!opts_.scale_) + ", use_global_stats=" + py(opts_.use_global_stats_) +
+         ", in_channels=" + chans(gamma) + ")";
+}
+
+}  // namespace hgc::gluon::nn

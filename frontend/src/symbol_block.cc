@@ -1,0 +1,151 @@
+// SymbolBlock: runs a loaded or traced graph through the same cached compile as hybridize().
+#include "hgc/frontend/symbol_block.h"
+
+#include <set>
+
+#include "cached_graph.h"
+#include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
+#include "hgc/ir/json_io.h"
+#include "hgc/runtime/tensor_io.h"
+
+namespace hgc::gluon {
+
+struct SymbolBlock::Entry {
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<DType> dtypes;
+  std::shared_ptr<CachedGraph> graph;
+};
+
+namespace {
+
+std::vector<int64_t> hint_dims(const Node& n) {
+  auto it = n.hidden.find("__shape__");
+  if (it == n.hidden.end()) return {};
+  try {
+    return parse_int_tuple(it->second);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+DType hint_dtype(const Node& n) {
+  auto it = n.hidden.find("__dtype__");
+  if (it == n.hidden.end()) return DType::f32;
+  try {
+    if (auto d = dtype_from_code(parse_int_tuple(it->second).at(0))) return *d;
+  } catch (...) {
+  }
+  return DType::f32;
+}
+
+// The `__init__` hint ("zeros", or "[\"xavier\", {...}]": the name, default arguments).
+std::shared_ptr<Initializer> hint_init(const Node& n) {
+  auto it = n.hidden.find("__init__");
+  if (it == n.hidden.end()) return nullptr;
+  std::string v = it->second;
+  if (!v.empty() && v[0] == '[') {
+    size_t a = v.find('"'), b = a == std::string::npos ? a : v.find('"', a + 1);
+    if (b == std::string::npos) return nullptr;
+    v = v.substr(a + 1, b - a - 1);
+  }
+  try {
+    return init::create(v);
+  } catch (const Error&) {
+    return nullptr;  // an initializer hgc does not have: the one given to initialize()
+  }
+}
+
+}  // namespace
+
+SymbolBlock::SymbolBlock(Graph graph, std::vector<std::string> input_names, BlockArgs args)
+    : HybridBlock("symbolblock", args.prefix_ ? args : args.prefix("")), graph_(std::move(graph)), inputs_(std::move(input_names)) {
+  std::set<std::string> ins(inputs_.begin(), inputs_.end());
+  for (const std::string& n : inputs_)
+    if (graph_.find(n) < 0 || !graph_.nodes[graph_.find(n)].is_variable())
+      fail("gluon", "SymbolBlock: the graph has no input variable named '", n, "'");
+  for (int id : graph_.variable_ids()) {
+    const Node& n = graph_.nodes[id];
+    VarRole role = graph_.role(id);
+    if (ins.count(n.name) || role == VarRole::Input) continue;  // inputs; labels stay unbound
+    std::vector<int64_t> dims = hint_dims(n);
+    ParamOptions o = ParamOptions().shape(dims).dtype(hint_dtype(n)).grad_req(role == VarRole::AuxState ? "null" : "write");
+    if (auto i = hint_init(n)) o.init(*i);
+    auto p = params().get(n.name, o);
+    p->set_block(name().empty() ? "symbolblock" : name());
+  }
+}
+
+SymbolBlock::SymbolBlock(const Symbol& outputs, std::vector<std::string> input_names, BlockArgs args)
+    : SymbolBlock(outputs.graph(), std::move(input_names), std::move(args)) {}
+
+SymbolBlock::~SymbolBlock() = default;
+
+std::shared_ptr<SymbolBlock> SymbolBlock::imports(const std::string& symbol_file, const std::vector<std::string>& input_names,
+                                                  const std::string& param_file) {
+  auto b = std::make_shared<SymbolBlock>(load_json_file(symbol_file), input_names);
+  if (param_file.empty()) return b;
+  std::map<std::string, NDArray> arrays;
+  for (auto& [n, t] : hgc::load_params(param_file)) {
+    std::string key = strip_param_prefix(n);
+    if (key.empty()) fail("gluon", "imports ", param_file, ": the file holds unnamed arrays, not parameters");
+    // An input-role variable that the file names is a parameter after all.
+    if (!b->params().contains(key) && b->graph_.find(key) >= 0 &&
+        std::find(input_names.begin(), input_names.end(), key) == input_names.end())
+      b->params().get(key, ParamOptions().dtype(t.dtype()));
+    arrays.emplace(key, NDArray(t));
+  }
+  b->params().load_arrays(arrays, param_file);
+  return b;
+}
+
+std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
+  for (const NDArray& x : xs)
+    if (x.is_symbolic()) fail("gluon", "SymbolBlock '", name(), "' cannot be traced into another graph yet");
+  if (xs.size() != inputs_.size())
+    fail("gluon", "SymbolBlock takes ", inputs_.size(), " inputs, got ", xs.size());
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    bool same = true;
+    for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();
+    if (!same) continue;
+    if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
+    return (*it)->graph->run(xs);
+  }
+  std::map<std::string, std::shared_ptr<Parameter>> ps;
+  for (const auto& p : params().values()) ps[p->name()] = p;
+  // Deferred parameter dims: infer them from the inputs first.
+  bool deferred = false;
+  for (const auto& p : params().values()) deferred = deferred || p->deferred();
+  if (deferred) {
+    Graph g = graph_;
+    InferOptions o;
+    o.require_complete = false;
+    for (size_t i = 0; i < xs.size(); ++i) o.shapes[inputs_[i]] = Shape(xs[i].shape());
+    for (const auto& p : params().values())
+      if (p->initialized()) o.shapes[p->name()] = Shape(p->shape());
+    infer(g, o);
+    for (const auto& p : params().values()) {
+      const Shape& s = g.nodes[g.find(p->name())].out_shapes[0];
+      if (!p->deferred() || !s.known()) continue;
+      p->set_shape(s.dims());
+      p->finish_deferred_init();
+    }
+  }
+  auto e = std::make_shared<Entry>();
+  for (const NDArray& x : xs) {
+    e->shapes.push_back(x.shape());
+    e->dtypes.push_back(x.dtype());
+  }
+  e->graph = CachedGraph::build(graph_, inputs_, xs, ps, {}, {}, name().empty() ? "symbolblock" : name());
+  cache_.push_front(e);
+  while (cache_.size() > 8) cache_.pop_back();
+  return e->graph->run(xs);
+}
+
+std::string SymbolBlock::repr() const {
+  std::string outs;
+  for (const ValueRef& h : graph_.heads) outs += (outs.empty() ? "" : ", ") + graph_.nodes[h.node].name;
+  return "SymbolBlock(" + outs + ")";
+}
+
+}  // namespace hgc::gluon
