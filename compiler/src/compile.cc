@@ -128,12 +128,9 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
         head_args.push_back(static_cast<int>(std::find(vars.begin(), vars.end(), v.node) - vars.begin()));
       head_args.push_back(static_cast<int>(step.args.size()) - 1);
       if (!want_module_only) {
-        auto fn = table.find(*hn.op)->library(node_ctx(sub, hn));
-        step.library = [fn, head_args](const StepArgs& a) {
-          StepArgs ha;
-          for (int k : head_args) ha.ptrs.push_back(a.ptrs[k]), ha.infos.push_back(a.infos[k]);
-          fn(ha);
-        };
+        step.call = table.find(*hn.op)->library(node_ctx(sub, hn));
+        step.call.operands = head_args;
+        step.library = make_library(step.call);
       }
       // The epilogue: the group with its head turned into an input.
       Node tail = n;
@@ -143,7 +140,14 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       hv.op = nullptr;
       hv.attrs.clear();
       hv.inputs.clear();
-      std::stable_partition(tg->nodes.begin(), tg->nodes.end(), [](const Node& x) { return x.is_variable(); });
+      {  // variables first (the head's output is one now), members after, each in order
+        std::vector<Node> ordered;
+        for (const Node& x : tg->nodes)
+          if (x.is_variable()) ordered.push_back(x);
+        for (const Node& x : tg->nodes)
+          if (!x.is_variable()) ordered.push_back(x);
+        tg->nodes = std::move(ordered);
+      }
       Graph sorted;  // re-index after moving the head's variable up among the variables
       {
         std::map<std::string, int> at;
@@ -179,8 +183,12 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
       p.kernel_steps.push_back({e.steps.size(), it->second});
+      step.kernel_name = it->second;
     } else if (l->kind == lower::Kind::Library) {
-      if (!want_module_only) step.library = l->library(c);
+      if (!want_module_only) {
+        step.call = l->library(c);
+        step.library = make_library(step.call);
+      }
     } else {
       // Written under a placeholder name so identical kernels (the same op, attributes and
       // shapes, e.g. in every layer of a transformer) are compiled once and shared.
@@ -207,6 +215,7 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
       p.kernel_steps.push_back({e.steps.size(), it->second});
+      step.kernel_name = it->second;
     }
     // In place only where output element i reads input element i alone: a generated kernel
     // (never a library call), an op that allows it, the same dtype and exactly the same
@@ -319,18 +328,27 @@ Graph prepare(const Graph& g, const CompileOptions& opts, FuseReport* report, Te
 
 namespace {
 
+// Each kernel of the module once, in first-use order.
+std::vector<std::string> kernel_names(const Plan& p) {
+  std::vector<std::string> kernels;
+  for (const auto& [step, name] : p.kernel_steps)
+    if (std::find(kernels.begin(), kernels.end(), name) == kernels.end()) kernels.push_back(name);
+  return kernels;
+}
+
+// Variables the optimizer removed or baked in may still be passed by name: ignored.
+void note_ignored_inputs(const Graph& original, Executable& e) {
+  for (int id : original.variable_ids())
+    if (e.input_index(original.nodes[id].name) < 0) e.ignored_inputs.insert(original.nodes[id].name);
+}
+
 std::shared_ptr<const Executable> finish(const Graph& original, Plan p, const CompileOptions& opts) {
   if (!p.module.empty()) {
-    std::vector<std::string> kernels;  // each kernel of the module once, in first-use order
-    for (const auto& [step, name] : p.kernel_steps)
-      if (std::find(kernels.begin(), kernels.end(), name) == kernels.end()) kernels.push_back(name);
-    auto jm = jit_cached(p.module, kernels, opts);
+    auto jm = jit_cached(p.module, kernel_names(p), opts);
     for (const auto& [step, name] : p.kernel_steps) p.exe->steps[step].kernel = jm->lookup(name);
     p.exe->code = jm;
   }
-  // Variables the optimizer removed or baked in may still be passed by name: ignored.
-  for (int id : original.variable_ids())
-    if (p.exe->input_index(original.nodes[id].name) < 0) p.exe->ignored_inputs.insert(original.nodes[id].name);
+  note_ignored_inputs(original, *p.exe);
   return p.exe;
 }
 
@@ -345,6 +363,14 @@ std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptio
   TensorMap tensors = frozen;
   Graph g = prepare(graph, opts, nullptr, &tensors);
   return finish(graph, plan(g, false, opts.plan_memory, &tensors), opts);
+}
+
+AotPlan plan_aot(const Graph& graph, const CompileOptions& opts, const TensorMap& frozen) {
+  TensorMap tensors = frozen;
+  Graph g = prepare(graph, opts, nullptr, &tensors);
+  Plan p = plan(g, false, opts.plan_memory, &tensors);
+  note_ignored_inputs(graph, *p.exe);
+  return {p.exe, p.module, kernel_names(p)};
 }
 
 Explanation explain(const Graph& graph, const CompileOptions& opts, const TensorMap* frozen) {

@@ -80,7 +80,7 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
     std::vector<BufferInfo> infos;
     for (const HostTensor& t : inputs) a.ptrs.push_back(const_cast<void*>(t.raw()));
     for (HostTensor& t : out) a.ptrs.push_back(t.raw());
-    l->library(c)(a);
+    run_library(l->library(c), a);
     return out;
   }
 

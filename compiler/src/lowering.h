@@ -30,7 +30,7 @@ enum class Kind { Kernel, View, Library };
 // the lowering binds each output with w.result(i, tensor).
 using KernelFn = std::function<void(const NodeCtx&, KernelWriter& w, const std::vector<std::string>& ins,
                                     const std::vector<std::string>& outs)>;
-using LibraryFn = std::function<std::function<void(const StepArgs&)>(const NodeCtx&)>;
+using LibraryFn = std::function<LibraryCall(const NodeCtx&)>;
 
 struct Lowering {
   Kind kind = Kind::Kernel;

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <iostream>
+
 #include "hgc/ir/error.h"
 
 namespace hgc::cli {
@@ -76,6 +78,33 @@ void add_param_shapes(const Graph& g, const std::map<std::string, HostTensor>& p
     if (!t.defined()) continue;
     opts.shapes[name] = Shape(t.shape());
     opts.dtypes[name] = t.dtype();
+  }
+}
+
+HostTensor random_tensor(const std::vector<int64_t>& shape, std::mt19937& rng, float lo, float hi) {
+  HostTensor t(DType::f32, shape);
+  std::uniform_real_distribution<float> u(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+void bind_missing(const Graph& g, std::map<std::string, HostTensor>& bound, std::mt19937& rng, bool data_too) {
+  for (int id : g.variable_ids()) {
+    const Node& v = g.nodes[id];
+    if (bound.count(v.name)) continue;
+    VarRole role = g.role(id);
+    const auto& shape = v.out_shapes[0].dims();
+    if (role == VarRole::Parameter) {
+      bound[v.name] = random_tensor(shape, rng, -0.1f, 0.1f);
+    } else if (role == VarRole::AuxState) {
+      bool is_var = v.name.find("var") != std::string::npos;
+      HostTensor t(DType::f32, shape);
+      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = is_var ? 1.f : 0.f;
+      bound[v.name] = t;
+    } else if (data_too) {
+      std::cerr << "note: input '" << v.name << "' not given; using zeros " << v.out_shapes[0].str() << "\n";
+      bound[v.name] = HostTensor(v.out_dtypes[0], shape);
+    }
   }
 }
 

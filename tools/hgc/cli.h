@@ -1,6 +1,7 @@
 // Shared command-line helpers for the hgc subcommands.
 #pragma once
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,14 @@ std::map<std::string, HostTensor> load_params_by_name(const std::string& path);
 // parameter against the graph (names the parameter and both shapes on mismatch).
 void add_param_shapes(const Graph& g, const std::map<std::string, HostTensor>& params,
                       InferOptions& opts);
+
+// A seeded uniform [lo, hi) float32 tensor.
+HostTensor random_tensor(const std::vector<int64_t>& shape, std::mt19937& rng, float lo, float hi);
+
+// Binds the variables of the inferred `g` that `bound` lacks, in node order: parameters
+// seeded uniform [-0.1, 0.1), aux states 1 (moving_var) or 0, and with `data_too` data
+// inputs as zeros (with a note). `hgc run` and `hgc compile` share it, so one seed gives
+// both the same parameters.
+void bind_missing(const Graph& g, std::map<std::string, HostTensor>& bound, std::mt19937& rng, bool data_too);
 
 }  // namespace hgc::cli

@@ -11,6 +11,7 @@ const char* kHelp = R"(usage: hgc COMMAND [options]
 commands:
   dump     load a model JSON, infer shapes, print it (text, canonical JSON, Graphviz)
   run      compile a model through MLIR/LLVM and run it (inputs from .npy or random)
+  compile  compile a model ahead of time: a standalone program, an object, MLIR or LLVM IR
 
 Run `hgc COMMAND --help` for a command's options.
 )";
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     hgc::cli::Args args(argc, argv, 2);
     if (cmd == "dump") return hgc::cli::cmd_dump(args);
     if (cmd == "run") return hgc::cli::cmd_run(args);
+    if (cmd == "compile") return hgc::cli::cmd_compile(args);
     std::cerr << "hgc: unknown command '" << cmd << "'\n" << kHelp;
     return 2;
   } catch (const hgc::Error& e) {

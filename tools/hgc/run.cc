@@ -38,13 +38,6 @@ Inputs nobody gave (e.g. a loss label) are zeros of their inferred shape.
 
 namespace {
 
-HostTensor random_tensor(const std::vector<int64_t>& shape, std::mt19937& rng, float lo, float hi) {
-  HostTensor t(DType::f32, shape);
-  std::uniform_real_distribution<float> u(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
 double checksum(const HostTensor& t) {
   double s = 0;
   if (t.dtype() != DType::f32) return NAN;
@@ -115,23 +108,7 @@ int cmd_run(Args& args) {
   }
   infer(g, io);
   verify(g);
-  for (int id : g.variable_ids()) {
-    const Node& v = g.nodes[id];
-    if (bound.count(v.name)) continue;
-    VarRole role = g.role(id);
-    const auto& shape = v.out_shapes[0].dims();
-    if (role == VarRole::Parameter) {
-      bound[v.name] = random_tensor(shape, rng, -0.1f, 0.1f);
-    } else if (role == VarRole::AuxState) {
-      bool is_var = v.name.find("var") != std::string::npos;
-      HostTensor t(DType::f32, shape);
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = is_var ? 1.f : 0.f;
-      bound[v.name] = t;
-    } else {
-      std::cerr << "note: input '" << v.name << "' not given; using zeros " << v.out_shapes[0].str() << "\n";
-      bound[v.name] = HostTensor(v.out_dtypes[0], shape);
-    }
-  }
+  bind_missing(g, bound, rng, true);
   auto t0 = std::chrono::steady_clock::now();
   // No RNN kernel: expand RNN nodes into primitive ops (after binding, which reads each
   // variable's role from the original graph), then infer again from the given inputs.

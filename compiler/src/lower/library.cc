@@ -1,4 +1,5 @@
-// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime.
+// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime, described as data
+// (LibraryCall, runtime/library_call.h) so AOT programs can carry them in their plan.
 #include "../lowering.h"
 #include "hgc/ir/error.h"
 #include "hgc/runtime/library.h"
@@ -20,20 +21,16 @@ int64_t prod(const Dims& d, size_t b, size_t e) {
 }  // namespace
 
 void register_library(LoweringTable& t) {
-  t.library("FullyConnected", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+  t.library("FullyConnected", [](const NodeCtx& c) -> LibraryCall {
     require_f32(c);
     const Dims& x = c.in_shapes[0];
     bool flatten = c.attrs.b("flatten"), bias = !c.attrs.b("no_bias");
     int64_t N = c.attrs.i("num_hidden");
     int64_t K = flatten ? prod(x, 1, x.size()) : x.back();
     int64_t M = flatten ? x[0] : prod(x, 0, x.size() - 1);
-    return [=](const StepArgs& a) {
-      const float* b = bias ? static_cast<const float*>(a.ptrs[2]) : nullptr;
-      lib::fully_connected(static_cast<const float*>(a.ptrs[0]), static_cast<const float*>(a.ptrs[1]), b,
-                           static_cast<float*>(a.ptrs.back()), M, N, K);
-    };
+    return {"fully_connected", {M, N, K, bias}, {}};
   });
-  t.library("dot", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+  t.library("dot", [](const NodeCtx& c) -> LibraryCall {
     require_f32(c);
     const Dims &a = c.in_shapes[0], &b = c.in_shapes[1];
     bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
@@ -41,22 +38,16 @@ void register_library(LoweringTable& t) {
     int64_t K = ta ? a[0] : a.back();
     int64_t M = prod(a, 0, a.size()) / K;
     int64_t N = prod(b, 0, b.size()) / K;
-    return [=](const StepArgs& s) {
-      lib::matmul(static_cast<const float*>(s.ptrs[0]), static_cast<const float*>(s.ptrs[1]),
-                  static_cast<float*>(s.ptrs[2]), M, N, K, ta, tb);
-    };
+    return {"matmul", {M, N, K, ta, tb}, {}};
   });
-  t.library("batch_dot", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+  t.library("batch_dot", [](const NodeCtx& c) -> LibraryCall {
     require_f32(c);
     const Dims &a = c.in_shapes[0], &o = c.out_shapes[0];
     bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
     int64_t B = o[0], M = o[1], N = o[2], K = ta ? a[1] : a[2];
-    return [=](const StepArgs& s) {
-      lib::batch_matmul(static_cast<const float*>(s.ptrs[0]), static_cast<const float*>(s.ptrs[1]),
-                        static_cast<float*>(s.ptrs[2]), B, M, N, K, ta, tb);
-    };
+    return {"batch_matmul", {B, M, N, K, ta, tb}, {}};
   });
-  t.library("Convolution", [](const NodeCtx& c) -> std::function<void(const StepArgs&)> {
+  t.library("Convolution", [](const NodeCtx& c) -> LibraryCall {
     require_f32(c);
     const Dims &x = c.in_shapes[0], &y = c.out_shapes[0];
     int nsp = static_cast<int>(x.size()) - 2;
@@ -75,13 +66,11 @@ void register_library(LoweringTable& t) {
       s.stride[d] = tuple_or("stride", 1, d), s.pad[d] = tuple_or("pad", 0, d), s.dilate[d] = tuple_or("dilate", 1, d);
     }
     bool bias = !c.attrs.b("no_bias");
-    int64_t ws = lib::convolution_workspace(s);
-    return [s, bias, ws](const StepArgs& a) {
-      std::vector<float> workspace(static_cast<size_t>(ws));
-      lib::convolution(s, static_cast<const float*>(a.ptrs[0]), static_cast<const float*>(a.ptrs[1]),
-                       bias ? static_cast<const float*>(a.ptrs[2]) : nullptr, static_cast<float*>(a.ptrs.back()),
-                       workspace.data());
-    };
+    // The layout library_call.h documents; unused 1-D entries stay 0.
+    return {"convolution",
+            {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1],
+             s.stride[0], s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
+            {}};
   });
 }
 

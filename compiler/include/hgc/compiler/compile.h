@@ -49,6 +49,17 @@ std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& 
 std::shared_ptr<const Executable> compile(const Graph& g, const CompileOptions& opts,
                                           const std::map<std::string, HostTensor>& frozen);
 
+// What `hgc compile` builds a standalone program from: the executable compile(g, opts,
+// frozen) would return, minus the machine code (each kernel step names its kernel in
+// Step::kernel_name, Step::kernel is null), plus the MLIR module of those kernels and their
+// names, for compile_to_object (jit.h). Nothing is JIT-compiled.
+struct AotPlan {
+  std::shared_ptr<Executable> exe;
+  std::string mlir;
+  std::vector<std::string> kernels;  // each once, in first-use order
+};
+AotPlan plan_aot(const Graph& g, const CompileOptions& opts, const std::map<std::string, HostTensor>& frozen);
+
 // Whether a node may join a kernel group: its lowering is a generated kernel and it draws
 // no random numbers (the predicate the fusion pass is given).
 bool fusible(const Node& n);

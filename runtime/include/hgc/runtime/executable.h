@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hgc/runtime/kernel_abi.h"
+#include "hgc/runtime/library_call.h"
 #include "hgc/runtime/tensor.h"
 
 namespace hgc {
@@ -46,6 +47,11 @@ struct Step {
   std::string label;  // node name(s), for errors and profiles
   PackedKernel kernel = nullptr;
   std::function<void(const StepArgs&)> library;
+  // What `kernel` and `library` are, as data (plan_io.h serializes these): the kernel's
+  // function name in the graph's module (its symbol is packed_symbol_name(kernel_name)), and
+  // the library call `library` was made from (make_library) where it was made from one.
+  std::string kernel_name;
+  LibraryCall call;
   std::vector<int> args;  // buffer ids: inputs first, then outputs
   // A shape-polymorphic kernel big enough to share: run it in row chunks of dim 0 across the
   // thread pool; split_arg[k] says whether argument k is cut (else it is read whole: a

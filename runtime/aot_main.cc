@@ -1,0 +1,158 @@
+// The main() of standalone programs made by `hgc compile --emit=exe` (static library
+// hgc_aot). `hgc compile` links it with the model's kernel object and a generated source
+// that provides the symbols below: the serialized plan (plan_io.h, parameters included) and
+// a table of the kernels' packed entry points filled in by the linker. No MLIR/LLVM here.
+//
+//   ./mlp --input data=in.npy --output out.npy --repeat 100
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hgc/ir/error.h"
+#include "hgc/runtime/plan_io.h"
+#include "hgc/runtime/tensor_io.h"
+
+extern "C" {
+struct HgcAotKernel {
+  const char* name;
+  hgc::PackedKernel fn;
+};
+extern const HgcAotKernel hgc_aot_kernels[];
+extern const int hgc_aot_kernel_count;
+extern const char hgc_plan_blob[];
+extern const char hgc_plan_blob_end[];
+extern const char hgc_model_name[];
+}
+
+namespace {
+
+const char* kHelp = R"(usage: %s --input NAME=FILE.npy ... [options]
+
+Runs the compiled model %s on .npy inputs (one --input per model input; with a single
+input, --input FILE.npy is enough) and prints each output's shape and sum.
+
+options:
+  --input NAME=FILE.npy   an input (repeatable)
+  --output FILE.npy       write the first output (with several outputs: FILE-K.npy)
+  --repeat N              run N more times and print the median latency
+  -h, --help              this text
+)";
+
+double checksum(const hgc::HostTensor& t) {
+  double s = 0;
+  if (t.dtype() != hgc::DType::f32) return 0;
+  for (int64_t i = 0; i < t.numel(); ++i) s += t.data<float>()[i];
+  return s;
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string r = "(";
+  for (size_t k = 0; k < s.size(); ++k) r += (k ? ", " : "") + std::to_string(s[k]);
+  return r + (s.size() == 1 ? ",)" : ")");
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> inputs;
+  std::string output;
+  int repeat = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) return a.substr(eq + 1);
+      if (i + 1 >= argc) hgc::fail("cli", a, " needs a value");
+      return argv[++i];
+    };
+    auto is = [&](const char* name) { return a == name || a.rfind(std::string(name) + "=", 0) == 0; };
+    if (a == "-h" || a == "--help") {
+      std::printf(kHelp, argv[0], hgc_model_name);
+      return 0;
+    } else if (is("--input")) {
+      inputs.push_back(value());
+    } else if (is("--output")) {
+      output = value();
+    } else if (is("--repeat")) {
+      std::string v = value();
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 1000000) hgc::fail("cli", "--repeat takes a count, got '", v, "'");
+      repeat = static_cast<int>(n);
+    } else {
+      hgc::fail("cli", "unknown argument '", a, "' (see --help)");
+    }
+  }
+  std::map<std::string, hgc::PackedKernel> table;
+  for (int k = 0; k < hgc_aot_kernel_count; ++k) table[hgc_aot_kernels[k].name] = hgc_aot_kernels[k].fn;
+  std::string blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
+  auto exe = hgc::load_plan(blob, "the embedded plan", [&](const std::string& name) {
+    auto it = table.find(name);
+    return it == table.end() ? nullptr : it->second;
+  });
+  blob.clear();
+  blob.shrink_to_fit();
+
+  std::map<std::string, hgc::HostTensor> bound;
+  for (const std::string& a : inputs) {
+    auto eq = a.find('=');
+    std::string name = eq == std::string::npos ? "" : a.substr(0, eq);
+    if (name.empty()) {
+      if (exe->input_names.size() != 1)
+        hgc::fail("cli", "--input ", a, ": the model has ", exe->input_names.size(), " inputs; write NAME=FILE.npy");
+      name = exe->input_names[0];
+    }
+    bound[name] = hgc::load_npy(eq == std::string::npos ? a : a.substr(eq + 1));
+  }
+  for (const std::string& n : exe->input_names)
+    if (!bound.count(n)) {
+      const hgc::BufferInfo& b = exe->buffers[exe->input_buffers[exe->input_index(n)]];
+      hgc::fail("cli", "input '", n, "' ", shape_text(b.shape), " ", hgc::dtype_name(b.dtype),
+                " was not given (--input ", n, "=FILE.npy)");
+    }
+  std::vector<hgc::HostTensor> out = exe->run(bound);
+  std::cout << hgc_model_name << ": " << exe->steps.size() << " steps\n";
+  for (size_t k = 0; k < out.size(); ++k)
+    std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k])
+              << "\n";
+  if (!output.empty()) {
+    if (out.size() == 1) {
+      hgc::save_npy(output, out[0]);
+    } else {
+      std::string base = output.size() > 4 && output.substr(output.size() - 4) == ".npy"
+                             ? output.substr(0, output.size() - 4) : output;
+      for (size_t k = 0; k < out.size(); ++k) hgc::save_npy(base + "-" + std::to_string(k) + ".npy", out[k]);
+    }
+  }
+  if (repeat > 0) {
+    std::vector<double> ms;
+    for (int i = 0; i < repeat; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      exe->run(bound);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::cout << "median latency over " << repeat << " runs: " << std::setprecision(4) << ms[ms.size() / 2]
+              << " ms\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const hgc::Error& e) {
+    std::cerr << argv[0] << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << argv[0] << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,46 @@
+// A library call as data: which OpenBLAS-backed routine of runtime/library.h a step runs and
+// with which integer parameters. Being plain data (not a closure) it can be serialized into
+// a plan (plan_io.h) and turned back into the call where no compiler exists (AOT programs).
+//
+//   LibraryCall c{"matmul", {M, N, K, /*trans_a*/ 0, /*trans_b*/ 1}, {}};
+//   check_library(c, infos);     // parameters vs the argument buffers; throws hgc::Error
+//   run_library(c, step_args);   // a, b, c = step_args.ptrs[0..2]
+//
+// Kinds, parameters and arguments (in the order the call takes them; the output is last):
+//   fully_connected  {M, N, K, has_bias}                 x[M,K], w[N,K], (b[N]), y[M,N]
+//   matmul           {M, N, K, trans_a, trans_b}          a, b, c[M,N]
+//   batch_matmul     {B, M, N, K, trans_a, trans_b}       a, b, c[B,M,N]
+//   convolution      {nsp, N, C, O, groups, has_bias, in0, in1, out0, out1, k0, k1,
+//                     stride0, stride1, pad0, pad1, dilate0, dilate1}
+//                                                         x, w, (b), y   (NC(H)W)
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hgc {
+
+struct BufferInfo;
+struct StepArgs;
+
+struct LibraryCall {
+  std::string kind;              // empty: no library call
+  std::vector<int64_t> params;
+  // The step arguments the call takes, as indices into the step's args, in order; empty:
+  // all of them as they are. (A GEMM head inside a kernel group reads only some of the
+  // group's inputs.)
+  std::vector<int> operands;
+  bool empty() const { return kind.empty(); }
+};
+
+// Runs the call on the step's argument pointers (selected through `operands`).
+void run_library(const LibraryCall& call, const StepArgs& args);
+// A closure for Step::library.
+std::function<void(const StepArgs&)> make_library(LibraryCall call);
+// Checks the kind, the parameter and operand counts and that every operand buffer is
+// float32 and large enough for what the call reads or writes; `step_args` are the buffer
+// infos of the step's arguments (before `operands` selection). Throws hgc::Error("runtime").
+void check_library(const LibraryCall& call, const std::vector<const BufferInfo*>& step_args);
+
+}  // namespace hgc

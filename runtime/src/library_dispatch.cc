@@ -1,0 +1,128 @@
+// LibraryCall -> the OpenBLAS-backed routines of library.h. The parameter layouts are listed
+// in library_call.h; the compiler (compiler/src/lower/library.cc) writes them, plans loaded
+// from bytes are checked against their buffers by check_library before they run.
+#include <vector>
+
+#include "hgc/ir/error.h"
+#include "hgc/runtime/executable.h"
+#include "hgc/runtime/library.h"
+#include "hgc/runtime/library_call.h"
+
+namespace hgc {
+namespace {
+
+struct Spec {
+  const char* kind;
+  size_t nparams;
+};
+constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18}};
+
+lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
+  lib::ConvShape s{};
+  s.nsp = static_cast<int>(p[0]);
+  s.N = p[1], s.C = p[2], s.O = p[3], s.groups = p[4];
+  for (int d = 0; d < 2; ++d) {
+    s.in[d] = p[6 + d], s.out[d] = p[8 + d], s.k[d] = p[10 + d];
+    s.stride[d] = p[12 + d], s.pad[d] = p[14 + d], s.dilate[d] = p[16 + d];
+  }
+  return s;
+}
+
+// Operand pointers in call order.
+std::vector<void*> operands(const LibraryCall& c, const StepArgs& a) {
+  if (c.operands.empty()) return a.ptrs;
+  std::vector<void*> v;
+  v.reserve(c.operands.size());
+  for (int k : c.operands) v.push_back(a.ptrs[k]);
+  return v;
+}
+
+// a * b * ..., or -1 past 2^62 (so hostile parameters cannot wrap around a size check).
+int64_t product(std::initializer_list<int64_t> xs) {
+  int64_t p = 1;
+  for (int64_t x : xs)
+    if (x < 0 || __builtin_mul_overflow(p, x, &p) || p > (int64_t(1) << 62)) return -1;
+  return p;
+}
+
+}  // namespace
+
+void run_library(const LibraryCall& c, const StepArgs& a) {
+  std::vector<void*> p = operands(c, a);
+  const std::vector<int64_t>& q = c.params;
+  auto f = [&](size_t k) { return static_cast<float*>(p[k]); };
+  if (c.kind == "fully_connected") {
+    lib::fully_connected(f(0), f(1), q[3] ? f(2) : nullptr, f(p.size() - 1), q[0], q[1], q[2]);
+  } else if (c.kind == "matmul") {
+    lib::matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3] != 0, q[4] != 0);
+  } else if (c.kind == "batch_matmul") {
+    lib::batch_matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
+  } else if (c.kind == "convolution") {
+    lib::ConvShape s = conv_shape(q);
+    std::vector<float> workspace(static_cast<size_t>(lib::convolution_workspace(s)));
+    lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
+  } else {
+    fail("runtime", "unknown library call '", c.kind, "'");
+  }
+}
+
+std::function<void(const StepArgs&)> make_library(LibraryCall call) {
+  return [call = std::move(call)](const StepArgs& a) { run_library(call, a); };
+}
+
+void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& step_args) {
+  const Spec* spec = nullptr;
+  for (const Spec& s : kSpecs)
+    if (c.kind == s.kind) spec = &s;
+  if (!spec) fail("runtime", "unknown library call '", c.kind, "'");
+  if (c.params.size() != spec->nparams)
+    fail("runtime", "library call ", c.kind, " takes ", spec->nparams, " parameters, got ", c.params.size());
+  for (int64_t v : c.params)
+    if (v < 0) fail("runtime", "library call ", c.kind, ": negative parameter ", v);
+  std::vector<const BufferInfo*> ops;
+  if (c.operands.empty()) ops = step_args;
+  for (int k : c.operands) {
+    if (k < 0 || static_cast<size_t>(k) >= step_args.size())
+      fail("runtime", "library call ", c.kind, ": operand ", k, " is not one of the step's ", step_args.size(),
+           " arguments");
+    ops.push_back(step_args[k]);
+  }
+  const std::vector<int64_t>& q = c.params;
+  // Elements each operand must hold, in call order.
+  std::vector<int64_t> need;
+  if (c.kind == "fully_connected") {
+    need = {product({q[0], q[2]}), product({q[1], q[2]})};
+    if (q[3]) need.push_back(q[1]);
+    need.push_back(product({q[0], q[1]}));
+  } else if (c.kind == "matmul") {
+    need = {product({q[0], q[2]}), product({q[2], q[1]}), product({q[0], q[1]})};
+  } else if (c.kind == "batch_matmul") {
+    need = {product({q[0], q[1], q[3]}), product({q[0], q[3], q[2]}), product({q[0], q[1], q[2]})};
+  } else {
+    lib::ConvShape s = conv_shape(q);
+    if (s.nsp < 1 || s.nsp > 2) fail("runtime", "convolution: ", s.nsp, " spatial dims");
+    if (s.groups < 1 || s.C % s.groups || s.O % s.groups)
+      fail("runtime", "convolution: ", s.groups, " groups do not divide ", s.C, " -> ", s.O, " channels");
+    int64_t in = 1, out = 1, kk = 1;
+    for (int d = 0; d < s.nsp; ++d) {
+      if (s.k[d] < 1 || s.stride[d] < 1 || s.dilate[d] < 1) fail("runtime", "convolution: bad kernel/stride/dilate");
+      in = product({in, s.in[d]}), out = product({out, s.out[d]}), kk = product({kk, s.k[d]});
+    }
+    need = {product({s.N, s.C, in}), product({s.O, s.C / s.groups, kk})};
+    if (q[5]) need.push_back(s.O);
+    need.push_back(product({s.N, s.O, out}));
+    if (product({s.C / s.groups, kk, out}) < 0) fail("runtime", "convolution: workspace too large");
+  }
+  if (ops.size() != need.size())
+    fail("runtime", "library call ", c.kind, " takes ", need.size(), " operands, got ", ops.size());
+  for (size_t k = 0; k < need.size(); ++k) {
+    if (need[k] < 0) fail("runtime", "library call ", c.kind, ": parameters overflow");
+    if (ops[k]->dtype != DType::f32)
+      fail("runtime", "library call ", c.kind, ": operand ", k, " (", ops[k]->name, ") is not float32");
+    if (ops[k]->nbytes() / 4 < static_cast<uint64_t>(need[k]))
+      fail("runtime", "library call ", c.kind, ": operand ", k, " (", ops[k]->name, ") holds ",
+           ops[k]->nbytes() / 4, " floats, the call needs ", need[k]);
+  }
+}
+
+}  // namespace hgc

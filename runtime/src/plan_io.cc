@@ -1,0 +1,267 @@
+// Executable plan <-> bytes (see plan_io.h for the format and what load_plan checks).
+#include "hgc/runtime/plan_io.h"
+
+#include <cstring>
+
+#include "byte_reader.h"
+#include "hgc/ir/error.h"
+
+namespace hgc {
+namespace {
+
+constexpr char kMagic[8] = {'H', 'G', 'C', 'P', 'L', 'A', 'N', '\0'};
+// Sizes past these are refused before anything is allocated for them.
+constexpr int64_t kMaxArena = int64_t(1) << 38;  // 256 GiB
+constexpr int kMaxRank = 32;
+
+class Writer {
+ public:
+  template <typename T>
+  void put(T v) {
+    s_.append(reinterpret_cast<const char*>(&v), sizeof(T));
+  }
+  void str(const std::string& v) {
+    put<uint32_t>(static_cast<uint32_t>(v.size()));
+    s_ += v;
+  }
+  template <typename T, typename V>
+  void vec(const V& v) {
+    put<uint32_t>(static_cast<uint32_t>(v.size()));
+    for (auto x : v) put<T>(static_cast<T>(x));
+  }
+  std::string& bytes() { return s_; }
+
+ private:
+  std::string s_;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& b, const std::string& origin) : r_(b, origin, "runtime") {}
+  template <typename T>
+  T get(const char* what) {
+    return r_.read<T>(what);
+  }
+  // A count of items each at least `min_bytes` long: checked against the bytes left.
+  uint32_t count(const char* what, uint64_t min_bytes) {
+    uint32_t n = get<uint32_t>(what);
+    r_.need(n * min_bytes, what);
+    return n;
+  }
+  std::string str(const char* what) {
+    uint32_t n = get<uint32_t>(what);
+    return std::string(r_.take(n, what), n);
+  }
+  template <typename T, typename Out = T>
+  std::vector<Out> vec(const char* what) {
+    uint32_t n = count(what, sizeof(T));
+    std::vector<Out> v(n);
+    for (uint32_t i = 0; i < n; ++i) v[i] = static_cast<Out>(get<T>(what));  // (vector<bool> too)
+    return v;
+  }
+  DType dtype(const char* what) {
+    auto t = dtype_from_code(get<int32_t>(what));
+    if (!t) r_.error(std::string("unknown dtype code in ") + what);
+    return *t;
+  }
+  std::vector<int64_t> shape(const char* what) {
+    std::vector<int64_t> s = vec<int64_t>(what);
+    if (s.size() > kMaxRank) r_.error(std::string("rank ") + std::to_string(s.size()) + " of " + what);
+    return s;
+  }
+  const char* take(uint64_t n, const char* what) { return r_.take(n, what); }
+  [[noreturn]] void error(const std::string& m) const { r_.error(m); }
+  size_t remaining() const { return r_.remaining(); }
+
+ private:
+  ByteReader r_;
+};
+
+// Cross-checks of a parsed plan; every index is in range before anything uses it.
+void validate(const Executable& e, const std::string& origin) {
+  auto bad = [&](const auto&... parts) { fail("runtime", origin, ": invalid plan: ", parts...); };
+  const int nb = static_cast<int>(e.buffers.size());
+  auto in_range = [&](int id, const char* what) {
+    if (id < 0 || id >= nb) bad(what, " refers to buffer ", id, " of ", nb);
+  };
+  if (e.arena_bytes < 0 || e.arena_bytes > kMaxArena) bad("arena of ", e.arena_bytes, " bytes");
+  if (e.input_names.size() != e.input_buffers.size()) bad(e.input_names.size(), " input names for ", e.input_buffers.size(), " inputs");
+  for (int id : e.input_buffers) {
+    in_range(id, "an input");
+    if (e.buffers[id].kind != BufferKind::Input) bad("input ", id, " is no input buffer");
+  }
+  for (int id : e.output_buffers) in_range(id, "an output");
+  for (int id = 0; id < nb; ++id) {
+    const BufferInfo& b = e.buffers[id];
+    checked_nbytes(b.dtype, b.shape, "runtime", origin + ": buffer '" + b.name + "'");
+    const uint64_t n = b.nbytes();
+    switch (b.kind) {
+      case BufferKind::Input:
+        if (b.index < 0 || b.index >= static_cast<int>(e.input_buffers.size()) || e.input_buffers[b.index] != id)
+          bad("input buffer '", b.name, "' has input slot ", b.index);
+        break;
+      case BufferKind::Constant:
+        if (b.index < 0 || b.index >= static_cast<int>(e.constants.size()))
+          bad("constant buffer '", b.name, "' has constant slot ", b.index);
+        if (e.constants[b.index].shape() != b.shape || e.constants[b.index].dtype() != b.dtype)
+          bad("constant '", b.name, "' is ", e.constants[b.index].describe(), ", its buffer differs");
+        break;
+      case BufferKind::Arena:
+        if (b.offset < 0 || b.offset > e.arena_bytes || n > static_cast<uint64_t>(e.arena_bytes - b.offset))
+          bad("buffer '", b.name, "' (", n, " bytes at ", b.offset, ") lies outside the arena of ", e.arena_bytes);
+        break;
+      case BufferKind::Output:
+        if (b.index < 0 || b.index >= static_cast<int>(e.output_buffers.size()) || e.output_buffers[b.index] != id)
+          bad("output buffer '", b.name, "' has output slot ", b.index);
+        break;
+      case BufferKind::View:
+        // Views come after what they view (so chains end), and see no more bytes than it has.
+        if (b.view_of < 0 || b.view_of >= id) bad("view '", b.name, "' of buffer ", b.view_of);
+        if (n > e.buffers[b.view_of].nbytes()) bad("view '", b.name, "' is larger than what it views");
+        break;
+      default:
+        bad("buffer '", b.name, "' has kind ", static_cast<int>(b.kind));
+    }
+  }
+  for (size_t k = 0; k < e.steps.size(); ++k) {
+    const Step& s = e.steps[k];
+    for (int id : s.args) in_range(id, "a step argument");
+    for (int id : s.epilogue_args) in_range(id, "an epilogue argument");
+    if (s.args.empty()) bad("step ", k, " (", s.label, ") has no arguments");
+    if (s.kernel_name.empty() && s.call.empty()) bad("step ", k, " (", s.label, ") has neither kernel nor library call");
+    // Kernel and library call together mean "call, then epilogue kernel" (Executable::execute).
+    if (!s.epilogue_args.empty() != (!s.kernel_name.empty() && !s.call.empty()))
+      bad("step ", k, " (", s.label, "): an epilogue needs a library call, a kernel and arguments");
+    if (!s.call.empty()) {
+      std::vector<const BufferInfo*> infos;
+      for (int id : s.args) infos.push_back(&e.buffers[id]);
+      try {
+        check_library(s.call, infos);
+      } catch (const Error& err) {
+        bad("step ", k, " (", s.label, "): ", err.what());
+      }
+    }
+    if (s.split) {
+      // run_split cuts every split argument into the rows of the last one.
+      const BufferInfo& last = e.buffers[s.args.back()];
+      if (s.kernel_name.empty() || s.split_arg.size() != s.args.size() || last.shape.empty())
+        bad("split step ", k, " (", s.label, ") is malformed");
+      for (size_t a = 0; a < s.args.size(); ++a) {
+        const BufferInfo& b = e.buffers[s.args[a]];
+        if (s.split_arg[a] && (b.shape.empty() || b.shape[0] != last.shape[0]))
+          bad("split step ", k, " (", s.label, "): argument ", a, " has other rows");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string save_plan(const Executable& e) {
+  Writer w;
+  w.bytes().append(kMagic, sizeof(kMagic));
+  w.put<uint32_t>(kPlanVersion);
+  w.put<int64_t>(e.arena_bytes);
+  w.put<int64_t>(e.naive_arena_bytes);
+  w.put<uint32_t>(static_cast<uint32_t>(e.input_names.size()));
+  for (const std::string& n : e.input_names) w.str(n);
+  w.vec<int32_t>(e.input_buffers);
+  w.vec<int32_t>(e.output_buffers);
+  w.put<uint32_t>(static_cast<uint32_t>(e.ignored_inputs.size()));
+  for (const std::string& n : e.ignored_inputs) w.str(n);
+  w.put<uint32_t>(static_cast<uint32_t>(e.buffers.size()));
+  for (const BufferInfo& b : e.buffers) {
+    w.str(b.name);
+    w.vec<int64_t>(b.shape);
+    w.put<int32_t>(dtype_code(b.dtype));
+    w.put<uint8_t>(static_cast<uint8_t>(b.kind));
+    w.put<int32_t>(b.index);
+    w.put<int64_t>(b.offset);
+    w.put<int32_t>(b.view_of);
+  }
+  w.put<uint32_t>(static_cast<uint32_t>(e.steps.size()));
+  for (const Step& s : e.steps) {
+    if (s.kernel && s.kernel_name.empty()) fail("runtime", "save_plan: step ", s.label, " has a kernel without a name");
+    if (s.library && s.call.empty()) fail("runtime", "save_plan: step ", s.label, " has a library call without a description");
+    w.str(s.label);
+    w.str(s.kernel_name);
+    w.str(s.call.kind);
+    w.vec<int64_t>(s.call.params);
+    w.vec<int32_t>(s.call.operands);
+    w.vec<int32_t>(s.args);
+    w.put<uint8_t>(s.split);
+    w.vec<uint8_t>(s.split_arg);
+    w.vec<int32_t>(s.epilogue_args);
+  }
+  w.put<uint32_t>(static_cast<uint32_t>(e.constants.size()));
+  for (const HostTensor& t : e.constants) {
+    w.vec<int64_t>(t.shape());
+    w.put<int32_t>(dtype_code(t.dtype()));
+    w.put<uint64_t>(t.nbytes());
+    w.bytes().append(static_cast<const char*>(t.raw()), t.nbytes());
+  }
+  return std::move(w.bytes());
+}
+
+std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::string& origin, const KernelResolver& resolve) {
+  Reader r(bytes, origin);
+  if (std::memcmp(r.take(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0)
+    r.error("not an hgc plan (bad magic)");
+  if (uint32_t v = r.get<uint32_t>("the version"); v != kPlanVersion)
+    r.error("plan version " + std::to_string(v) + ", this program reads version " + std::to_string(kPlanVersion));
+  auto e = std::make_shared<Executable>();
+  e->arena_bytes = r.get<int64_t>("the arena size");
+  e->naive_arena_bytes = r.get<int64_t>("the arena size");
+  e->input_names.resize(r.count("input names", 4));
+  for (std::string& n : e->input_names) n = r.str("an input name");
+  e->input_buffers = r.vec<int32_t, int>("input buffers");
+  e->output_buffers = r.vec<int32_t, int>("output buffers");
+  for (uint32_t n = r.count("ignored inputs", 4); n--;) e->ignored_inputs.insert(r.str("an ignored input"));
+  e->buffers.resize(r.count("buffers", 29));
+  for (BufferInfo& b : e->buffers) {
+    b.name = r.str("a buffer name");
+    b.shape = r.shape("a buffer shape");
+    b.dtype = r.dtype("a buffer dtype");
+    uint8_t kind = r.get<uint8_t>("a buffer kind");
+    if (kind > static_cast<uint8_t>(BufferKind::View)) r.error("buffer kind " + std::to_string(kind));
+    b.kind = static_cast<BufferKind>(kind);
+    b.index = r.get<int32_t>("a buffer index");
+    b.offset = r.get<int64_t>("a buffer offset");
+    b.view_of = r.get<int32_t>("a buffer view");
+  }
+  e->steps.resize(r.count("steps", 29));
+  for (Step& s : e->steps) {
+    s.label = r.str("a step label");
+    s.kernel_name = r.str("a kernel name");
+    s.call.kind = r.str("a library call");
+    s.call.params = r.vec<int64_t>("library parameters");
+    s.call.operands = r.vec<int32_t, int>("library operands");
+    s.args = r.vec<int32_t, int>("step arguments");
+    s.split = r.get<uint8_t>("a split flag") != 0;
+    s.split_arg = r.vec<uint8_t, bool>("split arguments");
+    s.epilogue_args = r.vec<int32_t, int>("epilogue arguments");
+  }
+  e->constants.resize(r.count("constants", 16));
+  for (HostTensor& t : e->constants) {
+    std::vector<int64_t> shape = r.shape("a constant shape");
+    DType dt = r.dtype("a constant dtype");
+    uint64_t n = r.get<uint64_t>("a constant size");
+    if (n != checked_nbytes(dt, shape, "runtime", origin + ": a constant"))
+      r.error("constant of " + std::to_string(n) + " bytes for its shape");
+    const char* p = r.take(n, "constant data");  // checked before the tensor is allocated
+    t = HostTensor(dt, shape);
+    if (n) std::memcpy(t.raw(), p, n);
+  }
+  if (r.remaining()) r.error(std::to_string(r.remaining()) + " bytes after the plan");
+  validate(*e, origin);
+  for (Step& s : e->steps) {
+    if (!s.kernel_name.empty()) {
+      s.kernel = resolve(s.kernel_name);
+      if (!s.kernel) fail("runtime", origin, ": kernel '", s.kernel_name, "' (step ", s.label, ") is not in this program");
+    }
+    if (!s.call.empty()) s.library = make_library(s.call);
+  }
+  return e;
+}
+
+}  // namespace hgc
