@@ -24,6 +24,7 @@
 #include "hgc/ir/files.h"
 #include "hgc/ir/infer.h"
 #include "support/paths.h"
+#include "support/shell.h"
 
 using namespace hgc;
 namespace fs = std::filesystem;
@@ -130,22 +131,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-struct Run {
-  int code;
-  std::string out;
-};
-
-Run run_tool(const std::string& env, const std::string& args) {
-  std::string cmd = env + " " + std::string(HGC_TOOL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using Run = test::Shell;
+Run run_tool(const std::string& env, const std::string& args) { return test::hgc_tool(args, env); }
 
 }  // namespace
 

@@ -20,30 +20,16 @@
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"
+#include "support/shell.h"
 
 using namespace hgc;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Shell {
-  int code;
-  std::string out;
-};
-
-// Runs a shell command; stdout and stderr together.
-Shell sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-Shell hgc_tool(const std::string& args) { return sh(std::string(HGC_TOOL) + " " + args); }
+using test::Shell;
+using test::hgc_tool;
+using test::sh;
 
 std::string fresh_dir(const std::string& name) {
   fs::path d = fs::path(test::temp_dir()) / name;

@@ -10,27 +10,13 @@
 #include "hgc/ir/files.h"
 #include "hgc/ir/json_io.h"
 #include "support/paths.h"
+#include "support/shell.h"
 
 using namespace hgc;
 
 namespace {
-struct Run {
-  int code;
-  std::string out;
-};
-
-// Runs the hgc binary; stdout and stderr together.
-Run hgc_run(const std::string& args) {
-  std::string cmd = std::string(HGC_TOOL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using Run = test::Shell;
+Run hgc_run(const std::string& args) { return test::hgc_tool(args); }
 
 // Compares with tests/golden/<name>; HGC_UPDATE_GOLDEN=1 rewrites the file instead.
 void check_golden(const std::string& name, const std::string& actual) {
