@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cached_graph.h"
+#include "hgc/frontend/autograd.h"
 #include "hgc/frontend/block.h"
 #include "hgc/frontend/symbol.h"
 #include "hgc/ir/error.h"
@@ -85,7 +86,10 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
     trace::ScopeGuard scope(*g, prefix());
     return hybrid_forward_multi(xs);
   }
-  if (hybridized_ && !trace::active()) return run_cached(xs);
+  // Under autograd::record() the compiled graph would be opaque to the tape (a compiled
+  // backward is still to come, issue 6), so a recorded call runs imperatively: same ops,
+  // same kernels, every op taped.
+  if (hybridized_ && !trace::active() && !autograd::is_recording()) return run_cached(xs);
   infer_deferred(xs);
   return hybrid_forward_multi(xs);
 }

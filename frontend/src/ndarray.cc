@@ -6,6 +6,8 @@
 
 #include "hgc/compiler/imperative.h"
 #include "hgc/ir/error.h"
+#include "autograd_tape.h"
+#include "hgc/frontend/autograd.h"
 #include "nd_detail.h"
 #include "trace.h"
 
@@ -27,6 +29,7 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
   }
   std::vector<NDArray> out;
   for (HostTensor& t : invoke_typed(op, attrs, ins)) out.emplace_back(std::move(t), ctx);
+  if (autograd::is_recording() && tape::needs_grad(inputs)) tape::record(op, attrs, inputs, out);
   return out;
 }
 
@@ -246,7 +249,8 @@ NDArray NDArray::index(const std::vector<Index>& idx) const {
 }
 
 NDArray NDArray::copy() const {
-  if (sym_) return call("_copy", {}, {*this});
+  // Traced, or taped (the copy must pass gradients on): the _copy op.
+  if (sym_ || (autograd::is_recording() && tape::needs_grad({*this}))) return call("_copy", {}, {*this});
   // A byte copy, not a kernel: any dtype, and no JIT for the most common operation.
   NDArray c(HostTensor(dtype(), shape()), ctx_);
   if (t_.nbytes()) std::memcpy(c.data_ptr(), t_.raw(), t_.nbytes());

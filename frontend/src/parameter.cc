@@ -56,6 +56,25 @@ void Parameter::set_grad_req(const std::string& r) {
   if (r != "write" && r != "add" && r != "null")
     fail("gluon", "parameter '", name_, "': grad_req '", r, "' is not write, add or null");
   opts_.grad_req_ = r;
+  if (initialized()) attach_grad_buffer();
+}
+
+void Parameter::attach_grad_buffer() {
+  const std::string& r = opts_.grad_req_;
+  if (r == "null") data_.set_ag_entry(nullptr);
+  else data_.attach_grad(r == "add" ? GradReq::add : GradReq::write);
+}
+
+NDArray Parameter::grad() const {
+  if (!initialized())
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient yet: it is not initialized");
+  if (opts_.grad_req_ == "null")
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient because its grad_req is 'null'");
+  return data_.grad();
+}
+
+void Parameter::zero_grad() {
+  if (has_grad()) grad().fill_(0);
 }
 
 void Parameter::initialize(const Initializer* init, bool force_reinit) {
@@ -81,6 +100,7 @@ void Parameter::finish_deferred_init() {
   deferred_init_->init_weight(name_, d);
   data_ = d;
   deferred_init_.reset();
+  attach_grad_buffer();
 }
 
 NDArray Parameter::data() const {
@@ -103,8 +123,9 @@ void Parameter::set_data(const NDArray& v) {
     nd_detail::write_into(d, v, "set_data of parameter '" + name_ + "'");
     return;
   }
-  data_ = v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_);
+  data_ = (v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_)).detach();
   deferred_init_.reset();
+  attach_grad_buffer();
 }
 
 std::string Parameter::str() const {
@@ -189,6 +210,10 @@ void ParameterDict::setattr_grad_req(const std::string& r) {
 
 void ParameterDict::setattr_lr_mult(double m) {
   for (const auto& p : params_) p->set_lr_mult(m);
+}
+
+void ParameterDict::zero_grad() {
+  for (const auto& p : params_) p->zero_grad();
 }
 
 void ParameterDict::save(const std::string& path, const std::string& strip_prefix) const {

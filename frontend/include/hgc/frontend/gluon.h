@@ -7,13 +7,18 @@
 //   net->initialize();  net->hybridize();  NDArray y = (*net)(nd::ones({1, 4}));
 #pragma once
 #include "hgc/frontend/block.h"
+#include "hgc/frontend/autograd.h"
+#include "hgc/frontend/data.h"
 #include "hgc/frontend/initializer.h"
+#include "hgc/frontend/loss.h"
+#include "hgc/frontend/metric.h"
 #include "hgc/frontend/ndarray.h"
 #include "hgc/frontend/nn.h"
 #include "hgc/frontend/nn_activations.h"
 #include "hgc/frontend/nn_conv.h"
 #include "hgc/frontend/nn_norm.h"
 #include "hgc/frontend/op.h"
+#include "hgc/frontend/optimizer.h"
 #include "hgc/frontend/parameter.h"
 #include "hgc/frontend/sequential.h"
 #include "hgc/frontend/symbol.h"

@@ -70,6 +70,12 @@ struct SymbolicValue {
 // Throws the hgc::Error for reading the values of a traced array (`what`: "asscalar", ...).
 [[noreturn]] void symbolic_read_error(const SymbolicValue& s, const std::string& what);
 
+// An array's autograd record (autograd.h): a leaf's grad buffer, or the taped op that
+// computed it. frontend-internal.
+struct AGEntry;
+// MXNet's grad_req: overwrite the gradient, add to it, or compute none.
+enum class GradReq { null_req, write, add };
+
 struct Index {
   Index(int64_t i) : slice(i), single(true) {}
   Index(int i) : slice(i), single(true) {}
@@ -173,10 +179,24 @@ class NDArray {
   // MXNet's print(x): "\n[[1. 2.]\n [3. 4.]]\n<NDArray 2x2 @cpu(0)>".
   std::string str() const;
 
+  // ---- autograd (autograd.h) ----
+  // Marks this handle (and copies taken after) as a variable: ops recorded under
+  // autograd::record() that read it get a gradient into grad(), a zero buffer of this shape.
+  void attach_grad(GradReq req = GradReq::write);
+  // The gradient buffer; throws unless attach_grad() was called.
+  NDArray grad() const;
+  // Backpropagates from this array (head_grad: ones when empty) into the attached grads.
+  void backward(const NDArray& head_grad = {}, bool retain_graph = false) const;
+  // The same data with no autograd history (MXNet's detach).
+  NDArray detach() const;
+  const std::shared_ptr<AGEntry>& ag_entry() const { return ag_; }
+  void set_ag_entry(std::shared_ptr<AGEntry> e) { ag_ = std::move(e); }
+
  private:
   HostTensor t_;
   Context ctx_;
   std::shared_ptr<const SymbolicValue> sym_;
+  std::shared_ptr<AGEntry> ag_;  // null: not part of any gradient computation
 };
 
 std::ostream& operator<<(std::ostream& os, const NDArray& x);

@@ -10,6 +10,7 @@
 //   auto w = pd.get("weight", ParamOptions().shape({256, 0}));   // "(256, 0)": in_units deferred
 //   pd.initialize();                                  // w waits for its shape
 //   pd.save("p.params");  pd.load("p.params");        // MXNet .params, Gluon's names
+//   p->grad();  pd.zero_grad();                       // gradient buffers (autograd.h)
 #pragma once
 #include <map>
 #include <memory>
@@ -75,6 +76,12 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   NDArray data() const;
   // Replaces the values (shape must match a known shape; fills deferred dims).
   void set_data(const NDArray& v);
+  // The gradient buffer autograd writes (grad_req write) or adds (add) into; throws for
+  // grad_req "null" or before initialization. data() carries it, so taped ops reach it.
+  NDArray grad() const;
+  bool has_grad() const { return initialized() && opts_.grad_req_ != "null"; }
+  // Sets the gradient buffer to zeros (for grad_req "add").
+  void zero_grad();
   // "Parameter dense0_weight (shape=(256, 0), dtype=float32)".
   std::string str() const;
 
@@ -84,6 +91,7 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   std::string block_;
   NDArray data_;
   std::shared_ptr<Initializer> deferred_init_;
+  void attach_grad_buffer();  // (re)attaches data_'s gradient entry per grad_req
 };
 
 std::ostream& operator<<(std::ostream& os, const Parameter& p);
@@ -119,6 +127,7 @@ class ParameterDict {
   void initialize() { initialize(init::Uniform(), false); }
   void setattr_grad_req(const std::string& r);
   void setattr_lr_mult(double m);
+  void zero_grad();
 
   // MXNet .params, names with `strip_prefix` removed from their start.
   void save(const std::string& path, const std::string& strip_prefix = "") const;

@@ -1,0 +1,205 @@
+// Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
+// matrix products, Convolution (stride 1) and movement ops. Each is written with registered
+// ops only; Pooling has none yet: its backward needs an op without a lowering (a scatter or
+// _backward_Pooling), as does Convolution with stride/dilation/groups (Deconvolution).
+#include <numeric>
+
+#include "grad_rules.h"
+#include "hgc/ir/error.h"
+#include "hgc/frontend/op.h"
+#include "nd_detail.h"
+
+namespace hgc::grad {
+namespace {
+
+using nd_detail::call;
+using nd_detail::normalize_axis;
+
+NDArray reshape_to(const NDArray& g, const std::vector<int64_t>& shape) {
+  return g.shape() == shape ? g : g.reshape(shape);
+}
+
+// The activation derivative shared by Activation and the unary ops, from x, y and g.
+NDArray activation_grad(const std::string& act, const GradCtx& c) {
+  const NDArray &x = c.in[0], &y = c.out[0], &g = c.og[0];
+  if (act == "relu") return g * (x > 0.0);
+  if (act == "sigmoid") return g * y * (1.0 - y);
+  if (act == "tanh") return g * (1.0 - y * y);
+  if (act == "softrelu") return g * nd::sigmoid(x);  // d/dx log(1 + e^x)
+  if (act == "softsign") return g / nd::square(nd::abs(x) + 1.0);
+  if (act == "log_sigmoid") return g * nd::sigmoid(-x);
+  fail("autograd", c.def.name, ": no gradient rule for act_type '", act, "' yet");
+}
+
+void layer_rules(RuleTable& t) {
+  // y = x W^T + b over x's rows (flatten: x as (N, -1); else the last axis is the feature one).
+  t.add("FullyConnected", [](const GradCtx& c) -> Grads {
+    const NDArray &x = c.in[0], &w = c.in[1];
+    int64_t hidden = c.attrs.i("num_hidden");
+    NDArray x2 = c.attrs.b("flatten") ? x.reshape({x.shape()[0], -1}) : x.reshape({-1, x.shape().back()});
+    NDArray g2 = reshape_to(c.og[0], {-1, hidden});
+    Grads r{reshape_to(nd::dot(g2, w), x.shape()), nd::dot(g2, x2, true, false)};
+    if (!c.attrs.b("no_bias")) r.push_back(nd::sum(g2, {0}));
+    return r;
+  });
+  t.add("Activation", [](const GradCtx& c) -> Grads { return {activation_grad(c.attrs.s("act_type"), c)}; });
+  t.add("LeakyReLU", [](const GradCtx& c) -> Grads {
+    const std::string& act = c.attrs.s("act_type");
+    const NDArray &x = c.in[0], &g = c.og[0];
+    double slope = c.attrs.f("slope");
+    if (act == "leaky") {
+      NDArray pos = x > 0.0;
+      return {g * (pos * (1.0 - slope) + slope)};
+    }
+    if (act == "elu") {  // y = x (x > 0), slope (e^x - 1) else: dy/dx = y + slope on the negative side
+      NDArray pos = x > 0.0;
+      return {g * (pos + (1.0 - pos) * (c.out[0] + slope))};
+    }
+    fail("autograd", "LeakyReLU: no gradient rule for act_type '", act, "' yet (leaky and elu have one)");
+  });
+  auto temperature = [](const GradCtx& c) {
+    if (c.attrs.op().attr_spec("use_length") && !c.attrs.is_none("use_length") && c.attrs.b("use_length"))
+      fail("autograd", c.def.name, ": no gradient rule with use_length yet");
+    return c.attrs.is_none("temperature") ? 1.0 : c.attrs.f("temperature");
+  };
+  t.add("softmax", [temperature](const GradCtx& c) -> Grads {
+    int ax = normalize_axis(c.attrs.i("axis"), c.in[0].ndim(), "softmax");
+    const NDArray &y = c.out[0], &g = c.og[0];
+    NDArray d = y * (g - nd::sum(g * y, {ax}, true));
+    double temp = temperature(c);
+    return {temp == 1 ? d : d / temp};
+  });
+  t.add("log_softmax", [temperature](const GradCtx& c) -> Grads {
+    int ax = normalize_axis(c.attrs.i("axis"), c.in[0].ndim(), "log_softmax");
+    const NDArray &y = c.out[0], &g = c.og[0];
+    NDArray d = g - nd::exp(y) * nd::sum(g, {ax}, true);
+    double temp = temperature(c);
+    return {temp == 1 ? d : d / temp};
+  });
+  // The imperative Dropout block draws its mask with ops (x * keep: taped like any product);
+  // the Dropout op itself lowers to the identity (predict mode), so its gradient is too.
+  t.add("Dropout", [](const GradCtx& c) -> Grads { return {c.og[0]}; });
+  // Rows of the weight gathered by index: the weight gradient scatters rows back, written as
+  // one_hot(indices)^T . g (no scatter-add op has a lowering).
+  t.add("Embedding", [](const GradCtx& c) -> Grads {
+    int64_t in_dim = c.attrs.i("input_dim"), out_dim = c.attrs.i("output_dim");
+    NDArray oh = nd::one_hot(c.in[0].reshape({-1}), in_dim, 1, 0, c.og[0].dtype());
+    return {NDArray(), nd::dot(oh, reshape_to(c.og[0], {-1, out_dim}), true, false)};
+  });
+}
+
+// 2-D Convolution with stride 1, no dilation, one group: both gradients are Convolutions
+// themselves (no Deconvolution lowering exists yet). dW correlates x with dy (batch and
+// channel axes swapped); dx is the "full" correlation of dy with the weight flipped in space
+// (flipped by take with reversed indices) and its in/out channels swapped.
+NDArray flip(const NDArray& w, int axis) {
+  int64_t k = w.shape()[axis];
+  std::vector<float> idx;
+  for (int64_t i = k - 1; i >= 0; --i) idx.push_back(static_cast<float>(i));
+  return nd::take(w, nd::array(idx, {k}), axis);
+}
+
+Grads conv_grad(const GradCtx& c) {
+  const NDArray &x = c.in[0], &w = c.in[1], &g = c.og[0];
+  auto all_one = [&](const char* a) {
+    for (int64_t v : c.attrs.tuple(a))
+      if (v != 1) return false;
+    return true;
+  };
+  std::vector<int64_t> k = c.attrs.tuple("kernel"), pad = c.attrs.tuple("pad");
+  if (pad.empty()) pad.assign(k.size(), 0);
+  bool ok = k.size() == 2 && x.ndim() == 4 && all_one("stride") && all_one("dilate") && c.attrs.i("num_group") == 1 &&
+            (c.attrs.is_none("layout") || c.attrs.s("layout") == "NCHW") && pad[0] <= k[0] - 1 && pad[1] <= k[1] - 1;
+  if (!ok)
+    fail("autograd", "Convolution: gradients exist for 2-D NCHW convolutions with stride 1, no dilation, one group and ",
+         "pad < kernel only (the general case needs a Deconvolution lowering)");
+  int64_t o = w.shape()[0], ch = w.shape()[1];
+  AttrMap dw_a{{"kernel", std::vector<int64_t>{g.shape()[2], g.shape()[3]}}, {"pad", pad}, {"num_filter", o},
+               {"no_bias", true}};
+  NDArray dw = nd::swapaxes(nd::op("Convolution", dw_a, {nd::swapaxes(x, 0, 1), nd::swapaxes(g, 0, 1)}), 0, 1);
+  NDArray wf = flip(flip(nd::swapaxes(w, 0, 1), 2), 3);
+  AttrMap dx_a{{"kernel", k}, {"pad", std::vector<int64_t>{k[0] - 1 - pad[0], k[1] - 1 - pad[1]}}, {"num_filter", ch},
+               {"no_bias", true}};
+  Grads r{nd::op("Convolution", dx_a, {g, wf}), dw};
+  if (!c.attrs.b("no_bias")) r.push_back(nd::sum(g, {0, 2, 3}));
+  return r;
+}
+
+void matmul_rules(RuleTable& t) {
+  t.add("Convolution", conv_grad);
+  // C = op(A) op(B); dA and dB from g with the transposes folded into dot's flags.
+  for (const char* op : {"dot", "batch_dot"}) {
+    bool batch = std::string(op) == "batch_dot";
+    t.add(op, [batch](const GradCtx& c) -> Grads {
+      const NDArray &a = c.in[0], &b = c.in[1], &g = c.og[0];
+      bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
+      if (!batch && (a.ndim() != 2 || b.ndim() != 2))
+        fail("autograd", "dot: gradients are implemented for 2-D operands only, got ", a.ndim(), "-D and ", b.ndim(), "-D");
+      auto mm = [batch](const NDArray& p, const NDArray& q, bool tp, bool tq) {
+        return batch ? nd::batch_dot(p, q, tp, tq) : nd::dot(p, q, tp, tq);
+      };
+      NDArray da = ta ? mm(b, g, tb, true) : mm(g, b, false, !tb);
+      NDArray db = tb ? mm(g, a, true, ta) : mm(a, g, !ta, false);
+      return {da, db};
+    });
+  }
+}
+
+void movement_rules(RuleTable& t) {
+  for (const char* op : {"Reshape", "Flatten", "expand_dims", "squeeze"})
+    t.add(op, [](const GradCtx& c) -> Grads { return {reshape_to(c.og[0], c.in[0].shape())}; });
+  t.add("transpose", [](const GradCtx& c) -> Grads {
+    std::vector<int64_t> axes = c.attrs.is_none("axes") ? std::vector<int64_t>{} : c.attrs.tuple("axes");
+    if (axes.empty()) return {nd::transpose(c.og[0])};  // reversal is its own inverse
+    std::vector<int64_t> inv(axes.size());
+    for (size_t i = 0; i < axes.size(); ++i) inv[normalize_axis(axes[i], c.in[0].ndim(), "transpose")] = int64_t(i);
+    return {nd::transpose(c.og[0], inv)};
+  });
+  t.add("SwapAxis", [](const GradCtx& c) -> Grads {
+    return {nd::swapaxes(c.og[0], int(c.attrs.i("dim1")), int(c.attrs.i("dim2")))};
+  });
+  t.add("broadcast_to", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape())}; });
+  t.add("broadcast_like", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape()), NDArray()}; });
+  t.add("Concat", [](const GradCtx& c) -> Grads {
+    int ax = normalize_axis(c.attrs.i("dim"), c.in[0].ndim(), "Concat");
+    Grads r;
+    int64_t off = 0;
+    for (const NDArray& x : c.in) {
+      r.push_back(c.og[0].slice_axis(ax, off, off + x.shape()[ax]));
+      off += x.shape()[ax];
+    }
+    return r;
+  });
+  // The slice's gradient padded with zeros back to the input's extent, by Concat.
+  t.add("slice_axis", [](const GradCtx& c) -> Grads {
+    const NDArray& x = c.in[0];
+    int ax = normalize_axis(c.attrs.i("axis"), x.ndim(), "slice_axis");
+    int64_t n = x.shape()[ax], b = c.attrs.i("begin");
+    if (b < 0) b += n;
+    int64_t e = b + c.out[0].shape()[ax];
+    std::vector<NDArray> parts;
+    auto zeros = [&](int64_t len) {
+      std::vector<int64_t> s = x.shape();
+      s[ax] = len;
+      return nd::zeros(s, c.og[0].dtype());
+    };
+    if (b > 0) parts.push_back(zeros(b));
+    parts.push_back(c.og[0]);
+    if (e < n) parts.push_back(zeros(n - e));
+    return {parts.size() == 1 ? parts[0] : nd::concat(parts, ax)};
+  });
+  t.add("where", [](const GradCtx& c) -> Grads {
+    NDArray z = nd::zeros_like(c.og[0]);
+    return {NDArray(), nd::where(c.in[0], c.og[0], z), nd::where(c.in[0], z, c.og[0])};
+  });
+}
+
+}  // namespace
+
+void register_nn_rules(RuleTable& t) {
+  layer_rules(t);
+  matmul_rules(t);
+  movement_rules(t);
+}
+
+}  // namespace hgc::grad

@@ -1,0 +1,238 @@
+// Gradient checks: every op with a gradient rule against central finite differences on
+// random inputs (float64 where the op's kernels take it, float32 with a looser tolerance for
+// the OpenBLAS ops). The last case enumerates the rule table, so a rule added without a
+// check here fails the suite.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <set>
+
+#include "hgc/frontend/autograd.h"
+#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/op.h"
+
+using namespace hgc;
+
+namespace {
+
+std::set<std::string>& checked() {
+  static std::set<std::string> s;
+  return s;
+}
+
+using Fn = std::function<NDArray(const std::vector<NDArray>&)>;
+
+NDArray rand_array(const std::vector<int64_t>& shape, DType dt, double lo, double hi, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(u(gen));
+  NDArray f = nd::array(v, shape);
+  if (dt == DType::f64) {  // full double precision, not float32 values widened
+    NDArray d = f.astype(DType::f64);
+    std::mt19937 g2(seed + 7);
+    for (int64_t i = 0; i < n; ++i) static_cast<double*>(d.data_ptr())[i] = u(g2);
+    return d;
+  }
+  return f;
+}
+
+double elem(const NDArray& x, int64_t i) {
+  return x.dtype() == DType::f64 ? static_cast<double*>(x.data_ptr())[i] : static_cast<float*>(x.data_ptr())[i];
+}
+void set_elem(const NDArray& x, int64_t i, double v) {
+  if (x.dtype() == DType::f64) static_cast<double*>(x.data_ptr())[i] = v;
+  else static_cast<float*>(x.data_ptr())[i] = static_cast<float>(v);
+}
+
+// sum(f(xs) * w) in double, w a fixed random weighting (so every output element matters).
+double objective(const Fn& f, const std::vector<NDArray>& xs, const NDArray& w) {
+  NDArray y = f(xs);
+  std::vector<double> yv = y.to_vector<double>(), wv = w.to_vector<double>();
+  double s = 0;
+  for (size_t i = 0; i < yv.size(); ++i) s += yv[i] * wv[i];
+  return s;
+}
+
+// Checks d objective / d xs[i] for each i in `wrt` (default: all).
+void check_grad(const std::string& op, const Fn& f, std::vector<NDArray> xs, std::vector<size_t> wrt = {},
+                double eps = 1e-6, double tol = 1e-6) {
+  checked().insert(op);
+  if (wrt.empty())
+    for (size_t i = 0; i < xs.size(); ++i) wrt.push_back(i);
+  for (size_t i : wrt) xs[i].attach_grad();
+  NDArray y, w;
+  {
+    auto rec = autograd::record();
+    y = f(xs);
+  }
+  w = rand_array(y.shape(), y.dtype(), -1, 1, 99);
+  y.backward(w);
+  std::vector<NDArray> plain;
+  for (const NDArray& x : xs) plain.push_back(x.detach());
+  for (size_t i : wrt) {
+    NDArray g = xs[i].grad();
+    REQUIRE(g.shape() == xs[i].shape());
+    for (int64_t k = 0; k < xs[i].size(); ++k) {
+      double v = elem(plain[i], k);
+      set_elem(plain[i], k, v + eps);
+      double up = objective(f, plain, w);
+      set_elem(plain[i], k, v - eps);
+      double down = objective(f, plain, w);
+      set_elem(plain[i], k, v);
+      double num = (up - down) / (2 * eps), ana = elem(g, k);
+      INFO(op, ": input ", i, " element ", k, " analytic ", ana, " numeric ", num);
+      CHECK(std::abs(ana - num) <= tol * (1 + std::abs(num)));
+    }
+  }
+}
+
+constexpr DType f64 = DType::f64;
+constexpr DType f32 = DType::f32;
+NDArray r64(std::vector<int64_t> s, double lo = -1, double hi = 1, uint32_t seed = 1) { return rand_array(s, f64, lo, hi, seed); }
+NDArray r32(std::vector<int64_t> s, double lo = -1, double hi = 1, uint32_t seed = 1) { return rand_array(s, f32, lo, hi, seed); }
+NDArray op1(const std::string& op, const AttrMap& a, const NDArray& x) { return nd::op(op, a, {x}); }
+
+}  // namespace
+
+TEST_CASE("gradcheck: unary math (float64)") {
+  struct U {
+    const char* op;
+    double lo, hi;
+  };
+  for (U u : std::vector<U>{{"negative", -1, 1}, {"_copy", -1, 1}, {"exp", -1, 1}, {"expm1", -1, 1},
+                            {"log", 0.5, 2}, {"log1p", 0.1, 1}, {"log2", 0.5, 2}, {"log10", 0.5, 2},
+                            {"sqrt", 0.5, 2}, {"rsqrt", 0.5, 2}, {"square", -1, 1}, {"reciprocal", 0.5, 2},
+                            {"abs", 0.1, 1}, {"sigmoid", -2, 2}, {"tanh", -2, 2}, {"relu", 0.1, 1},
+                            {"softsign", -2, 2}, {"sin", -2, 2}, {"cos", -2, 2}, {"sinh", -1, 1},
+                            {"cosh", -1, 1}, {"erf", -1, 1}}) {
+    std::string op = u.op;
+    check_grad(op, [op](auto& x) { return op1(op, {}, x[0]); }, {r64({2, 3}, u.lo, u.hi)});
+  }
+  // relu and abs away from their kink, on both sides
+  check_grad("relu", [](auto& x) { return nd::relu(x[0]); }, {nd::array({-1.5f, -0.5f, 0.5f, 2}).astype(f64)});
+  check_grad("clip", [](auto& x) { return nd::clip(x[0], -0.5, 0.5); },
+             {nd::array({-1.5f, -0.25f, 0.25f, 2}).astype(f64)});
+  check_grad("Cast", [](auto& x) { return x[0].astype(f32); }, {r64({3})}, {}, 1e-3, 1e-3);
+}
+
+TEST_CASE("gradcheck: binary, broadcasting and scalar ops (float64)") {
+  for (const char* k : {"add", "sub", "mul", "div", "maximum", "minimum"}) {
+    std::string op = std::string("broadcast_") + k;
+    check_grad(op, [op](auto& x) { return nd::op(op, {}, {x[0], x[1]}); }, {r64({2, 3}), r64({1, 3}, 0.5, 1.5, 2)});
+    check_grad(op, [op](auto& x) { return nd::op(op, {}, {x[0], x[1]}); }, {r64({3}, 0.5, 1.5, 3), r64({2, 1, 3}, -1, 1, 4)});
+    std::string ew = std::string(k == std::string("maximum") || k == std::string("minimum") ? "_" : "elemwise_") + k;
+    check_grad(ew, [ew](auto& x) { return nd::op(ew, {}, {x[0], x[1]}); }, {r64({2, 3}), r64({2, 3}, 0.5, 1.5, 2)});
+  }
+  check_grad("broadcast_power", [](auto& x) { return nd::power(x[0], x[1]); }, {r64({2, 3}, 0.5, 2), r64({3}, -1, 2, 5)});
+  check_grad("_power", [](auto& x) { return nd::op("_power", {}, {x[0], x[1]}); }, {r64({4}, 0.5, 2), r64({4}, -1, 2, 5)});
+  check_grad("add_n", [](auto& x) { return nd::op("add_n", {{"num_args", int64_t(3)}}, {x[0], x[1], x[2]}); },
+             {r64({2, 2}), r64({2, 2}, -1, 1, 2), r64({2, 2}, -1, 1, 3)});
+  for (const char* op : {"_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
+                         "_rdiv_scalar", "_power_scalar", "_rpower_scalar", "_maximum_scalar", "_minimum_scalar"}) {
+    std::string o = op;
+    check_grad(o, [o](auto& x) { return op1(o, {{"scalar", 1.7}}, x[0]); }, {r64({2, 3}, 0.5, 3)});
+  }
+}
+
+TEST_CASE("gradcheck: reductions (float64)") {
+  NDArray x = r64({2, 3, 4});
+  check_grad("sum", [](auto& v) { return nd::sum(v[0]); }, {x});
+  check_grad("sum", [](auto& v) { return nd::sum(v[0], {1}); }, {r64({2, 3, 4})});
+  check_grad("sum", [](auto& v) { return nd::sum(v[0], {0, 2}, true); }, {r64({2, 3, 4})});
+  check_grad("sum", [](auto& v) { return nd::sum(v[0], {1}, false, true); }, {r64({2, 3, 4})});
+  check_grad("mean", [](auto& v) { return nd::mean(v[0], {-1}); }, {r64({2, 3, 4})});
+  check_grad("mean", [](auto& v) { return nd::mean(v[0]); }, {r64({2, 3})});
+  check_grad("max", [](auto& v) { return nd::max(v[0], {1}); }, {r64({2, 5})});
+  check_grad("min", [](auto& v) { return nd::min(v[0], {0}, true); }, {r64({3, 2})});
+}
+
+TEST_CASE("gradcheck: softmax family, activations (float64)") {
+  check_grad("softmax", [](auto& v) { return nd::softmax(v[0]); }, {r64({2, 5})});
+  check_grad("softmax", [](auto& v) { return nd::softmax(v[0], 0); }, {r64({3, 2})});
+  check_grad("softmax", [](auto& v) { return op1("softmax", {{"temperature", 2.0}}, v[0]); }, {r64({2, 4})});
+  check_grad("log_softmax", [](auto& v) { return nd::log_softmax(v[0]); }, {r64({2, 5})});
+  check_grad("log_softmax", [](auto& v) { return nd::log_softmax(v[0], 1); }, {r64({2, 3, 2})});
+  for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid"}) {
+    std::string a = act;
+    check_grad("Activation", [a](auto& v) { return op1("Activation", {{"act_type", a}}, v[0]); },
+               {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
+  }
+  for (const char* act : {"leaky", "elu"}) {
+    std::string a = act;
+    check_grad("LeakyReLU", [a](auto& v) { return op1("LeakyReLU", {{"act_type", a}, {"slope", 0.1}}, v[0]); },
+               {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
+  }
+  check_grad("Dropout", [](auto& v) { return op1("Dropout", {{"p", 0.5}}, v[0]); }, {r64({2, 3})});
+}
+
+TEST_CASE("gradcheck: movement (float64)") {
+  check_grad("Reshape", [](auto& v) { return v[0].reshape({3, -1}); }, {r64({2, 3})});
+  check_grad("Flatten", [](auto& v) { return v[0].flatten(); }, {r64({2, 3, 2})});
+  check_grad("expand_dims", [](auto& v) { return v[0].expand_dims(1); }, {r64({2, 3})});
+  check_grad("squeeze", [](auto& v) { return v[0].squeeze(); }, {r64({2, 1, 3})});
+  check_grad("transpose", [](auto& v) { return v[0].transpose(); }, {r64({2, 3})});
+  check_grad("transpose", [](auto& v) { return v[0].transpose({1, 2, 0}); }, {r64({2, 3, 4})});
+  check_grad("SwapAxis", [](auto& v) { return nd::swapaxes(v[0], 0, 2); }, {r64({2, 3, 4})});
+  check_grad("broadcast_to", [](auto& v) { return nd::broadcast_to(v[0], {2, 3, 4}); }, {r64({3, 1})});
+  check_grad("broadcast_like", [](auto& v) { return nd::op("broadcast_like", {}, {v[0], v[1]}); },
+             {r64({1, 3}), r64({2, 3})}, {0});
+  check_grad("Concat", [](auto& v) { return nd::concat({v[0], v[1]}, 1); }, {r64({2, 3}), r64({2, 2}, -1, 1, 2)});
+  check_grad("slice_axis", [](auto& v) { return v[0].slice_axis(1, 1, 3); }, {r64({2, 4})});
+  check_grad("slice_axis", [](auto& v) { return v[0].slice_axis(0, -2, std::nullopt); }, {r64({3, 2})});
+  check_grad("where", [](auto& v) { return nd::where(v[0] > 0.0, v[1], v[2]); },
+             {r64({2, 3}), r64({2, 3}, -1, 1, 2), r64({2, 3}, -1, 1, 3)}, {1, 2});
+}
+
+TEST_CASE("gradcheck: FullyConnected, dot, batch_dot, Embedding (float32)") {
+  auto fc = [](bool flatten, bool no_bias) {
+    return [=](auto& v) {
+      AttrMap a{{"num_hidden", int64_t(3)}, {"flatten", flatten}, {"no_bias", no_bias}};
+      std::vector<NDArray> in{v[0], v[1]};
+      if (!no_bias) in.push_back(v[2]);
+      return nd::op("FullyConnected", a, in);
+    };
+  };
+  check_grad("FullyConnected", fc(true, false), {r32({2, 2, 2}), r32({3, 4}, -1, 1, 2), r32({3}, -1, 1, 3)}, {}, 1e-2, 2e-3);
+  check_grad("FullyConnected", fc(false, true), {r32({2, 2, 4}), r32({3, 4}, -1, 1, 2)}, {}, 1e-2, 2e-3);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      std::vector<int64_t> sa = ta ? std::vector<int64_t>{4, 2} : std::vector<int64_t>{2, 4};
+      std::vector<int64_t> sb = tb ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{4, 3};
+      check_grad("dot", [=](auto& v) { return nd::dot(v[0], v[1], ta, tb); }, {r32(sa), r32(sb, -1, 1, 2)}, {}, 1e-2, 2e-3);
+      std::vector<int64_t> ba{2}, bb{2};
+      ba.insert(ba.end(), sa.begin(), sa.end());
+      bb.insert(bb.end(), sb.begin(), sb.end());
+      check_grad("batch_dot", [=](auto& v) { return nd::batch_dot(v[0], v[1], ta, tb); }, {r32(ba), r32(bb, -1, 1, 2)},
+                 {}, 1e-2, 2e-3);
+    }
+  NDArray idx = nd::array({0, 2, 2, 3}, {2, 2});
+  check_grad("Embedding",
+             [](auto& v) { return nd::op("Embedding", {{"input_dim", int64_t(4)}, {"output_dim", int64_t(3)}}, {v[0], v[1]}); },
+             {idx, r32({4, 3})}, {1}, 1e-2, 2e-3);
+}
+
+TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
+  auto conv = [](std::vector<int64_t> pad, bool no_bias) {
+    return [=](auto& v) {
+      AttrMap a{{"kernel", std::vector<int64_t>{2, 3}}, {"pad", pad}, {"num_filter", int64_t(3)}, {"no_bias", no_bias}};
+      std::vector<NDArray> in{v[0], v[1]};
+      if (!no_bias) in.push_back(v[2]);
+      return nd::op("Convolution", a, in);
+    };
+  };
+  check_grad("Convolution", conv({0, 0}, false), {r32({2, 2, 4, 5}), r32({3, 2, 2, 3}, -1, 1, 2), r32({3}, -1, 1, 3)},
+             {}, 1e-2, 3e-3);
+  check_grad("Convolution", conv({1, 2}, true), {r32({1, 2, 3, 4}), r32({3, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
+}
+
+TEST_CASE("gradcheck: every op with a gradient rule is checked above") {
+  for (const std::string& op : autograd::gradient_rule_ops()) {
+    INFO("op ", op, " has a gradient rule but no finite-difference check in test_autograd_gradcheck.cc");
+    CHECK(checked().count(op) == 1);
+  }
+}
