@@ -4,6 +4,8 @@
 // a table of the kernels' packed entry points filled in by the linker. No MLIR/LLVM here.
 //
 //   ./mlp --input data=in.npy --output out.npy --repeat 100
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "hgc/ir/error.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
+#include "hgc/runtime/thread_pool.h"
 
 extern "C" {
 struct HgcAotKernel {
@@ -30,6 +33,7 @@ extern const int hgc_aot_kernel_count;
 extern const char hgc_plan_blob[];
 extern const char hgc_plan_blob_end[];
 extern const char hgc_model_name[];
+extern const int hgc_params_beside;  // 1: parameters are inputs of the plan, read from a file
 }
 
 namespace {
@@ -43,6 +47,10 @@ options:
   --input NAME=FILE.npy   an input (repeatable)
   --output FILE.npy       write the first output (with several outputs: FILE-K.npy)
   --repeat N              run N more times and print the median latency
+  --threads N             threads that split large kernels (default: the cores, or
+                          HGC_NUM_THREADS)
+  --params FILE           the parameters (MXNet .params), for a program compiled with
+                          --params-beside (default: the program's path + ".params")
   -h, --help              this text
 )";
 
@@ -62,6 +70,7 @@ std::string shape_text(const std::vector<int64_t>& s) {
 int run(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string output;
+  std::string params;
   int repeat = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -76,6 +85,15 @@ int run(int argc, char** argv) {
       return 0;
     } else if (is("--input")) {
       inputs.push_back(value());
+    } else if (is("--params")) {
+      params = value();
+      if (!hgc_params_beside) hgc::fail("cli", "--params: this program's parameters are embedded in it");
+    } else if (is("--threads")) {
+      std::string v = value();
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 4096) hgc::fail("cli", "--threads takes a count >= 1, got '", v, "'");
+      hgc::ThreadPool::configure(static_cast<int>(n));
     } else if (is("--output")) {
       output = value();
     } else if (is("--repeat")) {
@@ -99,13 +117,27 @@ int run(int argc, char** argv) {
   blob.shrink_to_fit();
 
   std::map<std::string, hgc::HostTensor> bound;
+  if (hgc_params_beside) {
+    if (params.empty()) {
+      char self[4096];
+      ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+      params = (n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string(argv[0])) + ".params";
+    }
+    for (auto& [pname, t] : hgc::load_params(params)) {
+      std::string n = hgc::strip_param_prefix(pname);
+      if (exe->input_index(n) >= 0) bound[n] = t;
+    }
+  }
+  std::vector<std::string> data;  // inputs the parameters file does not provide
+  for (const std::string& n : exe->input_names)
+    if (!bound.count(n)) data.push_back(n);
   for (const std::string& a : inputs) {
     auto eq = a.find('=');
     std::string name = eq == std::string::npos ? "" : a.substr(0, eq);
     if (name.empty()) {
-      if (exe->input_names.size() != 1)
-        hgc::fail("cli", "--input ", a, ": the model has ", exe->input_names.size(), " inputs; write NAME=FILE.npy");
-      name = exe->input_names[0];
+      if (data.size() != 1)
+        hgc::fail("cli", "--input ", a, ": the model has ", data.size(), " inputs; write NAME=FILE.npy");
+      name = data[0];
     }
     bound[name] = hgc::load_npy(eq == std::string::npos ? a : a.substr(eq + 1));
   }
@@ -113,10 +145,12 @@ int run(int argc, char** argv) {
     if (!bound.count(n)) {
       const hgc::BufferInfo& b = exe->buffers[exe->input_buffers[exe->input_index(n)]];
       hgc::fail("cli", "input '", n, "' ", shape_text(b.shape), " ", hgc::dtype_name(b.dtype),
-                " was not given (--input ", n, "=FILE.npy)");
+                " was not given (--input ", n, "=FILE.npy)",
+                hgc_params_beside ? std::string(" nor found in ") + params : std::string());
     }
   std::vector<hgc::HostTensor> out = exe->run(bound);
-  std::cout << hgc_model_name << ": " << exe->steps.size() << " steps\n";
+  std::cout << hgc_model_name << ": " << exe->steps.size() << " steps, " << hgc::ThreadPool::global().size()
+            << " threads\n";
   for (size_t k = 0; k < out.size(); ++k)
     std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k])
               << "\n";

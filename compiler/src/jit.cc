@@ -322,7 +322,8 @@ std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opt
   return out;
 }
 
-std::string compile_to_object(const std::string& mlir_text, const JitOptions& opts) {
+namespace {
+std::string emit_file(const std::string& mlir_text, const JitOptions& opts, llvm::CodeGenFileType kind) {
   Target t = choose_target(opts);
   std::unique_ptr<llvm::TargetMachine> tm = pic_target_machine(t);
   llvm::LLVMContext llctx;
@@ -330,10 +331,20 @@ std::string compile_to_object(const std::string& mlir_text, const JitOptions& op
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager codegen;
-  if (tm->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-    fail("compiler", "the target machine for ", t.cpu, " cannot emit object files");
+  if (tm->addPassesToEmitFile(codegen, os, nullptr, kind))
+    fail("compiler", "the target machine for ", t.cpu, " cannot emit ",
+         kind == llvm::CodeGenFileType::ObjectFile ? "object" : "assembly", " files");
   codegen.run(*m);
   return std::string(buffer.data(), buffer.size());
+}
+}  // namespace
+
+std::string compile_to_object(const std::string& mlir_text, const JitOptions& opts) {
+  return emit_file(mlir_text, opts, llvm::CodeGenFileType::ObjectFile);
+}
+
+std::string compile_to_assembly(const std::string& mlir_text, const JitOptions& opts) {
+  return emit_file(mlir_text, opts, llvm::CodeGenFileType::AssemblyFile);
 }
 
 }  // namespace hgc

@@ -5,12 +5,28 @@
 
 namespace hgc {
 
+namespace {
+std::mutex g_config_mu;
+int g_configured = 0;   // threads set by configure(), 0 for none
+bool g_created = false;
+}  // namespace
+
+bool ThreadPool::configure(int threads) {
+  std::lock_guard<std::mutex> lock(g_config_mu);
+  if (g_created || threads < 1) return false;
+  g_configured = threads;
+  return true;
+}
+
 ThreadPool& ThreadPool::global() {
-  // HGC_NUM_THREADS overrides the core count (documented in docs/DEVELOPING.md); this is the
-  // only place it is read.
+  // configure() wins; else HGC_NUM_THREADS overrides the core count (documented in
+  // docs/DEVELOPING.md); this is the only place it is read.
   static ThreadPool* p = [] {
+    std::lock_guard<std::mutex> lock(g_config_mu);
+    g_created = true;
     int n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (const char* e = std::getenv("HGC_NUM_THREADS"); e && std::atoi(e) > 0) n = std::atoi(e);
+    if (g_configured > 0) n = g_configured;
     return new ThreadPool(n);
   }();
   return *p;

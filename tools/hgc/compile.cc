@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "compile_lib.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/ir/error.h"
@@ -26,6 +27,7 @@
 #include "hgc/ir/verify.h"
 #include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/plan_io.h"
+#include "hgc/runtime/tensor_io.h"
 
 namespace hgc::cli {
 namespace fs = std::filesystem;
@@ -33,8 +35,10 @@ namespace fs = std::filesystem;
 static const char* kCompileHelp = R"(usage: hgc compile MODEL-symbol.json --shape NAME=DIMS ... -o OUT [options]
 
 Compiles the model ahead of time. --emit=exe (default) writes a standalone program:
-  OUT --input data=in.npy [--output out.npy] [--repeat N]
+  OUT --input data=in.npy [--output out.npy] [--repeat N] [--threads N] [--params FILE]
 which needs neither hgc's compiler nor MLIR/LLVM (only the C++ runtime and OpenBLAS).
+--emit=lib writes a static (OUT.a) or shared (OUT.so) library and its C header (OUT.h):
+  int model_run(const float* const* inputs, float* const* outputs); model_input_name(i), ...
 
 options:
   --shape NAME=DIMS       shape of a data input, e.g. data=1x512 (repeatable)
@@ -42,7 +46,11 @@ options:
                           seeded uniform [-0.1, 0.1) like `hgc run` (aux: moving_var 1, else 0)
   --seed N                seed for those parameters (default 0)
   -o, --output OUT        the file to write
-  --emit=KIND             exe (default), obj (kernel object), mlir, llvm (LLVM IR)
+  --emit=KIND             exe (default), lib (OUT.a or OUT.so, plus OUT.h), obj (kernel
+                          object), asm (kernel assembly), mlir, llvm (LLVM IR)
+  --embed-params          parameters inside the program or library (default)
+  --params-beside         (exe) parameters in OUT.params (MXNet format) beside the program,
+                          read at start; the program's --params FILE reads another file
   --target-cpu=CPU        x86-64-v3 (default, so the program moves), native, or an LLVM CPU
   -O N, -ON               LLVM optimization level 0..3 (default 3)
   --no-fuse               no kernel groups (one kernel per op)
@@ -175,7 +183,7 @@ int cmd_compile(Args& args) {
   std::string model, params_path, out, emit = "exe", cpu = "x86-64-v3";
   std::vector<std::string> shape_args;
   int opt = 3;
-  bool fuse = true, plan = true;
+  bool fuse = true, plan = true, beside = false;
   unsigned seed = 0;
   while (!args.done()) {
     const std::string& a = args.peek();
@@ -197,8 +205,12 @@ int cmd_compile(Args& args) {
       out = args.value();
     } else if (args.option("--emit")) {
       emit = args.value();
-      if (emit != "exe" && emit != "obj" && emit != "mlir" && emit != "llvm")
-        fail("cli", "compile: --emit takes exe, obj, mlir or llvm, got '", emit, "'");
+      if (emit != "exe" && emit != "lib" && emit != "obj" && emit != "asm" && emit != "mlir" && emit != "llvm")
+        fail("cli", "compile: --emit takes exe, lib, obj, asm, mlir or llvm, got '", emit, "'");
+    } else if (args.flag("--params-beside")) {
+      beside = true;
+    } else if (args.flag("--embed-params")) {
+      beside = false;
     } else if (args.option("--target-cpu")) {
       cpu = args.value();
     } else if (args.option("--seed")) {
@@ -216,7 +228,14 @@ int cmd_compile(Args& args) {
     }
   }
   if (model.empty()) fail("cli", "compile: no model file given (see hgc compile --help)");
+  if (beside && emit != "exe") fail("cli", "compile: --params-beside applies to --emit=exe only");
+  bool shared_lib = emit == "lib" && out.size() > 3 && out.compare(out.size() - 3, 3, ".so") == 0;
+  if (emit == "lib" && !shared_lib && !(out.size() > 2 && out.compare(out.size() - 2, 2, ".a") == 0))
+    fail("cli", "compile: --emit=lib writes OUT.a (static) or OUT.so (shared); got '", out, "'");
   PendingOutput output(out);  // before the work: an unwritable path fails fast
+  std::unique_ptr<PendingOutput> side;  // OUT.h of a library, OUT.params beside a program
+  if (emit == "lib") side = std::make_unique<PendingOutput>(out.substr(0, out.rfind('.')) + ".h");
+  if (beside) side = std::make_unique<PendingOutput>(out + ".params");
   auto t0 = std::chrono::steady_clock::now();
 
   Graph g = load_json_file(model);
@@ -259,13 +278,16 @@ int cmd_compile(Args& args) {
   verify(g);
   std::mt19937 rng(seed);
   bind_missing(g, bound, rng, false);
-  if (expand_rnn(g) > 0) infer(g, io);
-  std::map<std::string, HostTensor> frozen;  // parameters and aux states; data stays input
+  // Parameters and aux states (roles read before RNN expansion, which feeds an RNN's packed
+  // parameters to slicing ops); data stays input.
+  std::map<std::string, HostTensor> frozen;
   for (int id : g.variable_ids())
     if (g.role(id) != VarRole::Input && bound.count(g.nodes[id].name)) frozen[g.nodes[id].name] = bound[g.nodes[id].name];
+  if (expand_rnn(g) > 0) infer(g, io);
 
   CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan);
-  AotPlan aot = plan_aot(g, co, frozen);
+  // Beside the program, parameters stay inputs of the plan, bound from the file at start.
+  AotPlan aot = plan_aot(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
   JitOptions jo = JitOptions().opt(opt).cpu(cpu);
   if (emit == "mlir") {
     output.write(aot.mlir);
@@ -274,6 +296,9 @@ int cmd_compile(Args& args) {
   } else if (emit == "obj") {
     if (aot.mlir.empty()) fail("cli", "compile: the model has no generated kernels, so no object to emit");
     output.write(compile_to_object(aot.mlir, jo));
+  } else if (emit == "asm") {
+    if (aot.mlir.empty()) fail("cli", "compile: the model has no generated kernels, so no assembly to emit");
+    output.write(compile_to_assembly(aot.mlir, jo));
   } else {
     TempDir work;
     std::string blob = save_plan(*aot.exe);
@@ -286,24 +311,67 @@ int cmd_compile(Args& args) {
     }
     double codegen_ms = ms_since(tc);
     std::string name = model_name(model);
-    write_bytes(work.path / "main.cc", driver_source(aot.kernels, work.path / "plan.bin", name));
+    std::string glue = driver_source(aot.kernels, work.path / "plan.bin", name);
+    glue += "extern \"C\" const int hgc_params_beside = " + std::string(beside ? "1" : "0") + ";\n";
+    std::vector<std::string> heads;
+    for (const ValueRef& h : g.heads)
+      heads.push_back(g.nodes[h.node].name + "_output" + (g.nodes[h.node].out_shapes.size() > 1 ? std::to_string(h.index) : ""));
+    if (emit == "lib") glue += output_names_source(heads);
+    write_bytes(work.path / "main.cc", glue);
+    auto q = [](const fs::path& p) { return shell_quote(p.string()); };
+    std::string cxx = shell_quote(find_cxx()), log = " > " + q(work.path / "link.log") + " 2>&1";
+    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_IR_LIB) + " " + q(HGC_OPENBLAS_LIB) + " -lpthread -lm -ldl";
+    std::vector<std::string> cmds;
+    if (emit == "exe") {
+      cmds.push_back(cxx + " -O1 " + HGC_AOT_LDFLAGS + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
+                     objs + " " + q(HGC_AOT_LIB) + " " + libs + log);
+    } else if (shared_lib) {
+      write_bytes(work.path / "exports.map", "{ global: model_*; local: *; };\n");
+      cmds.push_back(cxx + " -O1 -shared -fPIC " + HGC_AOT_LDFLAGS + " -Wl,-soname," + shell_quote(fs::path(out).filename().string()) + " -Wl,--version-script=" +
+                     q(work.path / "exports.map") + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
+                     objs + " -Wl,--whole-archive " + q(HGC_AOT_LIB_LIB) + " -Wl,--no-whole-archive " + libs + log);
+    } else {
+      // One archive holding the model, the C API and the hgc runtime (an MRI script: no
+      // names to clash when members of different archives share one).
+      cmds.push_back(cxx + " -O1 -fPIC -c -o " + q(work.path / "glue.o") + " " + q(work.path / "main.cc") + log);
+      std::string mri = "CREATE " + (work.path / "lib.a").string() + "\nADDMOD " + (work.path / "glue.o").string() +
+                        "\n" + (objs.empty() ? "" : "ADDMOD " + (work.path / "kernels.o").string() + "\n") +
+                        "ADDLIB " + HGC_AOT_LIB_LIB + "\nADDLIB " + HGC_RUNTIME_LIB + "\nADDLIB " + HGC_IR_LIB +
+                        "\nSAVE\nEND\n";
+      write_bytes(work.path / "lib.mri", mri);
+      cmds.push_back(shell_quote(HGC_AR) + " -M < " + q(work.path / "lib.mri") + log);
+    }
     auto tl = std::chrono::steady_clock::now();
-    std::string cmd = shell_quote(find_cxx()) + " -O1 " + HGC_AOT_LDFLAGS + " -o " + shell_quote(output.temp.string()) +
-                      " " + shell_quote((work.path / "main.cc").string()) + " " + objs + " " +
-                      shell_quote(HGC_AOT_LIB) + " " + shell_quote(HGC_RUNTIME_LIB) + " " + shell_quote(HGC_IR_LIB) +
-                      " " + shell_quote(HGC_OPENBLAS_LIB) + " -lpthread -lm -ldl > " +
-                      shell_quote((work.path / "link.log").string()) + " 2>&1";
-    if (int rc = std::system(cmd.c_str()); rc != 0) {
-      std::ifstream log(work.path / "link.log");
-      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-      fail("cli", "compile: linking the program failed (exit ", rc, "):\n", cmd, "\n", text);
+    for (const std::string& cmd : cmds)
+      if (int rc = std::system(cmd.c_str()); rc != 0) {
+        std::ifstream f(work.path / "link.log");
+        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        fail("cli", "compile: linking the ", emit == "exe" ? "program" : "library", " failed (exit ", rc, "):\n", cmd,
+             "\n", text);
+      }
+    if (emit == "lib" && !shared_lib) {
+      std::ifstream f(work.path / "lib.a", std::ios::binary);
+      output.write(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()));
     }
     double link_ms = ms_since(tl);
+    if (emit == "lib") {
+      std::string file = fs::path(out).filename().string();
+      std::string link = std::string("c++ -o prog prog.o ") + (shared_lib ? "./" + file + " -Wl,-rpath,'$ORIGIN'" : file) +
+                         " " + HGC_AOT_LDFLAGS + " " + HGC_OPENBLAS_LIB + " -lpthread -lm -ldl";
+      side->write(c_header(*aot.exe, heads, name, link));
+    } else if (beside) {
+      ParamList list;
+      for (const auto& [pname, t] : frozen)
+        list.push_back({(g.role(g.find(pname)) == VarRole::AuxState ? "aux:" : "arg:") + pname, t});
+      side->write(save_params_bytes(list));
+    }
     output.commit();
+    if (side) side->commit();
     std::cout << "compiled " << name << ": " << aot.exe->steps.size() << " steps, " << aot.kernels.size()
               << " kernels, plan " << blob.size() << " bytes -> " << out << " (" << fs::file_size(out)
-              << " bytes) in " << std::fixed << std::setprecision(1) << ms_since(t0) << " ms (codegen " << codegen_ms
-              << " ms, link " << link_ms << " ms)\n";
+              << " bytes" << (side ? ", and " + side->final_path.string() : "") << ") in " << std::fixed
+              << std::setprecision(1) << ms_since(t0) << " ms (codegen " << codegen_ms << " ms, link " << link_ms
+              << " ms)\n";
     return 0;
   }
   output.commit();

@@ -111,6 +111,8 @@ std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opt
 // The same pipeline to a relocatable ELF object (position independent, for the host or
 // opts.target_cpu). Exports `k`, `_mlir_ciface_k` and `_mlir__mlir_ciface_k` per kernel.
 std::string compile_to_object(const std::string& mlir_text, const JitOptions& opts = {});
+// The same code as textual assembly (AT&T syntax for x86), for inspection.
+std::string compile_to_assembly(const std::string& mlir_text, const JitOptions& opts = {});
 
 // Loads a relocatable object made by compile_to_object (for this process's target) into a
 // fresh in-process JIT linker and resolves the packed wrapper of every kernel in

@@ -3,6 +3,7 @@
 //
 //   ThreadPool::global().parallel_for(4, [&](int chunk) { ... });
 //   ThreadPool::global().size();   // threads that work, caller included
+//   ThreadPool::configure(4);      // before first use: the global pool's size
 #pragma once
 #include <condition_variable>
 #include <functional>
@@ -16,6 +17,9 @@ class ThreadPool {
  public:
   // hardware_concurrency() threads in all (the caller plus workers).
   static ThreadPool& global();
+  // Sets the global pool's size (threads in all, >= 1), overriding HGC_NUM_THREADS. Returns
+  // false (and changes nothing) once global() has been created.
+  static bool configure(int threads);
   explicit ThreadPool(int threads);
   ~ThreadPool();
   int size() const { return static_cast<int>(workers_.size()) + 1; }
