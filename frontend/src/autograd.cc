@@ -44,6 +44,24 @@ std::atomic<uint64_t> g_seq{0};
 bool entry_needs_grad(const std::shared_ptr<AGEntry>& e) {
   return e && (!e->is_variable() || e->req != GradReq::null_req);
 }
+
+void attach(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+            std::vector<NDArray>& outputs, std::function<std::vector<NDArray>(const std::vector<NDArray>&)> custom) {
+  auto node = std::make_shared<AGNode>();
+  node->op = op;
+  node->attrs = attrs;
+  node->inputs = inputs;
+  node->custom = std::move(custom);
+  node->seq = g_seq++;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    node->outputs.push_back(outputs[i].detach());
+    auto e = std::make_shared<AGEntry>();
+    e->node = node;
+    e->index = static_cast<int>(i);
+    node->out_entries.push_back(e);
+    outputs[i].set_ag_entry(std::move(e));
+  }
+}
 }  // namespace
 
 bool needs_grad(const std::vector<NDArray>& inputs) {
@@ -56,19 +74,12 @@ void record(const std::string& op, const AttrMap& attrs, const std::vector<NDArr
             std::vector<NDArray>& outputs) {
   const OpDef& def = OpRegistry::global().get(op);
   if (grad::RuleTable::global().non_differentiable(def)) return;
-  auto node = std::make_shared<AGNode>();
-  node->op = def.name;
-  node->attrs = attrs;
-  node->inputs = inputs;
-  node->seq = g_seq++;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    node->outputs.push_back(outputs[i].detach());
-    auto e = std::make_shared<AGEntry>();
-    e->node = node;
-    e->index = static_cast<int>(i);
-    node->out_entries.push_back(e);
-    outputs[i].set_ag_entry(std::move(e));
-  }
+  attach(def.name, attrs, inputs, outputs, nullptr);
+}
+
+void record_custom(const std::string& name, const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
+                   std::function<std::vector<NDArray>(const std::vector<NDArray>& og)> fn) {
+  attach(name, {}, inputs, outputs, std::move(fn));
 }
 }  // namespace tape
 
@@ -147,16 +158,24 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
     if (n->released)
       fail("autograd", "backward: the graph through '", n->op, "' was already freed by an earlier backward; pass ",
            "retain_graph=true to backpropagate through it twice");
-    const OpDef& def = OpRegistry::global().get(n->op);
-    const grad::GradFn* rule = rules.find(def);
-    if (!rule)
-      fail("autograd", "backward: op '", n->op, "' has no gradient rule yet (differentiable ops: see ",
-           "autograd::gradient_rule_ops())");
-    std::vector<NDArray> outs = n->outputs;
-    if (create_graph)  // rules that read outputs must see them as taped values
-      for (size_t i = 0; i < outs.size(); ++i)
-        if (auto e = n->out_entries[i].lock()) outs[i].set_ag_entry(e);
-    grad::Grads gi = (*rule)(grad::GradCtx{def, AttrView(def, n->attrs, n->op), n->inputs, outs, og});
+    grad::Grads gi;
+    if (n->custom) {
+      if (create_graph)
+        fail("autograd", "grad(create_graph=true) through the hybridized block '", n->op, "' is not supported; ",
+             "call hybridize(false) for higher-order gradients");
+      gi = n->custom(og);
+    } else {
+      const OpDef& def = OpRegistry::global().get(n->op);
+      const grad::GradFn* rule = rules.find(def);
+      if (!rule)
+        fail("autograd", "backward: op '", n->op, "' has no gradient rule yet (differentiable ops: see ",
+             "autograd::gradient_rule_ops())");
+      std::vector<NDArray> outs = n->outputs;
+      if (create_graph)  // rules that read outputs must see them as taped values
+        for (size_t i = 0; i < outs.size(); ++i)
+          if (auto e = n->out_entries[i].lock()) outs[i].set_ag_entry(e);
+      gi = (*rule)(grad::GradCtx{def, AttrView(def, n->attrs, n->op), n->inputs, outs, og});
+    }
     for (size_t i = 0; i < n->inputs.size() && i < gi.size(); ++i) {
       const auto& e = n->inputs[i].ag_entry();
       if (!e || !gi[i].defined() || (e->is_variable() && e->req == GradReq::null_req)) continue;
@@ -169,6 +188,7 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
   if (!retain_graph)
     for (const auto& n : nodes) {
       n->released = true;
+      n->custom = nullptr;
       n->outputs.clear();
       n->inputs.clear();
     }

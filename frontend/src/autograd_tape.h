@@ -4,6 +4,7 @@
 //   if (autograd::is_recording()) tape::record(op, attrs, inputs, outputs);  // in call_all
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct AGNode {
   std::vector<std::weak_ptr<AGEntry>> out_entries;  // for create_graph (taped outputs)
   uint64_t seq = 0;       // recording order: a node's producers have smaller numbers
   bool released = false;  // backward without retain_graph dropped the saved values
+  // A node without an op (a hybridized block's compiled call): its backward maps the output
+  // gradients (undefined where none) to one gradient per input (undefined: none).
+  std::function<std::vector<NDArray>(const std::vector<NDArray>& og)> custom;
 };
 
 struct AGEntry {
@@ -40,6 +44,9 @@ bool needs_grad(const std::vector<NDArray>& inputs);
 // Tapes `op` and gives each output an entry (no-op for non-differentiable ops).
 void record(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
             std::vector<NDArray>& outputs);
+// Tapes an opaque call named `name` (for errors) whose backward is `fn`.
+void record_custom(const std::string& name, const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
+                   std::function<std::vector<NDArray>(const std::vector<NDArray>& og)> fn);
 }  // namespace tape
 
 }  // namespace hgc

@@ -1,5 +1,7 @@
 #include "cached_graph.h"
 
+#include <set>
+
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 
@@ -26,7 +28,10 @@ std::shared_ptr<CachedGraph> CachedGraph::build(const Graph& g, const std::vecto
   InferOptions o;
   o.require_complete = false;
   std::map<std::string, int> input_pos;
+  std::set<std::string> vars;  // inputs the graph does not use are left out (gradient graphs)
+  for (int id : work.variable_ids()) vars.insert(work.nodes[id].name);
   for (size_t i = 0; i < xs.size(); ++i) {
+    if (!vars.count(input_names[i])) continue;
     o.shapes[input_names[i]] = Shape(xs[i].shape());
     o.dtypes[input_names[i]] = xs[i].dtype();
     input_pos[input_names[i]] = static_cast<int>(i);

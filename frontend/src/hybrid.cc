@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "cached_graph.h"
+#include "hybrid_cached.h"
 #include "hgc/frontend/autograd.h"
 #include "hgc/frontend/block.h"
 #include "hgc/frontend/symbol.h"
@@ -15,18 +15,9 @@
 
 namespace hgc::gluon {
 
-struct HybridBlock::Cached {
-  std::vector<std::vector<int64_t>> shapes;
-  std::vector<DType> dtypes;
-  bool training = false;
-  std::shared_ptr<CachedGraph> graph;
-  std::map<std::string, HostTensor> constants;
-  std::vector<std::shared_ptr<Parameter>> params;
-};
-
 namespace {
-
 Shape shape_from(const std::vector<int64_t>& dims) { return Shape(dims); }
+}  // namespace
 
 // Deferred dims of the traced parameters come back from the graph's inferred shapes.
 void complete_params(const TraceGraph& g) {
@@ -40,8 +31,6 @@ void complete_params(const TraceGraph& g) {
     if (p->deferred() && p->shape_known()) p->finish_deferred_init();
   }
 }
-
-}  // namespace
 
 HybridBlock::HybridBlock(const std::string& hint, BlockArgs args) : Block(hint, std::move(args)) {}
 HybridBlock::~HybridBlock() = default;
@@ -86,10 +75,8 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
     trace::ScopeGuard scope(*g, prefix());
     return hybrid_forward_multi(xs);
   }
-  // Under autograd::record() the compiled graph would be opaque to the tape (a compiled
-  // backward is still to come, issue 6), so a recorded call runs imperatively: same ops,
-  // same kernels, every op taped.
-  if (hybridized_ && !trace::active() && !autograd::is_recording()) return run_cached(xs);
+  // Under autograd::record(): the compiled forward, one tape node, a compiled backward.
+  if (hybridized_ && !trace::active()) return autograd::is_recording() ? run_recorded(xs) : run_cached(xs);
   infer_deferred(xs);
   return hybrid_forward_multi(xs);
 }
@@ -115,6 +102,10 @@ void HybridBlock::infer_deferred(const std::vector<NDArray>& xs) {
 }
 
 std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
+  return lookup(xs, true)->graph->run(xs);
+}
+
+std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArray>& xs, bool forward) {
   bool training = is_training();
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     const Cached& c = **it;
@@ -124,7 +115,8 @@ std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
     if (!same) continue;
     ++stats_.hits;
     if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
-    return c.graph->run(xs);
+    if (forward && !(*it)->graph) build_forward(*it, xs);
+    return *it;
   }
   ++stats_.misses;
   auto c = std::make_shared<Cached>();
@@ -133,6 +125,14 @@ std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
     c->shapes.push_back(x.shape());
     c->dtypes.push_back(x.dtype());
   }
+  if (forward) build_forward(c, xs);  // first, so a failed trace leaves nothing cached
+  cache_.push_front(c);
+  while (cache_.size() > std::max<size_t>(1, opts_.cache_size)) cache_.pop_back();
+  return c;
+}
+
+void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs) {
+  bool training = c->training;
   auto g = std::make_shared<TraceGraph>(name());
   g->training = training;
   g->for_compile = true;
@@ -157,12 +157,11 @@ std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
   for (const auto& p : g->params) params[p->name()] = p;
   Graph traced = prune_graph(g->graph, heads);
   c->params = g->params;
+  c->traced = true;
   c->constants = g->constants;
   c->graph = CachedGraph::build(traced, names, xs, params, g->constants, opts_.compile, name());
-  cache_.push_front(c);
-  while (cache_.size() > std::max<size_t>(1, opts_.cache_size)) cache_.pop_back();
+  ++stats_.traces;
   last_ = c;
-  return c->graph->run(xs);
 }
 
 void HybridBlock::export_model(const std::string& path, int epoch) const {

@@ -93,9 +93,11 @@ Dropout::Dropout(double rate, std::vector<int64_t> axes, BlockArgs args)
 
 NDArray Dropout::hybrid_forward(const NDArray& x) {
   if (x.is_symbolic()) {
-    if (is_training() && rate_ > 0 && x.symbolic_value()->graph->for_compile)
+    if (is_training() && rate_ > 0 && x.symbolic_value()->graph->for_compile) {
+      x.symbolic_value()->graph->training_unsupported = true;
       fail("gluon", "block '", name(), "': Dropout in training mode cannot be hybridized yet (compiled graphs draw ",
            "no random numbers); train it imperatively or hybridize for prediction");
+    }
     AttrMap a{{"p", rate_}};
     if (!axes_.empty()) a["axes"] = axes_;
     return nd::op("Dropout", a, {x}, "fwd");

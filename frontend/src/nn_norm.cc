@@ -64,9 +64,11 @@ BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : HybridBlock("batchnorm"
 
 NDArray BatchNorm::hybrid_forward(const NDArray& x) {
   bool batch_stats = is_training() && !opts_.use_global_stats_;
-  if (batch_stats && x.is_symbolic() && x.symbolic_value()->graph->for_compile)
+  if (batch_stats && x.is_symbolic() && x.symbolic_value()->graph->for_compile) {
+    x.symbolic_value()->graph->training_unsupported = true;
     fail("gluon", "block '", name(), "': BatchNorm in training mode cannot be hybridized yet (compiled graphs use the ",
          "running statistics); train it imperatively or hybridize for prediction");
+  }
   if (batch_stats && !x.is_symbolic()) return train_forward(x);
   AttrMap a{{"eps", opts_.epsilon_}, {"momentum", opts_.momentum_}, {"fix_gamma", !opts_.scale_},
             {"use_global_stats", opts_.use_global_stats_}, {"axis", int64_t(opts_.axis_)}};

@@ -169,6 +169,8 @@ ValueRef value_ref(const NDArray& x) {
   return {x.symbolic_value()->node, x.symbolic_value()->index};
 }
 
+NDArray value(const std::shared_ptr<TraceGraph>& g, ValueRef v) { return make_value(g, v); }
+
 Shape shape_of(const TraceGraph& g, ValueRef v) { return g.graph.shape(v); }
 
 void unsupported(const NDArray& x, const std::string& what) {

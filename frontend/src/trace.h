@@ -29,6 +29,9 @@ struct TraceGraph {
   // The graph will be compiled and run (hybridize), not only inspected (shape inference,
   // symbols): training-mode ops the compiler cannot run yet refuse to trace.
   bool for_compile = false;
+  // Set by a block that refused to trace in training mode (Dropout, BatchNorm): a call under
+  // autograd::record() then runs that hybridized block imperatively (hybrid_train.cc).
+  bool training_unsupported = false;
   // Name scopes (a block's prefix with fresh per-hint counters, as Gluon's name.Prefix).
   struct Scope {
     std::string prefix;
@@ -77,6 +80,8 @@ NDArray parameter(const std::shared_ptr<TraceGraph>& g, const std::shared_ptr<Pa
 std::vector<NDArray> record(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
                             const std::string& name);
 ValueRef value_ref(const NDArray& x);
+// The traced array of value `v` of `g` (any node's output, e.g. to replay gradient rules).
+NDArray value(const std::shared_ptr<TraceGraph>& g, ValueRef v);
 // The shape a traced value's node holds now (completed by later inference).
 Shape shape_of(const TraceGraph& g, ValueRef v);
 // Throws an hgc::Error for an operation that traced values do not support.

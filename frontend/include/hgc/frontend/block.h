@@ -19,6 +19,11 @@
 //   net->hybridize();
 //   y = (*net)(x);                // traced + compiled once; later calls run the executable
 //   net->export_model("net", 0);  // net-symbol.json + net-0000.params
+//
+// Under autograd::record() a hybridized block is one tape node: a compiled forward (which
+// also outputs the values its gradient needs) and a compiled gradient graph, both from one
+// trace per input signature (hybrid_train.cc). Blocks that cannot trace in training mode
+// (Dropout, BatchNorm) run imperatively under record(), their hybridized children compiled.
 #pragma once
 #include <list>
 #include <map>
@@ -165,7 +170,9 @@ class HybridBlock : public Block {
   // last compiled; needs a hybridized forward first, as in Gluon.
   void export_model(const std::string& path, int epoch = 0) const;
   struct CacheStats {
-    int64_t hits = 0, misses = 0;
+    int64_t hits = 0, misses = 0;   // calls that found / added a cache entry (input signature)
+    int64_t traces = 0;             // times hybrid_forward ran on traced values (graphs built)
+    int64_t backward_compiles = 0;  // gradient graphs compiled (run_recorded, hybrid_train.cc)
     size_t entries = 0;
   };
   CacheStats cache_stats() const;
@@ -178,7 +185,18 @@ class HybridBlock : public Block {
 
  private:
   struct Cached;
+  struct Backward;
+  // The cache entry for these inputs (a miss adds one); with `forward`, its forward graph
+  // traced and compiled if it has none yet.
+  std::shared_ptr<Cached> lookup(const std::vector<NDArray>& xs, bool forward);
+  void build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs);
   std::vector<NDArray> run_cached(const std::vector<NDArray>& xs);
+  // A call under autograd::record(): the compiled forward, taped as one node whose backward
+  // runs a compiled gradient graph (hybrid_train.cc).
+  std::vector<NDArray> run_recorded(const std::vector<NDArray>& xs);
+  // hybrid_forward on the values, every op taped (children still run hybridized).
+  std::vector<NDArray> run_imperative(const std::vector<NDArray>& xs);
+  std::shared_ptr<Backward> build_backward(Cached& c, const std::vector<NDArray>& xs, std::vector<bool> need);
   bool hybridized_ = false;
   HybridizeOptions opts_;
   std::list<std::shared_ptr<Cached>> cache_;
