@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   }
   qsort(ms, 200, sizeof(double), cmp);
   printf("median latency over 200 runs: %.4f ms\n", ms[100]);
+  free(out);
+  for (int t = 0; t < T; ++t) free(in[t]), free(ref[t]);
   return 0;
 }
 )";

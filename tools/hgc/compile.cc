@@ -356,7 +356,8 @@ int cmd_compile(Args& args) {
     double link_ms = ms_since(tl);
     if (emit == "lib") {
       std::string file = fs::path(out).filename().string();
-      std::string link = std::string("c++ -o prog prog.o ") + (shared_lib ? "./" + file + " -Wl,-rpath,'$ORIGIN'" : file) +
+      // The driver hgc itself links with: a sanitizer build's runtime must match its compiler.
+      std::string link = find_cxx() + " -o prog prog.o " + (shared_lib ? "./" + file + " -Wl,-rpath,'$ORIGIN'" : file) +
                          " " + HGC_AOT_LDFLAGS + " " + HGC_OPENBLAS_LIB + " -lpthread -lm -ldl";
       side->write(c_header(*aot.exe, heads, name, link));
     } else if (beside) {
