@@ -5,23 +5,14 @@
 //   ./build/models/hgc_train_fashion_mlp [epochs] [export-prefix]
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
-#include "hgc/frontend/gluon.h"
+#include "mlp/fashion_mlp.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
 
 namespace {
-const std::string kDir = "/usr/share/datasets/fashion-mnist/";
-
-std::pair<NDArray, NDArray> load(const std::string& split) {
-  NDArray images = data::read_idx(kDir + split + "-images-idx3-ubyte.gz");
-  NDArray labels = data::read_idx(kDir + split + "-labels-idx1-ubyte.gz");
-  return {images.astype(DType::f32).reshape({images.shape()[0], -1}) / 255.0, labels.astype(DType::f32)};
-}
-
 double accuracy(nn::HybridSequential& net, data::DataLoader& loader) {
   metric::Accuracy acc;
   for (const auto& b : loader) acc.update(b[1], net(b[0]));
@@ -32,19 +23,16 @@ double accuracy(nn::HybridSequential& net, data::DataLoader& loader) {
 int main(int argc, char** argv) try {
   int epochs = argc > 1 ? std::atoi(argv[1]) : 2;
   std::string prefix = argc > 2 ? argv[2] : "";
-  if (!std::filesystem::exists(kDir + "train-images-idx3-ubyte.gz")) {
-    std::cerr << "Fashion-MNIST is not installed (" << kDir << "); scripts/setup.sh installs it\n";
+  auto data = models::load_fashion_mnist();
+  if (!data) {
+    std::cerr << "Fashion-MNIST is not installed (" << models::kFashionMnistDir << "); scripts/setup.sh installs it\n";
     return 1;
   }
-  auto [train_x, train_y] = load("train");
-  auto [test_x, test_y] = load("t10k");
+  auto& [train_x, train_y, test_x, test_y] = *data;
   std::cout << "Fashion-MNIST: " << train_x.shape()[0] << " training and " << test_x.shape()[0] << " test images\n";
 
   nd::random::seed(1);
-  auto net = std::make_shared<nn::HybridSequential>();
-  net->emplace<nn::Dense>(nn::DenseOptions(256).activation("relu"));
-  net->emplace<nn::Dense>(nn::DenseOptions(128).activation("relu"));
-  net->emplace<nn::Dense>(nn::DenseOptions(10));
+  auto net = models::fashion_mlp();
   net->initialize(init::Xavier());
   loss::SoftmaxCrossEntropyLoss ce;
   Trainer trainer(net->collect_params(), "sgd", {{"learning_rate", 0.1}});

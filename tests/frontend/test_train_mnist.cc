@@ -7,36 +7,23 @@
 #include <filesystem>
 
 #include "hgc/frontend/gluon.h"
+#include "mlp/fashion_mlp.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
 
-namespace {
-const std::string kDir = "/usr/share/datasets/fashion-mnist/";
-
-// (N, 784) float32 in [0, 1] and (N,) float32 labels.
-std::pair<NDArray, NDArray> load(const std::string& split) {
-  NDArray images = data::read_idx(kDir + split + "-images-idx3-ubyte.gz");
-  NDArray labels = data::read_idx(kDir + split + "-labels-idx1-ubyte.gz");
-  return {images.astype(DType::f32).reshape({images.shape()[0], -1}) / 255.0, labels.astype(DType::f32)};
-}
-}  // namespace
-
 TEST_CASE("train: Fashion-MNIST MLP, imperative SGD, >= 80% test accuracy in two epochs") {
-  if (!std::filesystem::exists(kDir + "train-images-idx3-ubyte.gz")) {
-    MESSAGE("skipped: ", kDir, " is absent (install Debian's dataset-fashion-mnist)");
+  auto data = models::load_fashion_mnist();
+  if (!data) {
+    MESSAGE("skipped: ", models::kFashionMnistDir, " is absent (install Debian's dataset-fashion-mnist)");
     return;
   }
-  auto [train_x, train_y] = load("train");
-  auto [test_x, test_y] = load("t10k");
+  auto& [train_x, train_y, test_x, test_y] = *data;
   CHECK(train_x.shape() == std::vector<int64_t>{60000, 784});
   CHECK(test_y.shape() == std::vector<int64_t>{10000});
 
   nd::random::seed(1);
-  auto net = std::make_shared<nn::HybridSequential>();
-  net->emplace<nn::Dense>(nn::DenseOptions(256).activation("relu"));
-  net->emplace<nn::Dense>(nn::DenseOptions(128).activation("relu"));
-  net->emplace<nn::Dense>(nn::DenseOptions(10));
+  auto net = models::fashion_mlp();
   net->initialize(init::Xavier());
   loss::SoftmaxCrossEntropyLoss ce;
   Trainer trainer(net->collect_params(), "sgd", {{"learning_rate", 0.1}});
