@@ -20,19 +20,7 @@
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/thread_pool.h"
 
-extern "C" {
-struct HgcAotKernel {
-  const char* name;
-  hgc::PackedKernel fn;
-};
-extern const HgcAotKernel hgc_aot_kernels[];
-extern const int hgc_aot_kernel_count;
-extern const char hgc_plan_blob[];
-extern const char hgc_plan_blob_end[];
-extern const char hgc_model_name[];
-extern const char* const hgc_output_names[];
-extern const int hgc_output_name_count;
-}
+#include "aot_symbols.h"
 
 namespace {
 

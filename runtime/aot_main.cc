@@ -23,18 +23,7 @@
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
 
-extern "C" {
-struct HgcAotKernel {
-  const char* name;
-  hgc::PackedKernel fn;
-};
-extern const HgcAotKernel hgc_aot_kernels[];
-extern const int hgc_aot_kernel_count;
-extern const char hgc_plan_blob[];
-extern const char hgc_plan_blob_end[];
-extern const char hgc_model_name[];
-extern const int hgc_params_beside;  // 1: parameters are inputs of the plan, read from a file
-}
+#include "aot_symbols.h"
 
 namespace {
 
