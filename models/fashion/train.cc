@@ -1,0 +1,68 @@
+#include "fashion/train.h"
+
+#include <chrono>
+
+namespace hgc::models {
+
+using namespace gluon;
+
+namespace {
+NDArray as_input(const NDArray& x, bool image_shape) { return image_shape ? x.reshape({-1, 1, 28, 28}) : x; }
+}  // namespace
+
+double fashion_accuracy(Block& net, const NDArray& x, const NDArray& y, bool image_shape) {
+  metric::Accuracy acc;
+  data::DataLoader loader(std::make_shared<data::ArrayDataset>(std::vector<NDArray>{x, y}), data::DataLoaderOptions(1000));
+  for (const auto& b : loader) acc.update(b[1], net(as_input(b[0], image_shape)));
+  return acc.get().second;
+}
+
+std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data, const FashionTrainOptions& o,
+                                      const std::function<void(const EpochStats&)>& on_epoch) {
+  NDArray x = data.train_x, y = data.train_y;
+  if (o.max_train > 0 && o.max_train < x.shape()[0]) {
+    x = x.slice(0, o.max_train);
+    y = y.slice(0, o.max_train);
+  }
+  loss::SoftmaxCrossEntropyLoss ce;
+  std::map<std::string, double> hp{{"learning_rate", o.learning_rate}};
+  if (o.optimizer == "sgd" || o.optimizer == "nag") hp["momentum"] = o.momentum;
+  Trainer trainer(net.collect_params(), o.optimizer, hp);
+  data::DataLoader loader(std::make_shared<data::ArrayDataset>(std::vector<NDArray>{x, y}),
+                          data::DataLoaderOptions(o.batch).shuffle(true).seed(o.shuffle_seed).last_batch("discard"));
+  std::vector<EpochStats> curve;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    auto t0 = std::chrono::steady_clock::now();
+    metric::Accuracy train_acc;
+    double loss_sum = 0;
+    int64_t steps = 0;
+    for (const auto& b : loader) {
+      NDArray out, l;
+      {
+        auto r = autograd::record();
+        out = net(as_input(b[0], o.image_shape));
+        l = ce(out, b[1]);
+      }
+      l.backward();
+      trainer.step(o.batch);
+      // Reading values waits for nothing extra here (execution is synchronous) but costs a
+      // reduction per step, so the running figures sample every 20th batch.
+      if (steps++ % 20 == 0) {
+        loss_sum += nd::mean(l).asscalar();
+        train_acc.update(b[1], out);
+      }
+    }
+    EpochStats s;
+    s.epoch = epoch;
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    s.images_per_second = static_cast<double>(steps * o.batch) / s.seconds;
+    s.train_loss = loss_sum / static_cast<double>((steps + 19) / 20);
+    s.train_accuracy = train_acc.get().second;
+    s.test_accuracy = fashion_accuracy(net, data.test_x, data.test_y, o.image_shape);
+    curve.push_back(s);
+    if (on_epoch) on_epoch(s);
+  }
+  return curve;
+}
+
+}  // namespace hgc::models

@@ -1,0 +1,38 @@
+// One training loop for the Fashion-MNIST models (the MLP and LeNet): epochs of
+// record/backward/step over shuffled batches, test accuracy after each epoch, timing.
+//
+//   models::FashionTrainOptions o;  o.epochs = 10;  o.image_shape = true;   // NCHW for CNNs
+//   auto curve = models::train_fashion(*net, *data, o);
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mlp/fashion_mlp.h"
+
+namespace hgc::models {
+
+struct FashionTrainOptions {
+  int epochs = 10;
+  int64_t batch = 64;
+  std::string optimizer = "adam";
+  double learning_rate = 1e-3, momentum = 0.9;  // momentum: sgd only
+  bool image_shape = false;    // feed (N, 1, 28, 28) instead of (N, 784)
+  int64_t max_train = 0;       // > 0: only the first max_train training images (tests)
+  uint64_t shuffle_seed = 3;
+  bool progress = true;        // a progress bar per epoch
+};
+
+struct EpochStats {
+  int epoch = 0;
+  double train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0, images_per_second = 0;
+};
+
+// Trains `net` (initialized) in place; `on_epoch` sees each epoch's figures as they come.
+std::vector<EpochStats> train_fashion(gluon::HybridBlock& net, const FashionMnist& data, const FashionTrainOptions& o,
+                                      const std::function<void(const EpochStats&)>& on_epoch = {});
+
+// Accuracy of `net` on (x, y) in predict mode, in batches of 1000.
+double fashion_accuracy(gluon::Block& net, const NDArray& x, const NDArray& y, bool image_shape);
+
+}  // namespace hgc::models
