@@ -1,7 +1,6 @@
 // Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
-// matrix products, Convolution (stride 1) and movement ops. Each is written with registered
-// ops only; Pooling has none yet: its backward needs an op without a lowering (a scatter or
-// _backward_Pooling), as does Convolution with stride/dilation/groups (Deconvolution).
+// matrix products, Convolution (stride 1), Pooling (through _backward_Pooling) and movement
+// ops. Each is written with registered ops only.
 #include <numeric>
 
 #include "grad_rules.h"
@@ -125,8 +124,24 @@ Grads conv_grad(const GradCtx& c) {
   return r;
 }
 
+// Every attribute the forward call set or defaulted, for the backward op that takes the same.
+AttrMap attrs_of(const GradCtx& c) {
+  AttrMap m;
+  for (const AttrSpec& a : c.def.attrs)
+    if (!c.attrs.is_none(a.name)) m[a.name] = c.attrs.get(a.name);
+  return m;
+}
+
+// Pooling's gradient is MXNet's _backward_Pooling op (a gather over the input windows; max
+// routes each window's gradient to its first maximum, as MXNet does).
+Grads pool_grad(const GradCtx& c) {
+  if (c.attrs.s("pool_type") == "lp") fail("autograd", "Pooling: pool_type=lp has no gradient yet");
+  return {call("_backward_Pooling", attrs_of(c), {c.og[0], c.in[0], c.out[0]})};
+}
+
 void matmul_rules(RuleTable& t) {
   t.add("Convolution", conv_grad);
+  t.add("Pooling", pool_grad);
   // C = op(A) op(B); dA and dB from g with the transposes folded into dot's flags.
   for (const char* op : {"dot", "batch_dot"}) {
     bool batch = std::string(op) == "batch_dot";

@@ -170,6 +170,37 @@ bool pool_shape(ShapeCtx& c) {
   return c.out[0].known();
 }
 
+// _backward_Pooling(ograd, in_data, out_data) -> in_grad: in_grad has in_data's shape; ograd
+// and out_data have the shape Pooling gives in_data.
+bool pool_backward_shape(ShapeCtx& c) {
+  Shape x = c.in[1];
+  Shape::merge(x, c.out[0]);
+  if (!x.rank_known()) return false;
+  c.assign_in(1, x);
+  c.assign_out(0, x);
+  std::vector<Shape> fin{x}, fout{Shape()};
+  static const Names kData{"data"};
+  ShapeCtx fwd{c.attrs, kData, fin, fout};
+  pool_shape(fwd);
+  c.assign_in(0, fout[0]);
+  c.assign_in(2, fout[0]);
+  return x.known() && c.in[0].known();
+}
+
+OpBuilder pool_attrs(OpBuilder b) {
+  return b.attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
+      .attr(AttrSpec::boolean("global_pool").def(false))
+      .attr(AttrSpec::boolean("cudnn_off").def(false))
+      .attr(AttrSpec::one_of("pooling_convention", {"valid", "full", "same"}).def(std::string("valid")))
+      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::integer("p_value").opt())
+      .attr(AttrSpec::boolean("count_include_pad").opt())
+      .attr(AttrSpec::one_of("layout", {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"}).opt())
+      .attr(AttrSpec::int_tuple("output_size").opt());
+}
+
 // The attributes Convolution and Deconvolution share, in MXNet's order.
 OpBuilder conv_attrs(OpBuilder b, int64_t workspace, bool no_bias, bool deconv) {
   static std::vector<std::string> layouts = {"NCW", "NCHW", "NCDHW", "NHWC", "NWC", "NDHWC"};
@@ -207,20 +238,15 @@ void register_nn_conv(OpRegistry& r) {
   // `same` is MXNet's 1-D-only convention ceil(x / stride); it is accepted for any rank here.
   // output_size (adaptive pooling) is part of the schema but, as in MXNet's own shape function,
   // does not change the inferred shape.
-  r.add("Pooling")
-      .attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
-      .attr(AttrSpec::boolean("global_pool").def(false))
-      .attr(AttrSpec::boolean("cudnn_off").def(false))
-      .attr(AttrSpec::one_of("pooling_convention", {"valid", "full", "same"})
-                .def(std::string("valid")))
-      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::integer("p_value").opt())
-      .attr(AttrSpec::boolean("count_include_pad").opt())
-      .attr(AttrSpec::one_of("layout", {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"}).opt())
-      .attr(AttrSpec::int_tuple("output_size").opt())
-      .shape(pool_shape);
+  pool_attrs(r.add("Pooling")).shape(pool_shape);
+
+  // MXNet's backward node of Pooling, with the same attributes: the input gradient from the
+  // output gradient, the input and the output. Max pooling routes each window's gradient to
+  // the window's first maximum in row-major order (as MXNet does; ties get nothing more);
+  // avg divides by the window area under count_include_pad, as the forward does.
+  pool_attrs(r.add("_backward_Pooling"))
+      .inputs(Names{"ograd", "in_data", "out_data"})
+      .shape(pool_backward_shape);
 }
 
 }  // namespace hgc::ops

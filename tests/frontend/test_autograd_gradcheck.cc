@@ -230,6 +230,25 @@ TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
   check_grad("Convolution", conv({1, 2}, true), {r32({1, 2, 3, 4}), r32({3, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
 }
 
+TEST_CASE("gradcheck: Pooling max/avg/sum, global, strides unlike the kernel, padding (float64)") {
+  using V = std::vector<int64_t>;
+  auto pool = [](AttrMap a) { return [a](auto& v) { return nd::op("Pooling", a, {v[0]}); }; };
+  for (const char* t : {"max", "avg", "sum"}) {
+    std::string type = t;
+    check_grad("Pooling", pool({{"kernel", V{2, 2}}, {"stride", V{2, 2}}, {"pool_type", type}}), {r64({2, 2, 4, 5})});
+    check_grad("Pooling", pool({{"kernel", V{3, 3}}, {"stride", V{2, 2}}, {"pad", V{1, 1}}, {"pool_type", type}}),
+               {r64({1, 2, 5, 6}, -1, 1, 2)});
+    check_grad("Pooling", pool({{"kernel", V{2, 3}}, {"stride", V{3, 1}}, {"pad", V{0, 1}}, {"pool_type", type},
+                                {"pooling_convention", std::string("full")}}),
+               {r64({1, 2, 7, 5}, -1, 1, 3)});
+    check_grad("Pooling", pool({{"global_pool", true}, {"pool_type", type}}), {r64({2, 3, 3, 4}, -1, 1, 4)});
+    check_grad("Pooling", pool({{"kernel", V{3}}, {"stride", V{2}}, {"pool_type", type}}), {r64({2, 2, 8}, -1, 1, 5)});
+  }
+  check_grad("Pooling", pool({{"kernel", V{3, 2}}, {"pad", V{1, 1}}, {"pool_type", std::string("avg")},
+                              {"count_include_pad", false}}),
+             {r64({1, 2, 4, 4}, -1, 1, 6)});
+}
+
 TEST_CASE("gradcheck: every op with a gradient rule is checked above") {
   for (const std::string& op : autograd::gradient_rule_ops()) {
     INFO("op ", op, " has a gradient rule but no finite-difference check in test_autograd_gradcheck.cc");
