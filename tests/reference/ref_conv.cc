@@ -1,7 +1,7 @@
-// Reference kernels: Convolution, Deconvolution, Pooling and its backward (MXNet 1.9 nn/convolution-inl.h,
-// nn/deconvolution-inl.h, nn/pool.h). Channel-last layouts are transposed to channel-first
-// and back, and 1-D/2-D windows are run as 3-D ones with leading size-1 dims, so a single
-// loop nest per op covers every case.
+// Reference kernels: Convolution, Deconvolution, Pooling and its backward, im2col/col2im (MXNet
+// 1.9 nn/convolution-inl.h, nn/deconvolution-inl.h, nn/pool.h, nn/im2col.h). Channel-last
+// layouts are transposed to channel-first and back, and 1-D/2-D windows are run as 3-D ones
+// with leading size-1 dims, so a single loop nest per op covers every case.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -156,6 +156,42 @@ void convolution(Ctx& c, bool transposed) {
   c.out[0] = last ? permuted(out, to_last(out.ndim())) : out;
 }
 
+// im2col (to_cols) and its adjoint col2im on channel-first images: column row c * K + k, column
+// a (a block position) holds x[n, c, a*s - p + k*d], or 0 where that is padding.
+void im2col_nchw(Arr& im, Arr& col, const Window& win, bool to_cols) {
+  auto is = spatial3(im.shape);
+  std::array<int64_t, 3> blocks;
+  for (int d = 0; d < 3; ++d)
+    blocks[d] = (is[d] + 2 * win.pad[d] - win.dilate[d] * (win.k[d] - 1) - 1) / win.stride[d] + 1;
+  std::vector<int64_t> tab = tap_table(blocks, is, win);
+  int64_t planes = im.shape[0] * im.shape[1], in_size = is[0] * is[1] * is[2];
+  int64_t ksize = win.k[0] * win.k[1] * win.k[2], nblocks = blocks[0] * blocks[1] * blocks[2];
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t k = 0; k < ksize; ++k)
+      for (int64_t a = 0; a < nblocks; ++a) {
+        int64_t b = tab[a * ksize + k];
+        double& cv = col.v[(pl * ksize + k) * nblocks + a];
+        if (b < 0) continue;
+        if (to_cols)
+          cv = im.v[pl * in_size + b];
+        else
+          im.v[pl * in_size + b] += cv;
+      }
+}
+
+Window im2col_window(const Ctx& c, int nk) {
+  return {dims3(c, "kernel", nk, 1, 1), dims3(c, "stride", nk, 1, 1), dims3(c, "dilate", nk, 1, 1),
+          dims3(c, "pad", nk, 0, 0)};
+}
+
+void im2col(Ctx& c) {
+  im2col_nchw(c.in[0], c.out[0], im2col_window(c, c.in[0].ndim() - 2), true);
+}
+
+void col2im(Ctx& c) {
+  im2col_nchw(c.out[0], c.in[0], im2col_window(c, c.out[0].ndim() - 2), false);
+}
+
 // The window of output position `o`: it starts at o*s - p. max reads only real elements;
 // avg/sum/lp clip the window to the padded input first (that size is avg's divisor when
 // count_include_pad, the default) and then [lo, hi) to the real input.
@@ -275,6 +311,8 @@ void add_conv_kernels(KernelTable& t) {
   t["Deconvolution"] = [](Ctx& c) { convolution(c, true); };
   t["Pooling"] = pooling;
   t["_backward_Pooling"] = pooling_backward;
+  t["im2col"] = im2col;
+  t["col2im"] = col2im;
 }
 
 }  // namespace hgc::ref
