@@ -1,7 +1,6 @@
 // Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
-// matrix products, Convolution (stride 1) and movement ops. Each is written with registered
-// ops only; Pooling has none yet: its backward needs an op without a lowering (a scatter or
-// _backward_Pooling), as does Convolution with stride/dilation/groups (Deconvolution).
+// matrix products, Convolution (im2col/col2im GEMMs), Pooling (through _backward_Pooling)
+// and movement ops. Each is written with registered ops only.
 #include <numeric>
 
 #include "grad_rules.h"
@@ -88,45 +87,72 @@ void layer_rules(RuleTable& t) {
   });
 }
 
-// 2-D Convolution with stride 1, no dilation, one group: both gradients are Convolutions
-// themselves (no Deconvolution lowering exists yet). dW correlates x with dy (batch and
-// channel axes swapped); dx is the "full" correlation of dy with the weight flipped in space
-// (flipped by take with reversed indices) and its in/out channels swapped.
-NDArray flip(const NDArray& w, int axis) {
-  int64_t k = w.shape()[axis];
-  std::vector<float> idx;
-  for (int64_t i = k - 1; i >= 0; --i) idx.push_back(static_cast<float>(i));
-  return nd::take(w, nd::array(idx, {k}), axis);
+// The window attributes (kernel, stride, dilate, pad) of a convolution, for im2col/col2im.
+AttrMap window_attrs(const AttrView& a) {
+  AttrMap m{{"kernel", a.tuple("kernel")}};
+  for (const char* k : {"stride", "dilate", "pad"}) m[k] = a.tuple(k);
+  return m;
 }
 
+// Convolution as GEMMs over im2col columns, per image n and group g (Cg = C/G input channels,
+// Og = O/G filters, K kernel taps, L output positions):
+//   y[n,g] (Og, L) = W[g] (Og, Cg*K) . cols[n,g] (Cg*K, L),   cols = im2col(x)
+// so dW[g] = sum_n dy[n,g] . cols[n,g]^T, dcols[n,g] = W[g]^T . dy[n,g], dx = col2im(dcols)
+// and db sums dy over everything but the channel. The rows of im2col's output are ordered
+// channel-major and the filters group-major, so each (n, g) pair is a contiguous block and
+// both products are one batch_dot over N*G.
 Grads conv_grad(const GradCtx& c) {
   const NDArray &x = c.in[0], &w = c.in[1], &g = c.og[0];
-  auto all_one = [&](const char* a) {
-    for (int64_t v : c.attrs.tuple(a))
-      if (v != 1) return false;
-    return true;
-  };
-  std::vector<int64_t> k = c.attrs.tuple("kernel"), pad = c.attrs.tuple("pad");
-  if (pad.empty()) pad.assign(k.size(), 0);
-  bool ok = k.size() == 2 && x.ndim() == 4 && all_one("stride") && all_one("dilate") && c.attrs.i("num_group") == 1 &&
-            (c.attrs.is_none("layout") || c.attrs.s("layout") == "NCHW") && pad[0] <= k[0] - 1 && pad[1] <= k[1] - 1;
-  if (!ok)
-    fail("autograd", "Convolution: gradients exist for 2-D NCHW convolutions with stride 1, no dilation, one group and ",
-         "pad < kernel only (the general case needs a Deconvolution lowering)");
-  int64_t o = w.shape()[0], ch = w.shape()[1];
-  AttrMap dw_a{{"kernel", std::vector<int64_t>{g.shape()[2], g.shape()[3]}}, {"pad", pad}, {"num_filter", o},
-               {"no_bias", true}};
-  NDArray dw = nd::swapaxes(nd::op("Convolution", dw_a, {nd::swapaxes(x, 0, 1), nd::swapaxes(g, 0, 1)}), 0, 1);
-  NDArray wf = flip(flip(nd::swapaxes(w, 0, 1), 2), 3);
-  AttrMap dx_a{{"kernel", k}, {"pad", std::vector<int64_t>{k[0] - 1 - pad[0], k[1] - 1 - pad[1]}}, {"num_filter", ch},
-               {"no_bias", true}};
-  Grads r{nd::op("Convolution", dx_a, {g, wf}), dw};
-  if (!c.attrs.b("no_bias")) r.push_back(nd::sum(g, {0, 2, 3}));
+  if (!c.attrs.is_none("layout") && c.attrs.s("layout")[1] != 'C')
+    fail("autograd", "Convolution: gradients exist for channel-first layouts (NCW, NCHW) only");
+  int nsp = x.ndim() - 2;
+  if (nsp < 1 || nsp > 2) fail("autograd", "Convolution: gradients exist for 1-D and 2-D convolutions only");
+  int64_t n = x.shape()[0], ch = x.shape()[1], o = w.shape()[0], groups = c.attrs.i("num_group");
+  int64_t taps = 1, l = 1;
+  for (int d = 0; d < nsp; ++d) taps *= w.shape()[2 + d], l *= g.shape()[2 + d];
+  int64_t cgk = ch / groups * taps, og = o / groups;
+  AttrMap win = window_attrs(c.attrs);
+  NDArray cols = nd_detail::call("im2col", win, {x}).reshape({n * groups, cgk, l});
+  NDArray dy = g.reshape({n * groups, og, l});
+  NDArray dw = nd::sum(nd::batch_dot(dy, cols, false, true).reshape({n, o, cgk}), {0}).reshape(w.shape());
+  NDArray wg = nd::broadcast_to(w.reshape({1, groups, og, cgk}), {n, groups, og, cgk}).reshape({n * groups, og, cgk});
+  NDArray dcols = nd::batch_dot(wg, dy, true, false).reshape({n, ch * taps, l});
+  std::vector<int64_t> size(x.shape().begin() + 2, x.shape().end());
+  win["output_size"] = size;
+  Grads r{nd_detail::call("col2im", win, {dcols}), dw};
+  if (!c.attrs.b("no_bias")) {
+    std::vector<int64_t> axes{0};
+    for (int d = 0; d < nsp; ++d) axes.push_back(2 + d);
+    r.push_back(nd::sum(g, axes));
+  }
   return r;
+}
+
+// Every attribute the forward call set or defaulted, for the backward op that takes the same.
+AttrMap attrs_of(const GradCtx& c) {
+  AttrMap m;
+  for (const AttrSpec& a : c.def.attrs)
+    if (!c.attrs.is_none(a.name)) m[a.name] = c.attrs.get(a.name);
+  return m;
+}
+
+// Pooling's gradient is MXNet's _backward_Pooling op (a gather over the input windows; max
+// routes each window's gradient to its first maximum, as MXNet does).
+Grads pool_grad(const GradCtx& c) {
+  if (c.attrs.s("pool_type") == "lp") fail("autograd", "Pooling: pool_type=lp has no gradient yet");
+  return {call("_backward_Pooling", attrs_of(c), {c.og[0], c.in[0], c.out[0]})};
 }
 
 void matmul_rules(RuleTable& t) {
   t.add("Convolution", conv_grad);
+  t.add("Pooling", pool_grad);
+  // im2col and col2im are each other's adjoint.
+  t.add("im2col", [](const GradCtx& c) -> Grads {
+    AttrMap a = window_attrs(c.attrs);
+    a["output_size"] = std::vector<int64_t>(c.in[0].shape().begin() + 2, c.in[0].shape().end());
+    return {call("col2im", a, {c.og[0]})};
+  });
+  t.add("col2im", [](const GradCtx& c) -> Grads { return {call("im2col", window_attrs(c.attrs), {c.og[0]})}; });
   // C = op(A) op(B); dA and dB from g with the transposes folded into dot's flags.
   for (const char* op : {"dot", "batch_dot"}) {
     bool batch = std::string(op) == "batch_dot";

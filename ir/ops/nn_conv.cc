@@ -1,6 +1,7 @@
-// Windowed ops: Convolution, Deconvolution, Pooling (MXNet 1.x nn/convolution, nn/deconvolution,
-// nn/pooling). 1-D, 2-D and 3-D kernels; channel-first (NCW, NCHW, NCDHW) and channel-last
-// (NWC, NHWC, NDHWC) layouts. Weights follow the data layout, as in MXNet's ConvertLayout.
+// Windowed ops: Convolution, Deconvolution, Pooling and its backward, im2col/col2im (MXNet 1.x
+// nn/convolution, nn/deconvolution, nn/pooling, nn/im2col). 1-D, 2-D and 3-D kernels;
+// channel-first (NCW, NCHW, NCDHW) and channel-last (NWC, NHWC, NDHWC) layouts. Weights
+// follow the data layout, as in MXNet's ConvertLayout.
 #include <algorithm>
 
 #include "nn_movement_util.h"
@@ -170,6 +171,105 @@ bool pool_shape(ShapeCtx& c) {
   return c.out[0].known();
 }
 
+// _backward_Pooling(ograd, in_data, out_data) -> in_grad: in_grad has in_data's shape; ograd
+// and out_data have the shape Pooling gives in_data.
+bool pool_backward_shape(ShapeCtx& c) {
+  Shape x = c.in[1];
+  Shape::merge(x, c.out[0]);
+  if (!x.rank_known()) return false;
+  c.assign_in(1, x);
+  c.assign_out(0, x);
+  std::vector<Shape> fin{x}, fout{Shape()};
+  static const Names kData{"data"};
+  ShapeCtx fwd{c.attrs, kData, fin, fout};
+  pool_shape(fwd);
+  c.assign_in(0, fout[0]);
+  c.assign_in(2, fout[0]);
+  return x.known() && c.in[0].known();
+}
+
+// im2col: data (N, C, spatial...) -> (N, C * prod(kernel), prod(out spatial)), out spatial by
+// the convolution formula. col2im: data (N, C * prod(kernel), L) -> (N, C, output_size...),
+// where L must be what im2col gives for that output size.
+struct Im2col {
+  std::vector<int64_t> k, stride, dilate, pad;
+  int64_t taps = 1;
+};
+
+Im2col im2col_attrs(const ShapeCtx& c) {
+  int nk = static_cast<int>(c.attrs.tuple("kernel").size());
+  if (nk < 1 || nk > 3) c.error("kernel=" + util::str(c.attrs.tuple("kernel")) + " must have 1 to 3 dims");
+  Im2col w{per_dim(c, "kernel", nk, 1, 1), per_dim(c, "stride", nk, 1, 1), per_dim(c, "dilate", nk, 1, 1),
+           per_dim(c, "pad", nk, 0, 0)};
+  for (int64_t k : w.k) w.taps *= k;
+  return w;
+}
+
+// Sliding positions along each spatial dim of `spatial`, multiplied; kUnknownDim if unknown.
+int64_t im2col_blocks(const ShapeCtx& c, const Im2col& w, const std::vector<int64_t>& spatial) {
+  int64_t blocks = 1;
+  for (size_t i = 0; i < spatial.size(); ++i) {
+    if (!known(spatial[i])) return Shape::kUnknownDim;
+    int64_t dk = w.dilate[i] * (w.k[i] - 1) + 1, span = spatial[i] + 2 * w.pad[i];
+    if (span < dk)
+      c.error("kernel " + util::str(w.k) + " (dilated " + std::to_string(dk) + ") exceeds padded size " +
+              std::to_string(span) + " of spatial dims " + util::str(spatial));
+    blocks *= (span - dk) / w.stride[i] + 1;
+  }
+  return blocks;
+}
+
+bool im2col_shape(ShapeCtx& c) {
+  Im2col w = im2col_attrs(c);
+  int nk = static_cast<int>(w.k.size());
+  const Shape& d = c.in[0];
+  if (!d.rank_known()) return false;
+  if (d.ndim() != nk + 2)
+    c.error("data has shape " + d.str() + ", expected rank " + std::to_string(nk + 2) + " for a " +
+            std::to_string(nk) + "-D kernel");
+  std::vector<int64_t> sp(d.dims().begin() + 2, d.dims().end());
+  int64_t ch = known(d[1]) ? d[1] * w.taps : Shape::kUnknownDim;
+  c.assign_out(0, Shape{d[0], ch, im2col_blocks(c, w, sp)});
+  return c.out[0].known();
+}
+
+bool col2im_shape(ShapeCtx& c) {
+  Im2col w = im2col_attrs(c);
+  std::vector<int64_t> size = c.attrs.tuple("output_size");
+  if (size.size() != w.k.size())
+    c.error("output_size=" + util::str(size) + " must have one entry per kernel dim " + util::str(w.k));
+  for (int64_t v : size)
+    if (v < 1) c.error("output_size=" + util::str(size) + " has an entry below 1");
+  const Shape& d = c.in[0];
+  if (!d.rank_known()) return false;
+  if (d.ndim() != 3) c.error("data has shape " + d.str() + ", expected (N, C * prod(kernel), L)");
+  int64_t blocks = im2col_blocks(c, w, size);
+  c.assign_in(0, Shape{d[0], d[1], blocks});
+  if (known(d[1]) && d[1] % w.taps != 0)
+    c.error("data has " + std::to_string(d[1]) + " rows, not a multiple of the kernel's " + std::to_string(w.taps) +
+            " taps");
+  Shape out = Shape::of_rank(static_cast<int>(size.size()) + 2);
+  out[0] = d[0];
+  out[1] = known(d[1]) ? d[1] / w.taps : Shape::kUnknownDim;
+  for (size_t i = 0; i < size.size(); ++i) out[2 + i] = size[i];
+  c.assign_out(0, out);
+  return c.out[0].known();
+}
+
+OpBuilder pool_attrs(OpBuilder b) {
+  return b.attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
+      .attr(AttrSpec::boolean("global_pool").def(false))
+      .attr(AttrSpec::boolean("cudnn_off").def(false))
+      .attr(AttrSpec::one_of("pooling_convention", {"valid", "full", "same"}).def(std::string("valid")))
+      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}))
+      .attr(AttrSpec::integer("p_value").opt())
+      .attr(AttrSpec::boolean("count_include_pad").opt())
+      .attr(AttrSpec::one_of("layout", {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"}).opt())
+      .attr(AttrSpec::int_tuple("output_size").opt());
+}
+
 // The attributes Convolution and Deconvolution share, in MXNet's order.
 OpBuilder conv_attrs(OpBuilder b, int64_t workspace, bool no_bias, bool deconv) {
   static std::vector<std::string> layouts = {"NCW", "NCHW", "NCDHW", "NHWC", "NWC", "NDHWC"};
@@ -204,23 +304,29 @@ void register_nn_conv(OpRegistry& r) {
     return conv_shape(c, true);
   });
 
+  // MXNet 1.6+ sliding-block ops (nn/im2col.cc): the pieces of a general convolution gradient
+  // and of Deconvolution.
+  auto window = [](OpBuilder b) {
+    return b.attr(AttrSpec::int_tuple("kernel"))
+        .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
+        .attr(AttrSpec::int_tuple("dilate").def(std::vector<int64_t>{}))
+        .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}));
+  };
+  window(r.add("im2col")).shape(im2col_shape);
+  window(r.add("col2im").attr(AttrSpec::int_tuple("output_size"))).shape(col2im_shape);
+
   // `same` is MXNet's 1-D-only convention ceil(x / stride); it is accepted for any rank here.
   // output_size (adaptive pooling) is part of the schema but, as in MXNet's own shape function,
   // does not change the inferred shape.
-  r.add("Pooling")
-      .attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
-      .attr(AttrSpec::boolean("global_pool").def(false))
-      .attr(AttrSpec::boolean("cudnn_off").def(false))
-      .attr(AttrSpec::one_of("pooling_convention", {"valid", "full", "same"})
-                .def(std::string("valid")))
-      .attr(AttrSpec::int_tuple("stride").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::int_tuple("pad").def(std::vector<int64_t>{}))
-      .attr(AttrSpec::integer("p_value").opt())
-      .attr(AttrSpec::boolean("count_include_pad").opt())
-      .attr(AttrSpec::one_of("layout", {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"}).opt())
-      .attr(AttrSpec::int_tuple("output_size").opt())
-      .shape(pool_shape);
+  pool_attrs(r.add("Pooling")).shape(pool_shape);
+
+  // MXNet's backward node of Pooling, with the same attributes: the input gradient from the
+  // output gradient, the input and the output. Max pooling routes each window's gradient to
+  // the window's first maximum in row-major order (as MXNet does; ties get nothing more);
+  // avg divides by the window area under count_include_pad, as the forward does.
+  pool_attrs(r.add("_backward_Pooling"))
+      .inputs(Names{"ograd", "in_data", "out_data"})
+      .shape(pool_backward_shape);
 }
 
 }  // namespace hgc::ops

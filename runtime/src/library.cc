@@ -2,8 +2,12 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <vector>
+
+#include "hgc/runtime/thread_pool.h"
 
 namespace hgc::lib {
 
@@ -33,34 +37,90 @@ int64_t convolution_workspace(const ConvShape& s) {
 }
 
 namespace {
-// Column matrix [Cg * KH * KW, OH * OW] of one image's channel group; zero outside the input.
-void im2col(const ConvShape& s, const float* x, int64_t cg, float* col) {
-  int64_t H = s.nsp == 2 ? s.in[0] : 1, W = s.in[s.nsp - 1];
-  int64_t KH = s.nsp == 2 ? s.k[0] : 1, KW = s.k[s.nsp - 1];
-  int64_t OH = s.nsp == 2 ? s.out[0] : 1, OW = s.out[s.nsp - 1];
-  int64_t SH = s.nsp == 2 ? s.stride[0] : 1, SW = s.stride[s.nsp - 1];
-  int64_t PH = s.nsp == 2 ? s.pad[0] : 0, PW = s.pad[s.nsp - 1];
-  int64_t DH = s.nsp == 2 ? s.dilate[0] : 1, DW = s.dilate[s.nsp - 1];
-  for (int64_t c = 0; c < cg; ++c)
-    for (int64_t kh = 0; kh < KH; ++kh)
-      for (int64_t kw = 0; kw < KW; ++kw) {
-        float* row = col + ((c * KH + kh) * KW + kw) * OH * OW;
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          int64_t ih = oh * SH - PH + kh * DH;
-          float* out = row + oh * OW;
-          if (ih < 0 || ih >= H) {
-            std::memset(out, 0, sizeof(float) * OW);
-            continue;
-          }
-          const float* in = x + (c * H + ih) * W;
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            int64_t iw = ow * SW - PW + kw * DW;
-            out[ow] = iw >= 0 && iw < W ? in[iw] : 0.f;
-          }
+
+// The 2-D view of a 1-D or 2-D window geometry (1-D: a height of 1).
+struct Geom2 {
+  int64_t H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+  explicit Geom2(const ConvShape& s) {
+    bool two = s.nsp == 2;
+    H = two ? s.in[0] : 1, W = s.in[s.nsp - 1];
+    KH = two ? s.k[0] : 1, KW = s.k[s.nsp - 1];
+    OH = two ? s.out[0] : 1, OW = s.out[s.nsp - 1];
+    SH = two ? s.stride[0] : 1, SW = s.stride[s.nsp - 1];
+    PH = two ? s.pad[0] : 0, PW = s.pad[s.nsp - 1];
+    DH = two ? s.dilate[0] : 1, DW = s.dilate[s.nsp - 1];
+  }
+};
+
+// Column rows [KH * KW, OH * OW] of one channel plane; zero outside the input.
+void im2col_plane(const Geom2& g, const float* x, float* col) {
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      float* row = col + (kh * g.KW + kw) * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        int64_t ih = oh * g.SH - g.PH + kh * g.DH;
+        float* out = row + oh * g.OW;
+        if (ih < 0 || ih >= g.H) {
+          std::memset(out, 0, sizeof(float) * g.OW);
+          continue;
+        }
+        const float* in = x + ih * g.W;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t iw = ow * g.SW - g.PW + kw * g.DW;
+          out[ow] = iw >= 0 && iw < g.W ? in[iw] : 0.f;
         }
       }
+    }
 }
+
+// The adjoint of im2col_plane: every column entry added back to the input element it was
+// read from (entries read from the padding are dropped). `x` must be zeroed by the caller.
+void col2im_plane(const Geom2& g, const float* col, float* x) {
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      const float* row = col + (kh * g.KW + kw) * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        int64_t ih = oh * g.SH - g.PH + kh * g.DH;
+        if (ih < 0 || ih >= g.H) continue;
+        const float* in = row + oh * g.OW;
+        float* out = x + ih * g.W;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t iw = ow * g.SW - g.PW + kw * g.DW;
+          if (iw >= 0 && iw < g.W) out[iw] += in[ow];
+        }
+      }
+    }
+}
+
+// Runs fn(p) for every plane p < n, split over the thread pool when there is enough work.
+void for_planes(int64_t n, int64_t work_per_plane, const std::function<void(int64_t)>& fn) {
+  ThreadPool& pool = ThreadPool::global();
+  int chunks = static_cast<int>(std::min<int64_t>(n, pool.size()));
+  if (chunks <= 1 || n * work_per_plane < (int64_t(1) << 16)) {
+    for (int64_t p = 0; p < n; ++p) fn(p);
+    return;
+  }
+  pool.parallel_for(chunks, [&](int c) {
+    for (int64_t p = n * c / chunks; p < n * (c + 1) / chunks; ++p) fn(p);
+  });
+}
+
 }  // namespace
+
+void im2col(const ConvShape& s, const float* x, float* col) {
+  Geom2 g(s);
+  int64_t in = g.H * g.W, rows = g.KH * g.KW * g.OH * g.OW;
+  for_planes(s.N * s.C, rows, [&](int64_t p) { im2col_plane(g, x + p * in, col + p * rows); });
+}
+
+void col2im(const ConvShape& s, const float* col, float* x) {
+  Geom2 g(s);
+  int64_t in = g.H * g.W, rows = g.KH * g.KW * g.OH * g.OW;
+  for_planes(s.N * s.C, rows, [&](int64_t p) {
+    std::memset(x + p * in, 0, sizeof(float) * in);
+    col2im_plane(g, col + p * rows, x + p * in);
+  });
+}
 
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
   int64_t in_sp = 1, out_sp = 1, kk = 1;
@@ -74,7 +134,8 @@ void convolution(const ConvShape& s, const float* x, const float* w, const float
       bool pointwise = kk == 1 && s.stride[0] == 1 && s.stride[s.nsp - 1] == 1 && s.pad[0] == 0 && s.pad[s.nsp - 1] == 0;
       const float* col = xg;  // a 1x1 convolution reads the image itself
       if (!pointwise) {
-        im2col(s, xg, cg, ws);
+        Geom2 geo(s);
+        for (int64_t c = 0; c < cg; ++c) im2col_plane(geo, xg + c * in_sp, ws + c * kk * out_sp);
         col = ws;
       }
       float beta = 0.f;

@@ -1,6 +1,7 @@
 // LibraryCall -> the OpenBLAS-backed routines of library.h. The parameter layouts are listed
 // in library_call.h; the compiler (compiler/src/lower/library.cc) writes them, plans loaded
 // from bytes are checked against their buffers by check_library before they run.
+#include <utility>
 #include <vector>
 
 #include "hgc/ir/error.h"
@@ -15,7 +16,8 @@ struct Spec {
   const char* kind;
   size_t nparams;
 };
-constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18}};
+constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18},
+                           {"im2col", 15},          {"col2im", 15}};
 
 lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   lib::ConvShape s{};
@@ -24,6 +26,18 @@ lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   for (int d = 0; d < 2; ++d) {
     s.in[d] = p[6 + d], s.out[d] = p[8 + d], s.k[d] = p[10 + d];
     s.stride[d] = p[12 + d], s.pad[d] = p[14 + d], s.dilate[d] = p[16 + d];
+  }
+  return s;
+}
+
+// im2col/col2im parameters: {nsp, N, C, in0, in1, out0, out1, k0, k1, stride.., pad.., dilate..}.
+lib::ConvShape window_shape(const std::vector<int64_t>& p) {
+  lib::ConvShape s{};
+  s.nsp = static_cast<int>(p[0]);
+  s.N = p[1], s.C = p[2], s.O = p[2], s.groups = 1;
+  for (int d = 0; d < 2; ++d) {
+    s.in[d] = p[3 + d], s.out[d] = p[5 + d], s.k[d] = p[7 + d];
+    s.stride[d] = p[9 + d], s.pad[d] = p[11 + d], s.dilate[d] = p[13 + d];
   }
   return s;
 }
@@ -61,6 +75,10 @@ void run_library(const LibraryCall& c, const StepArgs& a) {
     lib::ConvShape s = conv_shape(q);
     std::vector<float> workspace(static_cast<size_t>(lib::convolution_workspace(s)));
     lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
+  } else if (c.kind == "im2col") {
+    lib::im2col(window_shape(q), f(0), f(1));
+  } else if (c.kind == "col2im") {
+    lib::col2im(window_shape(q), f(0), f(1));
   } else {
     fail("runtime", "unknown library call '", c.kind, "'");
   }
@@ -98,6 +116,16 @@ void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& s
     need = {product({q[0], q[2]}), product({q[2], q[1]}), product({q[0], q[1]})};
   } else if (c.kind == "batch_matmul") {
     need = {product({q[0], q[1], q[3]}), product({q[0], q[3], q[2]}), product({q[0], q[1], q[2]})};
+  } else if (c.kind == "im2col" || c.kind == "col2im") {
+    lib::ConvShape s = window_shape(q);
+    if (s.nsp < 1 || s.nsp > 2) fail("runtime", c.kind, ": ", s.nsp, " spatial dims");
+    int64_t in = 1, out = 1, kk = 1;
+    for (int d = 0; d < s.nsp; ++d) {
+      if (s.k[d] < 1 || s.stride[d] < 1 || s.dilate[d] < 1) fail("runtime", c.kind, ": bad kernel/stride/dilate");
+      in = product({in, s.in[d]}), out = product({out, s.out[d]}), kk = product({kk, s.k[d]});
+    }
+    need = {product({s.N, s.C, in}), product({s.N, s.C, kk, out})};
+    if (c.kind == "col2im") std::swap(need[0], need[1]);
   } else {
     lib::ConvShape s = conv_shape(q);
     if (s.nsp < 1 || s.nsp > 2) fail("runtime", "convolution: ", s.nsp, " spatial dims");

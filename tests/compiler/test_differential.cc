@@ -26,6 +26,8 @@ struct Gen {
 const Gen kAny{}, kPos{0.1f, 2.f};
 Gen ints(int lo, int hi) { return {static_cast<float>(lo), static_cast<float>(hi), true}; }
 
+using Attrs = std::map<std::string, std::string>;
+
 struct Case {
   std::string op;
   std::map<std::string, std::string> attrs;
@@ -252,5 +254,14 @@ TEST_CASE("differential: GEMM library calls, convolution and pooling") {
   cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "avg"}, {"kernel", "(1, 1)"}}, {Shape{2, 3, 5, 4}}});
   cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "max"}}, {Shape{2, 3, 5, 4}}});
   cases.push_back({"Pooling", {{"kernel", "(3,)"}, {"pool_type", "max"}}, {Shape{2, 3, 9}}});
+  // Blocks: (7 + 2 - 3) / 2 + 1 = 4 rows, (8 + 2 - 5) / 1 + 1 = 6 columns.
+  Attrs win{{"kernel", "(3, 3)"}, {"stride", "(2, 1)"}, {"pad", "(1, 1)"}, {"dilate", "(1, 2)"}};
+  cases.push_back({"im2col", win, {Shape{2, 3, 7, 8}}});
+  win["output_size"] = "(7, 8)";
+  cases.push_back({"col2im", win, {Shape{2, 27, 24}}});
+  cases.push_back({"im2col", {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pad", "(1,)"}}, {Shape{1, 2, 9}}});
+  cases.push_back({"col2im", {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pad", "(1,)"}, {"output_size", "(9,)"}},
+                   {Shape{1, 6, 5}}});
+  cases.push_back({"im2col", {{"kernel", "(1, 1)"}}, {Shape{2, 3, 4, 5}}});
   run_all(cases);
 }

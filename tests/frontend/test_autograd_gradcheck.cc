@@ -230,6 +230,54 @@ TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
   check_grad("Convolution", conv({1, 2}, true), {r32({1, 2, 3, 4}), r32({3, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
 }
 
+TEST_CASE("gradcheck: Convolution with stride, padding, dilation, groups; 1-D; im2col/col2im (float32)") {
+  using V = std::vector<int64_t>;
+  auto conv = [](AttrMap a) {
+    return [a](auto& v) {
+      std::vector<NDArray> in{v[0], v[1]};
+      if (v.size() > 2) in.push_back(v[2]);
+      return nd::op("Convolution", a, in);
+    };
+  };
+  check_grad("Convolution",
+             conv({{"kernel", V{3, 2}}, {"stride", V{2, 1}}, {"pad", V{1, 1}}, {"dilate", V{1, 2}},
+                   {"num_filter", int64_t(4)}}),
+             {r32({2, 3, 6, 5}), r32({4, 3, 3, 2}, -1, 1, 2), r32({4}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  check_grad("Convolution",  // two groups, stride larger than the kernel, pad beyond it
+             conv({{"kernel", V{2, 2}}, {"stride", V{3, 3}}, {"pad", V{2, 0}}, {"num_filter", int64_t(4)},
+                   {"num_group", int64_t(2)}, {"no_bias", true}}),
+             {r32({2, 4, 5, 7}), r32({4, 2, 2, 2}, -1, 1, 2)}, {}, 1e-2, 3e-3);
+  check_grad("Convolution",  // depthwise
+             conv({{"kernel", V{3, 3}}, {"pad", V{1, 1}}, {"num_filter", int64_t(3)}, {"num_group", int64_t(3)}}),
+             {r32({1, 3, 4, 4}), r32({3, 1, 3, 3}, -1, 1, 2), r32({3}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  check_grad("Convolution", conv({{"kernel", V{3}}, {"stride", V{2}}, {"pad", V{1}}, {"num_filter", int64_t(2)}}),
+             {r32({2, 3, 9}), r32({2, 3, 3}, -1, 1, 2), r32({2}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  AttrMap win{{"kernel", V{3, 2}}, {"stride", V{2, 1}}, {"pad", V{1, 0}}, {"dilate", V{1, 2}}};
+  check_grad("im2col", [win](auto& v) { return nd::op("im2col", win, {v[0]}); }, {r32({2, 2, 5, 5})}, {}, 1e-2, 2e-3);
+  AttrMap back = win;
+  back["output_size"] = V{5, 5};  // blocks: 3 x 3
+  check_grad("col2im", [back](auto& v) { return nd::op("col2im", back, {v[0]}); }, {r32({2, 12, 9})}, {}, 1e-2, 2e-3);
+}
+
+TEST_CASE("gradcheck: Pooling max/avg/sum, global, strides unlike the kernel, padding (float64)") {
+  using V = std::vector<int64_t>;
+  auto pool = [](AttrMap a) { return [a](auto& v) { return nd::op("Pooling", a, {v[0]}); }; };
+  for (const char* t : {"max", "avg", "sum"}) {
+    std::string type = t;
+    check_grad("Pooling", pool({{"kernel", V{2, 2}}, {"stride", V{2, 2}}, {"pool_type", type}}), {r64({2, 2, 4, 5})});
+    check_grad("Pooling", pool({{"kernel", V{3, 3}}, {"stride", V{2, 2}}, {"pad", V{1, 1}}, {"pool_type", type}}),
+               {r64({1, 2, 5, 6}, -1, 1, 2)});
+    check_grad("Pooling", pool({{"kernel", V{2, 3}}, {"stride", V{3, 1}}, {"pad", V{0, 1}}, {"pool_type", type},
+                                {"pooling_convention", std::string("full")}}),
+               {r64({1, 2, 7, 5}, -1, 1, 3)});
+    check_grad("Pooling", pool({{"global_pool", true}, {"pool_type", type}}), {r64({2, 3, 3, 4}, -1, 1, 4)});
+    check_grad("Pooling", pool({{"kernel", V{3}}, {"stride", V{2}}, {"pool_type", type}}), {r64({2, 2, 8}, -1, 1, 5)});
+  }
+  check_grad("Pooling", pool({{"kernel", V{3, 2}}, {"pad", V{1, 1}}, {"pool_type", std::string("avg")},
+                              {"count_include_pad", false}}),
+             {r64({1, 2, 4, 4}, -1, 1, 6)});
+}
+
 TEST_CASE("gradcheck: every op with a gradient rule is checked above") {
   for (const std::string& op : autograd::gradient_rule_ops()) {
     INFO("op ", op, " has a gradient rule but no finite-difference check in test_autograd_gradcheck.cc");

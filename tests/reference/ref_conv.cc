@@ -1,7 +1,7 @@
-// Reference kernels: Convolution, Deconvolution and Pooling (MXNet 1.9 nn/convolution-inl.h,
-// nn/deconvolution-inl.h, nn/pool.h). Channel-last layouts are transposed to channel-first
-// and back, and 1-D/2-D windows are run as 3-D ones with leading size-1 dims, so a single
-// loop nest per op covers every case.
+// Reference kernels: Convolution, Deconvolution, Pooling and its backward, im2col/col2im (MXNet
+// 1.9 nn/convolution-inl.h, nn/deconvolution-inl.h, nn/pool.h, nn/im2col.h). Channel-last
+// layouts are transposed to channel-first and back, and 1-D/2-D windows are run as 3-D ones
+// with leading size-1 dims, so a single loop nest per op covers every case.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -156,9 +156,72 @@ void convolution(Ctx& c, bool transposed) {
   c.out[0] = last ? permuted(out, to_last(out.ndim())) : out;
 }
 
-// Windows start at o*s - p. max reads only real elements. avg/sum/lp clip the window to the
-// padded input first (that size is avg's divisor when count_include_pad, the default) and
-// then to the real input; lp sums x^p and takes the p-th root (MXNet's a_pow_p/a_root_p).
+// im2col (to_cols) and its adjoint col2im on channel-first images: column row c * K + k, column
+// a (a block position) holds x[n, c, a*s - p + k*d], or 0 where that is padding.
+void im2col_nchw(Arr& im, Arr& col, const Window& win, bool to_cols) {
+  auto is = spatial3(im.shape);
+  std::array<int64_t, 3> blocks;
+  for (int d = 0; d < 3; ++d)
+    blocks[d] = (is[d] + 2 * win.pad[d] - win.dilate[d] * (win.k[d] - 1) - 1) / win.stride[d] + 1;
+  std::vector<int64_t> tab = tap_table(blocks, is, win);
+  int64_t planes = im.shape[0] * im.shape[1], in_size = is[0] * is[1] * is[2];
+  int64_t ksize = win.k[0] * win.k[1] * win.k[2], nblocks = blocks[0] * blocks[1] * blocks[2];
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t k = 0; k < ksize; ++k)
+      for (int64_t a = 0; a < nblocks; ++a) {
+        int64_t b = tab[a * ksize + k];
+        double& cv = col.v[(pl * ksize + k) * nblocks + a];
+        if (b < 0) continue;
+        if (to_cols)
+          cv = im.v[pl * in_size + b];
+        else
+          im.v[pl * in_size + b] += cv;
+      }
+}
+
+Window im2col_window(const Ctx& c, int nk) {
+  return {dims3(c, "kernel", nk, 1, 1), dims3(c, "stride", nk, 1, 1), dims3(c, "dilate", nk, 1, 1),
+          dims3(c, "pad", nk, 0, 0)};
+}
+
+void im2col(Ctx& c) {
+  im2col_nchw(c.in[0], c.out[0], im2col_window(c, c.in[0].ndim() - 2), true);
+}
+
+void col2im(Ctx& c) {
+  im2col_nchw(c.out[0], c.in[0], im2col_window(c, c.out[0].ndim() - 2), false);
+}
+
+// The window of output position `o`: it starts at o*s - p. max reads only real elements;
+// avg/sum/lp clip the window to the padded input first (that size is avg's divisor when
+// count_include_pad, the default) and then [lo, hi) to the real input.
+struct Span {
+  std::array<int64_t, 3> lo, hi;
+  int64_t padded_count = 1, real_count = 1;
+};
+Span window_of(const std::array<int64_t, 3>& o, const Window& win, const std::array<int64_t, 3>& is, bool is_max) {
+  Span w;
+  for (int d = 0; d < 3; ++d) {
+    w.lo[d] = o[d] * win.stride[d] - win.pad[d];
+    w.hi[d] = std::min(w.lo[d] + win.k[d], is_max ? is[d] : is[d] + win.pad[d]);
+    w.padded_count *= w.hi[d] - w.lo[d];
+    w.lo[d] = std::max<int64_t>(w.lo[d], 0);
+    w.hi[d] = std::min(w.hi[d], is[d]);
+    w.real_count *= std::max<int64_t>(0, w.hi[d] - w.lo[d]);
+  }
+  return w;
+}
+
+// Calls f(flat input offset within the plane) for each real element of the window, row-major.
+template <typename F>
+void for_window(const Span& w, const std::array<int64_t, 3>& is, F f) {
+  for (int64_t i0 = w.lo[0]; i0 < w.hi[0]; ++i0)
+    for (int64_t i1 = w.lo[1]; i1 < w.hi[1]; ++i1)
+      for (int64_t i2 = w.lo[2]; i2 < w.hi[2]; ++i2)
+        if (!f((i0 * is[1] + i1) * is[2] + i2)) return;
+}
+
+// lp sums x^p and takes the p-th root (MXNet's a_pow_p/a_root_p).
 void pool_nchw(const Arr& x, Arr& out, const Window& win, const std::string& type, bool include_pad,
                int64_t p) {
   auto is = spatial3(x.shape), os = spatial3(out.shape);
@@ -168,50 +231,77 @@ void pool_nchw(const Arr& x, Arr& out, const Window& win, const std::string& typ
     for (int64_t o0 = 0; o0 < os[0]; ++o0)
       for (int64_t o1 = 0; o1 < os[1]; ++o1)
         for (int64_t o2 = 0; o2 < os[2]; ++o2) {
-          std::array<int64_t, 3> o{o0, o1, o2}, lo, hi;
-          int64_t padded_count = 1, real_count = 1;
-          for (int d = 0; d < 3; ++d) {
-            lo[d] = o[d] * win.stride[d] - win.pad[d];
-            hi[d] = std::min(lo[d] + win.k[d], type == "max" ? is[d] : is[d] + win.pad[d]);
-            padded_count *= hi[d] - lo[d];
-            lo[d] = std::max<int64_t>(lo[d], 0);
-            hi[d] = std::min(hi[d], is[d]);
-            real_count *= std::max<int64_t>(0, hi[d] - lo[d]);
-          }
+          Span w = window_of({o0, o1, o2}, win, is, type == "max");
           double acc = type == "max" ? -std::numeric_limits<double>::infinity() : 0.0;
-          for (int64_t i0 = lo[0]; i0 < hi[0]; ++i0)
-            for (int64_t i1 = lo[1]; i1 < hi[1]; ++i1)
-              for (int64_t i2 = lo[2]; i2 < hi[2]; ++i2) {
-                double v = x.v[pl * in_size + (i0 * is[1] + i1) * is[2] + i2];
-                if (type == "max")
-                  acc = std::max(acc, v);
-                else if (type == "lp")
-                  acc += std::pow(v, static_cast<double>(p));
-                else
-                  acc += v;
-              }
-          if (type == "avg") acc /= static_cast<double>(include_pad ? padded_count : real_count);
+          for_window(w, is, [&](int64_t i) {
+            double v = x.v[pl * in_size + i];
+            if (type == "max")
+              acc = std::max(acc, v);
+            else if (type == "lp")
+              acc += std::pow(v, static_cast<double>(p));
+            else
+              acc += v;
+            return true;
+          });
+          if (type == "avg") acc /= static_cast<double>(include_pad ? w.padded_count : w.real_count);
           if (type == "lp") acc = p == 2 ? std::sqrt(acc) : p == 3 ? std::cbrt(acc) : std::pow(acc, 1.0 / p);
           out.v[pl * out_size + (o0 * os[1] + o1) * os[2] + o2] = acc;
         }
 }
 
+// MXNet's pool backward (nn/pool.h unpool_*): each output gradient goes back over its window;
+// max gives all of it to the window's first element equal to the output.
+void unpool_nchw(const Arr& og, const Arr& x, const Arr& y, Arr& dx, const Window& win, const std::string& type,
+                 bool include_pad) {
+  auto is = spatial3(x.shape), os = spatial3(og.shape);
+  int64_t planes = x.shape[0] * x.shape[1], in_size = is[0] * is[1] * is[2];
+  int64_t out_size = os[0] * os[1] * os[2];
+  for (int64_t pl = 0; pl < planes; ++pl)
+    for (int64_t o0 = 0; o0 < os[0]; ++o0)
+      for (int64_t o1 = 0; o1 < os[1]; ++o1)
+        for (int64_t o2 = 0; o2 < os[2]; ++o2) {
+          int64_t o = pl * out_size + (o0 * os[1] + o1) * os[2] + o2;
+          Span w = window_of({o0, o1, o2}, win, is, type == "max");
+          double g = og.v[o];
+          if (type == "avg") g /= static_cast<double>(include_pad ? w.padded_count : w.real_count);
+          for_window(w, is, [&](int64_t i) {
+            if (type != "max") {
+              dx.v[pl * in_size + i] += g;
+              return true;
+            }
+            if (x.v[pl * in_size + i] != y.v[o]) return true;
+            dx.v[pl * in_size + i] += g;
+            return false;
+          });
+        }
+}
+
+Window pool_window(const Ctx& c, const Arr& x) {
+  int nk = x.ndim() - 2;
+  if (c.a.b("global_pool")) return {spatial3(x.shape), {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+  return {dims3(c, "kernel", nk, 1, 1), dims3(c, "stride", nk, 1, 1), {1, 1, 1}, dims3(c, "pad", nk, 0, 0)};
+}
+
 void pooling(Ctx& c) {
   bool last = channel_last(c);
   Arr x = last ? permuted(c.in[0], to_first(c.in[0].ndim())) : c.in[0];
-  int nk = x.ndim() - 2;
-  Window win;
-  if (c.a.b("global_pool")) {
-    win = {spatial3(x.shape), {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
-  } else {
-    win = {dims3(c, "kernel", nk, 1, 1), dims3(c, "stride", nk, 1, 1), {1, 1, 1}, dims3(c, "pad", nk, 0, 0)};
-  }
   bool include_pad = c.a.is_none("count_include_pad") || c.a.b("count_include_pad");
   int64_t p = c.a.opt_i("p_value").value_or(1);
   Dims out_shape = last ? permuted_shape(c.out[0].shape, to_first(c.out[0].ndim())) : c.out[0].shape;
   Arr out(out_shape);
-  pool_nchw(x, out, win, c.a.s("pool_type"), include_pad, p);
+  pool_nchw(x, out, pool_window(c, x), c.a.s("pool_type"), include_pad, p);
   c.out[0] = last ? permuted(out, to_last(out.ndim())) : out;
+}
+
+void pooling_backward(Ctx& c) {
+  if (c.a.s("pool_type") == "lp") c.fail("pool_type=lp has no backward");
+  bool last = channel_last(c);
+  auto first = [&](const Arr& a) { return last ? permuted(a, to_first(a.ndim())) : a; };
+  Arr og = first(c.in[0]), x = first(c.in[1]), y = first(c.in[2]);
+  bool include_pad = c.a.is_none("count_include_pad") || c.a.b("count_include_pad");
+  Arr dx(x.shape);
+  unpool_nchw(og, x, y, dx, pool_window(c, x), c.a.s("pool_type"), include_pad);
+  c.out[0] = last ? permuted(dx, to_last(dx.ndim())) : dx;
 }
 
 }  // namespace
@@ -220,6 +310,9 @@ void add_conv_kernels(KernelTable& t) {
   t["Convolution"] = [](Ctx& c) { convolution(c, false); };
   t["Deconvolution"] = [](Ctx& c) { convolution(c, true); };
   t["Pooling"] = pooling;
+  t["_backward_Pooling"] = pooling_backward;
+  t["im2col"] = im2col;
+  t["col2im"] = col2im;
 }
 
 }  // namespace hgc::ref

@@ -220,3 +220,22 @@ TEST_CASE("reference creation ops and dtype conversions (Cast, float16, bfloat16
   auto bf = ref_op("Cast", {{"dtype", "bfloat16"}}, {tensor({1}, {1.0 / 3})});
   CHECK(bf[0].data<uint16_t>()[0] == 0x3eab);
 }
+
+TEST_CASE("reference im2col and col2im: hand-worked blocks, padding, shape errors") {
+  HostTensor x = iota({1, 1, 3, 3});  // [[0 1 2] [3 4 5] [6 7 8]]
+  // 2x2 kernel: 4 blocks; row k holds tap k of every block.
+  auto cols = ref_op("im2col", {{"kernel", "(2, 2)"}}, {x});
+  CHECK(cols[0].shape() == std::vector<int64_t>{1, 4, 4});
+  check_close(values(cols[0]), {0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8});
+  // col2im of ones counts how many blocks cover each pixel.
+  check_close(run1("col2im", {{"kernel", "(2, 2)"}, {"output_size", "(3, 3)"}}, {tensor({1, 4, 4}, std::vector<double>(16, 1))}),
+              {1, 2, 1, 2, 4, 2, 1, 2, 1});
+  // 1-D with pad 1, stride 2 over [1 2 3]: blocks start at -1 and 1.
+  check_close(run1("im2col", {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pad", "(1,)"}}, {tensor({1, 1, 3}, {1, 2, 3})}),
+              {0, 2, 1, 3, 2, 0});
+  CHECK_THROWS_AS(ref_op("col2im", {{"kernel", "(2, 2)"}, {"output_size", "(3, 3)"}}, {tensor({1, 4, 3}, std::vector<double>(12, 1))}),
+                  Error);
+  CHECK_THROWS_AS(ref_op("col2im", {{"kernel", "(2, 2)"}, {"output_size", "(3, 3)"}}, {tensor({1, 6, 4}, std::vector<double>(24, 1))}),
+                  Error);
+  CHECK_THROWS_AS(ref_op("im2col", {{"kernel", "(4, 4)"}}, {x}), Error);
+}

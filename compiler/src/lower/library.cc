@@ -1,5 +1,6 @@
-// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime, described as data
-// (LibraryCall, runtime/library_call.h) so AOT programs can carry them in their plan.
+// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime (im2col/col2im its
+// C++ loops), described as data (LibraryCall, runtime/library_call.h) so AOT programs can
+// carry them in their plan.
 #include "../lowering.h"
 #include "hgc/ir/error.h"
 #include "hgc/runtime/library.h"
@@ -18,9 +19,34 @@ int64_t prod(const Dims& d, size_t b, size_t e) {
   return p;
 }
 
+// im2col/col2im parameters (library_call.h) from the image shape (N, C, spatial...) and the
+// column count per row.
+LibraryCall window_call(const NodeCtx& c, const std::string& kind, const Dims& im, const Dims& col) {
+  require_f32(c);
+  int nsp = static_cast<int>(im.size()) - 2;
+  if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D windows have a lowering");
+  int64_t taps = 1;
+  std::vector<int64_t> p{nsp, im[0], im[1]}, in(2, 0), out(2, 0), k(2, 0), st(2, 0), pd(2, 0), dl(2, 0);
+  auto tuple_or = [&](const char* n, int64_t dflt, int i) {
+    const auto& v = c.attrs.tuple(n);
+    return v.empty() ? dflt : v[i];
+  };
+  for (int d = 0; d < nsp; ++d) {
+    in[d] = im[2 + d], k[d] = c.attrs.tuple("kernel")[d], taps *= k[d];
+    st[d] = tuple_or("stride", 1, d), pd[d] = tuple_or("pad", 0, d), dl[d] = tuple_or("dilate", 1, d);
+    out[d] = (in[d] + 2 * pd[d] - dl[d] * (k[d] - 1) - 1) / st[d] + 1;
+  }
+  if (out[0] * (nsp == 2 ? out[1] : 1) != col[2] || im[1] * taps != col[1])
+    c.error("column shape does not match the image shape and window");
+  for (const auto* v : {&in, &out, &k, &st, &pd, &dl}) p.insert(p.end(), v->begin(), v->end());
+  return {kind, p, {}};
+}
+
 }  // namespace
 
 void register_library(LoweringTable& t) {
+  t.library("im2col", [](const NodeCtx& c) { return window_call(c, "im2col", c.in_shapes[0], c.out_shapes[0]); });
+  t.library("col2im", [](const NodeCtx& c) { return window_call(c, "col2im", c.out_shapes[0], c.in_shapes[0]); });
   t.library("FullyConnected", [](const NodeCtx& c) -> LibraryCall {
     require_f32(c);
     const Dims& x = c.in_shapes[0];

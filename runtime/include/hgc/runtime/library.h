@@ -1,5 +1,6 @@
 // Library calls of the runtime: GEMM-shaped work on OpenBLAS sgemm (80-150 GFLOP/s here,
-// far above generated loops). Generated code does everything else.
+// far above generated loops) and the im2col/col2im data movement around it. Generated code
+// does everything else.
 //
 //   fully_connected(x, w, b, y, M, N, K);   // y[M,N] = x[M,K] . w[N,K]^T + b[N]
 #pragma once
@@ -24,5 +25,11 @@ struct ConvShape {
 // (C/groups)*prod(k) x prod(out) floats. y = conv(x, w) (+ b).
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
 int64_t convolution_workspace(const ConvShape& s);
+
+// MXNet's im2col: x (N, C, in...) -> col (N, C * prod(k), prod(out)), rows ordered channel,
+// then kernel taps; zeros where a tap falls into the padding. O and groups are unused.
+void im2col(const ConvShape& s, const float* x, float* col);
+// Its adjoint (MXNet's col2im): x = 0, then each column entry adds into the element it reads.
+void col2im(const ConvShape& s, const float* col, float* x);
 
 }  // namespace hgc::lib

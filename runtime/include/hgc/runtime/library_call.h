@@ -13,6 +13,9 @@
 //   convolution      {nsp, N, C, O, groups, has_bias, in0, in1, out0, out1, k0, k1,
 //                     stride0, stride1, pad0, pad1, dilate0, dilate1}
 //                                                         x, w, (b), y   (NC(H)W)
+//   im2col           {nsp, N, C, in0, in1, out0, out1, k0, k1, stride0, stride1, pad0, pad1,
+//                     dilate0, dilate1}                   x[N,C,in], col[N,C*k,out]
+//   col2im           (the same parameters)                col[N,C*k,out], x[N,C,in]
 #pragma once
 #include <cstdint>
 #include <functional>
