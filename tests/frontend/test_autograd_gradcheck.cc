@@ -168,6 +168,11 @@ TEST_CASE("gradcheck: softmax family, activations (float64)") {
                {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
   }
   check_grad("Dropout", [](auto& v) { return op1("Dropout", {{"p", 0.5}}, v[0]); }, {r64({2, 3})});
+  for (int64_t axis : {-1, 1}) {
+    auto ln = [axis](auto& v) { return nd::op("LayerNorm", {{"axis", axis}, {"eps", 1e-3}}, {v[0], v[1], v[2]}); };
+    int64_t c = axis == -1 ? 4 : 3;
+    check_grad("LayerNorm", ln, {r64({2, 3, 4}, -2, 2), r64({c}, 0.5, 1.5, 2), r64({c}, -1, 1, 3)});
+  }
 }
 
 TEST_CASE("gradcheck: movement (float64)") {

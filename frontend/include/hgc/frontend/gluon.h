@@ -15,6 +15,7 @@
 #include "hgc/frontend/ndarray.h"
 #include "hgc/frontend/nn.h"
 #include "hgc/frontend/nn_activations.h"
+#include "hgc/frontend/nn_attention.h"
 #include "hgc/frontend/nn_conv.h"
 #include "hgc/frontend/nn_norm.h"
 #include "hgc/frontend/op.h"
