@@ -21,6 +21,7 @@
 #include "hgc/frontend/op.h"
 #include "hgc/frontend/optimizer.h"
 #include "hgc/frontend/parameter.h"
+#include "hgc/frontend/rnn.h"
 #include "hgc/frontend/sequential.h"
 #include "hgc/frontend/symbol.h"
 #include "hgc/frontend/symbol_block.h"
