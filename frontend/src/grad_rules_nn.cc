@@ -1,5 +1,5 @@
 // Gradient rules of layers (FullyConnected, activations, softmax, LayerNorm, Embedding, Dropout),
-// matrix products, Convolution (stride 1) and movement ops. Each is written with registered
+// matrix products, Convolution (1-D/2-D, stride 1) and movement ops. Each is written with registered
 // ops only; Pooling has none yet: its backward needs an op without a lowering (a scatter or
 // _backward_Pooling), as does Convolution with stride/dilation/groups (Deconvolution).
 #include <numeric>
@@ -102,7 +102,7 @@ void layer_rules(RuleTable& t) {
   });
 }
 
-// 2-D Convolution with stride 1, no dilation, one group: both gradients are Convolutions
+// 1-D and 2-D Convolution with stride 1, no dilation, one group: both gradients are Convolutions
 // themselves (no Deconvolution lowering exists yet). dW correlates x with dy (batch and
 // channel axes swapped); dx is the "full" correlation of dy with the weight flipped in space
 // (flipped by take with reversed indices) and its in/out channels swapped.
@@ -113,20 +113,37 @@ NDArray flip(const NDArray& w, int axis) {
   return nd::take(w, nd::array(idx, {k}), axis);
 }
 
+Grads conv_grad_2d(const GradCtx& c, const NDArray& x, const NDArray& w, const NDArray& g, std::vector<int64_t> k,
+                   std::vector<int64_t> pad);
+
+// A 1-D NCW convolution is the 2-D one of height 1: (N, C, W) as (N, C, 1, W), kernel (1, k).
 Grads conv_grad(const GradCtx& c) {
   const NDArray &x = c.in[0], &w = c.in[1], &g = c.og[0];
+  std::vector<int64_t> k = c.attrs.tuple("kernel"), pad = c.attrs.tuple("pad");
+  if (pad.empty()) pad.assign(k.size(), 0);
+  if (k.size() != 1 || x.ndim() != 3) return conv_grad_2d(c, x, w, g, k, pad);
+  if (!c.attrs.is_none("layout") && c.attrs.s("layout") != "NCW")
+    fail("autograd", "Convolution: 1-D gradients exist for layout NCW only");
+  auto h1 = [](const NDArray& a) { return a.reshape({a.shape()[0], a.shape()[1], 1, a.shape()[2]}); };
+  Grads r = conv_grad_2d(c, h1(x), h1(w), h1(g), {1, k[0]}, {0, pad[0]});
+  r[0] = r[0].reshape(x.shape());
+  r[1] = r[1].reshape(w.shape());
+  return r;
+}
+
+Grads conv_grad_2d(const GradCtx& c, const NDArray& x, const NDArray& w, const NDArray& g, std::vector<int64_t> k,
+                   std::vector<int64_t> pad) {
   auto all_one = [&](const char* a) {
     for (int64_t v : c.attrs.tuple(a))
       if (v != 1) return false;
     return true;
   };
-  std::vector<int64_t> k = c.attrs.tuple("kernel"), pad = c.attrs.tuple("pad");
-  if (pad.empty()) pad.assign(k.size(), 0);
   bool ok = k.size() == 2 && x.ndim() == 4 && all_one("stride") && all_one("dilate") && c.attrs.i("num_group") == 1 &&
-            (c.attrs.is_none("layout") || c.attrs.s("layout") == "NCHW") && pad[0] <= k[0] - 1 && pad[1] <= k[1] - 1;
+            (c.attrs.is_none("layout") || c.attrs.s("layout") == "NCHW" || c.attrs.s("layout") == "NCW") &&
+            pad[0] <= k[0] - 1 && pad[1] <= k[1] - 1;
   if (!ok)
-    fail("autograd", "Convolution: gradients exist for 2-D NCHW convolutions with stride 1, no dilation, one group and ",
-         "pad < kernel only (the general case needs a Deconvolution lowering)");
+    fail("autograd", "Convolution: gradients exist for 1-D NCW and 2-D NCHW convolutions with stride 1, no dilation, ",
+         "one group and pad < kernel only (the general case needs a Deconvolution lowering)");
   int64_t o = w.shape()[0], ch = w.shape()[1];
   AttrMap dw_a{{"kernel", std::vector<int64_t>{g.shape()[2], g.shape()[3]}}, {"pad", pad}, {"num_filter", o},
                {"no_bias", true}};
