@@ -2,6 +2,7 @@
 // rule), so they run imperatively, hybridized, and train in both modes.
 #include "hgc/frontend/nn_attention.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "hgc/frontend/nn_activations.h"

@@ -1,7 +1,5 @@
 // gluon.rnn cells: RNNCell, LSTMCell, GRUCell, SequentialRNNCell and unroll(), plus the
 // step recurrences the layers share (rnn_detail.h).
-#include <sstream>
-
 #include "hgc/frontend/op.h"
 #include "hgc/frontend/rnn.h"
 #include "hgc/ir/error.h"
