@@ -110,7 +110,8 @@ void unary_rules(RuleTable& t) {
                          "_lesser", "_lesser_equal", "broadcast_equal", "broadcast_not_equal", "broadcast_greater",
                          "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal", "_equal_scalar",
                          "_not_equal_scalar", "_greater_scalar", "_greater_equal_scalar", "_lesser_scalar",
-                         "_lesser_equal_scalar", "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar"})
+                         "_lesser_equal_scalar", "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar",
+                         "zeros_like", "ones_like"})
     t.zero(op);
 }
 

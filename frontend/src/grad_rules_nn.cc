@@ -1,6 +1,6 @@
-// Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
-// matrix products, Convolution (im2col/col2im GEMMs), Pooling (through _backward_Pooling)
-// and movement ops. Each is written with registered ops only.
+// Gradient rules of layers (FullyConnected, activations, softmax, LayerNorm, Embedding,
+// Dropout), matrix products, Convolution (im2col/col2im GEMMs), Pooling (through
+// _backward_Pooling) and movement ops. Each is written with registered ops only.
 #include <numeric>
 
 #include "grad_rules.h"
@@ -78,6 +78,20 @@ void layer_rules(RuleTable& t) {
   // The imperative Dropout block draws its mask with ops (x * keep: taped like any product);
   // the Dropout op itself lowers to the identity (predict mode), so its gradient is too.
   t.add("Dropout", [](const GradCtx& c) -> Grads { return {c.og[0]}; });
+  // y = gamma * xhat + beta, xhat = (x - mean) / sqrt(var + eps) over `axis`. Mean and
+  // variance are recomputed from x: the op's mean/std outputs are not visible ones.
+  t.add("LayerNorm", [](const GradCtx& c) -> Grads {
+    const NDArray &x = c.in[0], &gamma = c.in[1], &g = c.og[0];
+    int ax = normalize_axis(c.attrs.i("axis"), x.ndim(), "LayerNorm");
+    NDArray xc = x - nd::mean(x, {ax}, true);
+    NDArray rstd = nd::rsqrt(nd::mean(nd::square(xc), {ax}, true) + c.attrs.f("eps"));
+    NDArray xhat = xc * rstd;
+    std::vector<int64_t> bshape(x.ndim(), 1);
+    bshape[ax] = x.shape()[ax];
+    NDArray dxhat = g * gamma.reshape(bshape);
+    NDArray dx = rstd * (dxhat - nd::mean(dxhat, {ax}, true) - xhat * nd::mean(dxhat * xhat, {ax}, true));
+    return {dx, nd::sum(g * xhat, {ax}, false, true), nd::sum(g, {ax}, false, true)};
+  });
   // Rows of the weight gathered by index: the weight gradient scatters rows back, written as
   // one_hot(indices)^T . g (no scatter-add op has a lowering).
   t.add("Embedding", [](const GradCtx& c) -> Grads {

@@ -55,6 +55,16 @@ std::string Xavier::dumps() const {
          "\", \"magnitude\": " + num(magnitude_) + "}]";
 }
 
+MSRAPrelu::MSRAPrelu(std::string factor_type, double slope) : factor_type_(factor_type), slope_(slope) {
+  rnd_type("gaussian");
+  this->factor_type(std::move(factor_type));
+  magnitude(2.0 / (1.0 + slope * slope));
+}
+
+std::string MSRAPrelu::dumps() const {
+  return "[\"msraprelu\", {\"factor_type\": \"" + factor_type_ + "\", \"slope\": " + num(slope_) + "}]";
+}
+
 void Uniform::init_weight(const std::string& name, NDArray& arr) const {
   check_float(name, arr, "Uniform");
   arr.assign(nd::random::uniform(-scale_, scale_, arr.shape(), arr.dtype()));
@@ -74,9 +84,10 @@ std::shared_ptr<Initializer> create(const std::string& name) {
   if (name == "zeros" || name == "zero") return std::make_shared<Zero>();
   if (name == "ones" || name == "one") return std::make_shared<One>();
   if (name == "xavier") return std::make_shared<Xavier>();
+  if (name == "msraprelu") return std::make_shared<MSRAPrelu>();
   if (name == "uniform") return std::make_shared<Uniform>();
   if (name == "normal") return std::make_shared<Normal>();
-  fail("gluon", "unknown initializer '", name, "' (known: zeros, ones, xavier, uniform, normal)");
+  fail("gluon", "unknown initializer '", name, "' (known: zeros, ones, xavier, msraprelu, uniform, normal)");
 }
 
 }  // namespace hgc::gluon::init

@@ -1,4 +1,4 @@
-// gluon.nn Conv2D and the 2-D pooling layers over the Convolution and Pooling ops.
+// gluon.nn Conv1D, Conv2D and the 2-D pooling layers over the Convolution and Pooling ops.
 #include "hgc/frontend/nn_conv.h"
 
 #include "hgc/frontend/op.h"
@@ -54,6 +54,50 @@ std::string Conv2D::repr() const {
                   ", stride=" + tup(opts_.strides_);
   if (opts_.padding_ != std::vector<int64_t>{0, 0}) r += ", padding=" + tup(opts_.padding_);
   if (opts_.dilation_ != std::vector<int64_t>{1, 1}) r += ", dilation=" + tup(opts_.dilation_);
+  if (opts_.groups_ != 1) r += ", groups=" + std::to_string(opts_.groups_);
+  if (!bias) r += ", bias=False";
+  if (act_) r += ", " + act_->repr();
+  return r + ")";
+}
+
+Conv1D::Conv1D(Conv1DOptions opts, BlockArgs args) : HybridBlock("conv", std::move(args)), opts_(std::move(opts)) {
+  if (opts_.kernel_size_ < 1 || opts_.strides_ < 1 || opts_.dilation_ < 1 || opts_.padding_ < 0)
+    fail("gluon", "Conv1D: kernel_size, strides and dilation must be >= 1 and padding >= 0, got kernel_size=",
+         opts_.kernel_size_, ", strides=", opts_.strides_, ", dilation=", opts_.dilation_, ", padding=", opts_.padding_);
+  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
+    fail("gluon", "Conv1D: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  auto scope = name_scope();
+  ParamOptions w = ParamOptions().shape({opts_.channels_, opts_.in_channels_ / opts_.groups_, opts_.kernel_size_});
+  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
+  weight = params().get("weight", w);
+  if (opts_.use_bias_) {
+    ParamOptions b = ParamOptions().shape({opts_.channels_});
+    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
+    bias = params().get("bias", b);
+  }
+  if (!opts_.activation_.empty())
+    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+}
+
+NDArray Conv1D::hybrid_forward(const NDArray& x) {
+  if (x.ndim() != 3) fail("gluon", "Conv1D '", name(), "': input must be (batch, channels, width), got ", x.ndim(), "-D");
+  using V = std::vector<int64_t>;
+  AttrMap a{{"kernel", V{opts_.kernel_size_}}, {"stride", V{opts_.strides_}}, {"dilate", V{opts_.dilation_}},
+            {"pad", V{opts_.padding_}}, {"num_filter", opts_.channels_}, {"num_group", opts_.groups_},
+            {"no_bias", !opts_.use_bias_}, {"layout", std::string("NCW")}};
+  std::vector<NDArray> ins{x, weight->data()};
+  if (bias) ins.push_back(bias->data());
+  NDArray y = nd::op("Convolution", a, ins, "fwd");
+  return act_ ? (*act_)(y) : y;
+}
+
+std::string Conv1D::repr() const {
+  const auto& s = weight->shape();
+  std::string in = s[1] ? std::to_string(s[1] * opts_.groups_) : "None";
+  std::string r = "Conv1D(" + in + " -> " + std::to_string(opts_.channels_) + ", kernel_size=" +
+                  tup({opts_.kernel_size_}) + ", stride=" + tup({opts_.strides_});
+  if (opts_.padding_ != 0) r += ", padding=" + tup({opts_.padding_});
+  if (opts_.dilation_ != 1) r += ", dilation=" + tup({opts_.dilation_});
   if (opts_.groups_ != 1) r += ", groups=" + std::to_string(opts_.groups_);
   if (!bias) r += ", bias=False";
   if (act_) r += ", " + act_->repr();

@@ -101,3 +101,21 @@ TEST_CASE("fusion stops at graph outputs, shared producers and library calls") {
   Graph off = prepare(g, CompileOptions().fusion(false));
   CHECK(off.nodes.size() == g.nodes.size());
 }
+
+TEST_CASE("fusion: a mean feeding a broadcasting consumer (x - mean(x, keepdims)) is computed once per row") {
+  // The mean's scaling step used to read and write its own destination; fused into the
+  // broadcasting subtraction it was applied again for every column of the row.
+  Graph g;
+  int x = g.add_variable("x");
+  int m = g.add_node("mean", "m", {{x, 0}}, {{"axis", std::vector<int64_t>{1}}, {"keepdims", true}});
+  int s = g.add_node("broadcast_sub", "s", {{x, 0}, {m, 0}}, {});
+  g.heads = {{s, 0}};
+  infer(g, {{{"x", {3, 5}}}, {}, true});
+  FuseReport rep;
+  prepare(g, CompileOptions(), &rep);
+  REQUIRE(rep.groups.size() == 1);
+  CHECK(rep.groups[0].members == std::vector<std::string>{"m", "s"});
+  auto vars = random_vars(g, 5);
+  check_equal(compile(g)->run(vars), ref::evaluate(g, vars));
+  check_equal(compile(g, CompileOptions().fusion(false))->run(vars), ref::evaluate(g, vars));
+}

@@ -168,6 +168,11 @@ TEST_CASE("gradcheck: softmax family, activations (float64)") {
                {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
   }
   check_grad("Dropout", [](auto& v) { return op1("Dropout", {{"p", 0.5}}, v[0]); }, {r64({2, 3})});
+  for (int64_t axis : {-1, 1}) {
+    auto ln = [axis](auto& v) { return nd::op("LayerNorm", {{"axis", axis}, {"eps", 1e-3}}, {v[0], v[1], v[2]}); };
+    int64_t c = axis == -1 ? 4 : 3;
+    check_grad("LayerNorm", ln, {r64({2, 3, 4}, -2, 2), r64({c}, 0.5, 1.5, 2), r64({c}, -1, 1, 3)});
+  }
 }
 
 TEST_CASE("gradcheck: movement (float64)") {
@@ -216,7 +221,7 @@ TEST_CASE("gradcheck: FullyConnected, dot, batch_dot, Embedding (float32)") {
              {idx, r32({4, 3})}, {1}, 1e-2, 2e-3);
 }
 
-TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
+TEST_CASE("gradcheck: Convolution 2-D and 1-D, stride 1 (float32)") {
   auto conv = [](std::vector<int64_t> pad, bool no_bias) {
     return [=](auto& v) {
       AttrMap a{{"kernel", std::vector<int64_t>{2, 3}}, {"pad", pad}, {"num_filter", int64_t(3)}, {"no_bias", no_bias}};
@@ -228,6 +233,15 @@ TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
   check_grad("Convolution", conv({0, 0}, false), {r32({2, 2, 4, 5}), r32({3, 2, 2, 3}, -1, 1, 2), r32({3}, -1, 1, 3)},
              {}, 1e-2, 3e-3);
   check_grad("Convolution", conv({1, 2}, true), {r32({1, 2, 3, 4}), r32({3, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
+  // 1-D (NCW), as Conv1D calls it.
+  for (int64_t pad : {0, 1}) {
+    auto conv1 = [pad](auto& v) {
+      AttrMap a{{"kernel", std::vector<int64_t>{3}}, {"pad", std::vector<int64_t>{pad}}, {"num_filter", int64_t(2)},
+                {"layout", std::string("NCW")}};
+      return nd::op("Convolution", a, {v[0], v[1], v[2]});
+    };
+    check_grad("Convolution", conv1, {r32({2, 3, 6}), r32({2, 3, 3}, -1, 1, 2), r32({2}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  }
 }
 
 TEST_CASE("gradcheck: Convolution with stride, padding, dilation, groups; 1-D; im2col/col2im (float32)") {

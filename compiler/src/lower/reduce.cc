@@ -75,10 +75,14 @@ std::string reduce_into(KernelWriter& w, const std::string& x, const std::string
                    [&](ScalarBuilder& b, auto& a) { return b.reduce_step(op, a[1], a[0]); }, true);
 }
 
+// t * k into a fresh destination. Not in place on t: an outs-only generic that reads its own
+// destination, once MLIR's elementwise fusion merges it into a broadcasting consumer (a
+// kernel group such as x - mean(x, keepdims)), was rescaled once per broadcast element.
 std::string scale(KernelWriter& w, const std::string& t, double k) {
-  auto its = std::vector<std::string>(w.shape_of(t).size(), "parallel");
-  return w.generic({}, {}, t, "", its, w.type_of(t),
-                   [&](ScalarBuilder& b, auto& a) { return b.binary("arith.mulf", a[0], b.constant(k)); }, true);
+  int rank = static_cast<int>(w.shape_of(t).size());
+  auto its = std::vector<std::string>(rank, "parallel");
+  return w.generic({t}, {identity_map(rank)}, w.empty(w.shape_of(t), w.type_of(t)), "", its, w.type_of(t),
+                   [&](ScalarBuilder& b, auto& a) { return b.binary("arith.mulf", a[0], b.constant(k)); });
 }
 
 void lower_reduce(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out,

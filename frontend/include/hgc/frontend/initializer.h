@@ -44,6 +44,20 @@ class Xavier : public Initializer {
   double magnitude_ = 3;
 };
 
+// MXNet's MSRAPrelu (He et al. for PReLU nets): Xavier with rnd_type gaussian, magnitude
+// 2 / (1 + slope^2), so sigma = sqrt(2 / ((1 + slope^2) * factor)), factor from
+// factor_type ("avg" default, "in", "out") as in Xavier.
+class MSRAPrelu : public Xavier {
+ public:
+  explicit MSRAPrelu(std::string factor_type = "avg", double slope = 0.25);
+  std::string dumps() const override;
+  std::shared_ptr<Initializer> clone() const override { return std::make_shared<MSRAPrelu>(*this); }
+
+ private:
+  std::string factor_type_;
+  double slope_;
+};
+
 // Uniform in [-scale, scale] (Gluon's default initializer is Uniform(0.07)).
 class Uniform : public Initializer {
  public:
@@ -93,7 +107,7 @@ class One : public Constant {
   std::shared_ptr<Initializer> clone() const override { return std::make_shared<One>(*this); }
 };
 
-// Gluon's string spellings: "zeros", "ones", "xavier", "uniform", "normal".
+// Gluon's string spellings: "zeros", "ones", "xavier", "msraprelu", "uniform", "normal".
 std::shared_ptr<Initializer> create(const std::string& name);
 
 }  // namespace init

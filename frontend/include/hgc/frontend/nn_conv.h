@@ -1,4 +1,5 @@
-// Convolution and pooling layers (gluon.nn.conv_layers), NCHW.
+// Convolution and pooling layers (gluon.nn.conv_layers): Conv1D (NCW), Conv2D and the 2-D
+// pooling layers (NCHW). No Conv3D: the Convolution op has no 3-D lowering yet.
 //
 //   auto conv = std::make_shared<nn::Conv2D>(nn::Conv2DOptions(20, {3, 3}).activation("relu"));
 //   auto pool = std::make_shared<nn::MaxPool2D>(nn::Pool2DOptions({2, 2}));
@@ -42,6 +43,37 @@ class Conv2D : public HybridBlock {
 
  private:
   Conv2DOptions opts_;
+  std::shared_ptr<Activation> act_;
+};
+
+// gluon.nn.Conv1D: (N, C, W) -> (N, channels, W'), layout NCW, weight (channels, C / groups, k).
+struct Conv1DOptions {
+  Conv1DOptions(int64_t channels, int64_t kernel_size) : channels_(channels), kernel_size_(kernel_size) {}
+  int64_t channels_, kernel_size_, strides_ = 1, padding_ = 0, dilation_ = 1, groups_ = 1, in_channels_ = 0;
+  bool use_bias_ = true;
+  std::string activation_;
+  std::shared_ptr<Initializer> weight_initializer_, bias_initializer_ = init::create("zeros");
+  Conv1DOptions& strides(int64_t s) { strides_ = s; return *this; }
+  Conv1DOptions& padding(int64_t p) { padding_ = p; return *this; }
+  Conv1DOptions& dilation(int64_t d) { dilation_ = d; return *this; }
+  Conv1DOptions& groups(int64_t g) { groups_ = g; return *this; }
+  Conv1DOptions& in_channels(int64_t c) { in_channels_ = c; return *this; }
+  Conv1DOptions& use_bias(bool b) { use_bias_ = b; return *this; }
+  Conv1DOptions& activation(std::string a) { activation_ = std::move(a); return *this; }
+  Conv1DOptions& weight_initializer(const Initializer& i) { weight_initializer_ = i.clone(); return *this; }
+  Conv1DOptions& bias_initializer(const Initializer& i) { bias_initializer_ = i.clone(); return *this; }
+};
+
+class Conv1D : public HybridBlock {
+ public:
+  explicit Conv1D(Conv1DOptions opts, BlockArgs args = {});
+  NDArray hybrid_forward(const NDArray& x) override;
+  std::string repr() const override;
+  const Conv1DOptions& options() const { return opts_; }
+  std::shared_ptr<Parameter> weight, bias;
+
+ private:
+  Conv1DOptions opts_;
   std::shared_ptr<Activation> act_;
 };
 
