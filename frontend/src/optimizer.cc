@@ -1,15 +1,77 @@
-// SGD, Adam and Trainer: updates as whole-array op calls (compiled kernels), written into
-// the parameter's buffer so every handle of the parameter sees the new values.
+// The optimizers' shared bookkeeping (update counts, lazily created state, the schedule) and
+// their update rules as whole-array op calls (compiled kernels), written into the
+// parameter's buffer so every handle of the parameter sees the new values.
 #include "hgc/frontend/optimizer.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
-#include "hgc/frontend/autograd.h"
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
 
-namespace hgc::gluon {
-namespace optim {
+namespace hgc::gluon::optim {
+
+using nd_detail::write_into;
+
+// ---- bookkeeping ----
+
+void Optimizer::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
+  if (grad.shape() != weight.shape())
+    fail("optimizer", name(), ": gradient shape ", nd_detail::shape_str(grad.shape()), " differs from weight shape ",
+         nd_detail::shape_str(weight.shape()));
+  int64_t t = ++counts_[index];
+  num_update_ = std::max(num_update_, t);
+  auto it = state_.find(index);
+  if (it == state_.end()) it = state_.emplace(index, create_state(weight)).first;
+  apply(weight, grad, it->second, learning_rate() * lr_mult, opts_.wd * wd_mult, t);
+}
+
+double Optimizer::learning_rate() const {
+  return opts_.lr_scheduler ? (*opts_.lr_scheduler)(num_update_) : opts_.learning_rate;
+}
+
+void Optimizer::set_learning_rate(double lr) {
+  if (opts_.lr_scheduler)
+    fail("optimizer", name(), ": an lr_scheduler (", opts_.lr_scheduler->name(),
+         ") owns the learning rate; set_learning_rate cannot change it");
+  opts_.learning_rate = lr;
+}
+
+int64_t Optimizer::update_count(size_t index) const {
+  auto it = counts_.find(index);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+const std::vector<NDArray>* Optimizer::state(size_t index) const {
+  auto it = state_.find(index);
+  return it == state_.end() ? nullptr : &it->second;
+}
+
+void Optimizer::check_state(const NDArray& weight, const std::vector<NDArray>& state, int64_t count,
+                            const std::string& what) const {
+  size_t want = create_state(weight).size();
+  if (state.size() != want)
+    fail("optimizer", name(), ": ", what, " has ", state.size(), " state arrays, ", name(), " keeps ", want);
+  for (const NDArray& s : state)
+    if (s.shape() != weight.shape() || s.dtype() != weight.dtype())
+      fail("optimizer", name(), ": ", what, " state is ", nd_detail::shape_str(s.shape()), " ", dtype_name(s.dtype()),
+           " but the weight is ", nd_detail::shape_str(weight.shape()), " ", dtype_name(weight.dtype()));
+  if (count < 1) fail("optimizer", name(), ": ", what, " update count must be >= 1, got ", count);
+}
+
+void Optimizer::set_state(size_t index, const NDArray& weight, std::vector<NDArray> state, int64_t count,
+                          const std::string& what) {
+  check_state(weight, state, count, what);
+  state_[index] = std::move(state);
+  counts_[index] = count;
+}
+
+void Optimizer::reset_states() {
+  state_.clear();
+  counts_.clear();
+  num_update_ = 0;
+}
 
 NDArray Optimizer::prepared(const NDArray& grad) const {
   NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
@@ -17,38 +79,111 @@ NDArray Optimizer::prepared(const NDArray& grad) const {
   return g;
 }
 
-void SGD::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
-  double lr = opts_.learning_rate * lr_mult, wd = opts_.wd * wd_mult;
-  NDArray g = prepared(grad);
-  if (wd != 0) g = g + weight * wd;
-  if (momentum_ == 0) {
-    nd_detail::write_into(weight, weight - g * lr, "sgd update");
-    return;
-  }
-  auto& st = state_[index];
-  if (st.empty()) st.push_back(nd::zeros_like(weight));
-  NDArray& mom = st[0];
-  nd_detail::write_into(mom, mom * momentum_ - g * lr, "sgd momentum");
-  nd_detail::write_into(weight, weight + mom, "sgd update");
-}
-
-void Adam::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
-  double lr = opts_.learning_rate * lr_mult, wd = opts_.wd * wd_mult;
-  int64_t t = ++steps_[index];
-  double lr_t = lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t));
-  // MXNet's adam_update: weight decay joins the gradient before clipping.
+NDArray Optimizer::decayed_then_clipped(const NDArray& grad, const NDArray& weight, double wd) const {
   NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
   if (wd != 0) g = g + weight * wd;
   if (opts_.clip_gradient && *opts_.clip_gradient >= 0) g = nd::clip(g, -*opts_.clip_gradient, *opts_.clip_gradient);
-  auto& st = state_[index];
-  if (st.empty()) st = {nd::zeros_like(weight), nd::zeros_like(weight)};
-  NDArray &mean = st[0], &var = st[1];
-  nd_detail::write_into(mean, mean * beta1_ + g * (1 - beta1_), "adam mean");
-  nd_detail::write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adam var");
-  nd_detail::write_into(weight, weight - mean * lr_t / (nd::sqrt(var) + epsilon_), "adam update");
+  return g;
 }
 
-std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::string, double>& params) {
+namespace {
+std::vector<NDArray> zeros_n(const NDArray& w, size_t n) {
+  std::vector<NDArray> r;
+  for (size_t i = 0; i < n; ++i) r.push_back(nd::zeros_like(w));
+  return r;
+}
+}  // namespace
+
+// ---- update rules ----
+
+std::vector<NDArray> SGD::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
+
+void SGD::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
+  NDArray g = prepared(grad);
+  if (wd != 0) g = g + weight * wd;
+  if (st.empty()) {
+    write_into(weight, weight - g * lr, "sgd update");
+    return;
+  }
+  NDArray& mom = st[0];
+  write_into(mom, mom * momentum_ - g * lr, "sgd momentum");
+  write_into(weight, weight + mom, "sgd update");
+}
+
+std::vector<NDArray> NAG::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
+
+void NAG::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
+  NDArray g = prepared(grad);
+  if (wd != 0) g = g + weight * wd;
+  if (st.empty()) {
+    write_into(weight, weight - g * lr, "nag update");
+    return;
+  }
+  NDArray& mom = st[0];
+  write_into(mom, mom * momentum_ + g, "nag momentum");
+  write_into(weight, weight - (g + mom * momentum_) * lr, "nag update");
+}
+
+std::vector<NDArray> Adam::create_state(const NDArray& w) const { return zeros_n(w, 2); }
+
+void Adam::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t t) {
+  double lr_t = lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t));
+  NDArray g = decayed_then_clipped(grad, weight, wd);
+  NDArray &mean = st[0], &var = st[1];
+  write_into(mean, mean * beta1_ + g * (1 - beta1_), "adam mean");
+  write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adam var");
+  write_into(weight, weight - mean * lr_t / (nd::sqrt(var) + epsilon_), "adam update");
+}
+
+std::vector<NDArray> AdamW::create_state(const NDArray& w) const { return zeros_n(w, 2); }
+
+void AdamW::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t t) {
+  double eta = correct_bias_ ? lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t)) : lr;
+  NDArray g = prepared(grad);
+  NDArray &mean = st[0], &var = st[1];
+  write_into(mean, mean * beta1_ + g * (1 - beta1_), "adamw mean");
+  write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adamw var");
+  NDArray d = mean / (nd::sqrt(var) + epsilon_);
+  if (wd != 0) d = d + weight * wd;  // decoupled: the decay skips the moments
+  write_into(weight, weight - d * eta, "adamw update");
+}
+
+std::vector<NDArray> RMSProp::create_state(const NDArray& w) const { return zeros_n(w, r_.centered ? 3 : 1); }
+
+void RMSProp::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
+  NDArray g = decayed_then_clipped(grad, weight, wd);
+  NDArray& n = st[0];
+  write_into(n, nd::square(g) * (1 - r_.gamma1) + n * r_.gamma1, "rmsprop n");
+  NDArray next;
+  if (!r_.centered) {
+    next = weight - g * lr / nd::sqrt(n + r_.epsilon);
+  } else {
+    NDArray &gm = st[1], &delta = st[2];
+    write_into(gm, g * (1 - r_.gamma1) + gm * r_.gamma1, "rmsprop g");
+    write_into(delta, delta * r_.gamma2 - g * lr / nd::sqrt(n - nd::square(gm) + r_.epsilon), "rmsprop delta");
+    next = weight + delta;
+  }
+  if (r_.clip_weights && *r_.clip_weights >= 0) next = nd::clip(next, -*r_.clip_weights, *r_.clip_weights);
+  write_into(weight, next, "rmsprop update");
+}
+
+std::vector<NDArray> AdaGrad::create_state(const NDArray& w) const { return zeros_n(w, 1); }
+
+void AdaGrad::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
+  NDArray g = prepared(grad);
+  NDArray& history = st[0];
+  write_into(history, history + nd::square(g), "adagrad history");
+  NDArray d = g / nd::sqrt(history + eps_);
+  if (wd != 0) d = d + weight * wd;
+  write_into(weight, weight - d * lr, "adagrad update");
+}
+
+// ---- by name ----
+
+std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::string, double>& params,
+                                  std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
   OptimizerOptions o;
   std::map<std::string, double> extra;
   bool lr_given = false;
@@ -66,45 +201,41 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     extra.erase(it);
     return v;
   };
+  auto flag = [&](const char* k, bool d) {
+    double v = take(k, d ? 1 : 0);
+    if (v != 0 && v != 1) fail("optimizer", name, ": option '", k, "' is a flag (0 or 1), got ", v);
+    return v == 1;
+  };
+  // MXNet's default rate is 0.01 except where the optimizer's constructor says otherwise.
+  if (!lr_given && (n == "adam" || n == "adamw" || n == "rmsprop")) o.learning_rate = 0.001;
+  if (lr_scheduler) {
+    if (lr_given) lr_scheduler->set_base_lr(o.learning_rate);
+    o.learning_rate = lr_scheduler->base_lr();
+    o.lr_scheduler = std::move(lr_scheduler);
+  }
   std::unique_ptr<Optimizer> r;
-  if (name == "sgd") {
+  if (n == "sgd") {
     r = std::make_unique<SGD>(o, take("momentum", 0));
-  } else if (name == "adam") {
-    if (!lr_given) o.learning_rate = 0.001;
+  } else if (n == "nag") {
+    r = std::make_unique<NAG>(o, take("momentum", 0));
+  } else if (n == "adam") {
     r = std::make_unique<Adam>(o, take("beta1", 0.9), take("beta2", 0.999), take("epsilon", 1e-8));
+  } else if (n == "adamw") {
+    double b1 = take("beta1", 0.9), b2 = take("beta2", 0.999), eps = take("epsilon", 1e-6);
+    r = std::make_unique<AdamW>(o, b1, b2, eps, flag("correct_bias", true));
+  } else if (n == "rmsprop") {
+    RMSPropOptions ro;
+    ro.gamma1 = take("gamma1", 0.9), ro.gamma2 = take("gamma2", 0.9), ro.epsilon = take("epsilon", 1e-8);
+    ro.centered = flag("centered", false);
+    if (extra.count("clip_weights")) ro.clip_weights = take("clip_weights", 0);
+    r = std::make_unique<RMSProp>(o, ro);
+  } else if (n == "adagrad") {
+    r = std::make_unique<AdaGrad>(o, take("eps", 1e-7));
   } else {
-    fail("optimizer", "unknown optimizer '", name, "' (known: sgd, adam)");
+    fail("optimizer", "unknown optimizer '", name, "' (known: sgd, nag, adam, adamw, rmsprop, adagrad)");
   }
   if (!extra.empty()) fail("optimizer", name, ": unknown option '", extra.begin()->first, "'");
   return r;
 }
 
-}  // namespace optim
-
-Trainer::Trainer(const ParameterDict& params, const std::string& optimizer,
-                 const std::map<std::string, double>& optimizer_params)
-    : Trainer(params, optim::create(optimizer, optimizer_params)) {}
-
-Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer)
-    : params_(params.values()), opt_(std::move(optimizer)), scale_(opt_->rescale_grad()) {}
-
-void Trainer::step(double batch_size) {
-  if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
-  autograd::Scope off(false, autograd::is_training());  // updates are never taped
-  opt_->set_rescale_grad(scale_ / batch_size);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& p = params_[i];
-    if (!p->has_grad()) {
-      if (p->grad_req() != "null" && p->deferred())
-        fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
-      continue;
-    }
-    opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
-  }
-}
-
-void Trainer::zero_grad() {
-  for (const auto& p : params_) p->zero_grad();
-}
-
-}  // namespace hgc::gluon
+}  // namespace hgc::gluon::optim

@@ -11,6 +11,7 @@
 #include "hgc/frontend/data.h"
 #include "hgc/frontend/initializer.h"
 #include "hgc/frontend/loss.h"
+#include "hgc/frontend/lr_scheduler.h"
 #include "hgc/frontend/metric.h"
 #include "hgc/frontend/ndarray.h"
 #include "hgc/frontend/nn.h"
@@ -24,3 +25,4 @@
 #include "hgc/frontend/symbol.h"
 #include "hgc/frontend/symbol_block.h"
 #include "hgc/frontend/train_mode.h"
+#include "hgc/frontend/utils.h"
