@@ -1,6 +1,5 @@
 // The optimizers' shared bookkeeping (update counts, lazily created state, the schedule) and
-// their update rules as whole-array op calls (compiled kernels), written into the
-// parameter's buffer so every handle of the parameter sees the new values.
+// create() by name; the update rules are in optimizer_rules.cc.
 #include "hgc/frontend/optimizer.h"
 
 #include <algorithm>
@@ -11,8 +10,6 @@
 #include "nd_detail.h"
 
 namespace hgc::gluon::optim {
-
-using nd_detail::write_into;
 
 // ---- bookkeeping ----
 
@@ -73,111 +70,6 @@ void Optimizer::reset_states() {
   num_update_ = 0;
 }
 
-NDArray Optimizer::prepared(const NDArray& grad) const {
-  NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
-  if (opts_.clip_gradient && *opts_.clip_gradient >= 0) g = nd::clip(g, -*opts_.clip_gradient, *opts_.clip_gradient);
-  return g;
-}
-
-NDArray Optimizer::decayed_then_clipped(const NDArray& grad, const NDArray& weight, double wd) const {
-  NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
-  if (wd != 0) g = g + weight * wd;
-  if (opts_.clip_gradient && *opts_.clip_gradient >= 0) g = nd::clip(g, -*opts_.clip_gradient, *opts_.clip_gradient);
-  return g;
-}
-
-namespace {
-std::vector<NDArray> zeros_n(const NDArray& w, size_t n) {
-  std::vector<NDArray> r;
-  for (size_t i = 0; i < n; ++i) r.push_back(nd::zeros_like(w));
-  return r;
-}
-}  // namespace
-
-// ---- update rules ----
-
-std::vector<NDArray> SGD::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
-
-void SGD::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
-  NDArray g = prepared(grad);
-  if (wd != 0) g = g + weight * wd;
-  if (st.empty()) {
-    write_into(weight, weight - g * lr, "sgd update");
-    return;
-  }
-  NDArray& mom = st[0];
-  write_into(mom, mom * momentum_ - g * lr, "sgd momentum");
-  write_into(weight, weight + mom, "sgd update");
-}
-
-std::vector<NDArray> NAG::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
-
-void NAG::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
-  NDArray g = prepared(grad);
-  if (wd != 0) g = g + weight * wd;
-  if (st.empty()) {
-    write_into(weight, weight - g * lr, "nag update");
-    return;
-  }
-  NDArray& mom = st[0];
-  write_into(mom, mom * momentum_ + g, "nag momentum");
-  write_into(weight, weight - (g + mom * momentum_) * lr, "nag update");
-}
-
-std::vector<NDArray> Adam::create_state(const NDArray& w) const { return zeros_n(w, 2); }
-
-void Adam::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t t) {
-  double lr_t = lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t));
-  NDArray g = decayed_then_clipped(grad, weight, wd);
-  NDArray &mean = st[0], &var = st[1];
-  write_into(mean, mean * beta1_ + g * (1 - beta1_), "adam mean");
-  write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adam var");
-  write_into(weight, weight - mean * lr_t / (nd::sqrt(var) + epsilon_), "adam update");
-}
-
-std::vector<NDArray> AdamW::create_state(const NDArray& w) const { return zeros_n(w, 2); }
-
-void AdamW::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t t) {
-  double eta = correct_bias_ ? lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t)) : lr;
-  NDArray g = prepared(grad);
-  NDArray &mean = st[0], &var = st[1];
-  write_into(mean, mean * beta1_ + g * (1 - beta1_), "adamw mean");
-  write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adamw var");
-  NDArray d = mean / (nd::sqrt(var) + epsilon_);
-  if (wd != 0) d = d + weight * wd;  // decoupled: the decay skips the moments
-  write_into(weight, weight - d * eta, "adamw update");
-}
-
-std::vector<NDArray> RMSProp::create_state(const NDArray& w) const { return zeros_n(w, r_.centered ? 3 : 1); }
-
-void RMSProp::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
-  NDArray g = decayed_then_clipped(grad, weight, wd);
-  NDArray& n = st[0];
-  write_into(n, nd::square(g) * (1 - r_.gamma1) + n * r_.gamma1, "rmsprop n");
-  NDArray next;
-  if (!r_.centered) {
-    next = weight - g * lr / nd::sqrt(n + r_.epsilon);
-  } else {
-    NDArray &gm = st[1], &delta = st[2];
-    write_into(gm, g * (1 - r_.gamma1) + gm * r_.gamma1, "rmsprop g");
-    write_into(delta, delta * r_.gamma2 - g * lr / nd::sqrt(n - nd::square(gm) + r_.epsilon), "rmsprop delta");
-    next = weight + delta;
-  }
-  if (r_.clip_weights && *r_.clip_weights >= 0) next = nd::clip(next, -*r_.clip_weights, *r_.clip_weights);
-  write_into(weight, next, "rmsprop update");
-}
-
-std::vector<NDArray> AdaGrad::create_state(const NDArray& w) const { return zeros_n(w, 1); }
-
-void AdaGrad::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
-  NDArray g = prepared(grad);
-  NDArray& history = st[0];
-  write_into(history, history + nd::square(g), "adagrad history");
-  NDArray d = g / nd::sqrt(history + eps_);
-  if (wd != 0) d = d + weight * wd;
-  write_into(weight, weight - d * lr, "adagrad update");
-}
-
 // ---- by name ----
 
 std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::string, double>& params,
@@ -192,6 +84,7 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     else if (k == "wd") o.wd = v;
     else if (k == "rescale_grad") o.rescale_grad = v;
     else if (k == "clip_gradient") o.clip_gradient = v;
+    else if (k == "use_fused_step") o.use_fused_step = v != 0;
     else extra[k] = v;
   }
   auto take = [&](const char* k, double d) {

@@ -247,3 +247,44 @@ TEST_CASE("utils: clip_global_norm scales by max_norm / total and returns the to
   CHECK_THROWS_WITH_AS(gluon::utils::clip_global_norm({}, 1), doctest::Contains("at least one"), hgc::Error);
   CHECK_THROWS_WITH_AS(gluon::utils::clip_global_norm({c}, 0), doctest::Contains("max_norm"), hgc::Error);
 }
+
+TEST_CASE("optimizers: every fused step (one compiled graph per shape) equals the op-by-op one") {
+  using P = std::map<std::string, double>;
+  for (auto [opt, params] : std::vector<std::pair<std::string, P>>{
+           {"sgd", {{"learning_rate", 0.1}}},
+           {"sgd", {{"learning_rate", 0.1}, {"momentum", 0.9}, {"wd", 0.01}, {"clip_gradient", 0.5}}},
+           {"nag", {{"learning_rate", 0.1}, {"momentum", 0.8}, {"wd", 0.01}}},
+           {"adam", {{"learning_rate", 0.01}, {"wd", 0.1}, {"clip_gradient", 0.7}}},
+           {"adamw", {{"learning_rate", 0.01}, {"wd", 0.1}}},
+           {"rmsprop", {{"learning_rate", 0.01}, {"centered", 1}, {"clip_weights", 1.5}}},
+           {"rmsprop", {{"learning_rate", 0.01}, {"wd", 0.1}, {"clip_gradient", 0.6}}},
+           {"adagrad", {{"learning_rate", 0.1}, {"wd", 0.1}, {"clip_gradient", 0.9}}},
+       }) {
+    CAPTURE(opt);
+    CAPTURE(params.size());
+    std::vector<std::vector<float>> result[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      nd::random::seed(5);
+      ParameterDict pd("f_");
+      auto w = pd.get("w", ParamOptions().shape({4, 3}));
+      auto b = pd.get("b", ParamOptions().shape({3}));
+      pd.initialize(init::Normal(1));
+      P p = params;
+      p["use_fused_step"] = fused;
+      // a rate that changes every step: the fused graph takes it as an input
+      Trainer tr(pd, opt, p, std::make_shared<lr_scheduler::FactorScheduler>(
+                                 1, lr_scheduler::FactorOptions().factor(0.5).base_lr(p["learning_rate"])));
+      for (int s = 0; s < 3; ++s) {
+        w->grad().assign(nd::random::normal(0, 1, {4, 3}));
+        b->grad().assign(nd::random::normal(0, 1, {3}));
+        void* before = w->data().data_ptr();
+        tr.step(2);
+        CHECK(w->data().data_ptr() == before);  // updated in the parameter's own buffer
+      }
+      result[fused] = {w->data().to_vector<float>(), b->data().to_vector<float>()};
+    }
+    for (int k = 0; k < 2; ++k)
+      for (size_t i = 0; i < result[0][k].size(); ++i)
+        CHECK(result[1][k][i] == doctest::Approx(result[0][k][i]).epsilon(1e-5));
+  }
+}

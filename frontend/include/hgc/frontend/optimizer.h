@@ -1,6 +1,6 @@
-// Optimizers and Trainer (mx.optimizer, gluon.Trainer). Every update is a handful of NDArray
-// ops on whole arrays (compiled kernels through invoke), written back into the parameter's
-// own buffer, never a scalar loop.
+// Optimizers and Trainer (mx.optimizer, gluon.Trainer). Every update is one compiled graph
+// over whole arrays per parameter shape (or, with use_fused_step off, a handful of NDArray
+// ops), written back into the parameter's own buffer, never a scalar loop.
 //
 //   using namespace hgc::gluon;
 //   Trainer trainer(net->collect_params(), "sgd", {{"learning_rate", 0.1}, {"momentum", 0.9}});
@@ -41,12 +41,17 @@ struct OptimizerOptions {
   // base_lr is the starting rate; create() and Trainer overwrite it with an explicit
   // learning_rate, as MXNet does).
   std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler;
+  // f32/f64 weights: the whole update as one compiled graph per weight shape, the per-step
+  // numbers (rate, decay...) as its inputs (MXNet 2's use_fused_step); false: one imperative
+  // op per term (each scalar value its own kernel: slow when the rate changes every step).
+  bool use_fused_step = true;
 
   // Chained setters, as the design's options structs have.
   OptimizerOptions& lr(double v) { learning_rate = v; return *this; }
   OptimizerOptions& weight_decay(double v) { wd = v; return *this; }
   OptimizerOptions& rescale(double v) { rescale_grad = v; return *this; }
   OptimizerOptions& clip(double v) { clip_gradient = v; return *this; }
+  OptimizerOptions& fused(bool on) { use_fused_step = on; return *this; }
   OptimizerOptions& scheduler(std::shared_ptr<lr_scheduler::LRScheduler> s) { lr_scheduler = std::move(s); return *this; }
 };
 
@@ -92,11 +97,6 @@ class Optimizer {
   // this parameter's update count including this one.
   virtual void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd,
                      int64_t t) = 0;
-  // rescale_grad * grad, clipped to [-clip_gradient, clip_gradient] when set.
-  NDArray prepared(const NDArray& grad) const;
-  // rescale_grad * grad + wd * weight, then clipped (the order of the fused MXNet kernels
-  // adam_update and rmsprop_update).
-  NDArray decayed_then_clipped(const NDArray& grad, const NDArray& weight, double wd) const;
   OptimizerOptions opts_;
 
  private:
@@ -223,7 +223,7 @@ class AdaGrad : public Optimizer {
 };
 
 // By MXNet name, case-insensitive ("sgd", "nag", "adam", "adamw", "rmsprop", "adagrad").
-// Keys: learning_rate (or lr), wd, rescale_grad, clip_gradient; momentum (sgd, nag); beta1,
+// Keys: learning_rate (or lr), wd, rescale_grad, clip_gradient, use_fused_step (0/1); momentum (sgd, nag); beta1,
 // beta2, epsilon (adam, adamw), correct_bias (adamw, 0/1); gamma1, gamma2, epsilon, centered
 // (0/1), clip_weights (rmsprop); eps (adagrad). Unknown names or keys throw. With
 // `lr_scheduler`, an explicit learning_rate overwrites the scheduler's base_lr.
