@@ -46,6 +46,9 @@ int main(int argc, char** argv) try {
     auto t0 = std::chrono::steady_clock::now();
     double loss_sum = 0;
     int64_t n = 0;
+    utils::ProgressBar bar(static_cast<int64_t>(train.num_batches()),
+                           utils::ProgressOptions().desc("epoch " + std::to_string(epoch + 1) + "/" +
+                                                         std::to_string(epochs)).lines(4));
     for (const auto& b : train) {
       NDArray l;
       {
@@ -54,8 +57,13 @@ int main(int argc, char** argv) try {
       }
       l.backward();
       trainer.step(batch);
-      if (n++ % 50 == 0) loss_sum += nd::mean(l).asscalar();
+      if (n++ % 50 == 0) {  // reading the loss costs a reduction and a copy: every 50 steps
+        loss_sum += nd::mean(l).asscalar();
+        bar.set_postfix({{"loss", loss_sum / ((n + 49) / 50)}});
+      }
+      bar.update(1, b[0].shape()[0]);
     }
+    bar.close();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("epoch %d: loss %.4f, test accuracy %.4f, %.1f s (%.2f ms per step)\n", epoch + 1,
                 loss_sum / ((n + 49) / 50), accuracy(*net, test), s, 1000.0 * s / n);
