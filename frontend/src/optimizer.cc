@@ -1,54 +1,81 @@
-// SGD, Adam and Trainer: updates as whole-array op calls (compiled kernels), written into
-// the parameter's buffer so every handle of the parameter sees the new values.
+// The optimizers' shared bookkeeping (update counts, lazily created state, the schedule) and
+// create() by name; the update rules are in optimizer_rules.cc.
 #include "hgc/frontend/optimizer.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
-#include "hgc/frontend/autograd.h"
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
 
-namespace hgc::gluon {
-namespace optim {
+namespace hgc::gluon::optim {
 
-NDArray Optimizer::prepared(const NDArray& grad) const {
-  NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
-  if (opts_.clip_gradient && *opts_.clip_gradient >= 0) g = nd::clip(g, -*opts_.clip_gradient, *opts_.clip_gradient);
-  return g;
+// ---- bookkeeping ----
+
+void Optimizer::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
+  if (grad.shape() != weight.shape())
+    fail("optimizer", name(), ": gradient shape ", nd_detail::shape_str(grad.shape()), " differs from weight shape ",
+         nd_detail::shape_str(weight.shape()));
+  int64_t t = ++counts_[index];
+  num_update_ = std::max(num_update_, t);
+  auto it = state_.find(index);
+  if (it == state_.end()) it = state_.emplace(index, create_state(weight)).first;
+  apply(weight, grad, it->second, learning_rate() * lr_mult, opts_.wd * wd_mult, t);
 }
 
-void SGD::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
-  double lr = opts_.learning_rate * lr_mult, wd = opts_.wd * wd_mult;
-  NDArray g = prepared(grad);
-  if (wd != 0) g = g + weight * wd;
-  if (momentum_ == 0) {
-    nd_detail::write_into(weight, weight - g * lr, "sgd update");
-    return;
-  }
-  auto& st = state_[index];
-  if (st.empty()) st.push_back(nd::zeros_like(weight));
-  NDArray& mom = st[0];
-  nd_detail::write_into(mom, mom * momentum_ - g * lr, "sgd momentum");
-  nd_detail::write_into(weight, weight + mom, "sgd update");
+double Optimizer::learning_rate() const {
+  return opts_.lr_scheduler ? (*opts_.lr_scheduler)(num_update_) : opts_.learning_rate;
 }
 
-void Adam::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
-  double lr = opts_.learning_rate * lr_mult, wd = opts_.wd * wd_mult;
-  int64_t t = ++steps_[index];
-  double lr_t = lr * std::sqrt(1 - std::pow(beta2_, t)) / (1 - std::pow(beta1_, t));
-  // MXNet's adam_update: weight decay joins the gradient before clipping.
-  NDArray g = opts_.rescale_grad == 1 ? grad : grad * opts_.rescale_grad;
-  if (wd != 0) g = g + weight * wd;
-  if (opts_.clip_gradient && *opts_.clip_gradient >= 0) g = nd::clip(g, -*opts_.clip_gradient, *opts_.clip_gradient);
-  auto& st = state_[index];
-  if (st.empty()) st = {nd::zeros_like(weight), nd::zeros_like(weight)};
-  NDArray &mean = st[0], &var = st[1];
-  nd_detail::write_into(mean, mean * beta1_ + g * (1 - beta1_), "adam mean");
-  nd_detail::write_into(var, var * beta2_ + nd::square(g) * (1 - beta2_), "adam var");
-  nd_detail::write_into(weight, weight - mean * lr_t / (nd::sqrt(var) + epsilon_), "adam update");
+void Optimizer::set_learning_rate(double lr) {
+  if (opts_.lr_scheduler)
+    fail("optimizer", name(), ": an lr_scheduler (", opts_.lr_scheduler->name(),
+         ") owns the learning rate; set_learning_rate cannot change it");
+  opts_.learning_rate = lr;
 }
 
-std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::string, double>& params) {
+int64_t Optimizer::update_count(size_t index) const {
+  auto it = counts_.find(index);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+const std::vector<NDArray>* Optimizer::state(size_t index) const {
+  auto it = state_.find(index);
+  return it == state_.end() ? nullptr : &it->second;
+}
+
+void Optimizer::check_state(const NDArray& weight, const std::vector<NDArray>& state, int64_t count,
+                            const std::string& what) const {
+  size_t want = create_state(weight).size();
+  if (state.size() != want)
+    fail("optimizer", name(), ": ", what, " has ", state.size(), " state arrays, ", name(), " keeps ", want);
+  for (const NDArray& s : state)
+    if (s.shape() != weight.shape() || s.dtype() != weight.dtype())
+      fail("optimizer", name(), ": ", what, " state is ", nd_detail::shape_str(s.shape()), " ", dtype_name(s.dtype()),
+           " but the weight is ", nd_detail::shape_str(weight.shape()), " ", dtype_name(weight.dtype()));
+  if (count < 1) fail("optimizer", name(), ": ", what, " update count must be >= 1, got ", count);
+}
+
+void Optimizer::set_state(size_t index, const NDArray& weight, std::vector<NDArray> state, int64_t count,
+                          const std::string& what) {
+  check_state(weight, state, count, what);
+  state_[index] = std::move(state);
+  counts_[index] = count;
+}
+
+void Optimizer::reset_states() {
+  state_.clear();
+  counts_.clear();
+  num_update_ = 0;
+}
+
+// ---- by name ----
+
+std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::string, double>& params,
+                                  std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
   OptimizerOptions o;
   std::map<std::string, double> extra;
   bool lr_given = false;
@@ -57,6 +84,7 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     else if (k == "wd") o.wd = v;
     else if (k == "rescale_grad") o.rescale_grad = v;
     else if (k == "clip_gradient") o.clip_gradient = v;
+    else if (k == "use_fused_step") o.use_fused_step = v != 0;
     else extra[k] = v;
   }
   auto take = [&](const char* k, double d) {
@@ -66,45 +94,41 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     extra.erase(it);
     return v;
   };
+  auto flag = [&](const char* k, bool d) {
+    double v = take(k, d ? 1 : 0);
+    if (v != 0 && v != 1) fail("optimizer", name, ": option '", k, "' is a flag (0 or 1), got ", v);
+    return v == 1;
+  };
+  // MXNet's default rate is 0.01 except where the optimizer's constructor says otherwise.
+  if (!lr_given && (n == "adam" || n == "adamw" || n == "rmsprop")) o.learning_rate = 0.001;
+  if (lr_scheduler) {
+    if (lr_given) lr_scheduler->set_base_lr(o.learning_rate);
+    o.learning_rate = lr_scheduler->base_lr();
+    o.lr_scheduler = std::move(lr_scheduler);
+  }
   std::unique_ptr<Optimizer> r;
-  if (name == "sgd") {
+  if (n == "sgd") {
     r = std::make_unique<SGD>(o, take("momentum", 0));
-  } else if (name == "adam") {
-    if (!lr_given) o.learning_rate = 0.001;
+  } else if (n == "nag") {
+    r = std::make_unique<NAG>(o, take("momentum", 0));
+  } else if (n == "adam") {
     r = std::make_unique<Adam>(o, take("beta1", 0.9), take("beta2", 0.999), take("epsilon", 1e-8));
+  } else if (n == "adamw") {
+    double b1 = take("beta1", 0.9), b2 = take("beta2", 0.999), eps = take("epsilon", 1e-6);
+    r = std::make_unique<AdamW>(o, b1, b2, eps, flag("correct_bias", true));
+  } else if (n == "rmsprop") {
+    RMSPropOptions ro;
+    ro.gamma1 = take("gamma1", 0.9), ro.gamma2 = take("gamma2", 0.9), ro.epsilon = take("epsilon", 1e-8);
+    ro.centered = flag("centered", false);
+    if (extra.count("clip_weights")) ro.clip_weights = take("clip_weights", 0);
+    r = std::make_unique<RMSProp>(o, ro);
+  } else if (n == "adagrad") {
+    r = std::make_unique<AdaGrad>(o, take("eps", 1e-7));
   } else {
-    fail("optimizer", "unknown optimizer '", name, "' (known: sgd, adam)");
+    fail("optimizer", "unknown optimizer '", name, "' (known: sgd, nag, adam, adamw, rmsprop, adagrad)");
   }
   if (!extra.empty()) fail("optimizer", name, ": unknown option '", extra.begin()->first, "'");
   return r;
 }
 
-}  // namespace optim
-
-Trainer::Trainer(const ParameterDict& params, const std::string& optimizer,
-                 const std::map<std::string, double>& optimizer_params)
-    : Trainer(params, optim::create(optimizer, optimizer_params)) {}
-
-Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer)
-    : params_(params.values()), opt_(std::move(optimizer)), scale_(opt_->rescale_grad()) {}
-
-void Trainer::step(double batch_size) {
-  if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
-  autograd::Scope off(false, autograd::is_training());  // updates are never taped
-  opt_->set_rescale_grad(scale_ / batch_size);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& p = params_[i];
-    if (!p->has_grad()) {
-      if (p->grad_req() != "null" && p->deferred())
-        fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
-      continue;
-    }
-    opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
-  }
-}
-
-void Trainer::zero_grad() {
-  for (const auto& p : params_) p->zero_grad();
-}
-
-}  // namespace hgc::gluon
+}  // namespace hgc::gluon::optim

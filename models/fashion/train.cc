@@ -1,6 +1,7 @@
 #include "fashion/train.h"
 
 #include <chrono>
+#include <optional>
 
 namespace hgc::models {
 
@@ -36,6 +37,10 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
     metric::Accuracy train_acc;
     double loss_sum = 0;
     int64_t steps = 0;
+    std::optional<utils::ProgressBar> bar;
+    if (o.progress)
+      bar.emplace(static_cast<int64_t>(loader.num_batches()),
+                  utils::ProgressOptions().desc("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs)).lines(4));
     for (const auto& b : loader) {
       NDArray out, l;
       {
@@ -50,8 +55,11 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
       if (steps++ % 20 == 0) {
         loss_sum += nd::mean(l).asscalar();
         train_acc.update(b[1], out);
+        if (bar) bar->set_postfix({{"loss", loss_sum / static_cast<double>((steps + 19) / 20)}, {"acc", train_acc.get().second}});
       }
+      if (bar) bar->update(1, o.batch);
     }
+    if (bar) bar->close();
     EpochStats s;
     s.epoch = epoch;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
