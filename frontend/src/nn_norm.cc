@@ -1,5 +1,6 @@
 // gluon.nn Embedding, LayerNorm and BatchNorm. BatchNorm's training-mode statistics are
-// computed here from NDArray ops (the BatchNorm op's lowering is its predict mode).
+// computed here from NDArray ops, imperatively and in compiled training forwards alike (the
+// BatchNorm op's lowering is its predict mode).
 #include "hgc/frontend/nn_norm.h"
 
 #include <sstream>
@@ -64,12 +65,9 @@ BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : HybridBlock("batchnorm"
 
 NDArray BatchNorm::hybrid_forward(const NDArray& x) {
   bool batch_stats = is_training() && !opts_.use_global_stats_;
-  if (batch_stats && x.is_symbolic() && x.symbolic_value()->graph->for_compile) {
-    x.symbolic_value()->graph->training_unsupported = true;
-    fail("gluon", "block '", name(), "': BatchNorm in training mode cannot be hybridized yet (compiled graphs use the ",
-         "running statistics); train it imperatively or hybridize for prediction");
-  }
-  if (batch_stats && !x.is_symbolic()) return train_forward(x);
+  // Imperative calls and compiled training forwards compute the batch statistics with the
+  // same ops; other traces (predict mode, export, symbols) record MXNet's BatchNorm op.
+  if (batch_stats && (!x.is_symbolic() || x.symbolic_value()->graph->for_compile)) return train_forward(x);
   AttrMap a{{"eps", opts_.epsilon_}, {"momentum", opts_.momentum_}, {"fix_gamma", !opts_.scale_},
             {"use_global_stats", opts_.use_global_stats_}, {"axis", int64_t(opts_.axis_)}};
   return nd::op("BatchNorm", a, {x, gamma->data(), beta->data(), running_mean->data(), running_var->data()}, "fwd");
@@ -81,17 +79,25 @@ NDArray BatchNorm::train_forward(const NDArray& x) {
   for (int i = 0; i < x.ndim(); ++i)
     if (i != ax) red.push_back(i);
   bshape[ax] = x.shape()[ax];
+  std::shared_ptr<TraceGraph> g = x.is_symbolic() ? x.symbolic_value()->graph : nullptr;
+  if (g) {  // deferred in_channels: no op below infers the parameters' dims from x
+    if (bshape[ax] < 0)
+      fail("gluon", "block '", name(), "': BatchNorm needs a known channel count in a compiled training forward");
+    for (const auto& p : {gamma, beta, running_mean, running_var}) trace::refine_shape(trace::state(g, p), Shape({bshape[ax]}));
+  }
   NDArray mean = nd::mean(x, red, true);
   NDArray centered = x - mean;
   NDArray var = nd::mean(nd::square(centered), red, true);
   NDArray y = centered / nd::sqrt(var + opts_.epsilon_);
   if (opts_.scale_) y = y * gamma->data().reshape(bshape);
   y = y + beta->data().reshape(bshape);
-  // MXNet: running = momentum * running + (1 - momentum) * batch (biased variance).
+  // MXNet: running = momentum * running + (1 - momentum) * batch (biased variance). A compiled
+  // forward outputs the new values; its runner writes them back after each run.
   double m = opts_.momentum_;
-  NDArray rm = running_mean->data(), rv = running_var->data();
-  rm.assign(rm * m + mean.reshape({-1}) * (1 - m));
-  rv.assign(rv * m + var.reshape({-1}) * (1 - m));
+  for (auto [p, batch] : {std::pair{running_mean, mean}, std::pair{running_var, var}}) {
+    if (g) trace::update(g, p, trace::state(g, p) * m + batch.reshape({-1}) * (1 - m));
+    else p->data().assign(p->data() * m + batch.reshape({-1}) * (1 - m));
+  }
   return y;
 }
 
