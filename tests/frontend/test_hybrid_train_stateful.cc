@@ -297,3 +297,45 @@ TEST_CASE("hybrid train stateful: train-step time of a small CNN with BatchNorm 
           "imperative ", ms_imp, " ms, hybridized ", ms_hyb, " ms; imperative / hybridized = ", ms_imp / ms_hyb);
   check_params(*imp, *hyb, 1e-4);
 }
+
+TEST_CASE("hybrid train stateful: a hybridized BatchNorm's first call is recorded (deferred in_channels)") {
+  nd::random::seed(26);
+  NDArray x = nd::random::normal(3, 2, {8, 4, 2, 2});
+  auto imp = std::make_shared<nn::BatchNorm>(), hyb = std::make_shared<nn::BatchNorm>();
+  imp->initialize();
+  hyb->initialize();
+  hyb->hybridize();
+  NDArray xi = x.copy(), xh = x.copy();
+  xi.attach_grad();
+  xh.attach_grad();
+  NDArray w = nd::random::normal(0, 1, {8, 4, 2, 2});  // a loss weighting every element differently
+  for (auto [net, xin] : {std::pair{imp.get(), xi}, std::pair{hyb.get(), xh}}) {
+    NDArray l;
+    {
+      auto r = autograd::record();
+      l = nd::sum((*net)(xin) * w);
+    }
+    l.backward();
+  }
+  CHECK(hyb->gamma->shape() == std::vector<int64_t>{4});
+  // running_mean = 0.9 * 0 + 0.1 * batch mean, running_var = 0.9 * 1 + 0.1 * biased batch var.
+  std::vector<float> xv = x.to_vector<float>(), rm = hyb->running_mean->data().to_vector<float>(),
+                     rv = hyb->running_var->data().to_vector<float>();
+  for (int c = 0; c < 4; ++c) {
+    double s = 0, s2 = 0;
+    for (int n = 0; n < 8; ++n)
+      for (int k = 0; k < 4; ++k) {
+        double v = xv[(n * 4 + c) * 4 + k];
+        s += v;
+        s2 += v * v;
+      }
+    double mean = s / 32, var = s2 / 32 - mean * mean;
+    CHECK(rm[c] == doctest::Approx(0.1 * mean).epsilon(1e-5));
+    CHECK(rv[c] == doctest::Approx(0.9 + 0.1 * var).epsilon(1e-5));
+  }
+  check_params(*imp, *hyb, 1e-6);
+  CHECK(max_diff(xh.grad(), xi.grad()) <= 1e-5);
+  CHECK(max_diff(hyb->gamma->grad(), imp->gamma->grad()) <= 1e-4);
+  CHECK(max_diff(hyb->beta->grad(), imp->beta->grad()) <= 1e-4);
+  CHECK(hyb->cache_stats().backward_compiles == 1);
+}
