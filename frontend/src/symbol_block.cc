@@ -1,13 +1,17 @@
 // SymbolBlock: runs a loaded or traced graph through the same cached compile as hybridize().
 #include "hgc/frontend/symbol_block.h"
 
+#include <optional>
 #include <set>
 
 #include "cached_graph.h"
+#include "hgc/frontend/autograd.h"
+#include "hgc/frontend/op.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
+#include "trace.h"
 
 namespace hgc::gluon {
 
@@ -99,11 +103,67 @@ std::shared_ptr<SymbolBlock> SymbolBlock::imports(const std::string& symbol_file
   return b;
 }
 
-std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
+std::vector<NDArray> SymbolBlock::hybrid_forward_multi(const std::vector<NDArray>& xs) {
+  std::string who = name().empty() ? "symbolblock" : name();
+  if (xs.size() != inputs_.size()) fail("gluon", "SymbolBlock '", who, "' takes ", inputs_.size(), " inputs, got ", xs.size());
+  std::shared_ptr<TraceGraph> tg;
   for (const NDArray& x : xs)
-    if (x.is_symbolic()) fail("gluon", "SymbolBlock '", name(), "' cannot be traced into another graph yet");
+    if (x.is_symbolic()) tg = x.symbolic_value()->graph;
+  std::map<std::string, size_t> input_pos;
+  for (size_t i = 0; i < inputs_.size(); ++i) input_pos[inputs_[i]] = i;
+  std::optional<Graph> inferred;  // label shapes, computed on arrays only when there are labels
+  std::vector<std::vector<NDArray>> vals(graph_.nodes.size());
+  auto value = [&](ValueRef v) -> NDArray {
+    const std::vector<NDArray>& outs = vals.at(v.node);
+    if (v.index >= static_cast<int>(outs.size()))
+      fail("gluon", "SymbolBlock '", who, "': ", graph_.nodes[v.node].describe(), " output ", v.index,
+           " is hidden (not one the op returns); it cannot be replayed");
+    return outs[v.index];
+  };
+  for (size_t id = 0; id < graph_.nodes.size(); ++id) {
+    const Node& n = graph_.nodes[id];
+    if (n.is_variable()) {
+      if (auto i = input_pos.find(n.name); i != input_pos.end()) vals[id] = {xs[i->second]};
+      else if (params().contains(n.name)) vals[id] = {params()[n.name]->data()};  // a variable when traced
+      else if (tg) vals[id] = {trace::input(tg, n.name, Shape::unknown(), DType::f32)};  // a label: zeros when compiled
+      else {
+        if (!inferred) {
+          inferred = graph_;
+          InferOptions o;
+          o.require_complete = false;
+          for (size_t i = 0; i < xs.size(); ++i) o.shapes[inputs_[i]] = Shape(xs[i].shape());
+          for (const auto& p : params().values())
+            if (p->shape_known()) o.shapes[p->name()] = Shape(p->shape());
+          infer(*inferred, o);
+        }
+        const Shape& s = inferred->nodes[id].out_shapes[0];
+        if (!s.known())
+          fail("gluon", "SymbolBlock '", who, "': graph variable '", n.name,
+               "' is neither an input nor a parameter, and its shape cannot be inferred");
+        vals[id] = {nd::zeros(s.dims())};
+      }
+      continue;
+    }
+    if (!n.op) fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " is an op hgc does not know");
+    if (!n.subgraphs.empty())
+      fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " has subgraphs, which cannot be replayed op by op yet");
+    std::vector<NDArray> ins;
+    for (const ValueRef& v : n.inputs) ins.push_back(value(v));
+    vals[id] = nd::op_all(n.op_name, n.attrs, ins, n.name);
+  }
+  std::vector<NDArray> outs;
+  for (const ValueRef& h : graph_.heads) outs.push_back(value(h));
+  return outs;
+}
+
+std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
   if (xs.size() != inputs_.size())
     fail("gluon", "SymbolBlock takes ", inputs_.size(), " inputs, got ", xs.size());
+  // In a hybridized parent's trace (inlined) or under record() (taped): HybridBlock's paths
+  // over hybrid_forward_multi. Otherwise the whole graph compiled, cached by input shapes.
+  bool traced = false;
+  for (const NDArray& x : xs) traced = traced || x.is_symbolic();
+  if (traced || autograd::is_recording()) return HybridBlock::run(xs);
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     bool same = true;
     for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();

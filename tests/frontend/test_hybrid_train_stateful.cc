@@ -13,6 +13,7 @@
 
 #include "hgc/frontend/gluon.h"
 #include "hgc/ir/error.h"
+#include "support/paths.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -231,9 +232,7 @@ TEST_CASE("hybrid train stateful: export after hybridized training writes the pr
   NDArray x = nd::random::normal(0, 1, {4, 2, 5, 5});
   Trainer tr(net->collect_params(), "sgd", {{"learning_rate", 0.1}});
   for (int i = 0; i < 2; ++i) train_step(*net, tr, x, nd::array({0, 1, 2, 0}), 60 + i);
-  auto dir = std::filesystem::temp_directory_path() / "hgc_hybrid_train_stateful";
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "cnn").string();
+  std::string dir = test::temp_dir(), path = dir + "/cnn";
   net->export_model(path, 3);  // only training-mode calls so far
   std::string json = read_text(path + "-symbol.json");
   CHECK(json.find("\"BatchNorm\"") != std::string::npos);

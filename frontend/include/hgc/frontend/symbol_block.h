@@ -7,6 +7,15 @@
 //   net->collect_params()["hybridsequential0_dense0_weight"]->data();
 // Variables that are neither inputs nor parameters (the labels of SoftmaxOutput and other
 // loss ops) are fed zeros: their forward does not read them.
+//
+// As a child of a hybridized block, its graph is inlined into the parent's trace (the
+// nodes keep their names, as in Gluon), so the parent compiles and exports as one graph:
+//   auto parent = std::make_shared<nn::HybridSequential>();
+//   parent->add(SymbolBlock::imports("mlp-symbol.json", {"data"}, "mlp-0000.params"));
+//   parent->emplace<nn::Dense>(nn::DenseOptions(2));
+//   parent->hybridize();
+// Under autograd::record() its ops are taped (one compiled tape node when hybridized), so
+// its parameters train. Its Dropout and BatchNorm ops run their predict mode in both.
 #pragma once
 #include <list>
 #include <memory>
@@ -33,6 +42,9 @@ class SymbolBlock : public HybridBlock {
   const Graph& graph() const { return graph_; }
   const std::vector<std::string>& input_names() const { return inputs_; }
   std::string repr() const override;
+  // Replays the graph op by op through nd::op: computes on arrays, records into a trace on
+  // traced values.
+  std::vector<NDArray> hybrid_forward_multi(const std::vector<NDArray>& xs) override;
 
  protected:
   std::vector<NDArray> run(const std::vector<NDArray>& xs) override;
