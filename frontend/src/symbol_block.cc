@@ -11,6 +11,7 @@
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
+#include "nn_train.h"
 #include "trace.h"
 
 namespace hgc::gluon {
@@ -60,7 +61,38 @@ std::shared_ptr<Initializer> hint_init(const Node& n) {
   }
 }
 
+// Dropout and BatchNorm op nodes in training mode: what nn::Dropout and nn::BatchNorm
+// compute (the ops' lowerings are their predict mode). Nothing for other nodes.
+bool trains(const Node& n) {
+  if (!n.op) return false;
+  AttrView a = n.attr_view();
+  if (n.op->name == "Dropout") return a.s("mode") == "training" && a.f("p") > 0;
+  if (n.op->name == "BatchNorm") return !a.b("use_global_stats") && !a.b("output_mean_var");
+  return false;
+}
+
 }  // namespace
+
+std::optional<NDArray> SymbolBlock::train_op(const Node& n, const std::vector<NDArray>& ins, const std::string& who) {
+  if (!trains(n)) return std::nullopt;
+  AttrView a = n.attr_view();
+  if (n.op->name == "Dropout") return nn::detail::dropout_train(ins[0], a.f("p"), a.tuple("axes"), who);
+  // The running statistics must be parameters (aux states) to be updated.
+  std::shared_ptr<Parameter> stats[2];
+  for (int k = 0; k < 2; ++k) {
+    const Node& v = graph_.nodes[n.inputs.at(3 + k).node];
+    if (!v.is_variable() || !params().contains(v.name))
+      fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " in training mode: its ", k ? "moving_var" : "moving_mean",
+           " input is not a parameter of the block, so it cannot be updated");
+    stats[k] = params()[v.name];
+  }
+  nn::detail::BatchNormTrain o;
+  o.axis = static_cast<int>(a.i("axis"));
+  o.eps = a.f("eps");
+  o.momentum = a.f("momentum");
+  o.scale = !a.b("fix_gamma");
+  return nn::detail::batch_norm_train(ins[0], ins[1], ins[2], stats[0], stats[1], o, who);
+}
 
 SymbolBlock::SymbolBlock(Graph graph, std::vector<std::string> input_names, BlockArgs args)
     : HybridBlock("symbolblock", args.prefix_ ? args : args.prefix("")), graph_(std::move(graph)), inputs_(std::move(input_names)) {
@@ -78,6 +110,7 @@ SymbolBlock::SymbolBlock(Graph graph, std::vector<std::string> input_names, Bloc
     auto p = params().get(n.name, o);
     p->set_block(name().empty() ? "symbolblock" : name());
   }
+  for (const Node& n : graph_.nodes) trains_ = trains_ || trains(n);
 }
 
 SymbolBlock::SymbolBlock(const Symbol& outputs, std::vector<std::string> input_names, BlockArgs args)
@@ -149,6 +182,12 @@ std::vector<NDArray> SymbolBlock::hybrid_forward_multi(const std::vector<NDArray
       fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " has subgraphs, which cannot be replayed op by op yet");
     std::vector<NDArray> ins;
     for (const ValueRef& v : n.inputs) ins.push_back(value(v));
+    if (is_training() && (!tg || tg->for_compile)) {  // as the nn layers train (nn_train.h)
+      if (auto y = train_op(n, ins, who)) {
+        vals[id] = {*y};
+        continue;
+      }
+    }
     vals[id] = nd::op_all(n.op_name, n.attrs, ins, n.name);
   }
   std::vector<NDArray> outs;
@@ -161,9 +200,10 @@ std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
     fail("gluon", "SymbolBlock takes ", inputs_.size(), " inputs, got ", xs.size());
   // In a hybridized parent's trace (inlined) or under record() (taped): HybridBlock's paths
   // over hybrid_forward_multi. Otherwise the whole graph compiled, cached by input shapes.
+  // So is training mode when the graph has Dropout or BatchNorm (drops, batch statistics).
   bool traced = false;
   for (const NDArray& x : xs) traced = traced || x.is_symbolic();
-  if (traced || autograd::is_recording()) return HybridBlock::run(xs);
+  if (traced || autograd::is_recording() || (trains_ && is_training())) return HybridBlock::run(xs);
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     bool same = true;
     for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();

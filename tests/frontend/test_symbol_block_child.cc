@@ -157,3 +157,76 @@ TEST_CASE("symbol block child: an op the replay cannot express is an error namin
   parent->hybridize();
   CHECK_THROWS_WITH_AS((*parent)(nd::ones({2, 3})), doctest::Contains("hidden"), Error);
 }
+
+TEST_CASE("symbol block child: imported Dropout and BatchNorm train as the layers do (fixed seed)") {
+  NameManager names;
+  std::string dir = test::temp_dir();
+  nd::random::seed(33);
+  auto base = std::make_shared<nn::HybridSequential>();
+  {
+    auto scope = base->name_scope();
+    base->emplace<nn::Dense>(nn::DenseOptions(16).in_units(6));
+    base->emplace<nn::BatchNorm>(nn::BatchNormOptions().in_channels(16));
+    base->emplace<nn::Activation>("relu");
+    base->emplace<nn::Dropout>(0.4);
+    base->emplace<nn::Dense>(nn::DenseOptions(8).in_units(16));
+  }
+  base->initialize(init::Xavier());
+  NDArray x = nd::random::normal(0, 1, {6, 6});
+  NDArray y = nd::array({0, 2, 1, 2, 0, 1});
+  auto imported = round_trip(*base, x, dir + "/base");
+  base->hybridize(false);
+
+  // Alone, not hybridized, training mode without recording: the same masks and statistics.
+  {
+    TrainMode t;
+    nd::random::seed(5);
+    NDArray a = (*base)(x);
+    nd::random::seed(5);
+    CHECK(max_diff((*imported)(x), a) <= 1e-5);
+  }
+  for (const auto& p : base->collect_params().values()) {
+    INFO("parameter ", p->name());
+    CHECK(max_diff(imported->collect_params()[p->name()]->data(), p->data()) <= 1e-6);
+  }
+
+  // In a hybridized parent: SGD steps as the original net (imperative) with the same seeds.
+  auto ref = std::make_shared<nn::HybridSequential>();
+  ref->add(base);
+  auto head = ref->emplace<nn::Dense>(nn::DenseOptions(3).in_units(8));
+  ref->initialize(init::Xavier());
+  auto parent = std::make_shared<nn::HybridSequential>();
+  parent->add(imported);
+  auto head2 = parent->emplace<nn::Dense>(nn::DenseOptions(3).in_units(8));
+  parent->initialize();
+  head2->weight->set_data(head->weight->data());
+  head2->bias->set_data(head->bias->data());
+  parent->hybridize();
+  Trainer tr(ref->collect_params(), "sgd", {{"learning_rate", 0.1}});
+  Trainer tp(parent->collect_params(), "sgd", {{"learning_rate", 0.1}});
+  loss::SoftmaxCrossEntropyLoss ce;
+  for (int step = 0; step < 4; ++step) {
+    double l[2];
+    for (int k = 0; k < 2; ++k) {
+      nd::random::seed(90 + step);
+      NDArray loss;
+      {
+        auto r = autograd::record();
+        loss = ce(k ? (*parent)(x) : (*ref)(x), y);
+      }
+      loss.backward();
+      (k ? tp : tr).step(6);
+      l[k] = nd::mean(loss).asscalar();
+    }
+    INFO("step ", step, ": original ", l[0], ", imported in a hybridized parent ", l[1]);
+    CHECK(std::abs(l[0] - l[1]) <= 1e-5);
+  }
+  for (const auto& p : base->collect_params().values()) {
+    INFO("parameter ", p->name());
+    CHECK(max_diff(imported->collect_params()[p->name()]->data(), p->data()) <= 1e-5);
+  }
+  CHECK(max_diff(head2->weight->data(), head->weight->data()) <= 1e-5);
+  CHECK(parent->cache_stats().backward_compiles == 1);
+  CHECK(parent->cache_stats().traces == 1);
+  std::filesystem::remove_all(dir);
+}

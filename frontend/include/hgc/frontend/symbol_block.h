@@ -15,10 +15,13 @@
 //   parent->emplace<nn::Dense>(nn::DenseOptions(2));
 //   parent->hybridize();
 // Under autograd::record() its ops are taped (one compiled tape node when hybridized), so
-// its parameters train. Its Dropout and BatchNorm ops run their predict mode in both.
+// its parameters train. In training mode its Dropout and BatchNorm (mode "training", not
+// use_global_stats) nodes compute what nn::Dropout and nn::BatchNorm do: masks from the
+// global generator, batch statistics, running statistics (aux states) updated.
 #pragma once
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,7 +54,10 @@ class SymbolBlock : public HybridBlock {
 
  private:
   struct Entry;
+  // A Dropout or BatchNorm node's training-mode value (nullopt: the node is no such op).
+  std::optional<NDArray> train_op(const Node& n, const std::vector<NDArray>& ins, const std::string& who);
   Graph graph_;
+  bool trains_ = false;  // has nodes train_op computes
   std::vector<std::string> inputs_;
   std::list<std::shared_ptr<Entry>> cache_;
 };
