@@ -32,13 +32,16 @@ struct Effects {
 // What a call under autograd::record() runs, traced once: the training forward (the block's
 // outputs, then the forward values the gradient graph reads) and the gradient graph.
 // Gradient graph inputs: the block's inputs, the random inputs (Dropout masks), the
-// parameters' values, the saved forward values, one head gradient per block output. Outputs: the gradients of the inputs and
-// parameters that need one, `which` giving each one's position in (inputs ++ parameters).
+// parameters' values, the saved forward values, one head gradient per block output.
+// Outputs: the gradients of the inputs and parameters that need one, `which` giving each
+// one's position in (inputs ++ parameters).
 struct HybridBlock::Backward {
   std::vector<bool> need;  // which of (inputs ++ parameters) get a gradient
   std::shared_ptr<CachedGraph> forward;  // inputs: the block's, then effects.random
   Effects effects;
-  size_t num_outputs = 0;  // the block's; then one per effects.updated, then saved values
+  // The block's outputs, first among the forward's; then one per effects.updated, then the
+  // saved values.
+  size_t num_outputs = 0;
   std::vector<int> saved;  // per saved value: its index among the training forward's outputs
   std::shared_ptr<CachedGraph> graph;  // null when nothing needs a gradient
   std::vector<int> which;

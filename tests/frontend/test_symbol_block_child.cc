@@ -124,9 +124,12 @@ TEST_CASE("symbol block child: imported parameters train inside the hybridized p
     return nd::mean(l).asscalar();
   };
   double l_ref = step([&](const NDArray& in) { return (*head)((*base)(in)); });  // the original net, imperative
-  for (bool hybrid : {false, true}) {
-    INFO((hybrid ? "hybridized parent" : "imperative parent (the imported ops taped)"));
-    parent->hybridize(hybrid);
+  const char* modes[] = {"imperative parent (the imported ops taped)", "hybridized parent (inlined)",
+                         "imperative parent, the SymbolBlock hybridized alone (one tape node)"};
+  for (int mode = 0; mode < 3; ++mode) {
+    INFO(modes[mode]);
+    parent->hybridize(mode == 1);
+    if (mode == 2) imported->hybridize();
     parent->collect_params().zero_grad();
     CHECK(std::abs(step([&](const NDArray& in) { return (*parent)(in); }) - l_ref) <= 1e-5);
     for (const auto& p : base->collect_params().values()) {
@@ -136,6 +139,7 @@ TEST_CASE("symbol block child: imported parameters train inside the hybridized p
     CHECK(max_diff(head2->weight->grad(), head->weight->grad()) <= 1e-5);
   }
   CHECK(parent->cache_stats().backward_compiles == 1);
+  CHECK(imported->cache_stats().backward_compiles == 1);
   std::filesystem::remove_all(dir);
 }
 
