@@ -17,7 +17,62 @@ namespace hgc::gluon {
 
 namespace {
 Shape shape_from(const std::vector<int64_t>& dims) { return Shape(dims); }
+
+struct Traced {
+  std::shared_ptr<TraceGraph> g;
+  std::vector<ValueRef> outputs;
+};
+
+// `b`'s forward traced on inputs of these shapes and dtypes, in the current mode.
+Traced trace_forward(HybridBlock& b, const std::vector<std::vector<int64_t>>& shapes, const std::vector<DType>& dtypes,
+                     bool for_compile) {
+  Traced t{std::make_shared<TraceGraph>(b.name()), {}};
+  t.g->training = is_training();
+  t.g->for_compile = for_compile;
+  std::vector<std::string> names = default_input_names(shapes.size());
+  std::vector<NDArray> outs;
+  {
+    trace::Activate on(t.g);
+    trace::ScopeGuard scope(*t.g, b.prefix());
+    std::vector<NDArray> sx;
+    for (size_t i = 0; i < shapes.size(); ++i) sx.push_back(trace::input(t.g, names[i], shape_from(shapes[i]), dtypes[i]));
+    outs = b.hybrid_forward_multi(sx);
+  }
+  for (const NDArray& y : outs) {
+    if (!y.is_symbolic() || y.symbolic_value()->graph != t.g)
+      fail("gluon", "hybridized block '", b.name(), "' returned a value that its inputs do not compute ",
+           "(a constant or an array from elsewhere); hybrid_forward must return traced values");
+    t.outputs.push_back(trace::value_ref(y));
+  }
+  complete_params(*t.g);
+  return t;
+}
 }  // namespace
+
+Effects Effects::of(const TraceGraph& g) {
+  Effects e;
+  e.random = g.random_inputs;
+  for (const auto& u : g.updates) e.updated.push_back(u.first);
+  return e;
+}
+
+std::vector<NDArray> Effects::inputs(const std::vector<NDArray>& xs) const {
+  std::vector<NDArray> r = xs;
+  for (const auto& in : random) r.push_back(in.draw());
+  return r;
+}
+
+void Effects::write_back(const std::vector<NDArray>& outs, size_t first) const {
+  for (size_t k = 0; k < updated.size(); ++k) updated[k]->data().assign(outs.at(first + k));
+}
+
+void Effects::add_inputs(const TraceGraph& g, std::vector<std::string>& names, std::vector<NDArray>& xs) const {
+  for (const auto& in : random) {
+    names.push_back(in.name);
+    const Node& n = g.graph.nodes[g.graph.find(in.name)];
+    xs.emplace_back(HostTensor(n.out_dtypes[0], n.out_shapes[0].dims()));
+  }
+}
 
 // Deferred dims of the traced parameters come back from the graph's inferred shapes.
 void complete_params(const TraceGraph& g) {
@@ -102,7 +157,11 @@ void HybridBlock::infer_deferred(const std::vector<NDArray>& xs) {
 }
 
 std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
-  return lookup(xs, true)->graph->run(xs);
+  std::shared_ptr<Cached> c = lookup(xs, true);
+  std::vector<NDArray> outs = c->graph->run(c->effects.inputs(xs));
+  c->effects.write_back(outs, c->num_outputs);
+  outs.resize(c->num_outputs);
+  return outs;
 }
 
 std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArray>& xs, bool forward) {
@@ -132,34 +191,22 @@ std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArr
 }
 
 void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs) {
-  bool training = c->training;
-  auto g = std::make_shared<TraceGraph>(name());
-  g->training = training;
-  g->for_compile = true;
-  std::vector<std::string> names = default_input_names(xs.size());
-  std::vector<NDArray> outs;
-  {
-    trace::Activate on(g);
-    trace::ScopeGuard scope(*g, prefix());
-    std::vector<NDArray> sx;
-    for (size_t i = 0; i < xs.size(); ++i) sx.push_back(trace::input(g, names[i], shape_from(xs[i].shape()), xs[i].dtype()));
-    outs = hybrid_forward_multi(sx);
-  }
-  std::vector<ValueRef> heads;
-  for (const NDArray& y : outs) {
-    if (!y.is_symbolic() || y.symbolic_value()->graph != g)
-      fail("gluon", "hybridized block '", name(), "' returned a value that its inputs do not compute ",
-           "(a constant or an array from elsewhere); hybrid_forward must return traced values");
-    heads.push_back(trace::value_ref(y));
-  }
-  complete_params(*g);
+  Traced t = trace_forward(*this, c->shapes, c->dtypes, true);
   std::map<std::string, std::shared_ptr<Parameter>> params;
-  for (const auto& p : g->params) params[p->name()] = p;
-  Graph traced = prune_graph(g->graph, heads);
-  c->params = g->params;
+  for (const auto& p : t.g->params) params[p->name()] = p;
+  Effects effects = Effects::of(*t.g);
+  std::vector<ValueRef> heads = t.outputs;
+  for (const auto& u : t.g->updates) heads.push_back(u.second);
+  std::vector<std::string> names = default_input_names(xs.size());
+  std::vector<NDArray> examples = xs;
+  effects.add_inputs(*t.g, names, examples);
+  Graph traced = prune_graph(t.g->graph, heads);
+  c->params = t.g->params;
   c->traced = true;
-  c->constants = g->constants;
-  c->graph = CachedGraph::build(traced, names, xs, params, g->constants, opts_.compile, name());
+  c->constants = t.g->constants;
+  c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name());
+  c->effects = std::move(effects);
+  c->num_outputs = t.outputs.size();
   ++stats_.traces;
   last_ = c;
 }
@@ -167,16 +214,29 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
 void HybridBlock::export_model(const std::string& path, int epoch) const {
   if (!last_)
     fail("gluon", "export of block '", name(), "': call hybridize() and run a forward first, so there is a graph to export");
-  const Graph& g = last_->graph->graph;
-  save_json_file(g, path + "-symbol.json");
+  // MXNet loads the predict-mode graph (Dropout and BatchNorm ops, running statistics as aux
+  // states); a training-mode entry's graph computes batch statistics and takes masks instead.
+  Graph g;
   std::map<std::string, std::shared_ptr<Parameter>> params;
-  for (const auto& p : last_->params) params[p->name()] = p;
+  std::map<std::string, HostTensor> constants;
+  if (!last_->training && last_->graph) {
+    g = last_->graph->graph;
+    for (const auto& p : last_->params) params[p->name()] = p;
+    constants = last_->constants;
+  } else {
+    autograd::Scope predict(false, false);
+    Traced t = trace_forward(const_cast<HybridBlock&>(*this), last_->shapes, last_->dtypes, false);
+    g = prune_graph(t.g->graph, t.outputs);
+    for (const auto& p : t.g->params) params[p->name()] = p;
+    constants = t.g->constants;
+  }
+  save_json_file(g, path + "-symbol.json");
   ParamList list;
   for (int id : g.variable_ids()) {
     const std::string& n = g.nodes[id].name;
     std::string tag = g.role(id) == VarRole::AuxState ? "aux:" : "arg:";
     if (auto p = params.find(n); p != params.end()) list.emplace_back(tag + n, p->second->data().tensor());
-    else if (auto k = last_->constants.find(n); k != last_->constants.end()) list.emplace_back(tag + n, k->second);
+    else if (auto k = constants.find(n); k != constants.end()) list.emplace_back(tag + n, k->second);
   }
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, "-%04d.params", epoch);

@@ -8,6 +8,8 @@
 // values are inputs. Values of multi-output ops are recomputed in the gradient graph instead.
 // Built once per cache entry (input signature, training mode) and per set of inputs and
 // parameters needing a gradient; a predict-mode call builds its own forward (hybrid.cc).
+// Dropout masks are inputs of both graphs (drawn once per call, the gradient reuses them);
+// BatchNorm's new running statistics are forward outputs written back after each call.
 #include <algorithm>
 
 #include "autograd_tape.h"
@@ -42,7 +44,7 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   std::vector<ValueRef> vars, ys, heads;  // vars: the variable of each of (inputs ++ params)
   auto bw = std::make_shared<Backward>();
   int forward_nodes = 0;
-  try {
+  {
     autograd::Scope off(false, c.training);  // trace, never tape
     trace::Activate on(g);
     trace::ScopeGuard scope(*g, prefix());
@@ -105,9 +107,6 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       heads.push_back(trace::value_ref(gk));
       bw->which.push_back(static_cast<int>(k));
     }
-  } catch (const Error&) {
-    if (g->training_unsupported) return nullptr;
-    throw;
   }
   complete_params(*g);
   if (!c.traced) {
@@ -130,20 +129,28 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   for (size_t id = forward_nodes; id < full.nodes.size(); ++id)
     for (const ValueRef& v : full.nodes[id].inputs) save(v);
   for (const ValueRef& h : heads) save(h);
+  // Forward outputs: the block's, the updated parameters' new values, the saved values.
+  bw->effects = Effects::of(*g);
   std::vector<ValueRef> fwd_heads = ys;
   bw->num_outputs = ys.size();
+  for (const auto& u : g->updates) fwd_heads.push_back(u.second);
   for (const ValueRef& v : saved) {
     auto at = std::find(fwd_heads.begin(), fwd_heads.end(), v);
     bw->saved.push_back(static_cast<int>(at - fwd_heads.begin()));
     if (at == fwd_heads.end()) fwd_heads.push_back(v);
   }
-  bw->forward = CachedGraph::build(prune_graph(full, fwd_heads), names, xs, params, g->constants, opts_.compile,
-                                   name());
+  std::vector<std::string> fwd_names = names;
+  std::vector<NDArray> fwd_examples = xs;
+  bw->effects.add_inputs(*g, fwd_names, fwd_examples);
+  bw->forward = CachedGraph::build(prune_graph(full, fwd_heads), fwd_names, fwd_examples, params, g->constants,
+                                   opts_.compile, name());
   if (heads.empty()) return bw;
   // The gradient graph: saved values become variables, the forward ops behind them drop out.
+  // Its inputs: the forward's (random inputs too: the gradient reuses the masks), the
+  // parameters, the saved values, the head gradients.
   Graph back = full;
-  std::vector<std::string> in_names = names;
-  std::vector<NDArray> examples = xs;
+  std::vector<std::string> in_names = fwd_names;
+  std::vector<NDArray> examples = fwd_examples;
   for (const auto& p : g->params) {
     in_names.push_back(p->name());
     examples.push_back(p->data());
@@ -168,14 +175,8 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   return bw;
 }
 
-std::vector<NDArray> HybridBlock::run_imperative(const std::vector<NDArray>& xs) {
-  infer_deferred(xs);
-  return hybrid_forward_multi(xs);
-}
-
 std::vector<NDArray> HybridBlock::run_recorded(const std::vector<NDArray>& xs) {
   std::shared_ptr<Cached> c = lookup(xs, false);
-  if (c->imperative) return run_imperative(xs);
   std::vector<bool> need;
   for (const NDArray& x : xs) need.push_back(tape::needs_grad({x}));
   std::shared_ptr<Backward> b;
@@ -191,19 +192,19 @@ std::vector<NDArray> HybridBlock::run_recorded(const std::vector<NDArray>& xs) {
       if (!c->traced) cache_.remove(c);  // a failed trace leaves nothing cached
       throw;
     }
-    if (!b) {
-      c->imperative = true;
-      return run_imperative(xs);
-    }
     c->backward[b->need] = b;
   }
-  std::vector<NDArray> all = b->forward->run(xs);
+  last_ = c;  // what export traces (in predict mode)
+  std::vector<NDArray> fwd_in = b->effects.inputs(xs);
+  std::vector<NDArray> all = b->forward->run(fwd_in);
+  b->effects.write_back(all, b->num_outputs);
   std::vector<NDArray> outs(all.begin(), all.begin() + b->num_outputs);
   if (!b->graph) return outs;
   std::vector<NDArray> ins = xs;
   for (const auto& p : c->params) ins.push_back(p->data());
   std::vector<NDArray> feed;  // what the gradient graph reads besides the head gradients
-  for (const NDArray& x : ins) feed.push_back(x.detach());
+  for (const NDArray& x : fwd_in) feed.push_back(x.detach());
+  for (size_t k = xs.size(); k < ins.size(); ++k) feed.push_back(ins[k].detach());
   for (int k : b->saved) feed.push_back(all[k]);
   std::vector<std::pair<std::vector<int64_t>, DType>> out_types;  // for outputs without a gradient
   for (const NDArray& y : outs) out_types.emplace_back(y.shape(), y.dtype());

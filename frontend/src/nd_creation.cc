@@ -89,7 +89,8 @@ template <typename Draw>
 NDArray draw(const std::vector<int64_t>& shape, DType dtype, const char* what, Draw d) {
   if (TraceGraph* tg = trace::active())
     fail("gluon", "nd::random::", what, " inside the traced forward of block '", tg->block,
-         "': the draw would be frozen into the graph as a constant; hybridized blocks cannot draw random numbers yet");
+         "': the draw would be frozen into the graph as a constant; draw outside hybrid_forward and pass it as an input "
+         "(as nn::Dropout does with its masks)");
   if (!dtype_is_float(dtype)) fail("ndarray", "random::", what, ": dtype ", dtype_name(dtype), " is not a float type");
   DType store = dtype == DType::f64 ? DType::f64 : DType::f32;
   HostTensor t(store, shape);

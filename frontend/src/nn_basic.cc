@@ -7,6 +7,7 @@
 #include "hgc/frontend/sequential.h"
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
+#include "nn_train.h"
 #include "trace.h"
 
 namespace hgc {
@@ -91,22 +92,35 @@ Dropout::Dropout(double rate, std::vector<int64_t> axes, BlockArgs args)
   if (!(rate_ >= 0 && rate_ < 1)) fail("gluon", "Dropout: rate ", rate_, " is not in [0, 1)");
 }
 
+namespace detail {
+namespace {
+// The keep mask: the only random draw of a forward.
+NDArray keep_mask(const std::vector<int64_t>& shape, DType dtype, double rate) {
+  return (nd::random::uniform(0, 1, shape, dtype) >= rate) * (1.0 / (1.0 - rate));
+}
+}  // namespace
+
+NDArray dropout_train(const NDArray& x, double rate, const std::vector<int64_t>& axes, const std::string& who) {
+  std::vector<int64_t> ms = x.shape();
+  for (int64_t ax : axes) ms[nd_detail::normalize_axis(ax, x.ndim(), "Dropout axes")] = 1;
+  if (!x.is_symbolic()) return x * keep_mask(ms, x.dtype(), rate);
+  // A compiled training forward: the mask is an input drawn before each run, as above.
+  for (int64_t d : ms)
+    if (d < 0) fail("gluon", "block '", who, "': Dropout needs a known input shape in a compiled training forward");
+  DType dt = x.dtype();
+  return x * trace::random_input(x.symbolic_value()->graph, "_hgc_dropout_mask", Shape(ms), dt,
+                                 [ms, dt, rate] { return keep_mask(ms, dt, rate); });
+}
+}  // namespace detail
+
 NDArray Dropout::hybrid_forward(const NDArray& x) {
-  if (x.is_symbolic()) {
-    if (is_training() && rate_ > 0 && x.symbolic_value()->graph->for_compile) {
-      x.symbolic_value()->graph->training_unsupported = true;
-      fail("gluon", "block '", name(), "': Dropout in training mode cannot be hybridized yet (compiled graphs draw ",
-           "no random numbers); train it imperatively or hybridize for prediction");
-    }
+  bool drops = is_training() && rate_ > 0;
+  if (x.is_symbolic() && !(drops && x.symbolic_value()->graph->for_compile)) {
     AttrMap a{{"p", rate_}};
     if (!axes_.empty()) a["axes"] = axes_;
     return nd::op("Dropout", a, {x}, "fwd");
   }
-  if (!is_training() || rate_ == 0) return x;
-  std::vector<int64_t> ms = x.shape();
-  for (int64_t ax : axes_) ms[nd_detail::normalize_axis(ax, x.ndim(), "Dropout axes")] = 1;
-  NDArray keep = (nd::random::uniform(0, 1, ms, x.dtype()) >= rate_) * (1.0 / (1.0 - rate_));
-  return x * keep;
+  return drops ? detail::dropout_train(x, rate_, axes_, name()) : x;
 }
 
 std::string Dropout::repr() const {

@@ -1,5 +1,6 @@
 // gluon.nn Embedding, LayerNorm and BatchNorm. BatchNorm's training-mode statistics are
-// computed here from NDArray ops (the BatchNorm op's lowering is its predict mode).
+// computed here from NDArray ops, imperatively and in compiled training forwards alike (the
+// BatchNorm op's lowering is its predict mode).
 #include "hgc/frontend/nn_norm.h"
 
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "hgc/frontend/op.h"
 #include "hgc/ir/error.h"
 #include "nd_detail.h"
+#include "nn_train.h"
 #include "trace.h"
 
 namespace hgc::gluon::nn {
@@ -64,36 +66,56 @@ BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : HybridBlock("batchnorm"
 
 NDArray BatchNorm::hybrid_forward(const NDArray& x) {
   bool batch_stats = is_training() && !opts_.use_global_stats_;
-  if (batch_stats && x.is_symbolic() && x.symbolic_value()->graph->for_compile) {
-    x.symbolic_value()->graph->training_unsupported = true;
-    fail("gluon", "block '", name(), "': BatchNorm in training mode cannot be hybridized yet (compiled graphs use the ",
-         "running statistics); train it imperatively or hybridize for prediction");
-  }
-  if (batch_stats && !x.is_symbolic()) return train_forward(x);
+  // Imperative calls and compiled training forwards compute the batch statistics with the
+  // same ops; other traces (predict mode, export, symbols) record MXNet's BatchNorm op.
+  if (batch_stats && (!x.is_symbolic() || x.symbolic_value()->graph->for_compile)) return train_forward(x);
   AttrMap a{{"eps", opts_.epsilon_}, {"momentum", opts_.momentum_}, {"fix_gamma", !opts_.scale_},
             {"use_global_stats", opts_.use_global_stats_}, {"axis", int64_t(opts_.axis_)}};
   return nd::op("BatchNorm", a, {x, gamma->data(), beta->data(), running_mean->data(), running_var->data()}, "fwd");
 }
 
 NDArray BatchNorm::train_forward(const NDArray& x) {
-  int ax = nd_detail::normalize_axis(opts_.axis_, x.ndim(), "BatchNorm axis");
+  detail::BatchNormTrain o;
+  o.axis = opts_.axis_;
+  o.eps = opts_.epsilon_;
+  o.momentum = opts_.momentum_;
+  o.scale = opts_.scale_;
+  return detail::batch_norm_train(x, gamma->data(), beta->data(), running_mean, running_var, o, name());
+}
+
+namespace detail {
+NDArray batch_norm_train(const NDArray& x, const NDArray& gamma, const NDArray& beta,
+                         const std::shared_ptr<Parameter>& running_mean, const std::shared_ptr<Parameter>& running_var,
+                         const BatchNormTrain& o, const std::string& who) {
+  int ax = nd_detail::normalize_axis(o.axis, x.ndim(), "BatchNorm axis");
   std::vector<int64_t> red, bshape(x.ndim(), 1);
   for (int i = 0; i < x.ndim(); ++i)
     if (i != ax) red.push_back(i);
   bshape[ax] = x.shape()[ax];
+  std::shared_ptr<TraceGraph> g = x.is_symbolic() ? x.symbolic_value()->graph : nullptr;
+  if (g) {  // deferred in_channels: no op below infers the parameters' dims from x
+    if (bshape[ax] < 0)
+      fail("gluon", "block '", who, "': BatchNorm needs a known channel count in a compiled training forward");
+    Shape c({bshape[ax]});
+    for (const NDArray& v : {gamma, beta, trace::state(g, running_mean), trace::state(g, running_var)})
+      if (v.is_symbolic()) trace::refine_shape(v, c);
+  }
   NDArray mean = nd::mean(x, red, true);
   NDArray centered = x - mean;
   NDArray var = nd::mean(nd::square(centered), red, true);
-  NDArray y = centered / nd::sqrt(var + opts_.epsilon_);
-  if (opts_.scale_) y = y * gamma->data().reshape(bshape);
-  y = y + beta->data().reshape(bshape);
-  // MXNet: running = momentum * running + (1 - momentum) * batch (biased variance).
-  double m = opts_.momentum_;
-  NDArray rm = running_mean->data(), rv = running_var->data();
-  rm.assign(rm * m + mean.reshape({-1}) * (1 - m));
-  rv.assign(rv * m + var.reshape({-1}) * (1 - m));
+  NDArray y = centered / nd::sqrt(var + o.eps);
+  if (o.scale) y = y * gamma.reshape(bshape);
+  y = y + beta.reshape(bshape);
+  // A compiled forward outputs the new running values; its runner writes them back after
+  // each run (hybrid.cc).
+  double m = o.momentum;
+  for (auto [p, batch] : {std::pair{running_mean, mean}, std::pair{running_var, var}}) {
+    if (g) trace::update(g, p, trace::state(g, p) * m + batch.reshape({-1}) * (1 - m));
+    else p->data().assign(p->data() * m + batch.reshape({-1}) * (1 - m));
+  }
   return y;
 }
+}  // namespace detail
 
 std::string BatchNorm::repr() const {
   return "BatchNorm(axis=" + std::to_string(opts_.axis_) + ", eps=" + num(opts_.epsilon_) + ", momentum=" +

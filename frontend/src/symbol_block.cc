@@ -1,13 +1,18 @@
 // SymbolBlock: runs a loaded or traced graph through the same cached compile as hybridize().
 #include "hgc/frontend/symbol_block.h"
 
+#include <optional>
 #include <set>
 
 #include "cached_graph.h"
+#include "hgc/frontend/autograd.h"
+#include "hgc/frontend/op.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
+#include "nn_train.h"
+#include "trace.h"
 
 namespace hgc::gluon {
 
@@ -56,7 +61,38 @@ std::shared_ptr<Initializer> hint_init(const Node& n) {
   }
 }
 
+// Dropout and BatchNorm op nodes in training mode: what nn::Dropout and nn::BatchNorm
+// compute (the ops' lowerings are their predict mode). Nothing for other nodes.
+bool trains(const Node& n) {
+  if (!n.op) return false;
+  AttrView a = n.attr_view();
+  if (n.op->name == "Dropout") return a.s("mode") == "training" && a.f("p") > 0;
+  if (n.op->name == "BatchNorm") return !a.b("use_global_stats") && !a.b("output_mean_var");
+  return false;
+}
+
 }  // namespace
+
+std::optional<NDArray> SymbolBlock::train_op(const Node& n, const std::vector<NDArray>& ins, const std::string& who) {
+  if (!trains(n)) return std::nullopt;
+  AttrView a = n.attr_view();
+  if (n.op->name == "Dropout") return nn::detail::dropout_train(ins[0], a.f("p"), a.tuple("axes"), who);
+  // The running statistics must be parameters (aux states) to be updated.
+  std::shared_ptr<Parameter> stats[2];
+  for (int k = 0; k < 2; ++k) {
+    const Node& v = graph_.nodes[n.inputs.at(3 + k).node];
+    if (!v.is_variable() || !params().contains(v.name))
+      fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " in training mode: its ", k ? "moving_var" : "moving_mean",
+           " input is not a parameter of the block, so it cannot be updated");
+    stats[k] = params()[v.name];
+  }
+  nn::detail::BatchNormTrain o;
+  o.axis = static_cast<int>(a.i("axis"));
+  o.eps = a.f("eps");
+  o.momentum = a.f("momentum");
+  o.scale = !a.b("fix_gamma");
+  return nn::detail::batch_norm_train(ins[0], ins[1], ins[2], stats[0], stats[1], o, who);
+}
 
 SymbolBlock::SymbolBlock(Graph graph, std::vector<std::string> input_names, BlockArgs args)
     : HybridBlock("symbolblock", args.prefix_ ? args : args.prefix("")), graph_(std::move(graph)), inputs_(std::move(input_names)) {
@@ -74,6 +110,7 @@ SymbolBlock::SymbolBlock(Graph graph, std::vector<std::string> input_names, Bloc
     auto p = params().get(n.name, o);
     p->set_block(name().empty() ? "symbolblock" : name());
   }
+  for (const Node& n : graph_.nodes) trains_ = trains_ || trains(n);
 }
 
 SymbolBlock::SymbolBlock(const Symbol& outputs, std::vector<std::string> input_names, BlockArgs args)
@@ -99,11 +136,74 @@ std::shared_ptr<SymbolBlock> SymbolBlock::imports(const std::string& symbol_file
   return b;
 }
 
-std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
+std::vector<NDArray> SymbolBlock::hybrid_forward_multi(const std::vector<NDArray>& xs) {
+  std::string who = name().empty() ? "symbolblock" : name();
+  if (xs.size() != inputs_.size()) fail("gluon", "SymbolBlock '", who, "' takes ", inputs_.size(), " inputs, got ", xs.size());
+  std::shared_ptr<TraceGraph> tg;
   for (const NDArray& x : xs)
-    if (x.is_symbolic()) fail("gluon", "SymbolBlock '", name(), "' cannot be traced into another graph yet");
+    if (x.is_symbolic()) tg = x.symbolic_value()->graph;
+  std::map<std::string, size_t> input_pos;
+  for (size_t i = 0; i < inputs_.size(); ++i) input_pos[inputs_[i]] = i;
+  std::optional<Graph> inferred;  // label shapes, computed on arrays only when there are labels
+  std::vector<std::vector<NDArray>> vals(graph_.nodes.size());
+  auto value = [&](ValueRef v) -> NDArray {
+    const std::vector<NDArray>& outs = vals.at(v.node);
+    if (v.index >= static_cast<int>(outs.size()))
+      fail("gluon", "SymbolBlock '", who, "': ", graph_.nodes[v.node].describe(), " output ", v.index,
+           " is hidden (not one the op returns); it cannot be replayed");
+    return outs[v.index];
+  };
+  for (size_t id = 0; id < graph_.nodes.size(); ++id) {
+    const Node& n = graph_.nodes[id];
+    if (n.is_variable()) {
+      if (auto i = input_pos.find(n.name); i != input_pos.end()) vals[id] = {xs[i->second]};
+      else if (params().contains(n.name)) vals[id] = {params()[n.name]->data()};  // a variable when traced
+      else if (tg) vals[id] = {trace::input(tg, n.name, Shape::unknown(), DType::f32)};  // a label: zeros when compiled
+      else {
+        if (!inferred) {
+          inferred = graph_;
+          InferOptions o;
+          o.require_complete = false;
+          for (size_t i = 0; i < xs.size(); ++i) o.shapes[inputs_[i]] = Shape(xs[i].shape());
+          for (const auto& p : params().values())
+            if (p->shape_known()) o.shapes[p->name()] = Shape(p->shape());
+          infer(*inferred, o);
+        }
+        const Shape& s = inferred->nodes[id].out_shapes[0];
+        if (!s.known())
+          fail("gluon", "SymbolBlock '", who, "': graph variable '", n.name,
+               "' is neither an input nor a parameter, and its shape cannot be inferred");
+        vals[id] = {nd::zeros(s.dims())};
+      }
+      continue;
+    }
+    if (!n.op) fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " is an op hgc does not know");
+    if (!n.subgraphs.empty())
+      fail("gluon", "SymbolBlock '", who, "': ", n.describe(), " has subgraphs, which cannot be replayed op by op yet");
+    std::vector<NDArray> ins;
+    for (const ValueRef& v : n.inputs) ins.push_back(value(v));
+    if (is_training() && (!tg || tg->for_compile)) {  // as the nn layers train (nn_train.h)
+      if (auto y = train_op(n, ins, who)) {
+        vals[id] = {*y};
+        continue;
+      }
+    }
+    vals[id] = nd::op_all(n.op_name, n.attrs, ins, n.name);
+  }
+  std::vector<NDArray> outs;
+  for (const ValueRef& h : graph_.heads) outs.push_back(value(h));
+  return outs;
+}
+
+std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
   if (xs.size() != inputs_.size())
     fail("gluon", "SymbolBlock takes ", inputs_.size(), " inputs, got ", xs.size());
+  // In a hybridized parent's trace (inlined) or under record() (taped): HybridBlock's paths
+  // over hybrid_forward_multi. Otherwise the whole graph compiled, cached by input shapes.
+  // So is training mode when the graph has Dropout or BatchNorm (drops, batch statistics).
+  bool traced = false;
+  for (const NDArray& x : xs) traced = traced || x.is_symbolic();
+  if (traced || autograd::is_recording() || (trains_ && is_training())) return HybridBlock::run(xs);
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     bool same = true;
     for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();

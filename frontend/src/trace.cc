@@ -164,6 +164,39 @@ std::vector<NDArray> record(const std::string& op, const AttrMap& attrs, const s
   return out;
 }
 
+NDArray random_input(const std::shared_ptr<TraceGraph>& g, const std::string& hint, const Shape& shape, DType dtype,
+                     std::function<NDArray()> draw) {
+  std::string name = hint + std::to_string(g->random_inputs.size());
+  g->random_inputs.push_back({name, std::move(draw)});
+  return input(g, name, shape, dtype);
+}
+
+NDArray state(const std::shared_ptr<TraceGraph>& g, const std::shared_ptr<Parameter>& p) {
+  for (auto it = g->updates.rbegin(); it != g->updates.rend(); ++it)
+    if (it->first == p) return make_value(g, it->second);
+  return parameter(g, p);
+}
+
+void update(const std::shared_ptr<TraceGraph>& g, const std::shared_ptr<Parameter>& p, const NDArray& value) {
+  if (!value.is_symbolic() || value.symbolic_value()->graph != g)
+    fail("gluon", "tracing block '", g->block, "': the new value of parameter '", p->name(), "' is not traced");
+  for (auto& u : g->updates)
+    if (u.first == p) {
+      u.second = value_ref(value);
+      return;
+    }
+  g->updates.emplace_back(p, value_ref(value));
+}
+
+void refine_shape(const NDArray& x, const Shape& shape) {
+  const SymbolicValue& s = *x.symbolic_value();
+  Node& n = s.graph->graph.nodes[s.node];
+  Shape& cur = n.out_shapes.at(s.index);
+  if (!Shape::merge(cur, shape))
+    fail("gluon", "tracing block '", s.graph->block, "': ", n.describe(), " has shape ", cur.str(), ", needs ",
+         shape.str());
+}
+
 ValueRef value_ref(const NDArray& x) {
   if (!x.is_symbolic()) fail("gluon", "internal: value_ref of a concrete array");
   return {x.symbolic_value()->node, x.symbolic_value()->index};

@@ -7,6 +7,7 @@
 //   NDArray y = nd::relu(x);                       // a node "relu0", no computation
 //   tg->graph.heads = {trace::value_ref(y)};
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,11 +28,20 @@ struct TraceGraph {
   std::string block;  // who is traced, for errors ("hybridsequential0", "symbol")
   bool training = false;
   // The graph will be compiled and run (hybridize), not only inspected (shape inference,
-  // symbols): training-mode ops the compiler cannot run yet refuse to trace.
+  // symbols, export): training-mode Dropout and BatchNorm trace their imperative computation
+  // (below) instead of the Dropout / BatchNorm ops, which compile to their predict mode.
   bool for_compile = false;
-  // Set by a block that refused to trace in training mode (Dropout, BatchNorm): a call under
-  // autograd::record() then runs that hybridized block imperatively (hybrid_train.cc).
-  bool training_unsupported = false;
+  // Inputs the compiled forward gets from outside at each run, drawn in this order before
+  // it (= the order an imperative forward draws them): Dropout's keep masks, from the same
+  // global generator as imperatively, so a fixed seed gives the same masks either way.
+  struct RandomInput {
+    std::string name;
+    std::function<NDArray()> draw;  // runs outside any trace
+  };
+  std::vector<RandomInput> random_inputs;
+  // Parameters the forward changes (BatchNorm's running statistics): their new value, an
+  // extra output the runner writes back into the parameter after each run.
+  std::vector<std::pair<std::shared_ptr<Parameter>, ValueRef>> updates;
   // Name scopes (a block's prefix with fresh per-hint counters, as Gluon's name.Prefix).
   struct Scope {
     std::string prefix;
@@ -84,6 +94,17 @@ ValueRef value_ref(const NDArray& x);
 NDArray value(const std::shared_ptr<TraceGraph>& g, ValueRef v);
 // The shape a traced value's node holds now (completed by later inference).
 Shape shape_of(const TraceGraph& g, ValueRef v);
+// A graph input (a variable named `hint` + a number) that `draw` computes before each run.
+NDArray random_input(const std::shared_ptr<TraceGraph>& g, const std::string& hint, const Shape& shape, DType dtype,
+                     std::function<NDArray()> draw);
+// Parameter `p`'s value at this point of the forward: its last update() in this trace, else
+// its variable.
+NDArray state(const std::shared_ptr<TraceGraph>& g, const std::shared_ptr<Parameter>& p);
+// Records `value` (traced) as `p`'s value after the forward.
+void update(const std::shared_ptr<TraceGraph>& g, const std::shared_ptr<Parameter>& p, const NDArray& value);
+// Merges `shape` into what the graph knows of traced value `x` (a deferred parameter's dims
+// that no op's shape rule infers); throws on a conflict.
+void refine_shape(const NDArray& x, const Shape& shape);
 // Throws an hgc::Error for an operation that traced values do not support.
 [[noreturn]] void unsupported(const NDArray& x, const std::string& what);
 

@@ -22,8 +22,10 @@
 //
 // Under autograd::record() a hybridized block is one tape node: a compiled forward (which
 // also outputs the values its gradient needs) and a compiled gradient graph, both from one
-// trace per input signature (hybrid_train.cc). Blocks that cannot trace in training mode
-// (Dropout, BatchNorm) run imperatively under record(), their hybridized children compiled.
+// trace per input signature (hybrid_train.cc). In training mode Dropout's masks are drawn
+// outside the compiled graph from the global generator, as imperatively, and BatchNorm's
+// running statistics are written back from extra outputs; export writes the predict-mode
+// graph (Dropout and BatchNorm ops) whatever mode ran last.
 #pragma once
 #include <list>
 #include <map>
@@ -194,8 +196,6 @@ class HybridBlock : public Block {
   // A call under autograd::record(): the compiled forward, taped as one node whose backward
   // runs a compiled gradient graph (hybrid_train.cc).
   std::vector<NDArray> run_recorded(const std::vector<NDArray>& xs);
-  // hybrid_forward on the values, every op taped (children still run hybridized).
-  std::vector<NDArray> run_imperative(const std::vector<NDArray>& xs);
   std::shared_ptr<Backward> build_backward(Cached& c, const std::vector<NDArray>& xs, std::vector<bool> need);
   bool hybridized_ = false;
   HybridizeOptions opts_;
