@@ -230,7 +230,7 @@ TEST_CASE("gradcheck: Convolution, stride 1 (float32)") {
   check_grad("Convolution", conv({1, 2}, true), {r32({1, 2, 3, 4}), r32({3, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
 }
 
-TEST_CASE("gradcheck: Convolution with stride, padding, dilation, groups; 1-D; im2col/col2im (float32)") {
+TEST_CASE("gradcheck: Convolution and Deconvolution with stride, padding, dilation, groups; 1-D; im2col/col2im (float32)") {
   using V = std::vector<int64_t>;
   auto conv = [](AttrMap a) {
     return [a](auto& v) {
@@ -252,6 +252,23 @@ TEST_CASE("gradcheck: Convolution with stride, padding, dilation, groups; 1-D; i
              {r32({1, 3, 4, 4}), r32({3, 1, 3, 3}, -1, 1, 2), r32({3}, -1, 1, 3)}, {}, 1e-2, 3e-3);
   check_grad("Convolution", conv({{"kernel", V{3}}, {"stride", V{2}}, {"pad", V{1}}, {"num_filter", int64_t(2)}}),
              {r32({2, 3, 9}), r32({2, 3, 3}, -1, 1, 2), r32({2}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  auto deconv = [](AttrMap a) {
+    return [a](auto& v) {
+      std::vector<NDArray> in{v[0], v[1]};
+      if (v.size() > 2) in.push_back(v[2]);
+      return nd::op("Deconvolution", a, in);
+    };
+  };
+  check_grad("Deconvolution",
+             deconv({{"kernel", V{3, 3}}, {"stride", V{2, 2}}, {"pad", V{1, 1}}, {"adj", V{1, 0}},
+                     {"num_filter", int64_t(3)}, {"no_bias", false}}),
+             {r32({2, 2, 3, 4}), r32({2, 3, 3, 3}, -1, 1, 2), r32({3}, -1, 1, 3)}, {}, 1e-2, 3e-3);
+  check_grad("Deconvolution",  // groups, dilation, a target shape
+             deconv({{"kernel", V{2, 3}}, {"stride", V{2, 1}}, {"dilate", V{1, 2}}, {"num_filter", int64_t(4)},
+                     {"num_group", int64_t(2)}, {"target_shape", V{5, 6}}}),
+             {r32({1, 4, 3, 4}), r32({4, 2, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
+  check_grad("Deconvolution", deconv({{"kernel", V{3}}, {"stride", V{2}}, {"num_filter", int64_t(2)}}),
+             {r32({2, 3, 4}), r32({3, 2, 3}, -1, 1, 2)}, {}, 1e-2, 3e-3);
   AttrMap win{{"kernel", V{3, 2}}, {"stride", V{2, 1}}, {"pad", V{1, 0}}, {"dilate", V{1, 2}}};
   check_grad("im2col", [win](auto& v) { return nd::op("im2col", win, {v[0]}); }, {r32({2, 2, 5, 5})}, {}, 1e-2, 2e-3);
   AttrMap back = win;
