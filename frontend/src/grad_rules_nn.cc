@@ -224,7 +224,8 @@ void movement_rules(RuleTable& t) {
   t.add("SwapAxis", [](const GradCtx& c) -> Grads {
     return {nd::swapaxes(c.og[0], int(c.attrs.i("dim1")), int(c.attrs.i("dim2")))};
   });
-  t.add("broadcast_to", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape())}; });
+  for (const char* op : {"broadcast_to", "broadcast_axis"})
+    t.add(op, [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape())}; });
   t.add("broadcast_like", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape()), NDArray()}; });
   t.add("Concat", [](const GradCtx& c) -> Grads {
     int ax = normalize_axis(c.attrs.i("dim"), c.in[0].ndim(), "Concat");
