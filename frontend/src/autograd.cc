@@ -167,9 +167,11 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
     } else {
       const OpDef& def = OpRegistry::global().get(n->op);
       const grad::GradFn* rule = rules.find(def);
-      if (!rule)
-        fail("autograd", "backward: op '", n->op, "' has no gradient rule yet (differentiable ops: see ",
-             "autograd::gradient_rule_ops())");
+      if (!rule) {
+        const std::string* why = rules.missing_reason(def);
+        fail("autograd", "backward: op '", n->op, "' has no gradient rule yet", why ? " (" + *why + ")" : "",
+             "; differentiable ops: see autograd::gradient_rule_ops()");
+      }
       std::vector<NDArray> outs = n->outputs;
       if (create_graph)  // rules that read outputs must see them as taped values
         for (size_t i = 0; i < outs.size(); ++i)
@@ -235,6 +237,8 @@ bool has_gradient_rule(const std::string& op) {
 }
 
 std::vector<std::string> gradient_rule_ops() { return grad::RuleTable::global().ops(); }
+std::vector<std::string> zero_gradient_ops() { return grad::RuleTable::global().zero_ops(); }
+std::map<std::string, std::string> ops_without_gradient() { return grad::RuleTable::global().missing_ops(); }
 
 }  // namespace autograd
 

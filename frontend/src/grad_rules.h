@@ -36,17 +36,27 @@ class RuleTable {
   void add(const std::string& op, GradFn fn);
   // Ops whose outputs carry no gradient (comparisons, argmax, one_hot): not even taped.
   void zero(const std::string& op);
+  // Differentiable ops without a rule yet, each with the reason (grad_rules_missing.cc); the
+  // backward error quotes it, and a test requires every registry op to be covered.
+  void missing(const std::string& op, std::string reason);
   const GradFn* find(const OpDef& op) const;
   bool non_differentiable(const OpDef& op) const { return zero_.count(op.name) > 0; }
+  // The reason `op` has no rule, or nullptr when it is not on the missing list.
+  const std::string* missing_reason(const OpDef& op) const;
   std::vector<std::string> ops() const;
+  std::vector<std::string> zero_ops() const;
+  const std::map<std::string, std::string>& missing_ops() const { return missing_; }
 
  private:
   std::map<std::string, GradFn> rules_;
   std::map<std::string, bool> zero_;
+  std::map<std::string, std::string> missing_;
 };
 
 void register_math_rules(RuleTable& t);  // grad_rules_math.cc
 void register_nn_rules(RuleTable& t);    // grad_rules_nn.cc
+void register_layer_rules(RuleTable& t); // grad_rules_layers.cc
+void register_missing(RuleTable& t);     // grad_rules_missing.cc
 
 // ---- helpers shared by the rule files ----
 // Sums `g` down to `shape` over the axes broadcasting expanded (numpy's reverse broadcast).

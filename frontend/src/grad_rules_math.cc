@@ -16,6 +16,8 @@ const RuleTable& RuleTable::global() {
     RuleTable r;
     register_math_rules(r);
     register_nn_rules(r);
+    register_layer_rules(r);
+    register_missing(r);
     return r;
   }();
   return t;
@@ -26,6 +28,24 @@ void RuleTable::add(const std::string& op, GradFn fn) {
   rules_[d.name] = std::move(fn);
 }
 void RuleTable::zero(const std::string& op) { zero_[OpRegistry::global().get(op).name] = true; }
+
+void RuleTable::missing(const std::string& op, std::string reason) {
+  const OpDef& d = OpRegistry::global().get(op);
+  if (rules_.count(d.name) || zero_.count(d.name))
+    fail("autograd", "internal: '", op, "' is on the missing-gradient list but has a rule");
+  missing_[d.name] = std::move(reason);
+}
+
+const std::string* RuleTable::missing_reason(const OpDef& op) const {
+  auto it = missing_.find(op.name);
+  return it == missing_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> RuleTable::zero_ops() const {
+  std::vector<std::string> r;
+  for (const auto& [k, v] : zero_) r.push_back(k);
+  return r;
+}
 
 const GradFn* RuleTable::find(const OpDef& op) const {
   auto it = rules_.find(op.name);
@@ -100,6 +120,25 @@ void unary_rules(RuleTable& t) {
   un("sinh", [](auto& x, auto&, auto& g) { return g * nd::cosh(x); });
   un("cosh", [](auto& x, auto&, auto& g) { return g * nd::sinh(x); });
   un("erf", [](auto& x, auto&, auto& g) { return g * (2.0 / std::sqrt(M_PI)) * nd::exp(-nd::square(x)); });
+  un("cbrt", [](auto&, auto& y, auto& g) { return g / (y * y * 3.0); });
+  un("rcbrt", [](auto&, auto& y, auto& g) { return g * nd::square(nd::square(y)) * (-1.0 / 3); });  // -x^(-4/3)/3
+  un("tan", [](auto&, auto& y, auto& g) { return g * (y * y + 1.0); });
+  un("arcsin", [](auto& x, auto&, auto& g) { return g * nd::rsqrt(1.0 - x * x); });
+  un("arccos", [](auto& x, auto&, auto& g) { return -(g * nd::rsqrt(1.0 - x * x)); });
+  un("arctan", [](auto& x, auto&, auto& g) { return g / (x * x + 1.0); });
+  un("arcsinh", [](auto& x, auto&, auto& g) { return g * nd::rsqrt(x * x + 1.0); });
+  un("arccosh", [](auto& x, auto&, auto& g) { return g * nd::rsqrt(x * x - 1.0); });
+  un("arctanh", [](auto& x, auto&, auto& g) { return g / (1.0 - x * x); });
+  un("degrees", [](auto&, auto&, auto& g) { return g * (180.0 / M_PI); });
+  un("radians", [](auto&, auto&, auto& g) { return g * (M_PI / 180.0); });
+  un("_contrib_div_sqrt_dim", [](auto& x, auto&, auto& g) { return g / std::sqrt(double(x.shape().back())); });
+  // MXNet's make_loss: the gradient is ones whatever flows in (the output is the loss).
+  un("make_loss", [](auto& x, auto&, auto&) { return nd::ones_like(x); });
+  t.add("hard_sigmoid", [](const GradCtx& c) -> Grads {
+    double alpha = c.attrs.f("alpha");
+    NDArray z = c.in[0] * alpha + c.attrs.f("beta");
+    return {c.og[0] * alpha * (z > 0.0) * (z < 1.0)};
+  });
   t.add("clip", [](const GradCtx& c) -> Grads {
     const NDArray& x = c.in[0];
     return {c.og[0] * (x >= c.attrs.f("a_min")) * (x <= c.attrs.f("a_max"))};
@@ -111,7 +150,10 @@ void unary_rules(RuleTable& t) {
                          "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal", "_equal_scalar",
                          "_not_equal_scalar", "_greater_scalar", "_greater_equal_scalar", "_lesser_scalar",
                          "_lesser_equal_scalar", "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar",
-                         "zeros_like", "ones_like"})
+                         "_logical_and", "_logical_or", "_logical_xor", "_logical_and_scalar", "_logical_or_scalar",
+                         "_logical_xor_scalar", "broadcast_logical_and", "broadcast_logical_or",
+                         "broadcast_logical_xor", "argmax_channel", "zeros_like", "ones_like", "shape_array",
+                         "size_array"})
     t.zero(op);
 }
 
@@ -141,6 +183,10 @@ void binary_rules(RuleTable& t) {
   bin({"_power", "broadcast_power"}, [](auto& a, auto& b, auto& y, auto& g) {
     return std::pair{g * b * nd::power(a, b - 1.0), g * y * nd::log(a)};
   });
+  bin({"_hypot", "broadcast_hypot"}, [](auto& a, auto& b, auto& y, auto& g) {
+    NDArray gy = g / y;
+    return std::pair{gy * a, gy * b};
+  });
   t.add("add_n", [](const GradCtx& c) -> Grads { return Grads(c.in.size(), c.og[0]); });
 }
 
@@ -158,6 +204,7 @@ void scalar_rules(RuleTable& t) {
   sc("_rpower_scalar", [](auto&, auto& y, auto& g, double s) { return g * y * std::log(s); });
   sc("_maximum_scalar", [](auto& x, auto&, auto& g, double s) { return g * (x >= s); });
   sc("_minimum_scalar", [](auto& x, auto&, auto& g, double s) { return g * (x <= s); });
+  sc("_hypot_scalar", [](auto& x, auto& y, auto& g, double) { return g * x / y; });
 }
 
 void reduce_rules(RuleTable& t) {
@@ -169,6 +216,12 @@ void reduce_rules(RuleTable& t) {
     double n = 1;
     for (int64_t a : axes) n *= static_cast<double>(c.in[0].shape()[a]);
     return {expand_to(c.og[0] / n, c.in[0].shape(), axes)};
+  });
+  // prod: d/dx_i = prod / x_i (MXNet's rule too; undefined where x_i == 0).
+  t.add("prod", [](const GradCtx& c) -> Grads {
+    std::vector<int64_t> axes = reduced_axes(c.attrs, c.in[0].ndim());
+    const std::vector<int64_t>& s = c.in[0].shape();
+    return {expand_to(c.og[0], s, axes) * expand_to(c.out[0], s, axes) / c.in[0]};
   });
   // max/min: the gradient goes to every position equal to the extreme (MXNet does the same).
   for (const char* op : {"max", "min"})

@@ -1,6 +1,6 @@
-// Gradient rules of layers (FullyConnected, activations, softmax, LayerNorm, Embedding,
-// Dropout), matrix products, Convolution (im2col/col2im GEMMs), Pooling (through
-// _backward_Pooling) and movement ops. Each is written with registered ops only.
+// Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
+// matrix products, Convolution and Deconvolution (im2col/col2im GEMMs), Pooling (through _backward_Pooling)
+// and movement ops. Each is written with registered ops only.
 #include <numeric>
 
 #include "grad_rules.h"
@@ -78,20 +78,6 @@ void layer_rules(RuleTable& t) {
   // The imperative Dropout block draws its mask with ops (x * keep: taped like any product);
   // the Dropout op itself lowers to the identity (predict mode), so its gradient is too.
   t.add("Dropout", [](const GradCtx& c) -> Grads { return {c.og[0]}; });
-  // y = gamma * xhat + beta, xhat = (x - mean) / sqrt(var + eps) over `axis`. Mean and
-  // variance are recomputed from x: the op's mean/std outputs are not visible ones.
-  t.add("LayerNorm", [](const GradCtx& c) -> Grads {
-    const NDArray &x = c.in[0], &gamma = c.in[1], &g = c.og[0];
-    int ax = normalize_axis(c.attrs.i("axis"), x.ndim(), "LayerNorm");
-    NDArray xc = x - nd::mean(x, {ax}, true);
-    NDArray rstd = nd::rsqrt(nd::mean(nd::square(xc), {ax}, true) + c.attrs.f("eps"));
-    NDArray xhat = xc * rstd;
-    std::vector<int64_t> bshape(x.ndim(), 1);
-    bshape[ax] = x.shape()[ax];
-    NDArray dxhat = g * gamma.reshape(bshape);
-    NDArray dx = rstd * (dxhat - nd::mean(dxhat, {ax}, true) - xhat * nd::mean(dxhat * xhat, {ax}, true));
-    return {dx, nd::sum(g * xhat, {ax}, false, true), nd::sum(g, {ax}, false, true)};
-  });
   // Rows of the weight gathered by index: the weight gradient scatters rows back, written as
   // one_hot(indices)^T . g (no scatter-add op has a lowering).
   t.add("Embedding", [](const GradCtx& c) -> Grads {
@@ -142,6 +128,45 @@ Grads conv_grad(const GradCtx& c) {
   return r;
 }
 
+// Deconvolution y = col2im(cols), cols[n,g] (Og*K, L) = W[g]^T (Og*K, Cg) . x[n,g] (Cg, L) with
+// the weight (C, O/G, k...) and L the input positions (col2im's blocks). So with
+// dcols = im2col(dy) under the same window: dx[n,g] = W[g] . dcols[n,g] and
+// dW[g] = sum_n x[n,g] . dcols[n,g]^T, again one batch_dot over N*G each.
+Grads deconv_grad(const GradCtx& c) {
+  const NDArray &x = c.in[0], &w = c.in[1], &g = c.og[0];
+  if (!c.attrs.is_none("layout") && c.attrs.s("layout")[1] != 'C')
+    fail("autograd", "Deconvolution: gradients exist for channel-first layouts (NCW, NCHW) only");
+  int nsp = x.ndim() - 2;
+  if (nsp < 1 || nsp > 2) fail("autograd", "Deconvolution: gradients exist for 1-D and 2-D deconvolutions only");
+  int64_t n = x.shape()[0], ch = x.shape()[1], o = g.shape()[1], groups = c.attrs.i("num_group");
+  int64_t taps = 1, l = 1;
+  for (int d = 0; d < nsp; ++d) taps *= w.shape()[2 + d], l *= x.shape()[2 + d];
+  int64_t cg = ch / groups, ogk = o / groups * taps;
+  AttrMap win = window_attrs(c.attrs);
+  // A target_shape fixes the padding as in the forward (MXNet's InferPad).
+  std::vector<int64_t> target = c.attrs.tuple("target_shape"), pad = c.attrs.tuple("pad");
+  if (pad.empty()) pad.assign(nsp, 0);
+  for (int d = 0; d < nsp && !target.empty(); ++d) {
+    if (target[d] <= 0) continue;
+    int64_t s = c.attrs.tuple("stride").empty() ? 1 : c.attrs.tuple("stride")[d];
+    int64_t dl = c.attrs.tuple("dilate").empty() ? 1 : c.attrs.tuple("dilate")[d];
+    pad[d] = (s * (x.shape()[2 + d] - 1) + dl * (w.shape()[2 + d] - 1) + 1 - target[d] + 1) / 2;
+  }
+  win["pad"] = pad;
+  NDArray dcols = nd_detail::call("im2col", win, {g}).reshape({n * groups, ogk, l});
+  NDArray xg = x.reshape({n * groups, cg, l});
+  NDArray wg = nd::broadcast_to(w.reshape({1, groups, cg, ogk}), {n, groups, cg, ogk}).reshape({n * groups, cg, ogk});
+  NDArray dx = nd::batch_dot(wg, dcols).reshape(x.shape());
+  NDArray dw = nd::sum(nd::batch_dot(xg, dcols, false, true).reshape({n, ch, ogk}), {0}).reshape(w.shape());
+  Grads r{dx, dw};
+  if (!c.attrs.b("no_bias")) {
+    std::vector<int64_t> axes{0};
+    for (int d = 0; d < nsp; ++d) axes.push_back(2 + d);
+    r.push_back(nd::sum(g, axes));
+  }
+  return r;
+}
+
 // Every attribute the forward call set or defaulted, for the backward op that takes the same.
 AttrMap attrs_of(const GradCtx& c) {
   AttrMap m;
@@ -159,6 +184,7 @@ Grads pool_grad(const GradCtx& c) {
 
 void matmul_rules(RuleTable& t) {
   t.add("Convolution", conv_grad);
+  t.add("Deconvolution", deconv_grad);
   t.add("Pooling", pool_grad);
   // im2col and col2im are each other's adjoint.
   t.add("im2col", [](const GradCtx& c) -> Grads {
@@ -198,7 +224,8 @@ void movement_rules(RuleTable& t) {
   t.add("SwapAxis", [](const GradCtx& c) -> Grads {
     return {nd::swapaxes(c.og[0], int(c.attrs.i("dim1")), int(c.attrs.i("dim2")))};
   });
-  t.add("broadcast_to", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape())}; });
+  for (const char* op : {"broadcast_to", "broadcast_axis"})
+    t.add(op, [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape())}; });
   t.add("broadcast_like", [](const GradCtx& c) -> Grads { return {unbroadcast(c.og[0], c.in[0].shape()), NDArray()}; });
   t.add("Concat", [](const GradCtx& c) -> Grads {
     int ax = normalize_axis(c.attrs.i("dim"), c.in[0].ndim(), "Concat");

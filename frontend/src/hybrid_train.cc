@@ -85,9 +85,11 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       }
       if (!any || (n.op && rules.non_differentiable(*n.op))) continue;  // one_hot, argmax: no gradient
       const grad::GradFn* rule = n.op ? rules.find(*n.op) : nullptr;
-      if (!rule)
-        fail("gluon", "hybridized training of block '", name(), "': ", n.describe(), " has no gradient rule ",
-             "(differentiable ops: see autograd::gradient_rule_ops())");
+      if (!rule) {
+        const std::string* why = n.op ? rules.missing_reason(*n.op) : nullptr;
+        fail("gluon", "hybridized training of block '", name(), "': ", n.describe(), " has no gradient rule",
+             why ? " (" + *why + ")" : "", " (differentiable ops: see autograd::gradient_rule_ops())");
+      }
       std::vector<NDArray> in;
       for (const ValueRef& v : n.inputs) in.push_back(trace::value(g, v));
       grad::Grads gi = (*rule)(grad::GradCtx{*n.op, n.attr_view(), in, out, og});

@@ -1,4 +1,5 @@
-// gluon.nn Conv1D, Conv2D and the 2-D pooling layers over the Convolution and Pooling ops.
+// gluon.nn Conv1D, Conv2D, Conv2DTranspose and the 2-D pooling layers over the Convolution,
+// Deconvolution and Pooling ops.
 #include "hgc/frontend/nn_conv.h"
 
 #include "hgc/frontend/op.h"
@@ -98,6 +99,53 @@ std::string Conv1D::repr() const {
                   tup({opts_.kernel_size_}) + ", stride=" + tup({opts_.strides_});
   if (opts_.padding_ != 0) r += ", padding=" + tup({opts_.padding_});
   if (opts_.dilation_ != 1) r += ", dilation=" + tup({opts_.dilation_});
+  if (opts_.groups_ != 1) r += ", groups=" + std::to_string(opts_.groups_);
+  if (!bias) r += ", bias=False";
+  if (act_) r += ", " + act_->repr();
+  return r + ")";
+}
+
+Conv2DTranspose::Conv2DTranspose(Conv2DOptions opts, BlockArgs args)
+    : HybridBlock("conv", std::move(args)), opts_(std::move(opts)) {
+  check2(opts_.kernel_size_, "kernel_size");
+  check2(opts_.strides_, "strides");
+  check2(opts_.padding_, "padding");
+  check2(opts_.dilation_, "dilation");
+  check2(opts_.output_padding_, "output_padding");
+  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
+    fail("gluon", "Conv2DTranspose: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  auto scope = name_scope();
+  ParamOptions w = ParamOptions().shape({opts_.in_channels_, opts_.channels_ / opts_.groups_, opts_.kernel_size_[0],
+                                         opts_.kernel_size_[1]});
+  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
+  weight = params().get("weight", w);
+  if (opts_.use_bias_) {
+    ParamOptions b = ParamOptions().shape({opts_.channels_});
+    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
+    bias = params().get("bias", b);
+  }
+  if (!opts_.activation_.empty())
+    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+}
+
+NDArray Conv2DTranspose::hybrid_forward(const NDArray& x) {
+  AttrMap a{{"kernel", opts_.kernel_size_}, {"stride", opts_.strides_}, {"dilate", opts_.dilation_},
+            {"pad", opts_.padding_}, {"adj", opts_.output_padding_}, {"num_filter", opts_.channels_},
+            {"num_group", opts_.groups_}, {"no_bias", !opts_.use_bias_}, {"layout", std::string("NCHW")}};
+  std::vector<NDArray> ins{x, weight->data()};
+  if (bias) ins.push_back(bias->data());
+  NDArray y = nd::op("Deconvolution", a, ins, "fwd");
+  return act_ ? (*act_)(y) : y;
+}
+
+std::string Conv2DTranspose::repr() const {
+  const auto& s = weight->shape();
+  std::string in = s[0] ? std::to_string(s[0]) : "None";
+  std::string r = "Conv2DTranspose(" + in + " -> " + std::to_string(opts_.channels_) +
+                  ", kernel_size=" + tup(opts_.kernel_size_) + ", stride=" + tup(opts_.strides_);
+  if (opts_.padding_ != std::vector<int64_t>{0, 0}) r += ", padding=" + tup(opts_.padding_);
+  if (opts_.output_padding_ != std::vector<int64_t>{0, 0}) r += ", output_padding=" + tup(opts_.output_padding_);
+  if (opts_.dilation_ != std::vector<int64_t>{1, 1}) r += ", dilation=" + tup(opts_.dilation_);
   if (opts_.groups_ != 1) r += ", groups=" + std::to_string(opts_.groups_);
   if (!bias) r += ", bias=False";
   if (act_) r += ", " + act_->repr();

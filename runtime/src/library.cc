@@ -149,4 +149,32 @@ void convolution(const ConvShape& s, const float* x, const float* w, const float
     }
 }
 
+int64_t deconvolution_workspace(const ConvShape& s) {
+  int64_t kk = 1, in = 1;
+  for (int d = 0; d < s.nsp; ++d) kk *= s.k[d], in *= s.in[d];
+  return (s.O / s.groups) * kk * in;
+}
+
+void deconvolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
+  int64_t in_sp = 1, out_sp = 1, kk = 1;
+  for (int d = 0; d < s.nsp; ++d) in_sp *= s.in[d], out_sp *= s.out[d], kk *= s.k[d];
+  int64_t cg = s.C / s.groups, og = s.O / s.groups;
+  // col2im's image is the output and its blocks the input positions.
+  ConvShape t = s;
+  for (int d = 0; d < s.nsp; ++d) t.in[d] = s.out[d], t.out[d] = s.in[d];
+  Geom2 geo(t);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t g = 0; g < s.groups; ++g) {
+      // cols (og * K, in) = W[g]^T . x[n, g], W[g] being (cg, og * K).
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, og * kk, in_sp, cg, 1.f, w + g * cg * og * kk, og * kk,
+                  x + (n * s.C + g * cg) * in_sp, in_sp, 0.f, ws, in_sp);
+      for (int64_t o = 0; o < og; ++o) {
+        float* yo = y + (n * s.O + g * og + o) * out_sp;
+        float bias = b ? b[g * og + o] : 0.f;
+        for (int64_t p = 0; p < out_sp; ++p) yo[p] = bias;
+        col2im_plane(geo, ws + o * kk * in_sp, yo);
+      }
+    }
+}
+
 }  // namespace hgc::lib

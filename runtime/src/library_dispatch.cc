@@ -17,7 +17,7 @@ struct Spec {
   size_t nparams;
 };
 constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18},
-                           {"im2col", 15},          {"col2im", 15}};
+                           {"im2col", 15},          {"col2im", 15},      {"deconvolution", 18}};
 
 lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   lib::ConvShape s{};
@@ -75,6 +75,10 @@ void run_library(const LibraryCall& c, const StepArgs& a) {
     lib::ConvShape s = conv_shape(q);
     std::vector<float> workspace(static_cast<size_t>(lib::convolution_workspace(s)));
     lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
+  } else if (c.kind == "deconvolution") {
+    lib::ConvShape s = conv_shape(q);
+    std::vector<float> workspace(static_cast<size_t>(lib::deconvolution_workspace(s)));
+    lib::deconvolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
   } else if (c.kind == "im2col") {
     lib::im2col(window_shape(q), f(0), f(1));
   } else if (c.kind == "col2im") {
@@ -128,18 +132,21 @@ void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& s
     if (c.kind == "col2im") std::swap(need[0], need[1]);
   } else {
     lib::ConvShape s = conv_shape(q);
-    if (s.nsp < 1 || s.nsp > 2) fail("runtime", "convolution: ", s.nsp, " spatial dims");
+    bool deconv = c.kind == "deconvolution";
+    if (s.nsp < 1 || s.nsp > 2) fail("runtime", c.kind, ": ", s.nsp, " spatial dims");
     if (s.groups < 1 || s.C % s.groups || s.O % s.groups)
-      fail("runtime", "convolution: ", s.groups, " groups do not divide ", s.C, " -> ", s.O, " channels");
+      fail("runtime", c.kind, ": ", s.groups, " groups do not divide ", s.C, " -> ", s.O, " channels");
     int64_t in = 1, out = 1, kk = 1;
     for (int d = 0; d < s.nsp; ++d) {
-      if (s.k[d] < 1 || s.stride[d] < 1 || s.dilate[d] < 1) fail("runtime", "convolution: bad kernel/stride/dilate");
+      if (s.k[d] < 1 || s.stride[d] < 1 || s.dilate[d] < 1) fail("runtime", c.kind, ": bad kernel/stride/dilate");
       in = product({in, s.in[d]}), out = product({out, s.out[d]}), kk = product({kk, s.k[d]});
     }
-    need = {product({s.N, s.C, in}), product({s.O, s.C / s.groups, kk})};
+    // Weights: convolution (O, C/g, k...), deconvolution (C, O/g, k...).
+    need = {product({s.N, s.C, in}), deconv ? product({s.C, s.O / s.groups, kk}) : product({s.O, s.C / s.groups, kk})};
     if (q[5]) need.push_back(s.O);
     need.push_back(product({s.N, s.O, out}));
-    if (product({s.C / s.groups, kk, out}) < 0) fail("runtime", "convolution: workspace too large");
+    int64_t ws = deconv ? product({s.O / s.groups, kk, in}) : product({s.C / s.groups, kk, out});
+    if (ws < 0) fail("runtime", c.kind, ": workspace too large");
   }
   if (ops.size() != need.size())
     fail("runtime", "library call ", c.kind, " takes ", need.size(), " operands, got ", ops.size());

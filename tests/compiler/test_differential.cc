@@ -254,6 +254,17 @@ TEST_CASE("differential: GEMM library calls, convolution and pooling") {
   cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "avg"}, {"kernel", "(1, 1)"}}, {Shape{2, 3, 5, 4}}});
   cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "max"}}, {Shape{2, 3, 5, 4}}});
   cases.push_back({"Pooling", {{"kernel", "(3,)"}, {"pool_type", "max"}}, {Shape{2, 3, 9}}});
+  cases.push_back({"Deconvolution",
+                   {{"kernel", "(3, 3)"}, {"num_filter", "4"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"adj", "(1, 0)"},
+                    {"no_bias", "False"}},
+                   {Shape{2, 3, 4, 5}, Shape{3, 4, 3, 3}, Shape{4}}});
+  cases.push_back({"Deconvolution",
+                   {{"kernel", "(2, 3)"}, {"num_filter", "4"}, {"num_group", "2"}, {"dilate", "(2, 1)"}, {"stride", "(1, 2)"}},
+                   {Shape{1, 4, 3, 4}, Shape{4, 2, 2, 3}}});
+  cases.push_back({"Deconvolution", {{"kernel", "(3, 3)"}, {"num_filter", "2"}, {"stride", "(2, 2)"}, {"target_shape", "(8, 7)"}},
+                   {Shape{1, 2, 4, 4}, Shape{2, 2, 3, 3}}});
+  cases.push_back({"Deconvolution", {{"kernel", "(3,)"}, {"num_filter", "2"}, {"stride", "(2,)"}, {"pad", "(1,)"}},
+                   {Shape{2, 3, 5}, Shape{3, 2, 3}}});
   // Blocks: (7 + 2 - 3) / 2 + 1 = 4 rows, (8 + 2 - 5) / 1 + 1 = 6 columns.
   Attrs win{{"kernel", "(3, 3)"}, {"stride", "(2, 1)"}, {"pad", "(1, 1)"}, {"dilate", "(1, 2)"}};
   cases.push_back({"im2col", win, {Shape{2, 3, 7, 8}}});

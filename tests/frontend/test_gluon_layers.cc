@@ -188,3 +188,31 @@ TEST_CASE("gluon layers: Conv2D and pooling") {
   CHECK(net->collect_params().contains("cnn_conv0_weight"));
   CHECK(net->collect_params()["cnn_dense0_weight"]->shape() == std::vector<int64_t>{128, 800});
 }
+
+TEST_CASE("gluon layers: Conv2DTranspose is the adjoint of Conv2D with the same weight") {
+  NameManager names;
+  nd::random::seed(21);
+  // Conv2D 3 -> 5 channels and Conv2DTranspose 5 -> 3: both weights are (5, 3, 3, 3).
+  auto conv = std::make_shared<nn::Conv2D>(nn::Conv2DOptions(5, {3, 3}).strides({2, 2}).padding({1, 1}).use_bias(false));
+  auto convt = std::make_shared<nn::Conv2DTranspose>(
+      nn::Conv2DOptions(3, {3, 3}).strides({2, 2}).padding({1, 1}).use_bias(false).output_padding({0, 1}));
+  CHECK(convt->repr() == "Conv2DTranspose(None -> 3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                         "output_padding=(0, 1), bias=False)");
+  conv->initialize(init::Xavier());
+  convt->initialize(init::Xavier());
+  NDArray x = nd::random::normal(0, 1, {2, 3, 7, 8});
+  NDArray y = nd::random::normal(0, 1, {2, 5, 4, 4});
+  NDArray cx = same_hybridized(conv, x);  // (2, 5, 4, 4)
+  NDArray ty = same_hybridized(convt, y);  // deferred in_channels = 5; (2, 3, 7, 8)
+  REQUIRE(ty.shape() == x.shape());
+  CHECK(convt->weight->shape() == conv->weight->shape());  // (5, 3, 3, 3) for both
+  convt->weight->set_data(conv->weight->data());
+  ty = (*convt)(y);
+  CHECK(nd::sum(cx * y).asscalar() == doctest::Approx(nd::sum(x * ty).asscalar()).epsilon(1e-4));
+  CHECK(convt->repr() == "Conv2DTranspose(5 -> 3, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                         "output_padding=(0, 1), bias=False)");
+  auto biased = std::make_shared<nn::Conv2DTranspose>(nn::Conv2DOptions(4, {2, 2}).strides({2, 2}).activation("relu"));
+  biased->initialize();
+  CHECK(same_hybridized(biased, y).shape() == std::vector<int64_t>{2, 4, 8, 8});
+  CHECK_THROWS_AS(nn::Conv2DTranspose(nn::Conv2DOptions(4, {2, 2}).output_padding({1})), Error);
+}

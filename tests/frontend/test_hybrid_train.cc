@@ -241,7 +241,7 @@ TEST_CASE("hybrid train: a small CNN with max and avg pooling trains hybridized 
   }, nd::random::normal(0, 1, {4, 1, 12, 12}), nd::array({2, 0, 1, 1}));
 }
 
-TEST_CASE("hybrid train: strided, dilated and grouped convolutions train hybridized exactly as imperatively") {
+TEST_CASE("hybrid train: strided, dilated, grouped and transposed convolutions train hybridized exactly as imperatively") {
   nd::random::seed(17);
   train_both([] {
     auto net = std::make_shared<nn::HybridSequential>();
@@ -253,6 +253,18 @@ TEST_CASE("hybrid train: strided, dilated and grouped convolutions train hybridi
     net->initialize(init::Xavier());
     return net;
   }, nd::random::normal(0, 1, {4, 2, 11, 11}), nd::array({2, 0, 1, 1}));
+  // An encoder-decoder shape: down with a strided Conv2D, up with a grouped Conv2DTranspose.
+  train_both([] {
+    auto net = std::make_shared<nn::HybridSequential>();
+    net->emplace<nn::Conv2D>(nn::Conv2DOptions(4, {3, 3}).strides({2, 2}).padding({1, 1}).activation("relu"));
+    net->emplace<nn::Conv2DTranspose>(
+        nn::Conv2DOptions(4, {3, 3}).strides({2, 2}).padding({1, 1}).output_padding({1, 1}).groups(2).activation("tanh"));
+    net->emplace<nn::MaxPool2D>(nn::Pool2DOptions({2, 2}));
+    net->emplace<nn::Flatten>();
+    net->emplace<nn::Dense>(nn::DenseOptions(3));
+    net->initialize(init::Xavier());
+    return net;
+  }, nd::random::normal(0, 1, {4, 1, 8, 8}), nd::array({2, 0, 1, 1}));
 }
 
 TEST_CASE("hybrid train: Fashion-MNIST MLP hybridized reaches >= 85% test accuracy in <= 3 epochs") {

@@ -15,6 +15,7 @@
 // Only ops whose inputs need a gradient are taped (an attached variable or a taped result).
 // In-place writes (x += y, assign) are not recorded: do parameter updates outside record().
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,5 +73,10 @@ std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<N
 // (canonical names), so tests can check each one against finite differences.
 bool has_gradient_rule(const std::string& op);
 std::vector<std::string> gradient_rule_ops();
+// Ops whose outputs carry no gradient at all (comparisons, argmax, one_hot): never taped.
+std::vector<std::string> zero_gradient_ops();
+// Differentiable ops with no rule yet, each with the reason (a backward through one fails
+// quoting it). Every registry op with inputs has a rule, a zero gradient or an entry here.
+std::map<std::string, std::string> ops_without_gradient();
 
 }  // namespace hgc::autograd

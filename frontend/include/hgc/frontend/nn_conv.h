@@ -20,6 +20,7 @@ struct Conv2DOptions {
       : channels_(channels), kernel_size_(std::move(kernel_size)) {}
   int64_t channels_;
   std::vector<int64_t> kernel_size_, strides_ = {1, 1}, padding_ = {0, 0}, dilation_ = {1, 1};
+  std::vector<int64_t> output_padding_ = {0, 0};  // Conv2DTranspose only
   int64_t groups_ = 1, in_channels_ = 0;
   bool use_bias_ = true;
   std::string activation_;
@@ -27,6 +28,7 @@ struct Conv2DOptions {
   Conv2DOptions& strides(std::vector<int64_t> s) { strides_ = std::move(s); return *this; }
   Conv2DOptions& padding(std::vector<int64_t> p) { padding_ = std::move(p); return *this; }
   Conv2DOptions& dilation(std::vector<int64_t> d) { dilation_ = std::move(d); return *this; }
+  Conv2DOptions& output_padding(std::vector<int64_t> p) { output_padding_ = std::move(p); return *this; }
   Conv2DOptions& groups(int64_t g) { groups_ = g; return *this; }
   Conv2DOptions& in_channels(int64_t c) { in_channels_ = c; return *this; }
   Conv2DOptions& use_bias(bool b) { use_bias_ = b; return *this; }
@@ -74,6 +76,21 @@ class Conv1D : public HybridBlock {
 
  private:
   Conv1DOptions opts_;
+  std::shared_ptr<Activation> act_;
+};
+
+// The transposed convolution (MXNet's Deconvolution op): the gradient of a Conv2D with the
+// same options with respect to its input, as a layer. Weight (in_channels, channels/groups,
+// kh, kw); output size stride*(in-1) + dilation*(k-1) + 1 - 2*padding + output_padding.
+class Conv2DTranspose : public HybridBlock {
+ public:
+  explicit Conv2DTranspose(Conv2DOptions opts, BlockArgs args = {});
+  NDArray hybrid_forward(const NDArray& x) override;
+  std::string repr() const override;
+  std::shared_ptr<Parameter> weight, bias;
+
+ private:
+  Conv2DOptions opts_;
   std::shared_ptr<Activation> act_;
 };
 

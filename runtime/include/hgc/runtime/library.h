@@ -26,6 +26,13 @@ struct ConvShape {
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
 int64_t convolution_workspace(const ConvShape& s);
 
+// NC(H)W transposed convolution (MXNet's Deconvolution): per image and group, sgemm
+// W[g]^T . x[n,g] into columns, then col2im onto the output (plus b). `s.in` is the input's
+// spatial size, `s.out` the output's, `s.pad` the effective padding; w is (C, O/groups, k...);
+// `workspace` holds (O/groups)*prod(k) x prod(in) floats.
+void deconvolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
+int64_t deconvolution_workspace(const ConvShape& s);
+
 // MXNet's im2col: x (N, C, in...) -> col (N, C * prod(k), prod(out)), rows ordered channel,
 // then kernel taps; zeros where a tap falls into the padding. O and groups are unused.
 void im2col(const ConvShape& s, const float* x, float* col);

@@ -13,6 +13,8 @@
 //   convolution      {nsp, N, C, O, groups, has_bias, in0, in1, out0, out1, k0, k1,
 //                     stride0, stride1, pad0, pad1, dilate0, dilate1}
 //                                                         x, w, (b), y   (NC(H)W)
+//   deconvolution    (convolution's parameters; in = the input's spatial size, out = the
+//                     output's, pad the effective padding)   x, w[C,O/g,k], (b), y
 //   im2col           {nsp, N, C, in0, in1, out0, out1, k0, k1, stride0, stride1, pad0, pad1,
 //                     dilate0, dilate1}                   x[N,C,in], col[N,C*k,out]
 //   col2im           (the same parameters)                col[N,C*k,out], x[N,C,in]
