@@ -1,0 +1,416 @@
+// Kernel-group MLIR (the text the CPU path JITs, with static shapes) -> PTX per device kernel
+// plus the launch plan the CUDA runtime follows (hgc/runtime/gpu_plan.h).
+//
+// Pipeline (the verified one from the MLIR 19 facts note, with two passes of our own):
+//   fuse + bufferize as on the CPU; memref.copy -> linalg (so copies run on the device);
+//   linalg -> scf.parallel (reduction dims stay sequential scf.for inside);
+//   hgc-gpu-grid: every top-level parallel nest is collapsed to 1-D and tiled by the block
+//     size (one thread per output element, coalesced over the innermost dim); sequential
+//     leftovers at the top level (a full reduction, a rank-0 store) are wrapped in a
+//     one-iteration parallel loop so that nothing touches device memory from the host;
+//   gpu-map-parallel-loops, convert-parallel-loops-to-gpu, outlining;
+//   nvvm-attach-target per chip, convert-gpu-to-nvvm, gpu-module-to-binary{format=isa} with
+//   the toolkit's libdevice (math.exp/tanh/erf become __nv_* calls).
+// The host function that remains may only allocate scratch, take static views and launch
+// kernels with constant sizes; it is read back as data and never executed.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <numeric>
+
+#include "cpu_lowering.h"
+#include "hgc/compiler/gpu.h"
+#include "hgc/ir/error.h"
+#include "llvm/Support/TargetSelect.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace hgc::gpu {
+namespace {
+
+using compiler_detail::DiagnosticSink;
+using compiler_detail::LoweredModule;
+using compiler_detail::throw_with_diagnostics;
+
+const mlir::DialectRegistry& registry() {
+  static mlir::DialectRegistry* reg = [] {
+    auto* r = new mlir::DialectRegistry();  // leaked on purpose: used until exit
+    r->insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect, mlir::bufferization::BufferizationDialect,
+              mlir::cf::ControlFlowDialect, mlir::func::FuncDialect, mlir::gpu::GPUDialect, mlir::index::IndexDialect,
+              mlir::LLVM::LLVMDialect, mlir::NVVM::NVVMDialect, mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+              mlir::memref::MemRefDialect, mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
+              mlir::vector::VectorDialect>();
+    mlir::arith::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::linalg::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::scf::registerBufferizableOpInterfaceExternalModels(*r);
+    mlir::tensor::registerBufferizableOpInterfaceExternalModels(*r);
+    // #nvvm.target serializes gpu.modules (LLVM IR -> NVPTX, libdevice linked).
+    mlir::NVVM::registerNVVMTargetInterfaceExternalModels(*r);
+    mlir::registerBuiltinDialectTranslation(*r);
+    mlir::registerLLVMDialectTranslation(*r);
+    mlir::registerGPUDialectTranslation(*r);
+    mlir::registerNVVMDialectTranslation(*r);
+    return r;
+  }();
+  return *reg;
+}
+
+// memref.copy (from materialize_in_destination or an insert_slice that did not fold) as a
+// linalg.generic: it then becomes a parallel loop on the device like any other op.
+struct CopyToLinalgPass : public mlir::PassWrapper<CopyToLinalgPass, mlir::OperationPass<mlir::func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CopyToLinalgPass)
+  llvm::StringRef getArgument() const final { return "hgc-copy-to-linalg"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::linalg::LinalgDialect>();
+  }
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::memref::CopyOp> copies;
+    getOperation().walk([&](mlir::memref::CopyOp c) { copies.push_back(c); });
+    for (auto c : copies) {
+      mlir::OpBuilder b(c);
+      mlir::linalg::makeMemRefCopyOp(b, c.getLoc(), c.getSource(), c.getTarget());
+      c.erase();
+    }
+  }
+};
+
+// What may stay at the top level of a kernel function on the host side.
+bool host_op(mlir::Operation& op) {
+  return mlir::isa<mlir::scf::ParallelOp, mlir::memref::AllocOp, mlir::memref::AllocaOp, mlir::memref::DeallocOp,
+                   mlir::func::ReturnOp, mlir::arith::ConstantOp>(op) ||
+         mlir::isa<mlir::ViewLikeOpInterface>(op) || mlir::isa<mlir::memref::CastOp>(op);
+}
+
+// Collapses every top-level parallel nest of a kernel function to 1-D: one linear index over
+// all its parallel dims, so consecutive threads touch consecutive elements whatever the rank.
+struct CollapseLoopsPass : public mlir::PassWrapper<CollapseLoopsPass, mlir::OperationPass<mlir::func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CollapseLoopsPass)
+  llvm::StringRef getArgument() const final { return "hgc-gpu-collapse"; }
+  void runOnOperation() override {
+    using namespace mlir;
+    func::FuncOp f = getOperation();
+    if (f.isDeclaration()) return;
+    IRRewriter rw(&getContext());
+    llvm::SmallVector<scf::ParallelOp> loops(f.getBody().front().getOps<scf::ParallelOp>());
+    for (scf::ParallelOp p : loops) {
+      unsigned n = p.getNumLoops();
+      if (n < 2) continue;
+      std::vector<unsigned> all(n);
+      std::iota(all.begin(), all.end(), 0u);
+      rw.setInsertionPoint(p);
+      collapseParallelLoops(rw, p, {all});
+    }
+  }
+};
+
+// Shapes each kernel function's work into 1-D grids: sequential top-level code (a full
+// reduction, a rank-0 store) becomes a one-iteration parallel loop, so nothing touches
+// device memory from the host; every top-level parallel loop is tiled by the block size
+// (blocks x threads after gpu-map-parallel-loops).
+struct GpuGridPass : public mlir::PassWrapper<GpuGridPass, mlir::OperationPass<mlir::func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuGridPass)
+  explicit GpuGridPass(int64_t threads) : threads_(threads) {}
+  llvm::StringRef getArgument() const final { return "hgc-gpu-grid"; }
+  void runOnOperation() override {
+    using namespace mlir;
+    func::FuncOp f = getOperation();
+    if (f.isDeclaration()) return;
+    Block& body = f.getBody().front();
+    // Constants first: the sequential runs wrapped below must not capture them.
+    for (Operation& op : llvm::make_early_inc_range(body))
+      if (isa<arith::ConstantOp>(op)) op.moveBefore(&body.front());
+    std::vector<std::vector<Operation*>> runs;
+    bool open = false;
+    for (Operation& op : body) {
+      if (host_op(op)) {
+        open = false;
+        continue;
+      }
+      if (!open) runs.emplace_back();
+      open = true;
+      runs.back().push_back(&op);
+    }
+    for (auto& run : runs) {
+      llvm::SmallPtrSet<Operation*, 8> in(run.begin(), run.end());
+      for (Operation* op : run)
+        for (Value r : op->getResults())
+          for (Operation* user : r.getUsers())
+            if (!in.count(user)) {
+              op->emitError() << "a sequential op's result is used outside its device region";
+              return signalPassFailure();
+            }
+      mlir::OpBuilder b(run.front());
+      Location loc = run.front()->getLoc();
+      Value c0 = b.create<arith::ConstantIndexOp>(loc, 0), c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+      auto par = b.create<scf::ParallelOp>(loc, ValueRange{c0}, ValueRange{c1}, ValueRange{c1});
+      for (Operation* op : run) op->moveBefore(par.getBody()->getTerminator());
+    }
+    // Tile by the block size, or by a multiple of 32 just above a smaller static trip count
+    // (one thread for a one-iteration loop).
+    llvm::SmallVector<scf::ParallelOp> loops(body.getOps<scf::ParallelOp>());
+    for (scf::ParallelOp p : loops) {
+      if (p.getNumLoops() != 1) {
+        p.emitError() << "internal: a top-level parallel loop was not collapsed to 1-D";
+        return signalPassFailure();
+      }
+      int64_t tile = threads_;
+      auto lb = getConstantIntValue(p.getLowerBound()[0]), ub = getConstantIntValue(p.getUpperBound()[0]),
+           st = getConstantIntValue(p.getStep()[0]);
+      if (lb && ub && st && *st > 0) {
+        int64_t trips = (*ub - *lb + *st - 1) / *st;
+        tile = trips <= 1 ? 1 : std::min(tile, (trips + 31) / 32 * 32);
+      }
+      scf::tileParallelLoop(p, {tile}, /*noMinMaxBounds=*/true);
+    }
+  }
+  int64_t threads_;
+};
+
+void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::string& toolkit) {
+  using namespace mlir;
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Fusion turns unread destinations into tensor.empty; anchored on the output's
+  // materialize_in_destination they become the output buffer again (no scratch + copy).
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(bufferization::createOneShotBufferizePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(std::make_unique<CopyToLinalgPass>());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(std::make_unique<CollapseLoopsPass>());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(std::make_unique<GpuGridPass>(o.threads_per_block));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLowerAffinePass());
+  // Without it, constants used inside a launch become kernel parameters.
+  pm.addNestedPass<func::FuncOp>(createGpuLauchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createCanonicalizerPass());
+  for (const std::string& chip : o.chips) {
+    GpuNVVMAttachTargetOptions t;
+    t.chip = chip;  // MLIR's default, sm_50, is rejected by CUDA 13's ptxas
+    t.features = "+ptx78";
+    t.optLevel = 3;
+    pm.addPass(createGpuNVVMAttachTarget(t));
+  }
+  OpPassManager& dev = pm.nest<mlir::gpu::GPUModuleOp>();
+  dev.addPass(memref::createExpandStridedMetadataPass());
+  dev.addPass(createLowerAffinePass());
+  dev.addPass(createConvertSCFToCFPass());
+  ConvertGpuOpsToNVVMOpsOptions nv;
+  nv.indexBitwidth = 64;
+  dev.addPass(createConvertGpuOpsToNVVMOps(nv));
+  dev.addPass(createCanonicalizerPass());
+  dev.addPass(createCSEPass());
+  dev.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions bin;
+  bin.toolkitPath = toolkit;
+  bin.compilationTarget = "isa";  // PTX text; the driver JITs it for the device it runs on
+  pm.addPass(createGpuModuleToBinaryPass(bin));
+}
+
+[[noreturn]] void fail_at(LoweredModule& m, mlir::Operation* op, const std::string& kernel, const std::string& what) {
+  op->emitError() << what;
+  throw_with_diagnostics(m, "kernel " + kernel + " cannot run on the GPU");
+}
+
+// The memref operand of a launch: the buffer it views and its static descriptor.
+GpuOperand memref_operand(LoweredModule& m, mlir::Value v, mlir::func::FuncOp f,
+                          const llvm::DenseMap<mlir::Operation*, int>& temps, mlir::Operation* launch) {
+  using namespace mlir;
+  std::string kernel = f.getSymName().str();
+  auto type = cast<MemRefType>(v.getType());
+  GpuOperand o;
+  llvm::SmallVector<int64_t> strides;
+  int64_t offset = 0;
+  if (!type.hasStaticShape() || failed(getStridesAndOffset(type, strides, offset)) ||
+      ShapedType::isDynamic(offset) || llvm::any_of(strides, ShapedType::isDynamic))
+    fail_at(m, launch, kernel, "a kernel operand has a dynamic shape or layout");
+  o.offset = offset;
+  o.sizes.assign(type.getShape().begin(), type.getShape().end());
+  o.strides.assign(strides.begin(), strides.end());
+  Value base = v;
+  while (Operation* def = base.getDefiningOp()) {
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) base = view.getViewSource();
+    else if (auto cast_op = dyn_cast<memref::CastOp>(def)) base = cast_op.getSource();
+    else break;
+  }
+  if (auto arg = dyn_cast<BlockArgument>(base); arg && arg.getOwner()->getParentOp() == f.getOperation()) {
+    o.kind = GpuOperand::Kind::Arg;
+    o.index = static_cast<int>(arg.getArgNumber());
+  } else if (Operation* def = base.getDefiningOp(); def && temps.count(def)) {
+    o.kind = GpuOperand::Kind::Temp;
+    o.index = temps.lookup(def);
+  } else {
+    fail_at(m, launch, kernel, "a kernel operand is neither an argument nor scratch of the group");
+  }
+  return o;
+}
+
+GpuKernel read_kernel(LoweredModule& m, mlir::func::FuncOp f,
+                      const std::map<std::string, std::map<std::string, std::string>>& binaries) {
+  using namespace mlir;
+  GpuKernel k;
+  k.name = f.getSymName().str();
+  llvm::DenseMap<Operation*, int> temps;
+  for (Operation& op : f.getBody().front()) {
+    if (isa<arith::ConstantOp, func::ReturnOp, memref::DeallocOp, memref::CastOp>(op) || isa<ViewLikeOpInterface>(op))
+      continue;
+    if (isa<memref::AllocOp, memref::AllocaOp>(op)) {
+      auto t = cast<MemRefType>(op.getResult(0).getType());
+      if (!t.hasStaticShape()) fail_at(m, &op, k.name, "scratch of dynamic size");
+      temps[&op] = static_cast<int>(k.temp_bytes.size());
+      k.temp_bytes.push_back(t.getNumElements() * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8));
+      continue;
+    }
+    auto launch = dyn_cast<mlir::gpu::LaunchFuncOp>(op);
+    if (!launch) fail_at(m, &op, k.name, "this op stayed on the host side after GPU mapping");
+    GpuLaunch l;
+    l.module = launch.getKernelModuleName().str();
+    l.entry = launch.getKernelName().str();
+    auto it = binaries.find(l.module);
+    if (it == binaries.end()) fail_at(m, &op, k.name, "no PTX was produced for " + l.module);
+    l.ptx = it->second;
+    Value sizes[6] = {launch.getGridSizeX(), launch.getGridSizeY(), launch.getGridSizeZ(),
+                      launch.getBlockSizeX(), launch.getBlockSizeY(), launch.getBlockSizeZ()};
+    for (int d = 0; d < 6; ++d) {
+      auto c = getConstantIntValue(sizes[d]);
+      if (!c) fail_at(m, &op, k.name, "a launch size is not a constant");
+      (d < 3 ? l.grid[d] : l.block[d - 3]) = *c;
+    }
+    for (Value v : launch.getKernelOperands()) {
+      if (isa<MemRefType>(v.getType())) {
+        l.operands.push_back(memref_operand(m, v, f, temps, &op));
+        continue;
+      }
+      GpuOperand s;
+      Attribute a;
+      if (Operation* def = v.getDefiningOp(); def && isa<arith::ConstantOp>(def)) a = cast<arith::ConstantOp>(def).getValue();
+      if (auto i = dyn_cast_or_null<IntegerAttr>(a)) {
+        s.kind = GpuOperand::Kind::Int;
+        s.ival = i.getValue().getSExtValue();
+        s.bits = i.getType().isIndex() ? 64 : static_cast<int>(i.getType().getIntOrFloatBitWidth());
+      } else if (auto fl = dyn_cast_or_null<FloatAttr>(a)) {
+        s.kind = GpuOperand::Kind::Float;
+        s.fval = fl.getValueAsDouble();
+        s.bits = static_cast<int>(fl.getType().getIntOrFloatBitWidth());
+      } else {
+        fail_at(m, &op, k.name, "a scalar kernel operand is not a constant");
+      }
+      l.operands.push_back(s);
+    }
+    k.launches.push_back(std::move(l));
+  }
+  return k;
+}
+
+}  // namespace
+
+std::string toolkit_path(const GpuOptions& o) {
+  std::vector<std::string> tries;
+  if (!o.toolkit.empty()) tries.push_back(o.toolkit);
+  for (const char* env : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char* v = std::getenv(env); v && *v) tries.push_back(v);
+  tries.push_back("/usr/local/cuda");
+  for (const std::string& t : tries)
+    if (std::filesystem::exists(t + "/nvvm/libdevice/libdevice.10.bc")) return t;
+  std::string list;
+  for (const std::string& t : tries) list += (list.empty() ? "" : ", ") + t;
+  fail("compiler", "no CUDA toolkit with nvvm/libdevice/libdevice.10.bc found (looked in ", list,
+       "; set CUDA_HOME): GPU kernels need libdevice for math functions");
+}
+
+std::vector<GpuKernel> lower_module_to_ptx(const std::string& mlir_text, const GpuOptions& gopts) {
+  if (gopts.chips.empty()) fail("compiler", "GPU code generation needs at least one chip (e.g. sm_90)");
+  std::string toolkit = toolkit_path(gopts);
+  static const bool targets = [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+    return true;
+  }();
+  (void)targets;
+  LoweredModule m;
+  m.context = std::make_unique<mlir::MLIRContext>(registry(), mlir::MLIRContext::Threading::DISABLED);
+  m.context->printOpOnDiagnostic(false);
+  m.diagnostics = std::make_unique<DiagnosticSink>(m.context.get(), mlir_text);
+  mlir::ParserConfig config(m.context.get());
+  m.module = mlir::parseSourceFile<mlir::ModuleOp>(m.diagnostics->source_mgr, config);
+  if (!m.module) throw_with_diagnostics(m, "cannot parse the MLIR kernel module");
+  for (auto fn : m.module->getOps<mlir::func::FuncOp>())
+    if (!fn.isDeclaration() && fn.isPublic()) m.kernels.push_back(fn.getSymName().str());
+
+  mlir::PassManager pm(m.context.get());
+  build_gpu_pipeline(pm, gopts, toolkit);
+  if (mlir::failed(pm.run(*m.module))) throw_with_diagnostics(m, "the MLIR GPU pipeline failed");
+
+  // gpu.binary @name [#gpu.object<#nvvm.target<chip = ...>, "PTX\0">, ...]
+  std::map<std::string, std::map<std::string, std::string>> binaries;
+  for (auto bin : m.module->getOps<mlir::gpu::BinaryOp>()) {
+    auto& by_chip = binaries[bin.getSymName().str()];
+    for (mlir::Attribute a : bin.getObjects()) {
+      auto obj = mlir::cast<mlir::gpu::ObjectAttr>(a);
+      auto target = mlir::dyn_cast<mlir::NVVM::NVVMTargetAttr>(obj.getTarget());
+      std::string ptx = obj.getObject().str();
+      while (!ptx.empty() && ptx.back() == '\0') ptx.pop_back();  // MLIR 19 keeps the C string's NUL
+      by_chip[target ? target.getChip().str() : "?"] = std::move(ptx);
+    }
+  }
+  std::vector<GpuKernel> out;
+  for (const std::string& name : m.kernels) {
+    auto fn = m.module->lookupSymbol<mlir::func::FuncOp>(name);
+    out.push_back(read_kernel(m, fn, binaries));
+  }
+  return out;
+}
+
+}  // namespace hgc::gpu

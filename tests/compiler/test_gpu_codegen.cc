@@ -1,0 +1,236 @@
+// GPU code generation without a GPU: every kernel group of the project MLP and of every fp32
+// shared model lowers to PTX for sm_80 and sm_90, and the CUDA toolkit's ptxas accepts each
+// kernel (skipped with a message when ptxas is absent). Nothing here runs on a device; see
+// tests/runtime/test_cuda.cc for the execution tests.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "hgc/compiler/gpu.h"
+#include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
+#include "hgc/ir/json_io.h"
+#include "hgc/passes/expand_rnn.h"
+#include "hgc/runtime/executable.h"
+#include "hgc/runtime/tensor_io.h"
+#include "support/paths.h"
+
+using namespace hgc;
+
+namespace {
+
+std::string ptxas_path() {
+  try {
+    std::string tk = gpu::toolkit_path();
+    if (std::filesystem::exists(tk + "/bin/ptxas")) return tk + "/bin/ptxas";
+  } catch (const Error&) {
+  }
+  return {};
+}
+
+bool have_libdevice() {
+  try {
+    gpu::toolkit_path();
+    return true;
+  } catch (const Error& e) {
+    MESSAGE("SKIP: " << e.what());
+    return false;
+  }
+}
+
+// ptxas's verdict on one PTX text ("" when accepted, else its messages).
+std::string ptxas(const std::string& exe, const std::string& ptx, const std::string& chip, const std::string& tag) {
+  std::string dir = test::temp_dir();
+  std::string file = dir + "/" + tag + "_" + chip + ".ptx", log = file + ".log";
+  std::ofstream(file) << ptx;
+  std::string cmd = exe + " -arch=" + chip + " " + file + " -o /dev/null > " + log + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(file);
+  std::filesystem::remove(log);
+  return rc == 0 ? std::string() : "rc " + std::to_string(rc) + ": " + text;
+}
+
+// Every step of the plan is a library call, a view or a kernel the GPU plan has; every
+// kernel has PTX for both chips that ptxas accepts. Returns the number of launches checked.
+int check_plan(const GpuPlan& p, const std::string& model) {
+  CAPTURE(model);  // NOLINT
+  REQUIRE(p.exe);
+  std::set<std::string> used;
+  for (const Step& s : p.exe->steps) {
+    if (!s.call.empty()) CHECK((s.call.kind == "fully_connected" || s.call.kind == "matmul" ||
+                                s.call.kind == "batch_matmul" || s.call.kind == "convolution"));
+    if (!s.kernel_name.empty()) {
+      used.insert(s.kernel_name);
+      const GpuKernel* k = p.find(s.kernel_name);
+      REQUIRE_MESSAGE(k, "kernel " << s.kernel_name << " of step " << s.label << " has no GPU code");
+      CHECK(!k->launches.empty());
+    }
+  }
+  CHECK(used.size() == p.kernels.size());
+  std::string exe = ptxas_path();
+  if (exe.empty()) MESSAGE("SKIP ptxas checks: no ptxas in the CUDA toolkit (set CUDA_HOME)");
+  int launches = 0;
+  for (const GpuKernel& k : p.kernels) {
+    for (const GpuLaunch& l : k.launches) {
+      CAPTURE(k.name);
+      CAPTURE(l.entry);
+      ++launches;
+      CHECK(l.block[0] * l.block[1] * l.block[2] <= 1024);
+      CHECK(l.grid[0] >= 1);
+      for (const GpuOperand& o : l.operands)
+        if (o.kind == GpuOperand::Kind::Arg || o.kind == GpuOperand::Kind::Temp) CHECK(o.sizes.size() == o.strides.size());
+      for (const std::string chip : {"sm_80", "sm_90"}) {
+        REQUIRE(l.ptx.count(chip));
+        const std::string& ptx = l.ptx.at(chip);
+        CHECK(ptx.find(".entry " + l.entry) != std::string::npos);
+        CHECK(ptx.find(".target " + chip) != std::string::npos);
+        CHECK(ptx.find('\0') == std::string::npos);
+        // libdevice is linked: no unresolved math calls are left for ptxas to reject.
+        CHECK(ptx.find(".extern .func __nv_") == std::string::npos);
+        if (!exe.empty()) CHECK_MESSAGE(ptxas(exe, ptx, chip, k.name + "_" + l.entry).empty(), ptxas(exe, ptx, chip, "again"));
+      }
+    }
+  }
+  return launches;
+}
+
+struct ModelCase {
+  const char* file;
+  const char* params;
+  std::map<std::string, Shape> inputs;
+};
+
+}  // namespace
+
+TEST_CASE("gpu codegen: the project MLP lowers to PTX that ptxas accepts (sm_80, sm_90)") {
+  if (!have_libdevice()) return;
+  Graph g = load_json_file(test::source_path("models/mlp/straight_dope_mlp-symbol.json"));
+  InferOptions io;
+  io.shapes["data"] = Shape({64, 784});
+  infer(g, io);
+  GpuPlan p = gpu::compile_to_ptx(g);
+  CHECK(p.chips == std::vector<std::string>{"sm_80", "sm_90"});
+  int n = check_plan(p, "straight_dope_mlp");
+  CHECK(n >= 1);
+  // The dense layers are cuBLAS calls, not generated kernels.
+  int library = 0;
+  for (const Step& s : p.exe->steps) library += s.call.empty() ? 0 : 1;
+  CHECK(library == 3);
+}
+
+TEST_CASE("gpu codegen: every fp32 shared model lowers to PTX that ptxas accepts") {
+  if (!have_libdevice()) return;
+  const std::vector<ModelCase> cases = {
+      {"djl_mlp-symbol.json", nullptr, {{"data", {2, 784}}}},
+      {"mxnet_save_000800.json", nullptr, {{"data", {4, 10}}}},
+      {"sm_dummy_model-symbol.json", "sm_dummy_model-0000.params", {{"data", {3, 2}}}},
+      {"go_test-symbol.json", "go_test-0001.params", {{"data", {5}}, {"softmax_label", {5}}}},
+      {"mms_squeezenet_v1.1-symbol.json", nullptr, {{"data", {1, 3, 224, 224}}}},
+      {"djl_resnet18_v1-symbol.json", nullptr, {{"data", {1, 3, 224, 224}}}},
+      {"mms_lstm_ptb-symbol.json", nullptr, {{"data", {5, 4}}, {"softmax_label", {5, 4}}}},
+      {"djl_static_bert_qa-symbol.json", nullptr, {{"data0", {1, 384}}, {"data1", {1, 384}}, {"data2", {1}}}},
+  };
+  for (const auto& mc : cases) {
+    std::string file = mc.file;
+    CAPTURE(file);
+    auto path = test::shared_model(mc.file);
+    if (!path) return;
+    Graph g = load_json_file(*path);
+    InferOptions io;
+    io.shapes = mc.inputs;
+    if (mc.params) {
+      auto pp = test::shared_model(mc.params);
+      if (!pp) return;
+      for (auto& [name, t] : load_params(*pp)) io.shapes[strip_param_prefix(name)] = Shape(t.shape());
+    }
+    infer(g, io);
+    expand_rnn(g);
+    GpuPlan p = gpu::compile_to_ptx(g);
+    int n = check_plan(p, mc.file);
+    MESSAGE(file << ": " << p.kernels.size() << " kernel groups, " << n << " launches checked");
+  }
+}
+
+TEST_CASE("gpu codegen: a full reduction and a transposed elementwise op map to device launches only") {
+  if (!have_libdevice()) return;
+  // A full reduction (no parallel dim: wrapped into a one-thread launch) and an elementwise
+  // op reading its input transposed.
+  const std::string text = R"(
+func.func @full_sum(%a: memref<8x16xf32>, %o: memref<1xf32>) {
+  %x = bufferization.to_tensor %a restrict : memref<8x16xf32>
+  %d = bufferization.to_tensor %o restrict writable : memref<1xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%d : tensor<1xf32>) -> tensor<1xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (0)>],
+                       iterator_types = ["reduction", "reduction"]}
+       ins(%x : tensor<8x16xf32>) outs(%f : tensor<1xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<1xf32>
+  bufferization.materialize_in_destination %r in restrict writable %o : (tensor<1xf32>, memref<1xf32>) -> ()
+  return
+}
+func.func @exp_t(%a: memref<4x3xf32>, %o: memref<3x4xf32>) {
+  %x = bufferization.to_tensor %a restrict : memref<4x3xf32>
+  %d = bufferization.to_tensor %o restrict writable : memref<3x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+       ins(%x : tensor<4x3xf32>) outs(%d : tensor<3x4xf32>) {
+  ^bb0(%v: f32, %u: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  } -> tensor<3x4xf32>
+  bufferization.materialize_in_destination %r in restrict writable %o : (tensor<3x4xf32>, memref<3x4xf32>) -> ()
+  return
+}
+)";
+  auto ks = gpu::lower_module_to_ptx(text);
+  REQUIRE(ks.size() == 2);
+  CHECK(ks[0].name == "full_sum");
+  // The one-element fill and the reduction loops are both sequential: one single-thread launch.
+  REQUIRE(ks[0].launches.size() == 1);
+  const GpuLaunch& red = ks[0].launches[0];
+  CHECK(red.grid[0] * red.grid[1] * red.grid[2] == 1);
+  CHECK(red.block[0] * red.block[1] * red.block[2] == 1);
+  CHECK(ks[0].temp_bytes.empty());
+  // Outlining orders kernel parameters by first use, not by argument: find them by index.
+  REQUIRE(red.operands.size() == 2);
+  const GpuOperand& in = red.operands[0].index == 0 ? red.operands[0] : red.operands[1];
+  const GpuOperand& out = red.operands[0].index == 0 ? red.operands[1] : red.operands[0];
+  CHECK(in.kind == GpuOperand::Kind::Arg);
+  CHECK(in.index == 0);
+  CHECK(in.sizes == std::vector<int64_t>{8, 16});
+  CHECK(in.strides == std::vector<int64_t>{16, 1});
+  CHECK(out.index == 1);
+  CHECK(out.sizes == std::vector<int64_t>{1});
+  // 12 elements: one block of 32 threads (the block size shrinks to the work), written
+  // straight into the output (no scratch and copy).
+  REQUIRE(ks[1].launches.size() == 1);
+  CHECK(ks[1].temp_bytes.empty());
+  const GpuLaunch& ex = ks[1].launches[0];
+  CHECK(ex.grid[0] == 1);
+  CHECK(ex.block[0] == 32);
+  CHECK(ex.ptx.at("sm_90").find("ex2.approx") != std::string::npos);  // libdevice's expf
+}
+
+TEST_CASE("gpu codegen: bad input and a missing toolkit are hgc::Errors") {
+  CHECK_THROWS_WITH_AS(gpu::lower_module_to_ptx("func.func @k( {"), doctest::Contains("cannot parse"), Error);
+  gpu::GpuOptions o;
+  o.chips.clear();
+  CHECK_THROWS_WITH_AS(gpu::lower_module_to_ptx("", o), doctest::Contains("at least one chip"), Error);
+  if (std::getenv("CUDA_HOME") || std::getenv("CUDA_PATH") || std::getenv("CUDA_ROOT")) return;
+  gpu::GpuOptions bad;
+  bad.toolkit = "/nonexistent/cuda";
+  // /usr/local/cuda is still tried after the explicit folder; only check the message when
+  // no toolkit exists at all.
+  if (!std::filesystem::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
+    CHECK_THROWS_WITH_AS(gpu::toolkit_path(bad), doctest::Contains("libdevice"), Error);
+  else
+    CHECK(gpu::toolkit_path(bad) == "/usr/local/cuda");
+}
