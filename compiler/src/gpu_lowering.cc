@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 #include "cpu_lowering.h"
@@ -113,6 +114,44 @@ struct CopyToLinalgPass : public mlir::PassWrapper<CopyToLinalgPass, mlir::Opera
       mlir::OpBuilder b(c);
       mlir::linalg::makeMemRefCopyOp(b, c.getLoc(), c.getSource(), c.getTarget());
       c.erase();
+    }
+  }
+};
+
+// Math ops convert-gpu-to-nvvm has no pattern for, as calls into libdevice (linked by
+// gpu-module-to-binary): __nv_<name>f for f32, __nv_<name> for f64.
+struct MathToLibdevicePass
+    : public mlir::PassWrapper<MathToLibdevicePass, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MathToLibdevicePass)
+  llvm::StringRef getArgument() const final { return "hgc-math-to-libdevice"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::LLVM::LLVMDialect>();
+  }
+  void runOnOperation() override {
+    using namespace mlir;
+    static const std::map<std::string, std::string> table = {
+        {"math.asin", "asin"},   {"math.acos", "acos"},   {"math.asinh", "asinh"}, {"math.acosh", "acosh"},
+        {"math.atanh", "atanh"}, {"math.sinh", "sinh"},   {"math.cosh", "cosh"},   {"math.round", "round"},
+        {"math.roundeven", "rint"}, {"math.trunc", "trunc"}};
+    mlir::gpu::GPUModuleOp mod = getOperation();
+    llvm::SmallVector<Operation*> todo;
+    mod.walk([&](Operation* op) {
+      if (op->getNumOperands() == 1 && op->getNumResults() == 1 && table.count(op->getName().getStringRef().str()) &&
+          (op->getResult(0).getType().isF32() || op->getResult(0).getType().isF64()))
+        todo.push_back(op);
+    });
+    for (Operation* op : todo) {
+      Type t = op->getResult(0).getType();
+      std::string name = "__nv_" + table.at(op->getName().getStringRef().str()) + (t.isF32() ? "f" : "");
+      auto fn = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(mod, StringAttr::get(&getContext(), name));
+      if (!fn) {
+        auto b = mlir::OpBuilder::atBlockBegin(&mod.getBodyRegion().front());
+        fn = b.create<LLVM::LLVMFuncOp>(mod.getLoc(), name, LLVM::LLVMFunctionType::get(t, {t}));
+      }
+      mlir::OpBuilder b(op);
+      auto call = b.create<LLVM::CallOp>(op->getLoc(), fn, op->getOperands());
+      op->replaceAllUsesWith(call.getResults());
+      op->erase();
     }
   }
 };
@@ -245,6 +284,7 @@ void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::s
   dev.addPass(memref::createExpandStridedMetadataPass());
   dev.addPass(createLowerAffinePass());
   dev.addPass(createConvertSCFToCFPass());
+  dev.addPass(std::make_unique<MathToLibdevicePass>());
   ConvertGpuOpsToNVVMOpsOptions nv;
   nv.indexBitwidth = 64;
   dev.addPass(createConvertGpuOpsToNVVMOps(nv));
