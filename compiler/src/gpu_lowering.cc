@@ -3,7 +3,9 @@
 //
 // Pipeline (the verified one from the MLIR 19 facts note, with two passes of our own):
 //   fuse + bufferize as on the CPU; memref.copy -> linalg (so copies run on the device);
-//   linalg -> scf.parallel (reduction dims stay sequential scf.for inside);
+//   hgc-gpu-block-reduce: reductions over one dim become a gpu.launch with one block per
+//     output element (strided partials + gpu.all_reduce);
+//   other linalg -> scf.parallel (reduction dims stay sequential scf.for inside);
 //   hgc-gpu-grid: every top-level parallel nest is collapsed to 1-D and tiled by the block
 //     size (one thread per output element, coalesced over the innermost dim); sequential
 //     leftovers at the top level (a full reduction, a rank-0 store) are wrapped in a
@@ -66,7 +68,9 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace hgc::gpu {
 namespace {
@@ -118,6 +122,157 @@ struct CopyToLinalgPass : public mlir::PassWrapper<CopyToLinalgPass, mlir::Opera
   }
 };
 
+// Reductions with one reduction dim (sum/mean/max over an axis, the row maxima and sums of a
+// softmax, the statistics of LayerNorm) as one block per output element: the block's
+// threads stride over the reduced dim with a private partial, gpu.all_reduce combines the
+// partials (warp shuffles + shared memory once lowered), thread 0 folds the total into the
+// output (which holds the reduction's identity, from the fill before it). Matches a
+// bufferized linalg.generic whose yield is combine(acc, f(inputs)) with the accumulator
+// read nowhere else; everything else keeps one thread per output element.
+struct BlockReducePass : public mlir::PassWrapper<BlockReducePass, mlir::OperationPass<mlir::func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(BlockReducePass)
+  explicit BlockReducePass(int64_t threads, int64_t min_extent) : threads_(threads), min_extent_(min_extent) {}
+  llvm::StringRef getArgument() const final { return "hgc-gpu-block-reduce"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::gpu::GPUDialect, mlir::scf::SCFDialect, mlir::affine::AffineDialect>();
+  }
+
+  // The all_reduce kind of a combining op, if it is one.
+  static std::optional<mlir::gpu::AllReduceOperation> kind_of(mlir::Operation* op) {
+    using K = mlir::gpu::AllReduceOperation;
+    if (mlir::isa<mlir::arith::AddFOp>(op)) return K::ADD;
+    if (mlir::isa<mlir::arith::MulFOp>(op)) return K::MUL;
+    if (mlir::isa<mlir::arith::MaximumFOp>(op)) return K::MAXIMUMF;
+    if (mlir::isa<mlir::arith::MinimumFOp>(op)) return K::MINIMUMF;
+    return std::nullopt;
+  }
+
+  bool rewrite(mlir::linalg::GenericOp g) {
+    using namespace mlir;
+    if (!g.hasPureBufferSemantics() || g.getNumDpsInits() != 1 || g.getNumResults() != 0) return false;
+    auto iters = g.getIteratorTypesArray();
+    int red = -1, nred = 0;
+    for (size_t d = 0; d < iters.size(); ++d)
+      if (iters[d] == utils::IteratorType::reduction) red = static_cast<int>(d), ++nred;
+    if (nred != 1) return false;
+    auto ranges = g.getStaticLoopRanges();
+    if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges[red] < min_extent_) return false;
+    Block& body = g.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    BlockArgument acc = body.getArgument(body.getNumArguments() - 1);
+    Operation* combine = yield.getOperand(0).getDefiningOp();
+    if (!combine || combine->getBlock() != &body || combine->getNumOperands() != 2 || !acc.hasOneUse()) return false;
+    auto kind = kind_of(combine);
+    if (!kind || (!acc.getType().isF32() && !acc.getType().isF64())) return false;
+    Value part_of = combine->getOperand(0) == acc ? combine->getOperand(1) : combine->getOperand(0);
+    if (part_of == acc || (combine->getOperand(0) != acc && combine->getOperand(1) != acc)) return false;
+    // The output must not depend on the reduced dim.
+    AffineMap out_map = g.getIndexingMapsArray().back();
+    if (out_map.isFunctionOfDim(red)) return false;
+
+    Location loc = g.getLoc();
+    mlir::OpBuilder b(g);
+    int64_t rows = 1;
+    for (size_t d = 0; d < ranges.size(); ++d)
+      if (static_cast<int>(d) != red) rows *= ranges[d];
+    if (rows == 0) return false;
+    auto cst = [&](mlir::OpBuilder& at, int64_t v) { return at.create<arith::ConstantIndexOp>(loc, v).getResult(); };
+    int64_t threads = std::min<int64_t>(threads_, (ranges[red] + 31) / 32 * 32);
+    Value one = cst(b, 1);
+    auto launch = b.create<mlir::gpu::LaunchOp>(loc, cst(b, rows), one, one, cst(b, threads), one, one);
+    mlir::OpBuilder in = mlir::OpBuilder::atBlockEnd(&launch.getBody().front());
+    Value bid = launch.getBlockIds().x, tid = launch.getThreadIds().x;
+    // The parallel indices of this block's output element, row-major over the parallel dims.
+    llvm::SmallVector<Value> idx(ranges.size());
+    Value rest = bid;
+    for (int d = static_cast<int>(ranges.size()) - 1; d >= 0; --d) {
+      if (d == red) continue;
+      Value n = cst(in, ranges[d]);
+      idx[d] = in.create<arith::RemUIOp>(loc, rest, n);
+      rest = in.create<arith::DivUIOp>(loc, rest, n);
+    }
+    Type t = acc.getType();
+    Value identity = in.create<arith::ConstantOp>(loc, t, arith::getIdentityValueAttr(arith_kind(*kind), t, in, loc));
+    auto loop = in.create<scf::ForOp>(loc, tid, cst(in, ranges[red]), cst(in, threads), ValueRange{identity});
+    {
+      mlir::OpBuilder lb = mlir::OpBuilder::atBlockBegin(loop.getBody());
+      idx[red] = loop.getInductionVar();
+      IRMapping map;
+      auto load_operand = [&](OpOperand& operand) {
+        AffineMap m = g.getMatchingIndexingMap(&operand);
+        llvm::SmallVector<Value> at;
+        for (AffineExpr e : m.getResults())
+          at.push_back(lb.create<affine::AffineApplyOp>(loc, AffineMap::get(m.getNumDims(), 0, e), idx));
+        return lb.create<memref::LoadOp>(loc, operand.get(), at).getResult();
+      };
+      for (OpOperand* operand : g.getDpsInputOperands())
+        map.map(body.getArgument(operand->getOperandNumber()), load_operand(*operand));
+      for (Operation& op : body.without_terminator()) {
+        if (&op == combine) continue;
+        if (auto ix = dyn_cast<linalg::IndexOp>(op)) {
+          map.map(ix.getResult(), idx[ix.getDim()]);
+          continue;
+        }
+        lb.clone(op, map);
+      }
+      Value partial = map.lookup(part_of);
+      Value next = combine_values(lb, loc, *kind, loop.getRegionIterArgs()[0], partial);
+      lb.create<scf::YieldOp>(loc, next);
+    }
+    Value total = in.create<mlir::gpu::AllReduceOp>(loc, loop.getResult(0), mlir::gpu::AllReduceOperationAttr::get(&getContext(), *kind),
+                                             /*uniform=*/true)
+                      .getResult();
+    Value first = in.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tid, cst(in, 0));
+    auto when = in.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
+    {
+      mlir::OpBuilder ib = when.getThenBodyBuilder();
+      llvm::SmallVector<Value> at;
+      idx[red] = cst(ib, 0);
+      for (AffineExpr e : out_map.getResults())
+        at.push_back(ib.create<affine::AffineApplyOp>(loc, AffineMap::get(out_map.getNumDims(), 0, e), idx));
+      Value out = g.getDpsInitOperand(0)->get();
+      Value old = ib.create<memref::LoadOp>(loc, out, at);
+      ib.create<memref::StoreOp>(loc, combine_values(ib, loc, *kind, old, total), out, at);
+    }
+    in.create<mlir::gpu::TerminatorOp>(loc);
+    g.erase();
+    return true;
+  }
+
+  static mlir::arith::AtomicRMWKind arith_kind(mlir::gpu::AllReduceOperation k) {
+    using K = mlir::gpu::AllReduceOperation;
+    using A = mlir::arith::AtomicRMWKind;
+    return k == K::ADD ? A::addf : k == K::MUL ? A::mulf : k == K::MAXIMUMF ? A::maximumf : A::minimumf;
+  }
+  static mlir::Value combine_values(mlir::OpBuilder& b, mlir::Location loc, mlir::gpu::AllReduceOperation k,
+                                    mlir::Value x, mlir::Value y) {
+    using K = mlir::gpu::AllReduceOperation;
+    if (k == K::ADD) return b.create<mlir::arith::AddFOp>(loc, x, y);
+    if (k == K::MUL) return b.create<mlir::arith::MulFOp>(loc, x, y);
+    if (k == K::MAXIMUMF) return b.create<mlir::arith::MaximumFOp>(loc, x, y);
+    return b.create<mlir::arith::MinimumFOp>(loc, x, y);
+  }
+
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::linalg::GenericOp> generics;
+    for (auto g : getOperation().getBody().front().getOps<mlir::linalg::GenericOp>()) generics.push_back(g);
+    for (auto g : generics) rewrite(g);
+  }
+  int64_t threads_, min_extent_;
+};
+
+// All-reduce as warp shuffles and shared memory, inside the outlined kernels.
+struct LowerAllReducePass
+    : public mlir::PassWrapper<LowerAllReducePass, mlir::OperationPass<mlir::gpu::GPUModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerAllReducePass)
+  llvm::StringRef getArgument() const final { return "hgc-lower-all-reduce"; }
+  void runOnOperation() override {
+    mlir::RewritePatternSet patterns(&getContext());
+    mlir::populateGpuAllReducePatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns)))) signalPassFailure();
+  }
+};
+
 // Math ops convert-gpu-to-nvvm has no pattern for, as calls into libdevice (linked by
 // gpu-module-to-binary): __nv_<name>f for f32, __nv_<name> for f64.
 struct MathToLibdevicePass
@@ -158,7 +313,7 @@ struct MathToLibdevicePass
 
 // What may stay at the top level of a kernel function on the host side.
 bool host_op(mlir::Operation& op) {
-  return mlir::isa<mlir::scf::ParallelOp, mlir::memref::AllocOp, mlir::memref::AllocaOp, mlir::memref::DeallocOp,
+  return mlir::isa<mlir::scf::ParallelOp, mlir::gpu::LaunchOp, mlir::memref::AllocOp, mlir::memref::AllocaOp, mlir::memref::DeallocOp,
                    mlir::func::ReturnOp, mlir::arith::ConstantOp>(op) ||
          mlir::isa<mlir::ViewLikeOpInterface>(op) || mlir::isa<mlir::memref::CastOp>(op);
 }
@@ -260,6 +415,8 @@ void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::s
   pm.addPass(bufferization::createOneShotBufferizePass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(std::make_unique<CopyToLinalgPass>());
+  if (o.block_reductions)
+    pm.addNestedPass<func::FuncOp>(std::make_unique<BlockReducePass>(o.threads_per_block, /*min_extent=*/32));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(std::make_unique<CollapseLoopsPass>());
@@ -281,6 +438,7 @@ void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::s
     pm.addPass(createGpuNVVMAttachTarget(t));
   }
   OpPassManager& dev = pm.nest<mlir::gpu::GPUModuleOp>();
+  dev.addPass(std::make_unique<LowerAllReducePass>());
   dev.addPass(memref::createExpandStridedMetadataPass());
   dev.addPass(createLowerAffinePass());
   dev.addPass(createConvertSCFToCFPass());

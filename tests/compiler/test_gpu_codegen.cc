@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 
 #include "hgc/compiler/gpu.h"
 #include "hgc/ir/error.h"
@@ -246,6 +247,50 @@ func.func @exp_t(%a: memref<4x3xf32>, %o: memref<3x4xf32>) {
   CHECK(ex.grid[0] == 1);
   CHECK(ex.block[0] == 32);
   CHECK(ex.ptx.at("sm_90").find("ex2.approx") != std::string::npos);  // libdevice's expf
+}
+
+namespace {
+
+// One op over x (and gamma, beta for LayerNorm) of shape (rows, 64), lowered for the GPU.
+GpuPlan one_op_plan(const std::string& op, const std::map<std::string, std::string>& attrs, int64_t rows,
+                    const gpu::GpuOptions& o) {
+  test::Case c{op, attrs, {Shape({rows, 64})}};
+  if (op == "LayerNorm") c.shapes = {Shape({rows, 64}), Shape({64}), Shape({64})};
+  std::mt19937 rng(1);
+  return gpu::compile_to_ptx(test::case_graph(c, rng).g, CompileOptions(), o);
+}
+
+}  // namespace
+
+TEST_CASE("gpu codegen: row reductions (sum, softmax, LayerNorm) run one block per row with shuffles") {
+  if (!have_libdevice()) return;
+  const int64_t rows = 5;
+  for (const auto& [op, attrs, want_block_launches] :
+       std::vector<std::tuple<std::string, std::map<std::string, std::string>, int>>{
+           {"sum", {{"axis", "1"}}, 1}, {"softmax", {}, 2}, {"LayerNorm", {}, 2}, {"max", {{"axis", "-1"}}, 1}}) {
+    CAPTURE(op);
+    GpuPlan p = one_op_plan(op, attrs, rows, {});
+    REQUIRE(p.kernels.size() == 1);
+    int block = 0;
+    for (const GpuLaunch& l : p.kernels[0].launches) {
+      const std::string& ptx = l.ptx.at("sm_90");
+      bool shuffles = ptx.find("shfl.sync") != std::string::npos;
+      if (!shuffles) continue;
+      // One block per output row, threads striding over its 64 elements; the partials meet
+      // in shared memory after a barrier.
+      ++block;
+      CHECK(l.grid[0] == rows);
+      CHECK(l.block[0] == 64);
+      CHECK(ptx.find(".shared") != std::string::npos);
+      CHECK(ptx.find("bar.sync") != std::string::npos);
+    }
+    CHECK(block == want_block_launches);
+    // Without the block strategy: no shuffles, each reduction a sequential loop per thread.
+    gpu::GpuOptions seq;
+    seq.block_reductions = false;
+    GpuPlan q = one_op_plan(op, attrs, rows, seq);
+    for (const GpuLaunch& l : q.kernels[0].launches) CHECK(l.ptx.at("sm_90").find("shfl.sync") == std::string::npos);
+  }
 }
 
 TEST_CASE("gpu codegen: bad input and a missing toolkit are hgc::Errors") {

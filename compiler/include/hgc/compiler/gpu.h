@@ -17,6 +17,9 @@ namespace hgc::gpu {
 struct GpuOptions {
   std::vector<std::string> chips = {"sm_80", "sm_90"};
   int threads_per_block = 256;
+  // Reductions over one dim of >= 32 elements as one block per output element (shuffles +
+  // shared memory); off: one thread per output element, a sequential loop.
+  bool block_reductions = true;
   // The CUDA toolkit (for libdevice): empty = $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda.
   std::string toolkit;
 };
