@@ -408,6 +408,15 @@ GpuPlan compile_to_ptx(const Graph& graph, const CompileOptions& opts, const Gpu
   Plan p = plan(g, false, opts.plan_memory, fz, /*static_shapes=*/true);
   note_ignored_inputs(graph, *p.exe);
   GpuPlan out;
+  // Convolutions: a generated direct-convolution kernel per distinct call (no cuDNN here).
+  std::map<std::vector<int64_t>, std::string> convs;
+  for (size_t i = 0; i < p.exe->steps.size(); ++i) {
+    const LibraryCall& c = p.exe->steps[i].call;
+    if (c.kind != "convolution") continue;
+    auto [it, fresh] = convs.emplace(c.params, "conv" + std::to_string(convs.size()));
+    if (fresh) p.module += convolution_kernel(it->second, c.params) + "\n";
+    out.library_kernels[i] = it->second;
+  }
   out.exe = p.exe;
   out.mlir = p.module;
   out.chips = gopts.chips;

@@ -39,10 +39,15 @@ std::string GpuExecutable::pick_chip(const std::vector<std::string>& chips, int 
 GpuExecutable::GpuExecutable(GpuPlan plan, std::shared_ptr<cuda::Device> device)
     : plan_(std::move(plan)), dev_(std::move(device)) {
   if (!plan_.exe) fail("cuda", "empty GPU plan");
-  for (const Step& s : plan_.exe->steps) {
-    if (!s.call.empty() && s.call.kind != "fully_connected" && s.call.kind != "matmul" && s.call.kind != "batch_matmul")
+  for (size_t i = 0; i < plan_.exe->steps.size(); ++i) {
+    const Step& s = plan_.exe->steps[i];
+    if (!s.call.empty() && s.call.kind != "fully_connected" && s.call.kind != "matmul" && s.call.kind != "batch_matmul" &&
+        !plan_.library_kernels.count(i))
       fail("cuda", "step ", s.label, ": the library call '", s.call.kind,
-           "' has no GPU implementation yet (cuBLAS covers fully_connected, matmul and batch_matmul)");
+           "' has no GPU implementation (cuBLAS covers fully_connected, matmul and batch_matmul; convolution needs "
+           "its generated kernel in the plan)");
+    if (auto it = plan_.library_kernels.find(i); it != plan_.library_kernels.end() && !plan_.find(it->second))
+      fail("cuda", "step ", s.label, ": kernel ", it->second, " has no GPU code in the plan");
     if (!s.kernel_name.empty() && !plan_.find(s.kernel_name))
       fail("cuda", "step ", s.label, ": kernel ", s.kernel_name, " has no GPU code in the plan");
   }
@@ -91,8 +96,17 @@ void GpuExecutable::run_kernel(const std::string& name, const std::vector<int>& 
   for (cuda::DevicePtr t : temps) dev_->free(t);
 }
 
-void GpuExecutable::run_library(const Step& s, const std::vector<cuda::DevicePtr>& ptr) const {
+void GpuExecutable::run_library(size_t step, const Step& s, const std::vector<cuda::DevicePtr>& ptr) const {
   const LibraryCall& c = s.call;
+  if (auto it = plan_.library_kernels.find(step); it != plan_.library_kernels.end()) {
+    std::vector<int> ids = s.args;
+    if (!c.operands.empty()) {
+      ids.clear();
+      for (int k : c.operands) ids.push_back(s.args.at(k));
+    }
+    run_kernel(it->second, ids, ptr);
+    return;
+  }
   std::vector<cuda::DevicePtr> p;
   if (c.operands.empty()) {
     for (int id : s.args) p.push_back(ptr[id]);
@@ -112,9 +126,9 @@ void GpuExecutable::run_library(const Step& s, const std::vector<cuda::DevicePtr
   }
 }
 
-void GpuExecutable::run_step(const Step& s, const std::vector<cuda::DevicePtr>& ptr) const {
+void GpuExecutable::run_step(size_t step, const Step& s, const std::vector<cuda::DevicePtr>& ptr) const {
   if (!s.call.empty()) {
-    run_library(s, ptr);
+    run_library(step, s, ptr);
     if (!s.kernel_name.empty()) run_kernel(s.kernel_name, s.epilogue_args, ptr);  // in place on the output
   } else if (!s.kernel_name.empty()) {
     run_kernel(s.kernel_name, s.args, ptr);
@@ -157,7 +171,7 @@ std::vector<HostTensor> GpuExecutable::run(const std::vector<HostTensor>& inputs
       return ptr[id];
     };
     for (size_t id = 0; id < e.buffers.size(); ++id) resolve(static_cast<int>(id), resolve);
-    for (const Step& s : e.steps) run_step(s, ptr);
+    for (size_t i = 0; i < e.steps.size(); ++i) run_step(i, e.steps[i], ptr);
     std::vector<HostTensor> result;
     for (size_t k = 0; k < e.output_buffers.size(); ++k) {
       const BufferInfo& b = e.buffers[e.output_buffers[k]];

@@ -8,14 +8,18 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <array>
 #include <tuple>
 
 #include "hgc/compiler/gpu.h"
+#include "hgc/compiler/jit.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/executable.h"
+#include "hgc/runtime/kernel_abi.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/op_cases.h"
 #include "support/paths.h"
@@ -78,6 +82,10 @@ int check_plan(const GpuPlan& p, const std::string& model,
         for (int64_t d : p.exe->buffers[id].shape) empty = empty || d == 0;
       CHECK((empty || !k->launches.empty()));
     }
+  }
+  for (const auto& [step, name] : p.library_kernels) {
+    CHECK(p.exe->steps.at(step).call.kind == "convolution");
+    used.insert(name);
   }
   CHECK(used.size() == p.kernels.size());
   std::string exe = ptxas_path();
@@ -307,4 +315,49 @@ TEST_CASE("gpu codegen: bad input and a missing toolkit are hgc::Errors") {
     CHECK_THROWS_WITH_AS(gpu::toolkit_path(bad), doctest::Contains("libdevice"), Error);
   else
     CHECK(gpu::toolkit_path(bad) == "/usr/local/cuda");
+}
+
+TEST_CASE("gpu codegen: the direct convolution kernel equals im2col + OpenBLAS (checked on the CPU JIT)") {
+  // {nsp, N, C, O, groups, has_bias, in0, in1, out0, out1, k0, k1, s0, s1, p0, p1, d0, d1}
+  auto conv = [](int nsp, int64_t N, int64_t C, int64_t O, int64_t G, bool bias, std::array<int64_t, 2> in,
+                 std::array<int64_t, 2> k, std::array<int64_t, 2> st, std::array<int64_t, 2> pad, std::array<int64_t, 2> dil) {
+    std::vector<int64_t> q = {nsp, N, C, O, G, bias ? 1 : 0, in[0], in[1], 0, 0, k[0], k[1], st[0], st[1], pad[0], pad[1], dil[0], dil[1]};
+    for (int d = 0; d < 2; ++d) q[8 + d] = d < nsp ? (in[d] + 2 * pad[d] - dil[d] * (k[d] - 1) - 1) / st[d] + 1 : 1;
+    return q;
+  };
+  const std::vector<std::vector<int64_t>> cases = {
+      conv(2, 2, 3, 4, 1, true, {6, 6}, {3, 3}, {1, 1}, {0, 0}, {1, 1}),
+      conv(2, 1, 4, 4, 2, false, {7, 8}, {3, 3}, {2, 2}, {1, 1}, {2, 1}),
+      conv(2, 2, 3, 5, 1, true, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {1, 1}),
+      conv(1, 2, 3, 2, 1, true, {9, 1}, {3, 1}, {1, 1}, {1, 0}, {1, 1}),
+  };
+  std::mt19937 rng(9);
+  for (const auto& q : cases) {
+    CAPTURE(q[0]);
+    CAPTURE(q[4]);
+    lib::ConvShape s{};
+    s.nsp = static_cast<int>(q[0]);
+    s.N = q[1], s.C = q[2], s.O = q[3], s.groups = q[4];
+    for (int d = 0; d < 2; ++d)
+      s.in[d] = q[6 + d], s.out[d] = q[8 + d], s.k[d] = q[10 + d], s.stride[d] = q[12 + d], s.pad[d] = q[14 + d],
+      s.dilate[d] = q[16 + d];
+    std::vector<int64_t> xs = {s.N, s.C}, ws = {s.O, s.C / s.groups}, ys = {s.N, s.O};
+    for (int d = 0; d < s.nsp; ++d) xs.push_back(s.in[d]), ws.push_back(s.k[d]), ys.push_back(s.out[d]);
+    HostTensor x = test::fill(Shape(xs), test::kAny, rng), w = test::fill(Shape(ws), test::kAny, rng),
+               b = test::fill(Shape({s.O}), test::kAny, rng);
+    HostTensor want(DType::f32, ys), got(DType::f32, ys);
+    std::vector<float> work(static_cast<size_t>(lib::convolution_workspace(s)));
+    lib::convolution(s, x.data<float>(), w.data<float>(), q[5] ? b.data<float>() : nullptr, want.data<float>(), work.data());
+    auto jm = jit_compile(gpu::convolution_kernel("conv", q));
+    MemRefArg dx(x.raw(), xs), dw(w.raw(), ws), db(b.raw(), {s.O}), dy(got.raw(), ys);
+    std::vector<void*> d = {dx.get(), dw.get()};
+    if (q[5]) d.push_back(db.get());
+    d.push_back(dy.get());
+    std::vector<void*> args;
+    for (void*& p : d) args.push_back(&p);
+    jm->lookup("conv")(args.data());
+    for (int64_t i = 0; i < want.numel(); ++i)
+      REQUIRE(got.data<float>()[i] == doctest::Approx(want.data<float>()[i]).epsilon(1e-4).scale(1));
+  }
+  CHECK_THROWS_WITH_AS(gpu::convolution_kernel("c", {1, 2}), doctest::Contains("18 parameters"), Error);
 }

@@ -33,12 +33,6 @@ std::shared_ptr<cuda::Device> device() {
   return dev;
 }
 
-bool uses_convolution(const GpuPlan& p) {
-  for (const Step& s : p.exe->steps)
-    if (s.call.kind == "convolution") return true;
-  return false;
-}
-
 // |gpu - cpu| <= atol * max|cpu| + rtol * |cpu| everywhere (NaN where both are NaN);
 // non-float outputs (argmax indices as f32 too) compare the same way.
 void check_close(const HostTensor& got, const HostTensor& want, const std::string& what, double rtol = 1e-4,
@@ -61,15 +55,10 @@ void check_close(const HostTensor& got, const HostTensor& want, const std::strin
                               << " on the GPU, " << (bad >= 0 ? want.data<float>()[bad] : 0.f) << " on the CPU");
 }
 
-// Runs `g` on the GPU and the CPU with the same inputs; convolution plans must be refused.
+// Runs `g` on the GPU and the CPU with the same inputs.
 void gpu_vs_cpu(const Graph& g, const std::map<std::string, HostTensor>& vars, const std::string& what,
                 const std::shared_ptr<cuda::Device>& dev, double rtol = 1e-4, double atol = 1e-5) {
   GpuPlan plan = gpu::compile_to_ptx(g);
-  if (uses_convolution(plan)) {
-    CHECK_THROWS_WITH_AS(GpuExecutable(plan, dev), doctest::Contains("convolution"), Error);
-    MESSAGE(what << ": convolution has no GPU path yet (refused with a clear error)");
-    return;
-  }
   GpuExecutable gexe(std::move(plan), dev);
   std::vector<HostTensor> got = gexe.run(vars);
   std::vector<HostTensor> want = compile(g)->run(vars);
@@ -138,7 +127,7 @@ TEST_CASE("gpu exec: the project MLP on the GPU equals the CPU") {
   gpu_vs_cpu(g, vars, "straight_dope_mlp", dev);
 }
 
-TEST_CASE("gpu exec: shared models on the GPU equal the CPU (convolutional ones are refused clearly)") {
+TEST_CASE("gpu exec: shared models on the GPU equal the CPU") {
   auto dev = device();
   if (!dev) return;
   struct ModelCase {

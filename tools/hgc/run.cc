@@ -36,7 +36,7 @@ options:
   -O N                    LLVM optimization level 0..3 (default 3)
   --device cpu|cuda       where to run (default cpu). cuda: kernels as PTX (sm_80/sm_90,
                           through MLIR's NVVM path), GEMMs on cuBLAS, on GPU 0; needs the
-                          CUDA driver at run time (convolutions have no GPU path yet)
+                          CUDA driver at run time
   --no-fuse               no kernel groups (one kernel per op)
   --no-optimize           no graph simplification (DCE, CSE, constant/BatchNorm folding)
   -h, --help              this text

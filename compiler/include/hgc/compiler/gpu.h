@@ -33,6 +33,11 @@ std::string toolkit_path(const GpuOptions& o = {});
 GpuPlan compile_to_ptx(const Graph& g, const CompileOptions& opts = {}, const GpuOptions& gopts = {},
                        const std::map<std::string, HostTensor>& frozen = {});
 
+// A direct (implicit-GEMM) convolution kernel for a "convolution" library call's parameters
+// (runtime/library_call.h): arguments x, w, (b), y as the call takes them. The GPU runs
+// convolutions with it; the CPU keeps im2col + OpenBLAS.
+std::string convolution_kernel(const std::string& name, const std::vector<int64_t>& params);
+
 // The core, for tests: a module of kernel functions (as emit_mlir writes them, static
 // shapes) -> one GpuKernel per public function.
 std::vector<GpuKernel> lower_module_to_ptx(const std::string& mlir_text, const GpuOptions& gopts = {});

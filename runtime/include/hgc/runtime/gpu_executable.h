@@ -20,8 +20,8 @@ namespace hgc {
 
 class GpuExecutable {
  public:
-  // Throws hgc::Error("cuda") when a step cannot run on the device (convolution has no GPU
-  // implementation yet) or no PTX target of the plan suits the device.
+  // Throws hgc::Error("cuda") when a step cannot run on the device (a library call with
+  // neither cuBLAS nor a generated kernel) or no PTX target of the plan suits the device.
   GpuExecutable(GpuPlan plan, std::shared_ptr<cuda::Device> device);
   ~GpuExecutable();
   GpuExecutable(const GpuExecutable&) = delete;
@@ -42,9 +42,9 @@ class GpuExecutable {
     const GpuKernel* code = nullptr;
     std::vector<void*> functions;  // per launch
   };
-  void run_step(const Step& s, const std::vector<cuda::DevicePtr>& ptr) const;
+  void run_step(size_t step, const Step& s, const std::vector<cuda::DevicePtr>& ptr) const;
   void run_kernel(const std::string& name, const std::vector<int>& args, const std::vector<cuda::DevicePtr>& ptr) const;
-  void run_library(const Step& s, const std::vector<cuda::DevicePtr>& ptr) const;
+  void run_library(size_t step, const Step& s, const std::vector<cuda::DevicePtr>& ptr) const;
 
   GpuPlan plan_;
   std::shared_ptr<cuda::Device> dev_;

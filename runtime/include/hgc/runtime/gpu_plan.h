@@ -60,6 +60,9 @@ struct GpuPlan {
   std::string mlir;                  // the kernel module before GPU lowering
   std::vector<std::string> chips;    // PTX targets present in every GpuLaunch::ptx
   std::vector<GpuKernel> kernels;
+  // Library calls the device runs as generated kernels instead (convolution): step index ->
+  // kernel name, called with the call's operands.
+  std::map<size_t, std::string> library_kernels;
   const GpuKernel* find(const std::string& name) const {
     for (const GpuKernel& k : kernels)
       if (k.name == name) return &k;
