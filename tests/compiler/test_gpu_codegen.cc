@@ -17,6 +17,7 @@
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/passes/expand_rnn.h"
+#include "hgc/runtime/cuda.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/kernel_abi.h"
 #include "hgc/runtime/library.h"
@@ -59,6 +60,38 @@ std::string ptxas(const std::string& exe, const std::string& ptx, const std::str
   std::filesystem::remove(file);
   std::filesystem::remove(log);
   return rc == 0 ? std::string() : "rc " + std::to_string(rc) + ": " + text;
+}
+
+// The parameter types of `entry` in `ptx` (".u64", ".f32", ...), in order.
+std::vector<std::string> entry_params(const std::string& ptx, const std::string& entry) {
+  std::vector<std::string> types;
+  size_t at = ptx.find(".entry " + entry + "(");
+  if (at == std::string::npos) return types;
+  size_t end = ptx.find(')', at);
+  for (size_t p = ptx.find(".param ", at); p != std::string::npos && p < end; p = ptx.find(".param ", p + 1)) {
+    size_t t = p + 7;
+    types.push_back(ptx.substr(t, ptx.find(' ', t) - t));
+  }
+  return types;
+}
+
+// What runtime/cuda.h's pack_params passes must be what the kernel declares: as many 8-byte
+// slots as parameters, each 64-bit where the kernel takes a pointer or index, 32-bit scalars
+// where it takes one.
+void check_abi(const GpuKernel& k, const GpuLaunch& l, const std::string& ptx) {
+  std::vector<std::string> types = entry_params(ptx, l.entry);
+  std::vector<cuda::DevicePtr> args(64, 0x1000), temps(k.temp_bytes.size(), 0x2000);
+  std::vector<uint64_t> slots = cuda::pack_params(l, args, temps);
+  REQUIRE(types.size() == slots.size());
+  size_t i = 0;
+  for (const GpuOperand& o : l.operands) {
+    if (o.kind == GpuOperand::Kind::Arg || o.kind == GpuOperand::Kind::Temp) {
+      for (size_t j = 0; j < 3 + 2 * o.sizes.size(); ++j, ++i) CHECK(types[i] == ".u64");
+    } else {
+      CHECK(types[i].substr(2) == std::to_string(o.bits));
+      ++i;
+    }
+  }
 }
 
 // Every step of the plan is a library call, a view or a kernel the GPU plan has; every
@@ -106,6 +139,7 @@ int check_plan(const GpuPlan& p, const std::string& model,
         CHECK(ptx.find(".entry " + l.entry) != std::string::npos);
         CHECK(ptx.find(".target " + chip) != std::string::npos);
         CHECK(ptx.find('\0') == std::string::npos);
+        check_abi(k, l, ptx);
         // libdevice is linked: no unresolved math calls are left for ptxas to reject.
         CHECK(ptx.find(".extern .func __nv_") == std::string::npos);
         if (!exe.empty() && ptxas_chips.count(chip)) CHECK_MESSAGE(ptxas(exe, ptx, chip, k.name + "_" + l.entry).empty(), ptxas(exe, ptx, chip, "again"));
