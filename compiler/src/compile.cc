@@ -401,6 +401,27 @@ Explanation explain(const Graph& graph, const CompileOptions& opts, const Tensor
 
 namespace gpu {
 
+std::vector<GpuKernel> lower_module_to_ptx_cached(const std::string& text, const GpuOptions& gopts,
+                                                  const CompileOptions& opts) {
+  DiskCache* dc = nullptr;
+  if (opts.disk_cache) dc = opts.cache_dir.empty() ? &DiskCache::global() : &DiskCache::at(opts.cache_dir);
+  if (!dc || !dc->enabled()) return lower_module_to_ptx(text, gopts);
+  std::string key = "gpu-ptx|" + compiler_version() + "|" + toolkit_path(gopts) + "|" +
+                    std::to_string(gopts.threads_per_block) + "|" + (gopts.block_reductions ? "block" : "thread");
+  for (const std::string& c : gopts.chips) key += "|" + c;
+  key += "\n" + text;
+  if (std::optional<std::string> bytes = dc->get(key)) {
+    try {
+      return load_gpu_kernels(*bytes, dc->path_for(key));
+    } catch (const Error&) {
+      dc->discard(key);
+    }
+  }
+  std::vector<GpuKernel> kernels = lower_module_to_ptx(text, gopts);
+  dc->put(key, save_gpu_kernels(kernels));
+  return kernels;
+}
+
 GpuPlan compile_to_ptx(const Graph& graph, const CompileOptions& opts, const GpuOptions& gopts, const TensorMap& frozen) {
   TensorMap tensors = frozen;
   TensorMap* fz = frozen.empty() ? nullptr : &tensors;
@@ -420,7 +441,7 @@ GpuPlan compile_to_ptx(const Graph& graph, const CompileOptions& opts, const Gpu
   out.exe = p.exe;
   out.mlir = p.module;
   out.chips = gopts.chips;
-  if (!p.module.empty()) out.kernels = lower_module_to_ptx(p.module, gopts);
+  if (!p.module.empty()) out.kernels = lower_module_to_ptx_cached(p.module, gopts, opts);
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
+#include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
@@ -394,4 +395,40 @@ TEST_CASE("gpu codegen: the direct convolution kernel equals im2col + OpenBLAS (
       REQUIRE(got.data<float>()[i] == doctest::Approx(want.data<float>()[i]).epsilon(1e-4).scale(1));
   }
   CHECK_THROWS_WITH_AS(gpu::convolution_kernel("c", {1, 2}), doctest::Contains("18 parameters"), Error);
+}
+
+TEST_CASE("gpu codegen: PTX goes through the on-disk kernel cache like CPU code") {
+  if (!have_libdevice()) return;
+  std::string dir = test::temp_dir() + "/gpu-cache";
+  std::filesystem::remove_all(dir);
+  Graph g = load_json_file(test::source_path("models/mlp/straight_dope_mlp-symbol.json"));
+  InferOptions io;
+  io.shapes["data"] = Shape({4, 784});
+  infer(g, io);
+  CompileOptions o = CompileOptions().cache_folder(dir);
+  DiskCache& dc = DiskCache::at(dir);
+  auto before = dc.stats();
+  GpuPlan first = gpu::compile_to_ptx(g, o);
+  auto mid = dc.stats();
+  CHECK(mid.misses == before.misses + 1);
+  CHECK(mid.writes == before.writes + 1);
+  GpuPlan second = gpu::compile_to_ptx(g, o);
+  CHECK(dc.stats().hits == mid.hits + 1);
+  CHECK(save_gpu_kernels(second.kernels) == save_gpu_kernels(first.kernels));
+  // A damaged entry is a miss: recompiled and rewritten, same code.
+  for (const auto& e : std::filesystem::directory_iterator(dir)) std::filesystem::resize_file(e.path(), 40);
+  GpuPlan third = gpu::compile_to_ptx(g, o);
+  CHECK(save_gpu_kernels(third.kernels) == save_gpu_kernels(first.kernels));
+  // Other GPU options are other entries.
+  gpu::GpuOptions seq;
+  seq.block_reductions = false;
+  auto s0 = dc.stats();
+  gpu::compile_to_ptx(g, o, seq);
+  CHECK(dc.stats().misses == s0.misses + 1);
+  // Disk cache off: nothing read or written.
+  auto s1 = dc.stats();
+  gpu::compile_to_ptx(g, CompileOptions().cache_folder(dir).disk(false));
+  CHECK(dc.stats().hits == s1.hits);
+  CHECK(dc.stats().misses == s1.misses);
+  std::filesystem::remove_all(dir);
 }

@@ -110,3 +110,59 @@ TEST_CASE("cuda: a plan with a step the GPU cannot run is refused with the step'
   CHECK_THROWS_WITH_AS(GpuExecutable(q, nullptr), doctest::Contains("kernel k7 has no GPU code"), Error);
   CHECK_THROWS_WITH_AS(GpuExecutable(GpuPlan{}, nullptr), doctest::Contains("empty GPU plan"), Error);
 }
+
+TEST_CASE("gpu plan io: kernel lists round-trip; truncated or hostile bytes are errors") {
+  GpuKernel k;
+  k.name = "k3";
+  k.temp_bytes = {64, 4096};
+  GpuLaunch l;
+  l.module = "k3_kernel";
+  l.entry = "k3_kernel";
+  l.ptx = {{"sm_80", ".version 7.8\n.target sm_80\n"}, {"sm_90", ".version 7.8\n.target sm_90\n"}};
+  l.grid[0] = 12;
+  l.block[0] = 256;
+  GpuOperand a;
+  a.kind = GpuOperand::Kind::Temp;
+  a.index = 1;
+  a.offset = 5;
+  a.sizes = {3, 4};
+  a.strides = {4, 1};
+  GpuOperand f;
+  f.kind = GpuOperand::Kind::Float;
+  f.fval = 0.125;
+  f.bits = 32;
+  l.operands = {a, f};
+  k.launches = {l, l};
+  std::string bytes = save_gpu_kernels({k, GpuKernel{"empty", {}, {}}});
+  std::vector<GpuKernel> back = load_gpu_kernels(bytes);
+  REQUIRE(back.size() == 2);
+  CHECK(back[1].name == "empty");
+  CHECK(back[1].launches.empty());
+  const GpuKernel& b = back[0];
+  CHECK(b.name == "k3");
+  CHECK(b.temp_bytes == k.temp_bytes);
+  REQUIRE(b.launches.size() == 2);
+  const GpuLaunch& bl = b.launches[1];
+  CHECK(bl.ptx == l.ptx);
+  CHECK(bl.grid[0] == 12);
+  CHECK(bl.grid[1] == 1);
+  CHECK(bl.block[0] == 256);
+  REQUIRE(bl.operands.size() == 2);
+  CHECK(bl.operands[0].kind == GpuOperand::Kind::Temp);
+  CHECK(bl.operands[0].index == 1);
+  CHECK(bl.operands[0].offset == 5);
+  CHECK(bl.operands[0].sizes == a.sizes);
+  CHECK(bl.operands[0].strides == a.strides);
+  CHECK(bl.operands[1].fval == 0.125);
+  CHECK(bl.operands[1].bits == 32);
+  CHECK(save_gpu_kernels(back) == bytes);
+  // Every truncation is an error naming the offset, never a crash or a huge allocation.
+  for (size_t n = 0; n < bytes.size(); n += 7)
+    CHECK_THROWS_AS(load_gpu_kernels(bytes.substr(0, n), "cut"), Error);
+  CHECK_THROWS_WITH_AS(load_gpu_kernels(bytes + "x", "long"), doctest::Contains("trailing bytes"), Error);
+  std::string bad = bytes;
+  bad[0] = 'X';
+  CHECK_THROWS_WITH_AS(load_gpu_kernels(bad, "bad"), doctest::Contains("bad magic"), Error);
+  std::string huge = bytes.substr(0, 8) + std::string("\xff\xff\xff\x7f", 4);
+  CHECK_THROWS_WITH_AS(load_gpu_kernels(huge, "huge"), doctest::Contains("truncated"), Error);
+}

@@ -38,6 +38,12 @@ GpuPlan compile_to_ptx(const Graph& g, const CompileOptions& opts = {}, const Gp
 // convolutions with it; the CPU keeps im2col + OpenBLAS.
 std::string convolution_kernel(const std::string& name, const std::vector<int64_t>& params);
 
+// lower_module_to_ptx behind the on-disk kernel cache (kernel_cache.h; the same folder and
+// switches as CPU code: opts.disk_cache, opts.cache_dir). Key: the module text, the GPU
+// options, the toolkit and compiler_version().
+std::vector<GpuKernel> lower_module_to_ptx_cached(const std::string& mlir_text, const GpuOptions& gopts,
+                                                  const CompileOptions& opts);
+
 // The core, for tests: a module of kernel functions (as emit_mlir writes them, static
 // shapes) -> one GpuKernel per public function.
 std::vector<GpuKernel> lower_module_to_ptx(const std::string& mlir_text, const GpuOptions& gopts = {});

@@ -70,4 +70,9 @@ struct GpuPlan {
   }
 };
 
+// The device code of a plan as bytes and back (the PTX disk cache stores these). load throws
+// hgc::Error("runtime") naming `origin` and the offset for anything malformed.
+std::string save_gpu_kernels(const std::vector<GpuKernel>& kernels);
+std::vector<GpuKernel> load_gpu_kernels(const std::string& bytes, const std::string& origin = "GPU kernel list");
+
 }  // namespace hgc
