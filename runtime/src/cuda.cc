@@ -84,8 +84,7 @@ Device::~Device() {
   d->cuStreamSynchronize(stream_);
   if (blas_) api::blas().destroy(blas_);
   for (auto& [cls, p] : cache_) d->cuMemFree(p);
-  for (auto& [p, cls] : live_) d->cuMemFree(p);
-  if (ones_) d->cuMemFree(ones_);
+  for (auto& [p, cls] : live_) d->cuMemFree(p);  // ones_ included
   d->cuStreamDestroy(stream_);
   d->cuDevicePrimaryCtxRelease(ordinal_);
 }
@@ -137,6 +136,7 @@ std::size_t Device::cached_bytes() const {
 }
 
 void Device::upload(DevicePtr dst, const void* src, std::size_t bytes) {
+  if (!bytes) return;
   const api::Driver& d = drv();
   api::check(d.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
   api::check(d.cuMemcpyHtoDAsync(dst, src, bytes, stream_), "cuMemcpyHtoD");
@@ -145,6 +145,7 @@ void Device::upload(DevicePtr dst, const void* src, std::size_t bytes) {
 }
 
 void Device::download(void* dst, DevicePtr src, std::size_t bytes) {
+  if (!bytes) return;
   const api::Driver& d = drv();
   api::check(d.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
   api::check(d.cuMemcpyDtoHAsync(dst, src, bytes, stream_), "cuMemcpyDtoH");
@@ -152,12 +153,14 @@ void Device::download(void* dst, DevicePtr src, std::size_t bytes) {
 }
 
 void Device::copy(DevicePtr dst, DevicePtr src, std::size_t bytes) {
+  if (!bytes) return;
   const api::Driver& d = drv();
   api::check(d.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
   api::check(d.cuMemcpyDtoDAsync(dst, src, bytes, stream_), "cuMemcpyDtoD");
 }
 
 void Device::zero(DevicePtr dst, std::size_t bytes) {
+  if (!bytes) return;
   const api::Driver& d = drv();
   api::check(d.cuCtxSetCurrent(context_), "cuCtxSetCurrent");
   api::check(d.cuMemsetD8Async(dst, 0, bytes, stream_), "cuMemsetD8");
@@ -198,9 +201,11 @@ void Device::launch(void* function, const int64_t grid[3], const int64_t block[3
 }
 
 void* Device::blas() {
+  // cuBLAS runs in the calling thread's current context: make it this device's every time.
+  api::check(drv().cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+  std::lock_guard<std::mutex> lock(mu_);
   if (!blas_) {
     const api::Blas& b = api::blas();
-    api::check(drv().cuCtxSetCurrent(context_), "cuCtxSetCurrent");
     api::check_blas(b.create(&blas_), "cublasCreate");
     api::check_blas(b.set_stream(blas_, stream_), "cublasSetStream");
   }
@@ -209,6 +214,11 @@ void* Device::blas() {
 
 void Device::sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, DevicePtr a, DevicePtr b, DevicePtr c,
                    int64_t batch, bool accumulate) {
+  if (M == 0 || N == 0 || batch == 0) return;
+  if (K == 0) {  // an empty sum: C = 0 (or unchanged when accumulating)
+    if (!accumulate) zero(c, static_cast<std::size_t>(batch * M * N) * 4);
+    return;
+  }
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
   const api::Blas& bl = api::blas();
   void* h = blas();
@@ -230,6 +240,8 @@ void Device::sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, DevicePtr 
 }
 
 void Device::add_row_bias(DevicePtr y, DevicePtr bias, int64_t M, int64_t N) {
+  if (M == 0 || N == 0) return;
+  std::lock_guard<std::mutex> ones_lock(ones_mu_);
   if (ones_n_ < M) {
     if (ones_) free(ones_);
     ones_ = alloc(static_cast<std::size_t>(M) * 4);

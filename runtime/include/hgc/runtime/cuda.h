@@ -98,7 +98,8 @@ class Device {
   void* blas_ = nullptr;
   DevicePtr ones_ = 0;  // a vector of 1.0f for add_row_bias
   int64_t ones_n_ = 0;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // the allocator's maps and the cuBLAS handle
+  std::mutex ones_mu_;
   std::multimap<std::size_t, DevicePtr> cache_;  // size class -> free block
   std::map<DevicePtr, std::size_t> live_;        // block -> size class
 };
