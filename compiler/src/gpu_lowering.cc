@@ -122,9 +122,9 @@ struct CopyToLinalgPass : public mlir::PassWrapper<CopyToLinalgPass, mlir::Opera
   }
 };
 
-// Reductions with one reduction dim (sum/mean/max over an axis, the row maxima and sums of a
-// softmax, the statistics of LayerNorm) as one block per output element: the block's
-// threads stride over the reduced dim with a private partial, gpu.all_reduce combines the
+// Reductions (sum/mean/max over axes, the row maxima and sums of a softmax, the statistics of
+// LayerNorm, global pooling, full reductions) as one block per output element: the block's
+// threads stride over the reduced elements (all reduced dims, linearized) with a private partial, gpu.all_reduce combines the
 // partials (warp shuffles + shared memory once lowered), thread 0 folds the total into the
 // output (which holds the reduction's identity, from the fill before it). Matches a
 // bufferized linalg.generic whose yield is combine(acc, f(inputs)) with the accumulator
@@ -151,12 +151,15 @@ struct BlockReducePass : public mlir::PassWrapper<BlockReducePass, mlir::Operati
     using namespace mlir;
     if (!g.hasPureBufferSemantics() || g.getNumDpsInits() != 1 || g.getNumResults() != 0) return false;
     auto iters = g.getIteratorTypesArray();
-    int red = -1, nred = 0;
+    llvm::SmallVector<int> reds;
     for (size_t d = 0; d < iters.size(); ++d)
-      if (iters[d] == utils::IteratorType::reduction) red = static_cast<int>(d), ++nred;
-    if (nred != 1) return false;
+      if (iters[d] == utils::IteratorType::reduction) reds.push_back(static_cast<int>(d));
+    if (reds.empty()) return false;
     auto ranges = g.getStaticLoopRanges();
-    if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges[red] < min_extent_) return false;
+    if (llvm::any_of(ranges, ShapedType::isDynamic)) return false;
+    int64_t extent = 1;  // elements reduced into each output element
+    for (int d : reds) extent *= ranges[d];
+    if (extent < min_extent_) return false;
     Block& body = g.getRegion().front();
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
     BlockArgument acc = body.getArgument(body.getNumArguments() - 1);
@@ -166,18 +169,20 @@ struct BlockReducePass : public mlir::PassWrapper<BlockReducePass, mlir::Operati
     if (!kind || (!acc.getType().isF32() && !acc.getType().isF64())) return false;
     Value part_of = combine->getOperand(0) == acc ? combine->getOperand(1) : combine->getOperand(0);
     if (part_of == acc || (combine->getOperand(0) != acc && combine->getOperand(1) != acc)) return false;
-    // The output must not depend on the reduced dim.
+    // Each block owns one output element: the output reads every parallel dim and no
+    // reduced one (else blocks would race on an element).
     AffineMap out_map = g.getIndexingMapsArray().back();
-    if (out_map.isFunctionOfDim(red)) return false;
+    for (size_t d = 0; d < iters.size(); ++d)
+      if (out_map.isFunctionOfDim(d) != (iters[d] == utils::IteratorType::parallel)) return false;
 
     Location loc = g.getLoc();
     mlir::OpBuilder b(g);
     int64_t rows = 1;
     for (size_t d = 0; d < ranges.size(); ++d)
-      if (static_cast<int>(d) != red) rows *= ranges[d];
+      if (iters[d] == utils::IteratorType::parallel) rows *= ranges[d];
     if (rows == 0) return false;
     auto cst = [&](mlir::OpBuilder& at, int64_t v) { return at.create<arith::ConstantIndexOp>(loc, v).getResult(); };
-    int64_t threads = std::min<int64_t>(threads_, (ranges[red] + 31) / 32 * 32);
+    int64_t threads = std::min<int64_t>(threads_, (extent + 31) / 32 * 32);
     Value one = cst(b, 1);
     auto launch = b.create<mlir::gpu::LaunchOp>(loc, cst(b, rows), one, one, cst(b, threads), one, one);
     mlir::OpBuilder in = mlir::OpBuilder::atBlockEnd(&launch.getBody().front());
@@ -186,17 +191,27 @@ struct BlockReducePass : public mlir::PassWrapper<BlockReducePass, mlir::Operati
     llvm::SmallVector<Value> idx(ranges.size());
     Value rest = bid;
     for (int d = static_cast<int>(ranges.size()) - 1; d >= 0; --d) {
-      if (d == red) continue;
+      if (iters[d] != utils::IteratorType::parallel) continue;
       Value n = cst(in, ranges[d]);
       idx[d] = in.create<arith::RemUIOp>(loc, rest, n);
       rest = in.create<arith::DivUIOp>(loc, rest, n);
     }
     Type t = acc.getType();
     Value identity = in.create<arith::ConstantOp>(loc, t, arith::getIdentityValueAttr(arith_kind(*kind), t, in, loc));
-    auto loop = in.create<scf::ForOp>(loc, tid, cst(in, ranges[red]), cst(in, threads), ValueRange{identity});
+    auto loop = in.create<scf::ForOp>(loc, tid, cst(in, extent), cst(in, threads), ValueRange{identity});
     {
       mlir::OpBuilder lb = mlir::OpBuilder::atBlockBegin(loop.getBody());
-      idx[red] = loop.getInductionVar();
+      // The reduced dims' indices, row-major over their extents.
+      Value j = loop.getInductionVar();
+      for (size_t r = reds.size(); r-- > 0;) {
+        if (r == 0) {
+          idx[reds[r]] = j;
+          break;
+        }
+        Value n = cst(lb, ranges[reds[r]]);
+        idx[reds[r]] = lb.create<arith::RemUIOp>(loc, j, n);
+        j = lb.create<arith::DivUIOp>(loc, j, n);
+      }
       IRMapping map;
       auto load_operand = [&](OpOperand& operand) {
         AffineMap m = g.getMatchingIndexingMap(&operand);
@@ -227,7 +242,7 @@ struct BlockReducePass : public mlir::PassWrapper<BlockReducePass, mlir::Operati
     {
       mlir::OpBuilder ib = when.getThenBodyBuilder();
       llvm::SmallVector<Value> at;
-      idx[red] = cst(ib, 0);
+      for (int d : reds) idx[d] = cst(ib, 0);  // the output map reads none of them
       for (AffineExpr e : out_map.getResults())
         at.push_back(ib.create<affine::AffineApplyOp>(loc, AffineMap::get(out_map.getNumDims(), 0, e), idx));
       Value out = g.getDpsInitOperand(0)->get();

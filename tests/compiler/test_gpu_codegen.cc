@@ -263,10 +263,21 @@ func.func @exp_t(%a: memref<4x3xf32>, %o: memref<3x4xf32>) {
   return
 }
 )";
-  auto ks = gpu::lower_module_to_ptx(text);
+  // By default the full reduction is one block: the fill, then 128 threads over the 8x16
+  // elements (both dims linearized) combined with shuffles.
+  auto blocks = gpu::lower_module_to_ptx(text);
+  REQUIRE(blocks.size() == 2);
+  REQUIRE(blocks[0].launches.size() == 2);
+  CHECK(blocks[0].launches[1].grid[0] == 1);
+  CHECK(blocks[0].launches[1].block[0] == 128);
+  CHECK(blocks[0].launches[1].ptx.at("sm_90").find("shfl.sync") != std::string::npos);
+  gpu::GpuOptions seq;
+  seq.block_reductions = false;
+  auto ks = gpu::lower_module_to_ptx(text, seq);
   REQUIRE(ks.size() == 2);
   CHECK(ks[0].name == "full_sum");
-  // The one-element fill and the reduction loops are both sequential: one single-thread launch.
+  // Without block reductions the one-element fill and the reduction loops are both
+  // sequential: one single-thread launch.
   REQUIRE(ks[0].launches.size() == 1);
   const GpuLaunch& red = ks[0].launches[0];
   CHECK(red.grid[0] * red.grid[1] * red.grid[2] == 1);
@@ -294,23 +305,26 @@ func.func @exp_t(%a: memref<4x3xf32>, %o: memref<3x4xf32>) {
 
 namespace {
 
-// One op over x (and gamma, beta for LayerNorm) of shape (rows, 64), lowered for the GPU.
+// One op over `rows` rows of 64 elements each (plus gamma, beta for LayerNorm), lowered for
+// the GPU.
 GpuPlan one_op_plan(const std::string& op, const std::map<std::string, std::string>& attrs, int64_t rows,
                     const gpu::GpuOptions& o) {
   test::Case c{op, attrs, {Shape({rows, 64})}};
   if (op == "LayerNorm") c.shapes = {Shape({rows, 64}), Shape({64}), Shape({64})};
+  if (op == "Pooling") c.shapes = {Shape({1, rows, 8, 8})};  // 64 elements per (n, c)
   std::mt19937 rng(1);
   return gpu::compile_to_ptx(test::case_graph(c, rng).g, CompileOptions(), o);
 }
 
 }  // namespace
 
-TEST_CASE("gpu codegen: row reductions (sum, softmax, LayerNorm) run one block per row with shuffles") {
+TEST_CASE("gpu codegen: reductions (sum, softmax, LayerNorm, global pooling) run one block per output with shuffles") {
   if (!have_libdevice()) return;
   const int64_t rows = 5;
   for (const auto& [op, attrs, want_block_launches] :
        std::vector<std::tuple<std::string, std::map<std::string, std::string>, int>>{
-           {"sum", {{"axis", "1"}}, 1}, {"softmax", {}, 2}, {"LayerNorm", {}, 2}, {"max", {{"axis", "-1"}}, 1}}) {
+           {"sum", {{"axis", "1"}}, 1}, {"softmax", {}, 2}, {"LayerNorm", {}, 2}, {"max", {{"axis", "-1"}}, 1},
+           {"Pooling", {{"global_pool", "True"}, {"pool_type", "avg"}, {"kernel", "(1, 1)"}}, 1}}) {
     CAPTURE(op);
     GpuPlan p = one_op_plan(op, attrs, rows, {});
     REQUIRE(p.kernels.size() == 1);
