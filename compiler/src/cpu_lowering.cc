@@ -62,21 +62,6 @@
 
 namespace hgc::compiler_detail {
 
-struct DiagnosticSink {
-  explicit DiagnosticSink(mlir::MLIRContext* ctx, const std::string& text)
-      : os(buffer), handler(source_mgr, ctx, os) {
-    // The buffer name shows up in every message: "kernel.mlir:3:7: error: ...".
-    source_mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, "kernel.mlir"),
-                                  llvm::SMLoc());
-  }
-  std::string buffer;
-  llvm::raw_string_ostream os;
-  llvm::SourceMgr source_mgr;
-  // Prints "file:line:col: error: message", the source line and a caret into `os`; it
-  // handles every diagnostic, so nothing reaches stderr.
-  mlir::SourceMgrDiagnosticHandler handler;
-};
-
 LoweredModule::LoweredModule() = default;
 LoweredModule::~LoweredModule() {
   module = nullptr;       // erase the IR while its context is alive

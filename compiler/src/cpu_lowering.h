@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -17,7 +20,20 @@ namespace hgc::compiler_detail {
 
 // Collects every diagnostic of one MLIRContext as text (file:line:col: error: ... plus the
 // offending source line), so failures become hgc::Error messages instead of stderr noise.
-struct DiagnosticSink;
+struct DiagnosticSink {
+  explicit DiagnosticSink(mlir::MLIRContext* ctx, const std::string& text)
+      : os(buffer), handler(source_mgr, ctx, os) {
+    // The buffer name shows up in every message: "kernel.mlir:3:7: error: ...".
+    source_mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, "kernel.mlir"),
+                                  llvm::SMLoc());
+  }
+  std::string buffer;
+  llvm::raw_string_ostream os;
+  llvm::SourceMgr source_mgr;
+  // Prints "file:line:col: error: message", the source line and a caret into `os`; it
+  // handles every diagnostic, so nothing reaches stderr.
+  mlir::SourceMgrDiagnosticHandler handler;
+};
 
 struct LoweredModule {
   LoweredModule();

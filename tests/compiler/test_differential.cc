@@ -13,37 +13,14 @@
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "reference/reference.h"
+#include "support/op_cases.h"
 
 using namespace hgc;
 
 namespace {
 
-// How to fill an input: uniform in [lo, hi), integers when `integral`.
-struct Gen {
-  float lo = -1, hi = 1;
-  bool integral = false;
-};
-const Gen kAny{}, kPos{0.1f, 2.f};
-Gen ints(int lo, int hi) { return {static_cast<float>(lo), static_cast<float>(hi), true}; }
-
-using Attrs = std::map<std::string, std::string>;
-
-struct Case {
-  std::string op;
-  std::map<std::string, std::string> attrs;
-  std::vector<Shape> shapes;
-  std::vector<Gen> gens = {};  // per input; missing ones use kAny
-};
-
-HostTensor fill(const Shape& s, const Gen& g, std::mt19937& rng) {
-  HostTensor t(DType::f32, s.dims());
-  std::uniform_real_distribution<float> u(g.lo, g.hi);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    float v = u(rng);
-    t.data<float>()[i] = g.integral ? std::floor(v) : v;
-  }
-  return t;
-}
+using test::Case;
+using test::kAny;
 
 void check_close(const HostTensor& got, const HostTensor& want, const std::string& what) {
   REQUIRE_MESSAGE(got.shape() == want.shape(), what);
@@ -62,25 +39,10 @@ void check_close(const HostTensor& got, const HostTensor& want, const std::strin
 
 // Runs the case both as a compiled one-op graph and through the imperative road.
 void run_case(const Case& c, std::mt19937& rng) {
-  const OpDef& def = OpRegistry::global().get(c.op);
-  AttrMap typed;
-  for (const auto& [k, v] : c.attrs) typed[k] = parse_attr(*def.attr_spec(k), v);
-  Graph g;
-  Names names = def.input_names(AttrView(def, typed, "case"));
-  std::vector<ValueRef> ins;
-  InferOptions io;
-  std::map<std::string, HostTensor> vars;
-  std::vector<HostTensor> inputs;
-  for (size_t i = 0; i < c.shapes.size(); ++i) {
-    std::string name = "in" + std::to_string(i) + "_" + names[i];
-    ins.push_back({g.add_variable(name), 0});
-    io.shapes[name] = c.shapes[i];
-    inputs.push_back(fill(c.shapes[i], i < c.gens.size() ? c.gens[i] : kAny, rng));
-    vars[name] = inputs.back();
-  }
-  int id = g.add_node(c.op, "n", ins, typed);
-  for (int k = 0; k < g.nodes[id].op->num_visible_outputs(g.nodes[id].attr_view()); ++k) g.heads.push_back({id, k});
-  infer(g, io);
+  test::CaseGraph cg = test::case_graph(c, rng);
+  Graph& g = cg.g;
+  const std::map<std::string, HostTensor>& vars = cg.vars;
+  const std::vector<HostTensor>& inputs = cg.inputs;
   std::vector<HostTensor> want = ref::evaluate(g, vars);
   std::vector<HostTensor> got = compile(g)->run(vars);
   std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str());
@@ -103,157 +65,20 @@ void run_all(const std::vector<Case>& cases) {
 
 }  // namespace
 
-TEST_CASE("differential: unary math and activations") {
-  std::vector<Case> cases;
-  for (const char* op : {"relu", "sigmoid", "tanh", "exp", "expm1", "abs", "negative", "square", "sign", "floor", "ceil",
-                         "round", "rint", "trunc", "fix", "erf", "sin", "cos", "arctan", "sinh", "cosh", "arcsinh",
-                         "degrees", "radians", "softsign", "_copy", "BlockGrad", "logical_not", "cbrt", "tan"})
-    for (Shape s : {Shape{7}, Shape{3, 5}, Shape{2, 1, 4}, Shape{0, 3}})
-      cases.push_back({op, {}, {s}, {kAny}});
-  for (const char* op : {"log", "sqrt", "rsqrt", "log1p", "log2", "log10", "reciprocal", "rcbrt", "arccosh"})
-    cases.push_back({op, {}, {Shape{4, 6}}, {Gen{1.1f, 3.f}}});
-  for (const char* op : {"arcsin", "arccos", "arctanh"}) cases.push_back({op, {}, {Shape{9}}, {Gen{-0.9f, 0.9f}}});
-  for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid", "mish"})
-    cases.push_back({"Activation", {{"act_type", act}}, {Shape{3, 17}}, {Gen{-6, 6}}});
-  for (const char* act : {"leaky", "elu", "selu", "gelu", "rrelu"})
-    cases.push_back({"LeakyReLU", {{"act_type", act}, {"slope", "0.3"}}, {Shape{2, 3, 4}}, {Gen{-3, 3}}});
-  cases.push_back({"LeakyReLU", {{"act_type", "prelu"}}, {Shape{2, 3, 4}, Shape{3}}, {Gen{-3, 3}, kAny}});
-  cases.push_back({"hard_sigmoid", {}, {Shape{10}}, {Gen{-4, 4}}});
-  cases.push_back({"clip", {{"a_min", "-0.3"}, {"a_max", "0.5"}}, {Shape{4, 4}}});
-  cases.push_back({"_contrib_div_sqrt_dim", {}, {Shape{2, 3, 16}}});
-  cases.push_back({"LogisticRegressionOutput", {}, {Shape{4, 2}, Shape{4, 2}}});
-  run_all(cases);
-}
+TEST_CASE("differential: unary math and activations") { run_all(test::unary_cases()); }
 
-TEST_CASE("differential: binary, broadcast and scalar ops") {
-  std::vector<Case> cases;
-  for (const char* op : {"elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "_maximum", "_minimum",
-                         "_hypot", "_greater", "_lesser_equal", "_equal", "_logical_and", "_mod"})
-    cases.push_back({op, {}, {Shape{3, 4}, Shape{3, 4}}, {ints(-3, 4), ints(1, 4)}});
-  const std::vector<std::pair<Shape, Shape>> pairs = {
-      {Shape{3, 4}, Shape{3, 4}}, {Shape{3, 4}, Shape{1, 4}}, {Shape{3, 1}, Shape{1, 4}}, {Shape{2, 3, 4}, Shape{4}},
-      {Shape{1}, Shape{5, 2}},    {Shape{2, 1, 3}, Shape{1, 4, 1}}, {Shape{0, 4}, Shape{1, 4}}};
-  for (const char* op : {"broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div", "broadcast_maximum",
-                         "broadcast_minimum", "broadcast_greater", "broadcast_lesser", "broadcast_equal",
-                         "broadcast_not_equal", "broadcast_greater_equal", "broadcast_logical_or", "broadcast_hypot"})
-    for (const auto& [a, b] : pairs) cases.push_back({op, {}, {a, b}, {ints(-2, 3), ints(1, 3)}});
-  cases.push_back({"broadcast_power", {}, {Shape{3, 4}, Shape{1, 4}}, {kPos, kAny}});
-  cases.push_back({"broadcast_mod", {}, {Shape{3, 4}, Shape{3, 1}}, {Gen{-5, 5}, Gen{0.5f, 2}}});
-  for (const char* op : {"_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
-                         "_rdiv_scalar", "_maximum_scalar", "_minimum_scalar", "_greater_scalar", "_lesser_scalar",
-                         "_equal_scalar", "_not_equal_scalar", "_greater_equal_scalar", "_lesser_equal_scalar",
-                         "_hypot_scalar", "_mod_scalar", "_rmod_scalar"})
-    cases.push_back({op, {{"scalar", "0.5"}}, {Shape{2, 5}}, {Gen{0.25f, 2}}});
-  cases.push_back({"_power_scalar", {{"scalar", "2.5"}}, {Shape{6}}, {kPos}});
-  cases.push_back({"_rpower_scalar", {{"scalar", "1.5"}}, {Shape{6}}});
-  cases.push_back({"add_n", {{"num_args", "3"}}, {Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}});
-  cases.push_back({"where", {}, {Shape{3, 4}, Shape{3, 4}, Shape{3, 4}}, {ints(0, 2)}});
-  cases.push_back({"where", {}, {Shape{3}, Shape{3, 4}, Shape{3, 4}}, {ints(0, 2)}});
-  cases.push_back({"zeros_like", {}, {Shape{2, 2}}});
-  cases.push_back({"ones_like", {}, {Shape{2, 2}}});
-  run_all(cases);
-}
+TEST_CASE("differential: binary, broadcast and scalar ops") { run_all(test::binary_cases()); }
 
-TEST_CASE("differential: reductions, softmax family and norms") {
-  std::vector<Case> cases;
-  for (const char* op : {"sum", "mean", "max", "min", "prod"}) {
-    cases.push_back({op, {}, {Shape{3, 4, 5}}});
-    cases.push_back({op, {{"axis", "1"}}, {Shape{3, 4, 5}}});
-    cases.push_back({op, {{"axis", "(0, 2)"}, {"keepdims", "True"}}, {Shape{3, 4, 5}}});
-    cases.push_back({op, {{"axis", "1"}, {"exclude", "True"}}, {Shape{3, 4, 5}}});
-    cases.push_back({op, {{"axis", "-1"}}, {Shape{6, 1}}});
-  }
-  for (const char* op : {"argmax", "argmin"}) {
-    cases.push_back({op, {{"axis", "1"}}, {Shape{3, 7}}, {ints(-3, 3)}});  // ties: the first index wins
-    cases.push_back({op, {{"axis", "0"}, {"keepdims", "True"}}, {Shape{5, 4}}});
-    cases.push_back({op, {}, {Shape{2, 3, 4}}});
-  }
-  for (const char* op : {"softmax", "log_softmax", "softmin"}) {
-    cases.push_back({op, {}, {Shape{4, 10}}, {Gen{-5, 5}}});
-    cases.push_back({op, {{"axis", "1"}}, {Shape{2, 5, 3}}, {Gen{-5, 5}}});
-    cases.push_back({op, {{"axis", "0"}, {"temperature", "2.0"}}, {Shape{3, 4}}, {Gen{-5, 5}}});
-  }
-  cases.push_back({"SoftmaxOutput", {}, {Shape{4, 7}, Shape{4}}});
-  cases.push_back({"SoftmaxOutput", {{"multi_output", "True"}}, {Shape{2, 3, 5}, Shape{2, 5}}});
-  cases.push_back({"SoftmaxActivation", {}, {Shape{3, 6}}});
-  cases.push_back({"SoftmaxActivation", {{"mode", "channel"}}, {Shape{2, 3, 4}}});
-  cases.push_back({"LayerNorm", {}, {Shape{2, 3, 8}, Shape{8}, Shape{8}}});
-  cases.push_back({"LayerNorm", {{"axis", "1"}, {"eps", "0.01"}}, {Shape{2, 5, 3}, Shape{5}, Shape{5}}});
-  cases.push_back({"BatchNorm", {{"fix_gamma", "False"}}, {Shape{2, 3, 4, 4}, Shape{3}, Shape{3}, Shape{3}, Shape{3}},
-                   {kAny, kAny, kAny, kAny, kPos}});
-  cases.push_back({"BatchNorm", {}, {Shape{4, 5}, Shape{5}, Shape{5}, Shape{5}, Shape{5}}, {kAny, kAny, kAny, kAny, kPos}});
-  cases.push_back({"L2Normalization", {}, {Shape{3, 4, 2}}});
-  cases.push_back({"L2Normalization", {{"mode", "channel"}}, {Shape{2, 3, 4}}});
-  cases.push_back({"L2Normalization", {{"mode", "spatial"}}, {Shape{2, 3, 2, 2}}});
-  run_all(cases);
-}
+TEST_CASE("differential: reductions, softmax family and norms") { run_all(test::reduction_cases()); }
 
-TEST_CASE("differential: movement, gathers and sources") {
-  std::vector<Case> cases;
-  cases.push_back({"transpose", {}, {Shape{2, 3, 4}}});
-  cases.push_back({"transpose", {{"axes", "(0, 2, 1, 3)"}}, {Shape{2, 3, 4, 5}}});
-  cases.push_back({"SwapAxis", {{"dim1", "0"}, {"dim2", "2"}}, {Shape{2, 3, 4}}});
-  cases.push_back({"Reshape", {{"shape", "(-1, 0)"}}, {Shape{2, 3, 4}}});
-  cases.push_back({"Flatten", {}, {Shape{2, 3, 4}}});
-  cases.push_back({"expand_dims", {{"axis", "1"}}, {Shape{2, 3}}});
-  cases.push_back({"slice_axis", {{"axis", "1"}, {"begin", "1"}, {"end", "3"}}, {Shape{2, 4, 3}}});
-  cases.push_back({"slice_axis", {{"axis", "-1"}, {"begin", "-2"}, {"end", "None"}}, {Shape{2, 4, 3}}});
-  cases.push_back({"slice", {{"begin", "(1, 0)"}, {"end", "(3, None)"}}, {Shape{4, 5}}});
-  cases.push_back({"slice", {{"begin", "(None, 4)"}, {"end", "(None, 0)"}, {"step", "(1, -2)"}}, {Shape{3, 6}}});
-  cases.push_back({"slice_like", {{"axes", "(1,)"}}, {Shape{3, 6}, Shape{3, 2}}});
-  cases.push_back({"SliceChannel", {{"num_outputs", "3"}, {"axis", "1"}}, {Shape{2, 6, 2}}});
-  cases.push_back({"SliceChannel", {{"num_outputs", "2"}, {"axis", "0"}, {"squeeze_axis", "True"}}, {Shape{2, 3}}});
-  cases.push_back({"Concat", {{"num_args", "3"}, {"dim", "1"}}, {Shape{2, 1, 3}, Shape{2, 4, 3}, Shape{2, 2, 3}}});
-  cases.push_back({"Concat", {{"num_args", "2"}, {"dim", "0"}}, {Shape{1, 3}, Shape{2, 3}}});
-  cases.push_back({"broadcast_axis", {{"axis", "(1,)"}, {"size", "(4,)"}}, {Shape{3, 1, 2}}});
-  cases.push_back({"broadcast_to", {{"shape", "(3, 0, 4)"}}, {Shape{1, 2, 1}}});
-  cases.push_back({"broadcast_like", {}, {Shape{1, 3}, Shape{4, 3}}});
-  cases.push_back({"take", {}, {Shape{5, 3}, Shape{2, 4}}, {kAny, ints(-2, 7)}});
-  cases.push_back({"take", {{"axis", "1"}, {"mode", "wrap"}}, {Shape{2, 5, 3}, Shape{4}}, {kAny, ints(-7, 9)}});
-  cases.push_back({"Embedding", {{"input_dim", "10"}, {"output_dim", "4"}}, {Shape{3, 5}, Shape{10, 4}}, {ints(0, 12)}});
-  cases.push_back({"one_hot", {{"depth", "6"}, {"on_value", "2"}, {"off_value", "-1"}}, {Shape{2, 3}}, {ints(0, 6)}});
-  cases.push_back({"SequenceMask", {{"use_sequence_length", "True"}, {"value", "-5"}}, {Shape{5, 3, 2}, Shape{3}},
-                   {kAny, ints(0, 6)}});
-  cases.push_back({"SequenceMask", {{"use_sequence_length", "True"}, {"axis", "1"}}, {Shape{3, 5}, Shape{3}},
-                   {kAny, ints(1, 5)}});
-  cases.push_back({"_arange", {{"start", "2"}, {"stop", "11"}, {"step", "1.5"}}, {}});
-  cases.push_back({"_arange", {{"start", "4"}, {"repeat", "2"}}, {}});
-  cases.push_back({"_zeros", {{"shape", "(2, 3)"}}, {}});
-  cases.push_back({"_ones", {{"shape", "(4,)"}}, {}});
-  cases.push_back({"_full", {{"shape", "(2, 2)"}, {"value", "3.5"}}, {}});
-  cases.push_back({"Cast", {{"dtype", "float32"}}, {Shape{3}}});
-  run_all(cases);
-}
+TEST_CASE("differential: movement, gathers and sources") { run_all(test::movement_cases()); }
 
-TEST_CASE("differential: GEMM library calls, convolution and pooling") {
+TEST_CASE("differential: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
+
+// CPU-only library calls (no GPU lowering), so they stay out of test::library_cases().
+TEST_CASE("differential: Deconvolution, im2col and col2im") {
+  using Attrs = std::map<std::string, std::string>;
   std::vector<Case> cases;
-  cases.push_back({"FullyConnected", {{"num_hidden", "7"}}, {Shape{3, 5}, Shape{7, 5}, Shape{7}}});
-  cases.push_back({"FullyConnected", {{"num_hidden", "4"}, {"no_bias", "True"}}, {Shape{2, 3, 5}, Shape{4, 15}}});
-  cases.push_back({"FullyConnected", {{"num_hidden", "4"}, {"flatten", "False"}}, {Shape{2, 3, 5}, Shape{4, 5}, Shape{4}}});
-  cases.push_back({"dot", {}, {Shape{3, 4}, Shape{4, 5}}});
-  cases.push_back({"dot", {{"transpose_a", "True"}, {"transpose_b", "True"}}, {Shape{4, 3}, Shape{5, 4}}});
-  cases.push_back({"batch_dot", {}, {Shape{2, 3, 4}, Shape{2, 4, 5}}});
-  cases.push_back({"batch_dot", {{"transpose_b", "True"}}, {Shape{2, 3, 4}, Shape{2, 5, 4}}});
-  cases.push_back({"batch_dot", {{"transpose_a", "True"}}, {Shape{2, 4, 3}, Shape{2, 4, 5}}});
-  cases.push_back({"Convolution", {{"kernel", "(3, 3)"}, {"num_filter", "4"}}, {Shape{2, 3, 6, 6}, Shape{4, 3, 3, 3}, Shape{4}}});
-  cases.push_back({"Convolution",
-                   {{"kernel", "(3, 3)"}, {"num_filter", "4"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"dilate", "(2, 1)"},
-                    {"num_group", "2"}, {"no_bias", "True"}},
-                   {Shape{1, 4, 7, 8}, Shape{4, 2, 3, 3}}});
-  cases.push_back({"Convolution", {{"kernel", "(1, 1)"}, {"num_filter", "5"}}, {Shape{2, 3, 4, 4}, Shape{5, 3, 1, 1}, Shape{5}}});
-  cases.push_back({"Convolution", {{"kernel", "(3,)"}, {"num_filter", "2"}, {"pad", "(1,)"}}, {Shape{2, 3, 9}, Shape{2, 3, 3}, Shape{2}}});
-  for (const char* type : {"max", "avg", "sum"})
-    for (const char* conv : {"valid", "full"}) {
-      cases.push_back({"Pooling", {{"kernel", "(3, 3)"}, {"stride", "(2, 2)"}, {"pool_type", type}, {"pooling_convention", conv}},
-                       {Shape{2, 3, 8, 7}}});
-      cases.push_back({"Pooling", {{"kernel", "(3, 3)"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"pool_type", type},
-                                   {"pooling_convention", conv}}, {Shape{1, 2, 7, 7}}});
-    }
-  cases.push_back({"Pooling", {{"kernel", "(2, 2)"}, {"pad", "(1, 1)"}, {"pool_type", "avg"}, {"count_include_pad", "False"}},
-                   {Shape{1, 2, 5, 5}}});
-  cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "avg"}, {"kernel", "(1, 1)"}}, {Shape{2, 3, 5, 4}}});
-  cases.push_back({"Pooling", {{"global_pool", "True"}, {"pool_type", "max"}}, {Shape{2, 3, 5, 4}}});
-  cases.push_back({"Pooling", {{"kernel", "(3,)"}, {"pool_type", "max"}}, {Shape{2, 3, 9}}});
   cases.push_back({"Deconvolution",
                    {{"kernel", "(3, 3)"}, {"num_filter", "4"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"adj", "(1, 0)"},
                     {"no_bias", "False"}},

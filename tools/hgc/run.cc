@@ -9,16 +9,20 @@
 #include "cli.h"
 #include "commands.h"
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/gpu.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
 #include "hgc/passes/expand_rnn.h"
+#include "hgc/runtime/cuda.h"
+#include "hgc/runtime/gpu_executable.h"
 
 namespace hgc::cli {
 
 static const char* kRunHelp = R"(usage: hgc run MODEL-symbol.json [options]
 
-Compiles the model through MLIR/LLVM for this CPU and runs it once (or --time N times).
+Compiles the model through MLIR/LLVM for this CPU (or to PTX for a CUDA GPU) and runs it
+once (or --time N times).
 
 options:
   --input NAME=FILE.npy   an input from a .npy file (repeatable)
@@ -30,6 +34,9 @@ options:
   --output FILE.npy       write the first output (with several outputs: FILE-K.npy)
   --time N                run N more times and print the median latency
   -O N                    LLVM optimization level 0..3 (default 3)
+  --device cpu|cuda       where to run (default cpu). cuda: kernels as PTX (sm_80/sm_90,
+                          through MLIR's NVVM path), GEMMs on cuBLAS, on GPU 0; needs the
+                          CUDA driver at run time
   --no-fuse               no kernel groups (one kernel per op)
   --no-optimize           no graph simplification (DCE, CSE, constant/BatchNorm folding)
   -h, --help              this text
@@ -52,6 +59,7 @@ int cmd_run(Args& args) {
   std::vector<std::string> input_args;
   int repeat = 0, opt = 3;
   bool fuse = true, optimize = true;
+  std::string device = "cpu";
   unsigned seed = 0;
   while (!args.done()) {
     if (args.flag("-h") || args.flag("--help")) {
@@ -71,6 +79,9 @@ int cmd_run(Args& args) {
       fuse = false;
     } else if (args.flag("--no-optimize")) {
       optimize = false;
+    } else if (args.option("--device")) {
+      device = args.value();
+      if (device != "cpu" && device != "cuda") fail("cli", "run: --device is cpu or cuda, got '", device, "'");
     } else if (args.option("-O")) {
       opt = std::stoi(args.value());
     } else if (args.peek().rfind("-", 0) == 0) {
@@ -118,10 +129,20 @@ int cmd_run(Args& args) {
   std::map<std::string, HostTensor> frozen;
   for (int id : g.variable_ids())
     if (g.role(id) != VarRole::Input && bound.count(g.nodes[id].name)) frozen[g.nodes[id].name] = bound[g.nodes[id].name];
-  auto exe = compile(g, CompileOptions().opt(opt).fusion(fuse).simplify(optimize), frozen);
+  CompileOptions copts = CompileOptions().opt(opt).fusion(fuse).simplify(optimize);
+  std::shared_ptr<const Executable> exe;
+  std::shared_ptr<GpuExecutable> gexe;
+  if (device == "cuda") {
+    GpuPlan plan = gpu::compile_to_ptx(g, copts, {}, frozen);
+    gexe = std::make_shared<GpuExecutable>(std::move(plan), cuda::Device::open(0));
+  } else {
+    exe = compile(g, copts, frozen);
+  }
+  auto run_once = [&] { return gexe ? gexe->run(bound) : exe->run(bound); };
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<HostTensor> out = exe->run(bound);
-  std::cout << "compiled " << exe->steps.size() << " steps in " << std::fixed << std::setprecision(1) << compile_ms
+  std::vector<HostTensor> out = run_once();
+  size_t steps = gexe ? gexe->plan().steps.size() : exe->steps.size();
+  std::cout << "compiled " << steps << " steps" << (gexe ? " for " + gexe->chip() : std::string()) << " in " << std::fixed << std::setprecision(1) << compile_ms
             << " ms\n";
   for (size_t k = 0; k < out.size(); ++k) {
     std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k]);
@@ -144,7 +165,7 @@ int cmd_run(Args& args) {
     std::vector<double> ms;
     for (int i = 0; i < repeat; ++i) {
       auto a = std::chrono::steady_clock::now();
-      exe->run(bound);
+      run_once();
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
     }
     std::sort(ms.begin(), ms.end());
