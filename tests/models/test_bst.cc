@@ -6,8 +6,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
+#include <string>
 
+#include "bst/bst_common.h"
 #include "bst/bst_mxnet.h"
 #include "bst/bst_torch.h"
 #include "bst/synthetic.h"
@@ -248,4 +251,39 @@ TEST_CASE("models: BSTransformer (PyTorch seed) learns next items, hybridized ==
   models::BSTConfig bad;
   bad.input_size = 16;
   CHECK_THROWS_WITH_AS(models::BSTransformer{bad}, doctest::Contains("input_size"), Error);
+}
+
+TEST_CASE("models: BST forwards match PyTorch (bench/parity/bst_parity.py, skipped without torch)") {
+  // A Python with numpy and torch: Debian's python3-torch installs them for /usr/bin/python3.
+  std::string py;
+  for (std::string cand : {"/usr/bin/python3", "python3"})
+    if (std::system((cand + " -c 'import numpy, torch' >/dev/null 2>&1").c_str()) == 0) {
+      py = cand;
+      break;
+    }
+  if (py.empty()) {
+    MESSAGE("skipped: no python3 with numpy and torch");
+    return;
+  }
+  auto dir = test::temp_dir();
+  nd::random::seed(21);
+  // The MXNet seed's Rec at its own sizes, hybridized, with a causal mask (its optional mask).
+  models::BSTRec rec;
+  rec.initialize(init::Xavier());
+  rec.hybridize();
+  NDArray x = nd::floor(nd::random::uniform(0, 32, {4, 32})), other = nd::floor(nd::random::uniform(0, 32, {4, 32}));
+  std::vector<float> m(4 * 32 * 32);
+  for (size_t i = 0; i < m.size(); ++i) m[i] = (i % 32) <= (i / 32) % 32 ? 1.0f : 0.0f;
+  NDArray mask = nd::array(m, {4, 32, 32});
+  models::dump_npy(dir + "/rec", rec, {{"x", x}, {"x_other", other}, {"mask", mask}, {"out", rec(x, other, mask)}});
+  // The PyTorch seed's config, hybridized; rows with padding (and fully masked pad queries).
+  models::BSTransformer bst;
+  bst.initialize(init::Xavier());
+  bst.hybridize();
+  NDArray xs = nd::array(std::vector<float>{0, 0, 0, 0, 7, 9, 0, 1, 2, 3, 4, 5, 12, 499, 3, 3, 80, 1, 0, 0, 0, 0, 0, 42}, {4, 6});
+  NDArray ctx = nd::array(std::vector<float>{0, 0, 5, 3, 2, 1, 4, 2}, {4, 2});
+  models::dump_npy(dir + "/bst", bst, {{"x", xs}, {"context", ctx}, {"out", bst(xs, ctx)}});
+  std::string cmd = py + " " + test::source_path("bench/parity/bst_parity.py") + " " + dir + "/rec " + dir + "/bst 2>&1";
+  MESSAGE(cmd);
+  CHECK(std::system(cmd.c_str()) == 0);
 }
