@@ -28,9 +28,14 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
   loss::SoftmaxCrossEntropyLoss ce;
   std::map<std::string, double> hp{{"learning_rate", o.learning_rate}};
   if (o.optimizer == "sgd" || o.optimizer == "nag") hp["momentum"] = o.momentum;
-  Trainer trainer(net.collect_params(), o.optimizer, hp);
   data::DataLoader loader(std::make_shared<data::ArrayDataset>(std::vector<NDArray>{x, y}),
                           data::DataLoaderOptions(o.batch).shuffle(true).seed(o.shuffle_seed).last_batch("discard"));
+  std::shared_ptr<lr_scheduler::LRScheduler> schedule;
+  if (o.cosine)
+    schedule = std::make_shared<lr_scheduler::CosineScheduler>(
+        static_cast<int64_t>(loader.num_batches()) * o.epochs,
+        lr_scheduler::CosineOptions().final_lr(0.05 * o.learning_rate).base_lr(o.learning_rate));
+  Trainer trainer(net.collect_params(), o.optimizer, hp, schedule);
   std::vector<EpochStats> curve;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();

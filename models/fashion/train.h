@@ -17,6 +17,7 @@ struct FashionTrainOptions {
   int64_t batch = 64;
   std::string optimizer = "adam";
   double learning_rate = 1e-3, momentum = 0.9;  // momentum: sgd only
+  bool cosine = true;          // cosine decay of the rate to 5% of it over all the epochs
   bool image_shape = false;    // feed (N, 1, 28, 28) instead of (N, 784)
   int64_t max_train = 0;       // > 0: only the first max_train training images (tests)
   uint64_t shuffle_seed = 3;
