@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "cli.h"
 #include "commands.h"
