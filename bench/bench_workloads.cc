@@ -180,12 +180,10 @@ Batch64 fashion_batch() {
   return {nd::random::uniform(0, 1, {64, 784}), ids({64}, 10, 6), "random"};
 }
 
-// Exports a hybridized block, compiles it with `hgc compile` and times the executable's
-// in-process runs (its --repeat median, seconds per forward). Returns false on any failure
-// (reported in "skipped").
-std::optional<double> aot_forward(const Options& o, HybridBlock& net, const std::string& tag,
-                                  const std::vector<std::pair<std::string, NDArray>>& inputs, int repeat,
-                                  std::string* exe_out = nullptr) {
+// Exports a hybridized block and compiles it with `hgc compile`; the executable's command
+// line with the inputs written beside it, or nullopt (the failure goes to "skipped").
+std::optional<std::vector<std::string>> aot_compile(const Options& o, HybridBlock& net, const std::string& tag,
+                                                    const std::vector<std::pair<std::string, NDArray>>& inputs) {
   std::string base = o.workdir + "/" + tag;
   net.export_model(base, 0);
   std::vector<std::string> cmd{o.hgc_tool, "compile", base + "-symbol.json", "--params", base + "-0000.params"};
@@ -205,24 +203,33 @@ std::optional<double> aot_forward(const Options& o, HybridBlock& net, const std:
     g_skipped.push_back(tag + " aot: hgc compile failed (" + base + ".compile.log)");
     return std::nullopt;
   }
-  if (exe_out) *exe_out = base;
   if (o.threads > 0) {
     run.push_back("--threads");
     run.push_back(std::to_string(o.threads));
   }
-  run.push_back("--repeat");
-  run.push_back(std::to_string(repeat));
-  if (spawn_wait(run, base + ".run.log") != 0) {
-    g_skipped.push_back(tag + " aot: the executable failed (" + base + ".run.log)");
-    return std::nullopt;
+  return run;
+}
+
+// Seconds per forward of the compiled program, one value per process: the median of its
+// own `--repeat` in-process runs (after the first run, which loads the plan).
+std::vector<double> aot_times(const Options& o, const std::vector<std::string>& run, const std::string& tag,
+                              int repeat, int processes) {
+  std::vector<double> out;
+  std::string log = o.workdir + "/" + tag + ".run.log";
+  std::vector<std::string> argv = run;
+  argv.push_back("--repeat");
+  argv.push_back(std::to_string(repeat));
+  for (int p = 0; p < processes; ++p) {
+    std::smatch m;
+    std::string text;
+    if (spawn_wait(argv, log) != 0 ||
+        !std::regex_search(text = slurp(log), m, std::regex("median latency over [0-9]+ runs: ([0-9.eE+-]+) ms"))) {
+      g_skipped.push_back(tag + " aot: the executable failed or printed no latency (" + log + ")");
+      return {};
+    }
+    out.push_back(std::stod(m[1]) / 1000.0);
   }
-  std::smatch m;
-  std::string log = slurp(base + ".run.log");
-  if (!std::regex_search(log, m, std::regex("median latency over [0-9]+ runs: ([0-9.eE+-]+) ms"))) {
-    g_skipped.push_back(tag + " aot: no latency in " + base + ".run.log");
-    return std::nullopt;
-  }
-  return std::stod(m[1]) / 1000.0;
+  return out;
 }
 
 // W1 / W1b: 1000 forwards (100 with --quick) of the Straight Dope MLP.
@@ -240,23 +247,17 @@ void mlp_forward(const Options& o, const std::string& w, int64_t batch, bool sta
   add({w, name, "imperative", metric, time_batches(bench, 1, o.runs, 2), {}});
   net->hybridize();
   add({w, name, "hybrid", metric, time_batches(bench, 1, o.runs, 2), {}});
-  std::string exe;
-  std::vector<double> aot;
-  for (int r = 0; r < o.runs; ++r) {
-    auto s = aot_forward(o, *net, "mlp_b" + std::to_string(batch), {{"data", x}}, passes, r == 0 ? &exe : nullptr);
-    if (!s) return;
-    aot.push_back(*s * passes);
-    if (o.quick) break;
-  }
-  add({w, name, "aot", metric, aot, {"\"note\": \"median of the executable's --repeat latencies\""}});
+  std::string tag = "mlp_b" + std::to_string(batch);
+  auto run = aot_compile(o, *net, tag, {{"data", x}});
+  if (!run) return;
+  std::vector<double> aot = aot_times(o, *run, tag, passes, o.quick ? 1 : o.runs);
+  if (aot.empty()) return;
+  for (double& v : aot) v *= passes;
+  add({w, name, "aot", metric, aot, {"\"note\": \"per process: the median of the executable's --repeat latencies\""}});
   if (!startup) return;
   // Start-up: a new process of the AOT executable, up to its first result (the run prints
   // the output); the first spawn warms the page cache and is not counted.
-  std::vector<std::string> argv{exe, "--input", "data=" + exe + "-data.npy"};
-  if (o.threads > 0) {
-    argv.push_back("--threads");
-    argv.push_back(std::to_string(o.threads));
-  }
+  const std::vector<std::string>& argv = *run;
   spawn_wait(argv);
   std::vector<double> t;
   for (int r = 0; r < (o.quick ? 3 : std::max(o.runs, 10)); ++r) {
@@ -349,11 +350,8 @@ void bst(const Options& o, bool forward, bool train) {
     net->hybridize();
     add({"W4", "bst b=32 forward", "hybrid", "s/batch", time_batches(fwd, inner, o.runs, 5), {}});
     std::vector<double> aot;
-    for (int r = 0; r < (o.quick ? 1 : o.runs); ++r) {
-      auto s = aot_forward(o, *net, "bst", {{"data0", id}, {"data1", oth}}, inner);
-      if (!s) break;
-      aot.push_back(*s);
-    }
+    if (auto run = aot_compile(o, *net, "bst", {{"data0", id}, {"data1", oth}}))
+      aot = aot_times(o, *run, "bst", inner, o.quick ? 1 : o.runs);
     if (!aot.empty()) add({"W4", "bst b=32 forward", "aot", "s/batch", aot, {}});
   }
   if (train) {

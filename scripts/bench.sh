@@ -5,26 +5,29 @@
 # targets, the machine, the thread count and the load.
 #
 #   scripts/bench.sh [--quick] [--threads N] [--rounds N] [--runs N] [--only W1,W4,...]
-#                    [--out DIR] [--build DIR]
+#                    [--out DIR] [--build DIR] [--micro]
 #
 # --quick: a smoke run (few iterations, one round). Default: 1 thread per side (the machine
 # has 2 vCPUs shared with others), 2 rounds of 5 timed batches each. Installs python3-torch
 # and python3-numpy with apt-get when torch is missing; without them the PyTorch columns are
 # empty. Results (JSON per round and side, table.md) go to --out (default a new temp dir).
+# --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops: per-op
+# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS sgemm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=""; THREADS=1; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W6,startup"; OUT=""; BUILD=build
+QUICK=""; MICRO=""; THREADS=1; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W6,startup"; OUT=""; BUILD=build
 while (($#)); do
   case "$1" in
     --quick) QUICK=--quick; ROUNDS=1 ;;
+    --micro) MICRO=1 ;;
     --threads) THREADS=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --out) OUT=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -82,3 +85,12 @@ TITLE="## hgc vs PyTorch ($(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS round(s)${QU
 Threads per side: $THREADS. Load before: \`$LOAD_BEFORE\`; after: \`$(uptime)\`."
 find "$OUT" -name '*.json' -size +0 -print0 | sort -z | xargs -0 "$PY_REPORT" bench/report.py --title "$TITLE" \
   | tee "$OUT/table.md"
+if [ -n "$MICRO" ]; then
+  if ninja -C "$BUILD" hgc_bench_ops >/dev/null 2>&1; then
+    MIN_TIME=0.3; [ -n "$QUICK" ] && MIN_TIME=0.05
+    { echo; echo "### Micro-benchmarks (hgc_bench_ops, $THREADS thread(s))"; echo; echo '```'
+      "$BUILD/bench/hgc_bench_ops" --benchmark_min_time="$MIN_TIME" 2>/dev/null; echo '```'; } | tee -a "$OUT/table.md"
+  else
+    echo "[bench] hgc_bench_ops not built (Google Benchmark missing?): micro-benchmarks skipped" >&2
+  fi
+fi
