@@ -275,3 +275,28 @@ TEST_CASE("plan loading refuses truncated, corrupt and inconsistent bytes") {
   CHECK_THROWS_WITH_AS(load_plan(blob, "nokernels", [](const std::string&) -> PackedKernel { return nullptr; }),
                        doctest::Contains("is not in this program"), Error);
 }
+
+TEST_CASE("hgc compile: a parameter only data slots read (a positional table) is frozen from --params") {
+  // data (2, 3) + pos (3,) broadcast: `pos` reaches no weight slot, so by role it looks like
+  // an input; the --params file names it, so the program must embed it and ask only for data.
+  Graph g;
+  int data = g.add_variable("data"), pos = g.add_variable("pos");
+  int y = g.add_node("broadcast_add", "y", {{data, 0}, {pos, 0}}, {});
+  g.heads.push_back({y, 0});
+  std::string d = test::temp_dir() + "/posparam";
+  fs::create_directories(d);
+  save_json_file(g, d + "/m-symbol.json");
+  HostTensor p(DType::f32, {1, 3}), x(DType::f32, {2, 3});
+  for (int i = 0; i < 3; ++i) p.data<float>()[i] = 10.f * static_cast<float>(i + 1);
+  for (int i = 0; i < 6; ++i) x.data<float>()[i] = static_cast<float>(i);
+  save_params(d + "/m.params", ParamList{{"arg:pos", p}});
+  save_npy(d + "/x.npy", x);
+  Shell c = hgc_tool("compile " + d + "/m-symbol.json --params " + d + "/m.params --shape data=2x3 -o " + d + "/prog");
+  REQUIRE_MESSAGE(c.code == 0, c.out);
+  Shell r = sh(d + "/prog --input " + d + "/x.npy --output " + d + "/y.npy");  // one input: data
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  HostTensor out = load_npy(d + "/y.npy");
+  REQUIRE(out.shape() == std::vector<int64_t>{2, 3});
+  for (int i = 0; i < 6; ++i) CHECK(out.data<float>()[i] == doctest::Approx(i + 10.0 * (i % 3 + 1)));
+  fs::remove_all(d);
+}

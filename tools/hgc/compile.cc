@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "cli.h"
 #include "commands.h"
@@ -245,8 +246,10 @@ int cmd_compile(Args& args) {
     io.shapes[name] = shape;
   }
   std::map<std::string, HostTensor> bound;
+  std::set<std::string> from_file;
   if (!params_path.empty()) {
     bound = load_params_by_name(params_path);
+    for (const auto& kv : bound) from_file.insert(kv.first);
     // Where the data shapes alone determine the graph, name a parameter that disagrees
     // with it (inference with the parameters would name only the consuming node).
     Graph probe = g;
@@ -280,9 +283,13 @@ int cmd_compile(Args& args) {
   bind_missing(g, bound, rng, false);
   // Parameters and aux states (roles read before RNN expansion, which feeds an RNN's packed
   // parameters to slicing ops); data stays input.
+  // A variable the --params file names is a parameter too where only data slots read it
+  // (a positional table added to embeddings): Gluon exported it as arg:, so it is frozen.
   std::map<std::string, HostTensor> frozen;
-  for (int id : g.variable_ids())
-    if (g.role(id) != VarRole::Input && bound.count(g.nodes[id].name)) frozen[g.nodes[id].name] = bound[g.nodes[id].name];
+  for (int id : g.variable_ids()) {
+    const std::string& n = g.nodes[id].name;
+    if ((g.role(id) != VarRole::Input || from_file.count(n)) && bound.count(n)) frozen[n] = bound[n];
+  }
   if (expand_rnn(g) > 0) infer(g, io);
 
   CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan);

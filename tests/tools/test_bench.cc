@@ -1,0 +1,78 @@
+// Smoke checks of the benchmark suite's programs (bench/): the workload timer runs a quick
+// workload and prints well-formed JSON with the rows scripts/bench.sh's table needs (no
+// timing assertions: the machine is shared), rejects bad arguments, and the parity check
+// against PyTorch (bench/parity) passes where torch is installed.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "support/paths.h"
+#include "support/shell.h"
+
+using namespace hgc::test;
+
+namespace {
+
+// The interpreter that imports torch (Debian's lives in /usr/bin/python3's dist-packages,
+// which a pyenv python3 does not see), or "" with a SKIP message.
+std::string python_with_torch() {
+  for (const char* py : {"python3", "/usr/bin/python3"})
+    if (sh(std::string(py) + " -c 'import torch, numpy'").code == 0) return py;
+  MESSAGE("SKIP: python3 -c \"import torch\" fails (apt-get install python3-torch python3-numpy)");
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("bench: hgc_bench_workloads --quick prints the JSON the report reads") {
+  std::string out = temp_dir() + "/bench_w2.json";
+  Shell r = sh(std::string(HGC_BENCH_WORKLOADS) + " --quick --runs 1 --only W2 2>/dev/null >" + out + "; cat " + out);
+  REQUIRE(r.code == 0);
+  nlohmann::json j = nlohmann::json::parse(r.out);  // throws (fails the test) when malformed
+  CHECK(j.at("side") == "hgc");
+  CHECK(j.at("quick") == true);
+  CHECK(j.at("machine").at("nproc").get<int>() >= 1);
+  CHECK(j.at("skipped").empty());
+  std::set<std::string> modes;
+  for (const auto& row : j.at("rows")) {
+    CHECK(row.at("workload") == "W2");
+    CHECK(row.at("metric") == "s/step");
+    CHECK(row.at("n") == 1);
+    REQUIRE(row.at("values").size() == 1);
+    CHECK(row.at("values")[0].get<double>() > 0);
+    CHECK(row.at("median") == row.at("values")[0]);
+    modes.insert(row.at("mode").get<std::string>());
+  }
+  CHECK(modes == std::set<std::string>{"imperative", "hybrid"});
+}
+
+TEST_CASE("bench: hgc_bench_workloads rejects unknown workloads and bad counts") {
+  Shell r = sh(std::string(HGC_BENCH_WORKLOADS) + " --only W9");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("unknown workload 'W9'") != std::string::npos);
+  r = sh(std::string(HGC_BENCH_WORKLOADS) + " --runs 0");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("--runs takes a count") != std::string::npos);
+}
+
+TEST_CASE("bench: forwards match PyTorch with the same weights (parity.py, issue 7)") {
+  std::string py = python_with_torch();
+  if (py.empty()) return;
+  std::string dir = temp_dir() + "/parity";
+  Shell d = sh(std::string(HGC_PARITY_DUMP) + " " + dir);
+  REQUIRE_MESSAGE(d.code == 0, d.out);
+  Shell p = sh(py + " " + source_path("bench/parity/parity.py") + " " + dir);
+  INFO(p.out);
+  CHECK(p.code == 0);
+  for (const char* model : {"straight_dope_mlp", "fashion_mlp", "lenet", "multivae"})
+    for (const char* mode : {"imperative", "hybrid"}) {
+      CAPTURE(model);
+      CAPTURE(mode);
+      CHECK(std::regex_search(p.out, std::regex(std::string("(^|\\n)ok +") + model + " +" + mode + " ")));
+    }
+  std::filesystem::remove_all(dir);
+}
