@@ -1,10 +1,30 @@
 #include "hgc/runtime/tensor.h"
 
+#include "hgc/runtime/allocator.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 
 namespace hgc {
+
+namespace {
+// Large tensors (a training step's activations and gradients) come from the caching
+// allocator: malloc serves them with fresh mmaps, so every step paid page faults, zeroing
+// by the kernel and munmap for each one (a quarter of a MultiVAE step). Small ones stay with
+// malloc, which reuses them well. Under AddressSanitizer every tensor is a fresh allocation
+// so use-after-free stays detectable.
+bool pooled(std::size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#endif
+#endif
+  return bytes >= (std::size_t(256) << 10);
+}
+}  // namespace
 
 std::size_t checked_nbytes(DType dtype, const std::vector<int64_t>& shape,
                            const std::string& component, const std::string& what) {
@@ -23,10 +43,18 @@ HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)) {
   nbytes_ = checked_nbytes(dtype_, shape_, "runtime", "tensor");
   std::size_t alloc = (nbytes_ + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, alloc ? alloc : kAlignment);
-  if (!p) fail("runtime", "out of memory allocating ", nbytes_, " bytes");
-  std::memset(p, 0, alloc ? alloc : kAlignment);
-  storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  if (!alloc) alloc = kAlignment;
+  void* p;
+  if (pooled(alloc)) {
+    p = CachingAllocator::global().allocate(alloc);
+    storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
+                                        [alloc](uint8_t* q) { CachingAllocator::global().release(q, alloc); });
+  } else {
+    p = std::aligned_alloc(kAlignment, alloc);
+    if (!p) fail("runtime", "out of memory allocating ", nbytes_, " bytes");
+    storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  }
+  std::memset(p, 0, alloc);
 }
 
 HostTensor HostTensor::reshaped(std::vector<int64_t> shape) const {
