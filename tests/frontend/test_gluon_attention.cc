@@ -10,20 +10,13 @@
 #include "hgc/frontend/gluon.h"
 #include "hgc/ir/error.h"
 #include "support/paths.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
+using hgc::test::check_close;
 
 namespace {
-
-void check_close(const NDArray& a, const NDArray& b, double tol = 1e-5) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(x[i] - y[i]) / (1 + std::abs(y[i]))));
-  INFO("max relative diff ", worst);
-  CHECK(worst <= tol);
-}
 
 using Mat = std::vector<std::vector<double>>;  // rows
 

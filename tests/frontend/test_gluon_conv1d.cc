@@ -9,20 +9,13 @@
 #include "hgc/frontend/gluon.h"
 #include "hgc/ir/error.h"
 #include "support/paths.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
+using hgc::test::check_close;
 
 namespace {
-
-void check_close(const NDArray& a, const NDArray& b, double tol = 1e-5) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(x[i] - y[i]) / (1 + std::abs(y[i]))));
-  INFO("max relative diff ", worst);
-  CHECK(worst <= tol);
-}
 
 // y[n, o, j] = b[o] + sum_{c in o's group, t} w[o, c, t] * x[n, g*Cg + c, j*s + t*d - p].
 std::vector<double> conv1d_ref(const NDArray& x, const NDArray& w, const NDArray* b, int64_t s, int64_t p, int64_t d,

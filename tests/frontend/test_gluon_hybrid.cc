@@ -9,9 +9,11 @@
 
 #include "hgc/frontend/gluon.h"
 #include "hgc/ir/json_io.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
+using hgc::test::check_close;
 
 namespace {
 
@@ -25,12 +27,6 @@ std::shared_ptr<nn::HybridSequential> get_net() {
   }
   net->collect_params().initialize();
   return net;
-}
-
-void check_close(const NDArray& a, const NDArray& b, double tol) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  for (size_t i = 0; i < x.size(); ++i) CHECK(std::abs(x[i] - y[i]) <= tol * (1 + std::abs(y[i])));
 }
 
 // The book's Net, counting its hybrid_forward calls instead of printing type(x).

@@ -5,17 +5,13 @@
 #include <cmath>
 
 #include "hgc/frontend/gluon.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
+using hgc::test::check_close;
 
 namespace {
-
-void check_close(const NDArray& a, const NDArray& b, double tol = 1e-5) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  for (size_t i = 0; i < x.size(); ++i) CHECK(std::abs(x[i] - y[i]) <= tol * (1 + std::abs(y[i])));
-}
 
 // Runs `b` on `x` imperatively, then hybridized; both must agree. Returns the output.
 NDArray same_hybridized(const std::shared_ptr<HybridBlock>& b, const NDArray& x) {

@@ -14,20 +14,13 @@
 #include "hgc/passes/expand_rnn.h"
 #include "reference/reference.h"
 #include "support/paths.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
+using hgc::test::check_close;
 
 namespace {
-
-void check_close(const NDArray& a, const NDArray& b, double tol = 1e-5) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<float>(), y = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(x[i] - y[i]) / (1 + std::abs(y[i]))));
-  INFO("max relative diff ", worst);
-  CHECK(worst <= tol);
-}
 
 std::vector<double> dvec(const NDArray& x) { return x.to_vector<double>(); }
 double sigm(double v) { return 1 / (1 + std::exp(-v)); }
