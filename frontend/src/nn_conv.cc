@@ -15,6 +15,25 @@ std::string tup(const std::vector<int64_t>& v) {
 void check2(const std::vector<int64_t>& v, const char* what) {
   if (v.size() != 2) fail("gluon", "Conv2D/Pool2D: ", what, " needs 2 values, got ", tup(v));
 }
+void check_groups(const char* layer, int64_t channels, int64_t groups) {
+  if (groups < 1 || channels % groups) fail("gluon", layer, ": channels ", channels, " is not a multiple of groups ", groups);
+}
+
+// The weight (of shape `w`), bias and activation child every convolution layer makes, with
+// Gluon's names (weight, bias, <act>_).
+template <class Opts>
+void conv_parts(HybridBlock& block, const Opts& o, ParamOptions w, std::shared_ptr<Parameter>& weight,
+                std::shared_ptr<Parameter>& bias, std::shared_ptr<Activation>& act) {
+  if (o.weight_initializer_) w.init(*o.weight_initializer_);
+  weight = block.params().get("weight", w);
+  if (o.use_bias_) {
+    ParamOptions b = ParamOptions().shape({o.channels_});
+    if (o.bias_initializer_) b.init(*o.bias_initializer_);
+    bias = block.params().get("bias", b);
+  }
+  if (!o.activation_.empty())
+    act = block.register_child(std::make_shared<Activation>(o.activation_, BlockArgs().prefix(o.activation_ + "_")), "act");
+}
 }  // namespace
 
 Conv2D::Conv2D(Conv2DOptions opts, BlockArgs args) : HybridBlock("conv", std::move(args)), opts_(std::move(opts)) {
@@ -22,20 +41,11 @@ Conv2D::Conv2D(Conv2DOptions opts, BlockArgs args) : HybridBlock("conv", std::mo
   check2(opts_.strides_, "strides");
   check2(opts_.padding_, "padding");
   check2(opts_.dilation_, "dilation");
-  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
-    fail("gluon", "Conv2D: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  check_groups("Conv2D", opts_.channels_, opts_.groups_);
   auto scope = name_scope();
   ParamOptions w = ParamOptions().shape({opts_.channels_, opts_.in_channels_ / opts_.groups_, opts_.kernel_size_[0],
                                          opts_.kernel_size_[1]});
-  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
-  weight = params().get("weight", w);
-  if (opts_.use_bias_) {
-    ParamOptions b = ParamOptions().shape({opts_.channels_});
-    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
-    bias = params().get("bias", b);
-  }
-  if (!opts_.activation_.empty())
-    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+  conv_parts(*this, opts_, w, weight, bias, act_);
 }
 
 NDArray Conv2D::hybrid_forward(const NDArray& x) {
@@ -65,19 +75,10 @@ Conv1D::Conv1D(Conv1DOptions opts, BlockArgs args) : HybridBlock("conv", std::mo
   if (opts_.kernel_size_ < 1 || opts_.strides_ < 1 || opts_.dilation_ < 1 || opts_.padding_ < 0)
     fail("gluon", "Conv1D: kernel_size, strides and dilation must be >= 1 and padding >= 0, got kernel_size=",
          opts_.kernel_size_, ", strides=", opts_.strides_, ", dilation=", opts_.dilation_, ", padding=", opts_.padding_);
-  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
-    fail("gluon", "Conv1D: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  check_groups("Conv1D", opts_.channels_, opts_.groups_);
   auto scope = name_scope();
   ParamOptions w = ParamOptions().shape({opts_.channels_, opts_.in_channels_ / opts_.groups_, opts_.kernel_size_});
-  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
-  weight = params().get("weight", w);
-  if (opts_.use_bias_) {
-    ParamOptions b = ParamOptions().shape({opts_.channels_});
-    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
-    bias = params().get("bias", b);
-  }
-  if (!opts_.activation_.empty())
-    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+  conv_parts(*this, opts_, w, weight, bias, act_);
 }
 
 NDArray Conv1D::hybrid_forward(const NDArray& x) {
@@ -112,20 +113,11 @@ Conv2DTranspose::Conv2DTranspose(Conv2DOptions opts, BlockArgs args)
   check2(opts_.padding_, "padding");
   check2(opts_.dilation_, "dilation");
   check2(opts_.output_padding_, "output_padding");
-  if (opts_.groups_ < 1 || opts_.channels_ % opts_.groups_)
-    fail("gluon", "Conv2DTranspose: channels ", opts_.channels_, " is not a multiple of groups ", opts_.groups_);
+  check_groups("Conv2DTranspose", opts_.channels_, opts_.groups_);
   auto scope = name_scope();
   ParamOptions w = ParamOptions().shape({opts_.in_channels_, opts_.channels_ / opts_.groups_, opts_.kernel_size_[0],
                                          opts_.kernel_size_[1]});
-  if (opts_.weight_initializer_) w.init(*opts_.weight_initializer_);
-  weight = params().get("weight", w);
-  if (opts_.use_bias_) {
-    ParamOptions b = ParamOptions().shape({opts_.channels_});
-    if (opts_.bias_initializer_) b.init(*opts_.bias_initializer_);
-    bias = params().get("bias", b);
-  }
-  if (!opts_.activation_.empty())
-    act_ = register_child(std::make_shared<Activation>(opts_.activation_, BlockArgs().prefix(opts_.activation_ + "_")), "act");
+  conv_parts(*this, opts_, w, weight, bias, act_);
 }
 
 NDArray Conv2DTranspose::hybrid_forward(const NDArray& x) {
