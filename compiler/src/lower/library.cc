@@ -42,6 +42,30 @@ LibraryCall window_call(const NodeCtx& c, const std::string& kind, const Dims& i
   return {kind, p, {}};
 }
 
+// The convolution parameters (library_call.h) of image x (N, C, in...) and output y (N, O,
+// out...) with the node's window attributes.
+LibraryCall conv_call(const NodeCtx& c, const std::string& kind, const Dims& x, const Dims& y, bool bias) {
+  require_f32(c);
+  int nsp = static_cast<int>(x.size()) - 2;
+  if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D convolutions have a lowering");
+  lib::ConvShape s{};
+  s.nsp = nsp;
+  s.N = x[0], s.C = x[1], s.O = y[1], s.groups = c.attrs.i("num_group");
+  auto tuple_or = [&](const char* n, int64_t dflt, int i) {
+    const auto& v = c.attrs.tuple(n);
+    return v.empty() ? dflt : v[i];
+  };
+  for (int d = 0; d < nsp; ++d) {
+    s.in[d] = x[2 + d], s.out[d] = y[2 + d], s.k[d] = c.attrs.tuple("kernel")[d];
+    s.stride[d] = tuple_or("stride", 1, d), s.pad[d] = tuple_or("pad", 0, d), s.dilate[d] = tuple_or("dilate", 1, d);
+  }
+  // The layout library_call.h documents; unused 1-D entries stay 0.
+  return {kind,
+          {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1], s.stride[0],
+           s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
+          {}};
+}
+
 }  // namespace
 
 void register_library(LoweringTable& t) {
@@ -74,29 +98,15 @@ void register_library(LoweringTable& t) {
     return {"batch_matmul", {B, M, N, K, ta, tb}, {}};
   });
   t.library("Convolution", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
-    const Dims &x = c.in_shapes[0], &y = c.out_shapes[0];
-    int nsp = static_cast<int>(x.size()) - 2;
-    if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D convolutions have a lowering");
     auto layout = c.attrs.is_none("layout") ? std::string() : c.attrs.s("layout");
     if (!layout.empty() && layout != "NCW" && layout != "NCHW") c.error("layout " + layout + " has no lowering");
-    lib::ConvShape s{};
-    s.nsp = nsp;
-    s.N = x[0], s.C = x[1], s.O = y[1], s.groups = c.attrs.i("num_group");
-    auto tuple_or = [&](const char* n, int64_t dflt, int i) {
-      const auto& v = c.attrs.tuple(n);
-      return v.empty() ? dflt : v[i];
-    };
-    for (int d = 0; d < nsp; ++d) {
-      s.in[d] = x[2 + d], s.out[d] = y[2 + d], s.k[d] = c.attrs.tuple("kernel")[d];
-      s.stride[d] = tuple_or("stride", 1, d), s.pad[d] = tuple_or("pad", 0, d), s.dilate[d] = tuple_or("dilate", 1, d);
-    }
-    bool bias = !c.attrs.b("no_bias");
-    // The layout library_call.h documents; unused 1-D entries stay 0.
-    return {"convolution",
-            {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1],
-             s.stride[0], s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
-            {}};
+    return conv_call(c, "convolution", c.in_shapes[0], c.out_shapes[0], !c.attrs.b("no_bias"));
+  });
+  t.library("_hgc_conv_data_grad", [](const NodeCtx& c) {
+    return conv_call(c, "conv_data_grad", c.out_shapes[0], c.in_shapes[0], false);
+  });
+  t.library("_hgc_conv_weight_grad", [](const NodeCtx& c) {
+    return conv_call(c, "conv_weight_grad", c.in_shapes[1], c.in_shapes[0], false);
   });
 }
 
