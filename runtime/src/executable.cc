@@ -161,8 +161,15 @@ std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) c
   }
   std::vector<HostTensor> out;
   std::vector<void*> outp;
+  // Outputs come uninitialized (recycled blocks: no page faults, no zeroing): a step writes
+  // each one whole. An output no step touches (an extra output of a view node) reads zeros.
+  std::vector<bool> touched(buffers.size(), false);
+  for (const Step& st : steps)
+    for (int id : st.args) touched[id] = true;
   for (int id : output_buffers) {
-    out.push_back(HostTensor::uninitialized(buffers[id].dtype, buffers[id].shape));  // every one is written below
+    const BufferInfo& b = buffers[id];
+    out.push_back(touched[id] || b.kind != BufferKind::Output ? HostTensor::uninitialized(b.dtype, b.shape)
+                                                               : HostTensor(b.dtype, b.shape));
     outp.push_back(out.back().raw());
   }
   PooledBuffer arena(static_cast<std::size_t>(arena_bytes));
