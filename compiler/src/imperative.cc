@@ -8,6 +8,7 @@
 #include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
+#include "hgc/runtime/profile.h"
 #include "lowering.h"
 #include "node_ctx.h"
 
@@ -30,9 +31,13 @@ Cache& cache() {
   return *c;
 }
 
+// The cache key: op, attributes (but `scalar` when the kernel reads it at run time), dtypes and
+// (generalized) shapes.
 std::string signature(const Node& n, const lower::NodeCtx& c) {
   std::string k = n.op->name + "|";
-  for (const auto& [name, v] : n.attrs) k += name + "=" + format_attr(v) + ";";
+  for (const auto& [name, v] : n.attrs)
+    if (!(c.scalar_input && name == "scalar")) k += name + "=" + format_attr(v) + ";";
+  if (c.scalar_input) k += "scalar=<input>;";
   auto shapes = [&](const std::vector<lower::Dims>& ds, const std::vector<DType>& ts) {
     for (size_t i = 0; i < ds.size(); ++i) {
       k += "|" + dtype_name(ts[i]) + ":";
@@ -47,8 +52,24 @@ std::string signature(const Node& n, const lower::NodeCtx& c) {
 
 }  // namespace
 
+namespace {
+std::vector<HostTensor> invoke_untimed(const std::string& op, const AttrMap& attrs, const std::vector<HostTensor>& inputs,
+                                       const CompileOptions& opts);
+}
+
 std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs, const std::vector<HostTensor>& inputs,
                                      const CompileOptions& opts) {
+  if (!profile::enabled()) return invoke_untimed(op, attrs, inputs, opts);
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = invoke_untimed(op, attrs, inputs, opts);
+  profile::record("invoke " + op, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::steady_clock::now() - t0).count());
+  return out;
+}
+
+namespace {
+std::vector<HostTensor> invoke_untimed(const std::string& op, const AttrMap& attrs, const std::vector<HostTensor>& inputs,
+                                       const CompileOptions& opts) {
   const OpDef& def = OpRegistry::global().get(op);
   Graph g;
   std::vector<ValueRef> in;
@@ -74,7 +95,8 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
     for (size_t k = 1; k < c.out_shapes.size(); ++k) out.emplace_back(c.out_types[k], c.out_shapes[k]);
     return out;
   }
-  for (size_t k = 0; k < c.out_shapes.size(); ++k) out.emplace_back(c.out_types[k], c.out_shapes[k]);
+  // Kernels and library calls write every output whole.
+  for (size_t k = 0; k < c.out_shapes.size(); ++k) out.push_back(HostTensor::uninitialized(c.out_types[k], c.out_shapes[k]));
   if (l->kind == lower::Kind::Library) {
     StepArgs a;
     std::vector<BufferInfo> infos;
@@ -88,6 +110,21 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
   if (l->shape_polymorphic) {
     for (auto& d : kc.in_shapes) d = lower::generalize(d);
     for (auto& d : kc.out_shapes) d = lower::generalize(d);
+  }
+  // A scalar op's value travels as a 0-d input instead of being folded into the code, so a
+  // loop with a changing scalar (a learning-rate schedule) compiles its kernel once, and the
+  // disk cache keeps one entry, not one per value.
+  std::vector<HostTensor> args = inputs;
+  DType st = c.out_types.empty() ? DType::f32 : c.out_types[0];
+  if (l->runtime_scalar && (st == DType::f32 || st == DType::f64) && !n.attr_view().is_none("scalar")) {
+    kc.scalar_input = true;
+    kc.in_shapes.push_back({});
+    kc.in_types.push_back(st);
+    HostTensor v(st, {});
+    double sv = n.attr_view().f("scalar");
+    if (st == DType::f32) v.data<float>()[0] = static_cast<float>(sv);
+    else v.data<double>()[0] = sv;
+    args.push_back(v);
   }
   std::string key = signature(n, kc) + "|O" + std::to_string(opts.opt_level) + "|" + opts.target_cpu;
   Cache& ch = cache();
@@ -120,7 +157,7 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
     ch.stats.compile_ms += ms;
   }
   std::vector<MemRefArg> descs;
-  for (const HostTensor& t : inputs) descs.emplace_back(const_cast<void*>(t.raw()), t.shape());
+  for (const HostTensor& t : args) descs.emplace_back(const_cast<void*>(t.raw()), t.shape());
   for (HostTensor& t : out) descs.emplace_back(t.raw(), t.shape());
   std::vector<void*> ptrs(descs.size()), packed(descs.size());
   for (size_t i = 0; i < descs.size(); ++i) {
@@ -130,6 +167,7 @@ std::vector<HostTensor> invoke_typed(const std::string& op, const AttrMap& attrs
   fn(packed.data());
   return out;
 }
+}  // namespace
 
 std::vector<HostTensor> invoke(const std::string& op, const std::map<std::string, std::string>& attrs,
                                const std::vector<HostTensor>& inputs, const CompileOptions& opts) {

@@ -21,6 +21,10 @@ struct NodeCtx {
   std::vector<DType> in_types;
   std::vector<Dims> out_shapes;
   std::vector<DType> out_types;
+  // For lowerings with runtime_scalar: the `scalar` attribute is not baked into the code but
+  // read from one extra trailing input, a 0-d tensor of the output's dtype (the imperative
+  // road passes it, so one kernel serves every value).
+  bool scalar_input = false;
   [[noreturn]] void error(const std::string& msg) const;
 };
 
@@ -39,6 +43,8 @@ struct Lowering {
   // The kernel reads no dim values, only which dims are 1: it can be generated once for
   // shapes whose other dims are dynamic ("?"), so a new batch size reuses the code.
   bool shape_polymorphic = false;
+  // The kernel can take its `scalar` attribute as a runtime input (NodeCtx::scalar_input).
+  bool runtime_scalar = false;
 };
 
 class LoweringTable {
@@ -47,6 +53,7 @@ class LoweringTable {
   void add(const std::string& op, Lowering l);
   void kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}, false}); }
   void poly_kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}, true}); }
+  void scalar_kernel(const std::string& op, KernelFn fn) { add(op, {Kind::Kernel, std::move(fn), {}, true, true}); }
   void view(const std::string& op) { add(op, {Kind::View, {}, {}, false}); }
   void library(const std::string& op, LibraryFn fn) { add(op, {Kind::Library, {}, std::move(fn), false}); }
   // nullptr when the op has no lowering.

@@ -1,6 +1,7 @@
 // Gradient rules of layers (FullyConnected, activations, softmax, Embedding, Dropout),
-// matrix products, Convolution and Deconvolution (im2col/col2im GEMMs), Pooling (through _backward_Pooling)
-// and movement ops. Each is written with registered ops only.
+// matrix products, Convolution (through its two gradient ops), Deconvolution (im2col/col2im
+// GEMMs), Pooling (through _backward_Pooling) and movement ops. Each is written with
+// registered ops only.
 #include <numeric>
 
 #include "grad_rules.h"
@@ -94,32 +95,21 @@ AttrMap window_attrs(const AttrView& a) {
   return m;
 }
 
-// Convolution as GEMMs over im2col columns, per image n and group g (Cg = C/G input channels,
-// Og = O/G filters, K kernel taps, L output positions):
-//   y[n,g] (Og, L) = W[g] (Og, Cg*K) . cols[n,g] (Cg*K, L),   cols = im2col(x)
-// so dW[g] = sum_n dy[n,g] . cols[n,g]^T, dcols[n,g] = W[g]^T . dy[n,g], dx = col2im(dcols)
-// and db sums dy over everything but the channel. The rows of im2col's output are ordered
-// channel-major and the filters group-major, so each (n, g) pair is a contiguous block and
-// both products are one batch_dot over N*G.
+// Convolution's gradients: dx and dW by the two gradient ops (im2col + one sgemm per chunk
+// of images in the runtime: dcols = W^T . dy then col2im, dW = dy . cols^T summed over the
+// images), db by summing dy over everything but the channel. Separate ops, so a graph that
+// needs no data gradient (the first layer) drops that one.
 Grads conv_grad(const GradCtx& c) {
   const NDArray &x = c.in[0], &w = c.in[1], &g = c.og[0];
   if (!c.attrs.is_none("layout") && c.attrs.s("layout")[1] != 'C')
     fail("autograd", "Convolution: gradients exist for channel-first layouts (NCW, NCHW) only");
   int nsp = x.ndim() - 2;
   if (nsp < 1 || nsp > 2) fail("autograd", "Convolution: gradients exist for 1-D and 2-D convolutions only");
-  int64_t n = x.shape()[0], ch = x.shape()[1], o = w.shape()[0], groups = c.attrs.i("num_group");
-  int64_t taps = 1, l = 1;
-  for (int d = 0; d < nsp; ++d) taps *= w.shape()[2 + d], l *= g.shape()[2 + d];
-  int64_t cgk = ch / groups * taps, og = o / groups;
   AttrMap win = window_attrs(c.attrs);
-  NDArray cols = nd_detail::call("im2col", win, {x}).reshape({n * groups, cgk, l});
-  NDArray dy = g.reshape({n * groups, og, l});
-  NDArray dw = nd::sum(nd::batch_dot(dy, cols, false, true).reshape({n, o, cgk}), {0}).reshape(w.shape());
-  NDArray wg = nd::broadcast_to(w.reshape({1, groups, og, cgk}), {n, groups, og, cgk}).reshape({n * groups, og, cgk});
-  NDArray dcols = nd::batch_dot(wg, dy, true, false).reshape({n, ch * taps, l});
-  std::vector<int64_t> size(x.shape().begin() + 2, x.shape().end());
-  win["output_size"] = size;
-  Grads r{nd_detail::call("col2im", win, {dcols}), dw};
+  win["num_group"] = c.attrs.i("num_group");
+  NDArray dw = call("_hgc_conv_weight_grad", win, {g, x});
+  win["output_size"] = std::vector<int64_t>(x.shape().begin() + 2, x.shape().end());
+  Grads r{call("_hgc_conv_data_grad", win, {g, w}), dw};
   if (!c.attrs.b("no_bias")) {
     std::vector<int64_t> axes{0};
     for (int d = 0; d < nsp; ++d) axes.push_back(2 + d);

@@ -256,6 +256,53 @@ bool col2im_shape(ShapeCtx& c) {
   return c.out[0].known();
 }
 
+// _hgc_conv_data_grad(ograd, weight) -> data gradient (N, weight[1] * num_group,
+// output_size...); _hgc_conv_weight_grad(ograd, data) -> weight gradient (ograd[1],
+// data[1] / num_group, kernel...). ograd's spatial dims must be what the window gives.
+bool conv_grad_shape(ShapeCtx& c, bool data) {
+  Im2col w = im2col_attrs(c);
+  int nk = static_cast<int>(w.k.size());
+  int64_t groups = c.attrs.i("num_group");
+  if (groups < 1) c.error("num_group=" + std::to_string(groups) + " must be positive");
+  const Shape &dy = c.in[0], &other = c.in[1];
+  if (!dy.rank_known() || !other.rank_known()) return false;
+  if (dy.ndim() != nk + 2 || other.ndim() != nk + 2)
+    c.error("ograd " + dy.str() + " and " + std::string(data ? "weight " : "data ") + other.str() + " must have rank " +
+            std::to_string(nk + 2) + " for a " + std::to_string(nk) + "-D kernel");
+  std::vector<int64_t> sp;
+  if (data) {
+    sp = c.attrs.tuple("output_size");
+    if (static_cast<int>(sp.size()) != nk)
+      c.error("output_size=" + util::str(sp) + " must have one entry per kernel dim " + util::str(w.k));
+  } else {
+    sp.assign(other.dims().begin() + 2, other.dims().end());
+  }
+  std::vector<int64_t> blocks;  // what the window gives per spatial dim
+  for (int i = 0; i < nk; ++i) {
+    if (!known(sp[i])) return false;
+    int64_t dk = w.dilate[i] * (w.k[i] - 1) + 1, span = sp[i] + 2 * w.pad[i];
+    if (span < dk) c.error("kernel " + util::str(w.k) + " exceeds padded size " + std::to_string(span));
+    blocks.push_back((span - dk) / w.stride[i] + 1);
+    if (known(dy[2 + i]) && dy[2 + i] != blocks.back())
+      c.error("ograd " + dy.str() + " does not match the window's output size " + util::str(blocks));
+  }
+  if (data) {
+    Shape out = Shape::of_rank(nk + 2);
+    out[0] = dy[0];
+    out[1] = known(other[1]) ? other[1] * groups : Shape::kUnknownDim;
+    for (int i = 0; i < nk; ++i) out[2 + i] = sp[i];
+    c.assign_out(0, out);
+  } else {
+    if (known(other[1]) && other[1] % groups) c.error("num_group=" + std::to_string(groups) + " does not divide data " + other.str());
+    Shape out = Shape::of_rank(nk + 2);
+    out[0] = dy[1];
+    out[1] = known(other[1]) ? other[1] / groups : Shape::kUnknownDim;
+    for (int i = 0; i < nk; ++i) out[2 + i] = w.k[i];
+    c.assign_out(0, out);
+  }
+  return c.out[0].known();
+}
+
 OpBuilder pool_attrs(OpBuilder b) {
   return b.attr(AttrSpec::int_tuple("kernel").def(std::vector<int64_t>{}))
       .attr(AttrSpec::one_of("pool_type", {"max", "avg", "sum", "lp"}).def(std::string("max")))
@@ -314,6 +361,17 @@ void register_nn_conv(OpRegistry& r) {
   };
   window(r.add("im2col")).shape(im2col_shape);
   window(r.add("col2im").attr(AttrSpec::int_tuple("output_size"))).shape(col2im_shape);
+
+  // Convolution's gradients as two ops, so a gradient graph that needs only one (the first
+  // layer needs no data gradient) computes only that one; lowered to im2col + sgemm library
+  // calls over chunks of images (runtime/library.h).
+  window(r.add("_hgc_conv_data_grad").attr(AttrSpec::integer("num_group").def(int64_t(1)))
+             .attr(AttrSpec::int_tuple("output_size")))
+      .inputs(Names{"ograd", "weight"})
+      .shape([](ShapeCtx& c) { return conv_grad_shape(c, true); });
+  window(r.add("_hgc_conv_weight_grad").attr(AttrSpec::integer("num_group").def(int64_t(1))))
+      .inputs(Names{"ograd", "data"})
+      .shape([](ShapeCtx& c) { return conv_grad_shape(c, false); });
 
   // `same` is MXNet's 1-D-only convention ceil(x / stride); it is accepted for any rank here.
   // output_size (adaptive pooling) is part of the schema but, as in MXNet's own shape function,

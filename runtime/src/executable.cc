@@ -1,14 +1,13 @@
 #include "hgc/runtime/executable.h"
 
-#include "hgc/runtime/allocator.h"
-#include "hgc/runtime/thread_pool.h"
-
 #include <algorithm>
-
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
-
+#include "hgc/runtime/allocator.h"
+#include "hgc/runtime/profile.h"
+#include "hgc/runtime/thread_pool.h"
 
 // Defined in memref_copy.cc; referenced here so the linker keeps it in every program that
 // runs kernels (it is only ever called from generated code).
@@ -49,7 +48,9 @@ int Executable::input_index(const std::string& name) const {
 // Rows [r0, r1) of every split argument, the whole of the others; one kernel call per chunk.
 void Executable::run_split(const Step& s, const std::function<void*(int)>& ptr_of) const {
   const int64_t rows = buffers[s.args.back()].shape[0];
-  const int chunks = static_cast<int>(std::min<int64_t>(ThreadPool::global().size(), rows));
+  // A few chunks per thread: on a busy machine a worker may start late, and the others then
+  // take its share instead of waiting for it.
+  const int chunks = static_cast<int>(std::min<int64_t>(4 * ThreadPool::global().size(), rows));
   std::vector<void*> base;
   for (int id : s.args) base.push_back(ptr_of(id));
   ThreadPool::global().parallel_for(chunks, [&](int c) {
@@ -91,7 +92,9 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
   std::vector<MemRefArg> descs;
   std::vector<void*> desc_ptrs, packed;
   StepArgs la;
+  const bool profiling = profile::enabled();
   for (const Step& s : steps) {
+    auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     if (s.kernel && s.library) {  // a library call with its epilogue kernel
       la.ptrs.clear();
       la.infos.clear();
@@ -128,6 +131,14 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
       }
       s.library(la);
     }
+    if (profiling) {
+      std::string what = s.kernel && s.library ? s.call.kind + "+epilogue "
+                         : s.library             ? s.call.kind + " "
+                         : s.split               ? "kernel(split) "
+                                                 : "kernel ";
+      profile::record(what + s.label, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - t0).count());
+    }
   }
 }
 
@@ -150,8 +161,15 @@ std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) c
   }
   std::vector<HostTensor> out;
   std::vector<void*> outp;
+  // Outputs come uninitialized (recycled blocks: no page faults, no zeroing): a step writes
+  // each one whole. An output no step touches (an extra output of a view node) reads zeros.
+  std::vector<bool> touched(buffers.size(), false);
+  for (const Step& st : steps)
+    for (int id : st.args) touched[id] = true;
   for (int id : output_buffers) {
-    out.emplace_back(buffers[id].dtype, buffers[id].shape);
+    const BufferInfo& b = buffers[id];
+    out.push_back(touched[id] || b.kind != BufferKind::Output ? HostTensor::uninitialized(b.dtype, b.shape)
+                                                               : HostTensor(b.dtype, b.shape));
     outp.push_back(out.back().raw());
   }
   PooledBuffer arena(static_cast<std::size_t>(arena_bytes));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hgc/runtime/thread_pool.h"
+#include "library_window.h"
 
 namespace hgc::lib {
 
@@ -30,72 +31,14 @@ void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64
   for (int64_t i = 0; i < batch; ++i) matmul(a + i * M * K, b + i * K * N, c + i * M * N, M, N, K, ta, tb);
 }
 
-int64_t convolution_workspace(const ConvShape& s) {
-  int64_t kk = 1, oo = 1;
-  for (int d = 0; d < s.nsp; ++d) kk *= s.k[d], oo *= s.out[d];
-  return (s.C / s.groups) * kk * oo;
-}
+int64_t convolution_workspace(const ConvShape& s) { return detail::conv_plan(s).workspace; }
 
-namespace {
-
-// The 2-D view of a 1-D or 2-D window geometry (1-D: a height of 1).
-struct Geom2 {
-  int64_t H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
-  explicit Geom2(const ConvShape& s) {
-    bool two = s.nsp == 2;
-    H = two ? s.in[0] : 1, W = s.in[s.nsp - 1];
-    KH = two ? s.k[0] : 1, KW = s.k[s.nsp - 1];
-    OH = two ? s.out[0] : 1, OW = s.out[s.nsp - 1];
-    SH = two ? s.stride[0] : 1, SW = s.stride[s.nsp - 1];
-    PH = two ? s.pad[0] : 0, PW = s.pad[s.nsp - 1];
-    DH = two ? s.dilate[0] : 1, DW = s.dilate[s.nsp - 1];
-  }
-};
-
-// Column rows [KH * KW, OH * OW] of one channel plane; zero outside the input.
-void im2col_plane(const Geom2& g, const float* x, float* col) {
-  for (int64_t kh = 0; kh < g.KH; ++kh)
-    for (int64_t kw = 0; kw < g.KW; ++kw) {
-      float* row = col + (kh * g.KW + kw) * g.OH * g.OW;
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        int64_t ih = oh * g.SH - g.PH + kh * g.DH;
-        float* out = row + oh * g.OW;
-        if (ih < 0 || ih >= g.H) {
-          std::memset(out, 0, sizeof(float) * g.OW);
-          continue;
-        }
-        const float* in = x + ih * g.W;
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          int64_t iw = ow * g.SW - g.PW + kw * g.DW;
-          out[ow] = iw >= 0 && iw < g.W ? in[iw] : 0.f;
-        }
-      }
-    }
-}
-
-// The adjoint of im2col_plane: every column entry added back to the input element it was
-// read from (entries read from the padding are dropped). `x` must be zeroed by the caller.
-void col2im_plane(const Geom2& g, const float* col, float* x) {
-  for (int64_t kh = 0; kh < g.KH; ++kh)
-    for (int64_t kw = 0; kw < g.KW; ++kw) {
-      const float* row = col + (kh * g.KW + kw) * g.OH * g.OW;
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        int64_t ih = oh * g.SH - g.PH + kh * g.DH;
-        if (ih < 0 || ih >= g.H) continue;
-        const float* in = row + oh * g.OW;
-        float* out = x + ih * g.W;
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          int64_t iw = ow * g.SW - g.PW + kw * g.DW;
-          if (iw >= 0 && iw < g.W) out[iw] += in[ow];
-        }
-      }
-    }
-}
+namespace detail {
 
 // Runs fn(p) for every plane p < n, split over the thread pool when there is enough work.
 void for_planes(int64_t n, int64_t work_per_plane, const std::function<void(int64_t)>& fn) {
   ThreadPool& pool = ThreadPool::global();
-  int chunks = static_cast<int>(std::min<int64_t>(n, pool.size()));
+  int chunks = static_cast<int>(std::min<int64_t>(n, 4 * pool.size()));  // a few per thread (see run_split)
   if (chunks <= 1 || n * work_per_plane < (int64_t(1) << 16)) {
     for (int64_t p = 0; p < n; ++p) fn(p);
     return;
@@ -105,12 +48,14 @@ void for_planes(int64_t n, int64_t work_per_plane, const std::function<void(int6
   });
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 void im2col(const ConvShape& s, const float* x, float* col) {
   Geom2 g(s);
   int64_t in = g.H * g.W, rows = g.KH * g.KW * g.OH * g.OW;
-  for_planes(s.N * s.C, rows, [&](int64_t p) { im2col_plane(g, x + p * in, col + p * rows); });
+  for_planes(s.N * s.C, rows, [&](int64_t p) { im2col_plane(g, x + p * in, col + p * rows, g.OH * g.OW); });
 }
 
 void col2im(const ConvShape& s, const float* col, float* x) {
@@ -118,36 +63,10 @@ void col2im(const ConvShape& s, const float* col, float* x) {
   int64_t in = g.H * g.W, rows = g.KH * g.KW * g.OH * g.OW;
   for_planes(s.N * s.C, rows, [&](int64_t p) {
     std::memset(x + p * in, 0, sizeof(float) * in);
-    col2im_plane(g, col + p * rows, x + p * in);
+    col2im_plane(g, col + p * rows, x + p * in, g.OH * g.OW);
   });
 }
 
-void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
-  int64_t in_sp = 1, out_sp = 1, kk = 1;
-  for (int d = 0; d < s.nsp; ++d) in_sp *= s.in[d], out_sp *= s.out[d], kk *= s.k[d];
-  int64_t cg = s.C / s.groups, og = s.O / s.groups;
-  for (int64_t n = 0; n < s.N; ++n)
-    for (int64_t g = 0; g < s.groups; ++g) {
-      const float* xg = x + (n * s.C + g * cg) * in_sp;
-      float* yg = y + (n * s.O + g * og) * out_sp;
-      const float* wg = w + g * og * cg * kk;
-      bool pointwise = kk == 1 && s.stride[0] == 1 && s.stride[s.nsp - 1] == 1 && s.pad[0] == 0 && s.pad[s.nsp - 1] == 0;
-      const float* col = xg;  // a 1x1 convolution reads the image itself
-      if (!pointwise) {
-        Geom2 geo(s);
-        for (int64_t c = 0; c < cg; ++c) im2col_plane(geo, xg + c * in_sp, ws + c * kk * out_sp);
-        col = ws;
-      }
-      float beta = 0.f;
-      if (b) {
-        for (int64_t o = 0; o < og; ++o)
-          for (int64_t p = 0; p < out_sp; ++p) yg[o * out_sp + p] = b[g * og + o];
-        beta = 1.f;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, og, out_sp, cg * kk, 1.f, wg, cg * kk, col, out_sp, beta,
-                  yg, out_sp);
-    }
-}
 
 int64_t deconvolution_workspace(const ConvShape& s) {
   int64_t kk = 1, in = 1;

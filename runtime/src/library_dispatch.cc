@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "hgc/ir/error.h"
+#include "hgc/runtime/allocator.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/library_call.h"
@@ -17,7 +18,8 @@ struct Spec {
   size_t nparams;
 };
 constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18},
-                           {"im2col", 15},          {"col2im", 15},      {"deconvolution", 18}};
+                           {"conv_data_grad", 18},  {"conv_weight_grad", 18}, {"deconvolution", 18},
+                           {"im2col", 15},          {"col2im", 15}};
 
 lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   lib::ConvShape s{};
@@ -71,10 +73,14 @@ void run_library(const LibraryCall& c, const StepArgs& a) {
     lib::matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3] != 0, q[4] != 0);
   } else if (c.kind == "batch_matmul") {
     lib::batch_matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
-  } else if (c.kind == "convolution") {
+  } else if (c.kind == "convolution" || c.kind == "conv_data_grad" || c.kind == "conv_weight_grad") {
     lib::ConvShape s = conv_shape(q);
-    std::vector<float> workspace(static_cast<size_t>(lib::convolution_workspace(s)));
-    lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
+    // Not zeroed: every call writes its workspace before reading it.
+    PooledBuffer workspace(sizeof(float) * static_cast<size_t>(lib::convolution_workspace(s)));
+    float* ws = static_cast<float*>(workspace.get());
+    if (c.kind == "convolution") lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), ws);
+    else if (c.kind == "conv_data_grad") lib::conv_data_grad(s, f(0), f(1), f(2), ws);
+    else lib::conv_weight_grad(s, f(0), f(1), f(2), ws);
   } else if (c.kind == "deconvolution") {
     lib::ConvShape s = conv_shape(q);
     std::vector<float> workspace(static_cast<size_t>(lib::deconvolution_workspace(s)));
@@ -141,12 +147,19 @@ void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& s
       if (s.k[d] < 1 || s.stride[d] < 1 || s.dilate[d] < 1) fail("runtime", c.kind, ": bad kernel/stride/dilate");
       in = product({in, s.in[d]}), out = product({out, s.out[d]}), kk = product({kk, s.k[d]});
     }
-    // Weights: convolution (O, C/g, k...), deconvolution (C, O/g, k...).
-    need = {product({s.N, s.C, in}), deconv ? product({s.C, s.O / s.groups, kk}) : product({s.O, s.C / s.groups, kk})};
-    if (q[5]) need.push_back(s.O);
-    need.push_back(product({s.N, s.O, out}));
-    int64_t ws = deconv ? product({s.O / s.groups, kk, in}) : product({s.C / s.groups, kk, out});
-    if (ws < 0) fail("runtime", c.kind, ": workspace too large");
+    // Weights: convolution and its gradients (O, C/g, k...), deconvolution (C, O/g, k...).
+    int64_t x = product({s.N, s.C, in}), y = product({s.N, s.O, out});
+    int64_t w = deconv ? product({s.C, s.O / s.groups, kk}) : product({s.O, s.C / s.groups, kk});
+    if (c.kind == "convolution" || deconv) {
+      need = {x, w};
+      if (q[5]) need.push_back(s.O);
+      need.push_back(y);
+    } else {
+      if (q[5]) fail("runtime", c.kind, ": takes no bias");
+      need = c.kind == "conv_data_grad" ? std::vector<int64_t>{y, w, x} : std::vector<int64_t>{y, x, w};
+    }
+    if ((deconv ? lib::deconvolution_workspace(s) : lib::convolution_workspace(s)) < 0)
+      fail("runtime", c.kind, ": workspace too large");
   }
   if (ops.size() != need.size())
     fail("runtime", "library call ", c.kind, " takes ", need.size(), " operands, got ", ops.size());

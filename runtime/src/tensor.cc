@@ -1,10 +1,11 @@
 #include "hgc/runtime/tensor.h"
 
-#include "hgc/runtime/allocator.h"
-
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+
+#include "hgc/runtime/allocator.h"
 
 namespace hgc {
 
@@ -55,6 +56,18 @@ HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape)
     storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
   }
   std::memset(p, 0, alloc);
+}
+
+HostTensor HostTensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
+  HostTensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.nbytes_ = checked_nbytes(dtype, t.shape_, "runtime", "tensor");
+  std::size_t alloc = std::max<std::size_t>(kAlignment, (t.nbytes_ + kAlignment - 1) / kAlignment * kAlignment);
+  void* p = CachingAllocator::global().allocate(alloc);
+  t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
+                                        [alloc](uint8_t* q) { CachingAllocator::global().release(q, alloc); });
+  return t;
 }
 
 HostTensor HostTensor::reshaped(std::vector<int64_t> shape) const {

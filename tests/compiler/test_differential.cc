@@ -76,7 +76,7 @@ TEST_CASE("differential: movement, gathers and sources") { run_all(test::movemen
 TEST_CASE("differential: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
 
 // CPU-only library calls (no GPU lowering), so they stay out of test::library_cases().
-TEST_CASE("differential: Deconvolution, im2col and col2im") {
+TEST_CASE("differential: Deconvolution, im2col, col2im and the convolution gradient ops") {
   using Attrs = std::map<std::string, std::string>;
   std::vector<Case> cases;
   cases.push_back({"Deconvolution",
@@ -99,5 +99,19 @@ TEST_CASE("differential: Deconvolution, im2col and col2im") {
   cases.push_back({"col2im", {{"kernel", "(3,)"}, {"stride", "(2,)"}, {"pad", "(1,)"}, {"output_size", "(9,)"}},
                    {Shape{1, 6, 5}}});
   cases.push_back({"im2col", {{"kernel", "(1, 1)"}}, {Shape{2, 3, 4, 5}}});
+  // 18 images of 72 x 900 columns run as two chunks (16 + 2) of side-by-side columns.
+  cases.push_back({"Convolution", {{"kernel", "(3, 3)"}, {"num_filter", "4"}}, {Shape{18, 8, 32, 32}, Shape{4, 8, 3, 3}, Shape{4}}});
+  // Convolution's gradient ops: (ograd, weight) -> dx and (ograd, data) -> dw.
+  Attrs cg{{"kernel", "(3, 3)"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"dilate", "(2, 1)"}, {"num_group", "2"}};
+  cases.push_back({"_hgc_conv_weight_grad", cg, {Shape{1, 4, 3, 4}, Shape{1, 4, 7, 8}}});
+  Attrs cgd = cg;
+  cgd["output_size"] = "(7, 8)";
+  cases.push_back({"_hgc_conv_data_grad", cgd, {Shape{1, 4, 3, 4}, Shape{4, 2, 3, 3}}});
+  cases.push_back({"_hgc_conv_weight_grad", {{"kernel", "(3, 3)"}}, {Shape{18, 4, 30, 30}, Shape{18, 8, 32, 32}}});
+  cases.push_back({"_hgc_conv_data_grad", {{"kernel", "(3, 3)"}, {"output_size", "(32, 32)"}},
+                   {Shape{18, 4, 30, 30}, Shape{4, 8, 3, 3}}});
+  cases.push_back({"_hgc_conv_weight_grad", {{"kernel", "(3,)"}, {"pad", "(1,)"}}, {Shape{2, 2, 9}, Shape{2, 3, 9}}});
+  cases.push_back({"_hgc_conv_data_grad", {{"kernel", "(3,)"}, {"pad", "(1,)"}, {"output_size", "(9,)"}},
+                   {Shape{2, 2, 9}, Shape{2, 3, 3}}});
   run_all(cases);
 }

@@ -2,12 +2,18 @@
 // the kernel cache keyed so a new batch size reuses shape-polymorphic kernels.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include "hgc/compiler/imperative.h"
+#include "hgc/compiler/kernel_cache.h"
 #include "hgc/ir/error.h"
+#include "hgc/ir/infer.h"
 
 using namespace hgc;
 
@@ -83,4 +89,59 @@ TEST_CASE("first-call vs cached-call latency per op (figures, not thresholds)") 
     MESSAGE(std::string(op) << ": first call " << std::chrono::duration<double, std::milli>(t1 - t0).count() << " ms, cached "
                << std::chrono::duration<double, std::micro>(t2 - t1).count() / 100 << " us (64x256)");
   }
+}
+
+TEST_CASE("imperative scalar ops compile one kernel for every scalar value") {
+  clear_kernel_cache();
+  std::string dir = "/tmp/hgc_test_scalar_cache_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  CompileOptions o = CompileOptions().cache_folder(dir);
+  HostTensor x = iota({3, 5}, -2, 0.5f);
+  auto str = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.17g", v);
+    return std::string(b);
+  };
+  for (int i = 0; i < 50; ++i) {
+    double s = 0.37 * i - 7.5;  // an annealing-like sequence of distinct values
+    HostTensor y = invoke("_mul_scalar", {{"scalar", str(s)}}, {x}, o)[0];
+    for (int k = 0; k < 15; ++k) CHECK(y.data<float>()[k] == doctest::Approx((-2 + 0.5 * k) * s).epsilon(1e-6));
+  }
+  KernelCacheStats st = kernel_cache_stats();
+  CHECK(st.misses == 1);
+  CHECK(st.hits == 49);
+  CHECK(st.entries == 1);
+  CHECK(DiskCache::at(dir).stats().writes == 1);  // one on-disk entry, not 50
+  // Reversed and other scalar ops read the runtime value too; a new shape class is a new kernel.
+  for (double s : {3.0, -0.25}) {
+    HostTensor r = invoke("_rminus_scalar", {{"scalar", str(s)}}, {x}, o)[0];
+    HostTensor d = invoke("_rdiv_scalar", {{"scalar", str(s)}}, {iota({4}, 1)}, o)[0];
+    for (int k = 0; k < 15; ++k) CHECK(r.data<float>()[k] == doctest::Approx(s - (-2 + 0.5 * k)));
+    for (int k = 0; k < 4; ++k) CHECK(d.data<float>()[k] == doctest::Approx(s / (1 + k)));
+  }
+  CHECK(kernel_cache_stats().misses == 3);
+  // float64 passes a double: no rounding of the scalar through float.
+  HostTensor x64(DType::f64, {2});
+  x64.data<double>()[0] = 1, x64.data<double>()[1] = 3;
+  for (double s : {0.1, 1e-12}) {
+    HostTensor p = invoke("_plus_scalar", {{"scalar", str(s)}}, {x64}, o)[0];
+    CHECK(p.data<double>()[0] == 1 + s);
+    CHECK(p.data<double>()[1] == 3 + s);
+  }
+  CHECK(kernel_cache_stats().misses == 4);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("compiled graphs keep scalars folded into the code") {
+  Graph g;
+  int x = g.add_variable("x");
+  int m = g.add_node("_mul_scalar", "m", {{x, 0}}, {{"scalar", 0.5}});
+  g.heads.push_back({m, 0});
+  infer(g, {{{"x", Shape{4}}}, {}});
+  std::string mlir = emit_mlir(g);
+  CHECK(mlir.find("tensor.extract") == std::string::npos);  // no scalar input
+  CHECK(mlir.find("%arg2") == std::string::npos);           // x and the output only
+  HostTensor in = iota({4}, 1);
+  HostTensor out = compile(g)->run({in})[0];
+  for (int k = 0; k < 4; ++k) CHECK(out.data<float>()[k] == 0.5f * (1 + k));
 }

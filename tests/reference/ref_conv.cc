@@ -1,5 +1,6 @@
-// Reference kernels: Convolution, Deconvolution, Pooling and its backward, im2col/col2im (MXNet
-// 1.9 nn/convolution-inl.h, nn/deconvolution-inl.h, nn/pool.h, nn/im2col.h). Channel-last
+// Reference kernels: Convolution and its gradient ops, Deconvolution, Pooling and its
+// backward, im2col/col2im (MXNet 1.9 nn/convolution-inl.h, nn/deconvolution-inl.h,
+// nn/pool.h, nn/im2col.h). Channel-last
 // layouts are transposed to channel-first and back, and 1-D/2-D windows are run as 3-D ones
 // with leading size-1 dims, so a single loop nest per op covers every case.
 #include <algorithm>
@@ -192,6 +193,45 @@ void col2im(Ctx& c) {
   im2col_nchw(c.out[0], c.in[0], im2col_window(c, c.out[0].ndim() - 2), false);
 }
 
+// Convolution's gradients, straight from the forward's sum (conv_nchw): with y[n, f, a] =
+// sum_{c,k} x[n, g*Cg + c, a*s - p + k*d] * w[f, c, k],
+//   dx[n, g*Cg + c, b] += dy[n, f, a] * w[f, c, k] and dw[f, c, k] += dy[n, f, a] * x[n, g*Cg + c, b]
+// for every tap (a, k) that lands on input position b.
+void conv_grad_nchw(const Arr& dy, const Arr& other, Arr& out, const Window& win, int64_t groups, bool data) {
+  const Arr& x = data ? out : other;  // the image-shaped array
+  const Arr& w = data ? other : out;  // the weight-shaped array
+  int64_t n_batch = dy.shape[0], cin = x.shape[1], cout = dy.shape[1];
+  int64_t cg = cin / groups, fg = cout / groups;
+  auto is = spatial3(x.shape), os = spatial3(dy.shape);
+  int64_t in_size = is[0] * is[1] * is[2], out_size = os[0] * os[1] * os[2];
+  int64_t ksize = win.k[0] * win.k[1] * win.k[2];
+  std::vector<int64_t> tab = tap_table(os, is, win);
+  for (double& v : out.v) v = 0;
+  for (int64_t n = 0; n < n_batch; ++n)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t f = 0; f < fg; ++f)
+        for (int64_t c = 0; c < cg; ++c) {
+          int64_t xo = (n * cin + g * cg + c) * in_size, wo = ((g * fg + f) * cg + c) * ksize;
+          const double* d = &dy.v[(n * cout + g * fg + f) * out_size];
+          for (int64_t a = 0; a < out_size; ++a)
+            for (int64_t k = 0; k < ksize; ++k) {
+              int64_t b = tab[a * ksize + k];
+              if (b < 0) continue;
+              if (data)
+                out.v[xo + b] += d[a] * w.v[wo + k];
+              else
+                out.v[wo + k] += d[a] * x.v[xo + b];
+            }
+        }
+}
+
+void conv_data_grad(Ctx& c) {
+  conv_grad_nchw(c.in[0], c.in[1], c.out[0], im2col_window(c, c.in[0].ndim() - 2), c.a.i("num_group"), true);
+}
+void conv_weight_grad(Ctx& c) {
+  conv_grad_nchw(c.in[0], c.in[1], c.out[0], im2col_window(c, c.in[0].ndim() - 2), c.a.i("num_group"), false);
+}
+
 // The window of output position `o`: it starts at o*s - p. max reads only real elements;
 // avg/sum/lp clip the window to the padded input first (that size is avg's divisor when
 // count_include_pad, the default) and then [lo, hi) to the real input.
@@ -313,6 +353,8 @@ void add_conv_kernels(KernelTable& t) {
   t["_backward_Pooling"] = pooling_backward;
   t["im2col"] = im2col;
   t["col2im"] = col2im;
+  t["_hgc_conv_data_grad"] = conv_data_grad;
+  t["_hgc_conv_weight_grad"] = conv_weight_grad;
 }
 
 }  // namespace hgc::ref

@@ -28,13 +28,19 @@ KernelFn binary(BinaryExpr e) {
   };
 }
 
+// x op scalar (or scalar op x): the scalar a constant of the code, or, with scalar_input, read
+// once from the trailing 0-d input before the loop.
 KernelFn scalar(BinaryExpr e, bool reversed) {
   return [e, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
-    double s = c.attrs.f("scalar");
+    std::string k;
+    if (c.scalar_input) {
+      k = w.fresh();
+      w.body() << "  " << k << " = tensor.extract " << ins[1] << "[] : " << tensor_type({}, c.out_types[0]) << "\n";
+    }
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
-      auto k = b.constant(s);
-      return reversed ? e(b, k, a[0]) : e(b, a[0], k);
+      std::string v = c.scalar_input ? k : b.constant(c.attrs.f("scalar"));
+      return reversed ? e(b, v, a[0]) : e(b, a[0], v);
     }));
   };
 }
@@ -109,7 +115,7 @@ void register_elementwise(LoweringTable& t) {
       {"_lesser_scalar", "lesser", false}, {"_lesser_equal_scalar", "lesser_equal", false},
       {"_logical_and_scalar", "logical_and", false}, {"_logical_or_scalar", "logical_or", false},
       {"_logical_xor_scalar", "logical_xor", false}};
-  for (const auto& [op, kind, rev] : scalars) t.poly_kernel(op, scalar(binary_exprs().at(kind), rev));
+  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(binary_exprs().at(kind), rev));
 
   t.poly_kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);

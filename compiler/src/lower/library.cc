@@ -42,14 +42,13 @@ LibraryCall window_call(const NodeCtx& c, const std::string& kind, const Dims& i
   return {kind, p, {}};
 }
 
-// Convolution and Deconvolution (the layout library_call.h documents; unused 1-D entries stay 0).
-LibraryCall conv_call(const NodeCtx& c, bool deconv) {
+// The convolution parameters (library_call.h) of image x (N, C, in...) and output y (N, O,
+// out...) with the node's window attributes; for a Deconvolution x is its input and y its
+// output.
+LibraryCall conv_call(const NodeCtx& c, const std::string& kind, const Dims& x, const Dims& y, bool bias) {
   require_f32(c);
-  const Dims &x = c.in_shapes[0], &y = c.out_shapes[0];
   int nsp = static_cast<int>(x.size()) - 2;
   if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D convolutions have a lowering");
-  auto layout = c.attrs.is_none("layout") ? std::string() : c.attrs.s("layout");
-  if (!layout.empty() && layout != "NCW" && layout != "NCHW") c.error("layout " + layout + " has no lowering");
   lib::ConvShape s{};
   s.nsp = nsp;
   s.N = x[0], s.C = x[1], s.O = y[1], s.groups = c.attrs.i("num_group");
@@ -62,15 +61,15 @@ LibraryCall conv_call(const NodeCtx& c, bool deconv) {
     s.stride[d] = tuple_or("stride", 1, d), s.pad[d] = tuple_or("pad", 0, d), s.dilate[d] = tuple_or("dilate", 1, d);
     // A Deconvolution target_shape fixes the padding (MXNet's InferPad: ceil(excess / 2); the
     // odd unit becomes adj, which only extends the output at the end).
-    if (deconv && tuple_or("target_shape", 0, d) > 0) {
+    if (kind == "deconvolution" && tuple_or("target_shape", 0, d) > 0) {
       int64_t full = s.stride[d] * (s.in[d] - 1) + s.dilate[d] * (s.k[d] - 1) + 1;
       s.pad[d] = (full - tuple_or("target_shape", 0, d) + 1) / 2;
     }
   }
-  bool bias = !c.attrs.b("no_bias");
-  return {deconv ? "deconvolution" : "convolution",
-          {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1],
-           s.stride[0], s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
+  // The layout library_call.h documents; unused 1-D entries stay 0.
+  return {kind,
+          {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1], s.stride[0],
+           s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
           {}};
 }
 
@@ -105,8 +104,25 @@ void register_library(LoweringTable& t) {
     int64_t B = o[0], M = o[1], N = o[2], K = ta ? a[1] : a[2];
     return {"batch_matmul", {B, M, N, K, ta, tb}, {}};
   });
-  t.library("Convolution", [](const NodeCtx& c) { return conv_call(c, false); });
-  t.library("Deconvolution", [](const NodeCtx& c) { return conv_call(c, true); });
+  // Convolution and Deconvolution: NCW or NCHW.
+  auto check_layout = [](const NodeCtx& c) {
+    auto layout = c.attrs.is_none("layout") ? std::string() : c.attrs.s("layout");
+    if (!layout.empty() && layout != "NCW" && layout != "NCHW") c.error("layout " + layout + " has no lowering");
+  };
+  t.library("Convolution", [check_layout](const NodeCtx& c) -> LibraryCall {
+    check_layout(c);
+    return conv_call(c, "convolution", c.in_shapes[0], c.out_shapes[0], !c.attrs.b("no_bias"));
+  });
+  t.library("Deconvolution", [check_layout](const NodeCtx& c) -> LibraryCall {
+    check_layout(c);
+    return conv_call(c, "deconvolution", c.in_shapes[0], c.out_shapes[0], !c.attrs.b("no_bias"));
+  });
+  t.library("_hgc_conv_data_grad", [](const NodeCtx& c) {
+    return conv_call(c, "conv_data_grad", c.out_shapes[0], c.in_shapes[0], false);
+  });
+  t.library("_hgc_conv_weight_grad", [](const NodeCtx& c) {
+    return conv_call(c, "conv_weight_grad", c.in_shapes[1], c.in_shapes[0], false);
+  });
 }
 
 }  // namespace hgc::lower

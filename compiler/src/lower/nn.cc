@@ -196,6 +196,33 @@ void lower_pooling_backward(const NodeCtx& c, KernelWriter& w, const std::vector
                       }, true);
   }
 
+  // Windows that tile the input exactly (stride = kernel, no padding): each input position
+  // lies in one window, o = i floordiv k, so the gradient is one parallel pass over the
+  // input reading ograd (and the first-max taps) through floordiv maps, with no window
+  // loop, no bounds checks and no tensor.extract.
+  bool tiled = !g.global;
+  for (int i = 0; i < nsp && tiled; ++i)
+    tiled = g.s[i] == g.k[i] && g.p[i] == 0 && in[2 + i] == out[2 + i] * g.k[i];
+  if (tiled) {
+    std::vector<std::string> om{d(0), d(1)};
+    for (int i = 0; i < nsp; ++i) om.push_back(d(2 + i) + " floordiv " + std::to_string(g.k[i]));
+    std::vector<std::string> tins{ins[0]}, tmaps{affine_map(n, om)};
+    if (is_max) tins.push_back(first), tmaps.push_back(affine_map(n, om));
+    double area = 1;
+    for (int64_t k : g.k) area *= static_cast<double>(k);
+    w.result(0, w.generic(tins, tmaps, outs[0], "", std::vector<std::string>(n, "parallel"), t,
+                          [&](ScalarBuilder& b, auto& a) {
+      if (type == "avg") return b.binary("arith.divf", a[0], b.constant(area));
+      if (!is_max) return a[0];
+      std::vector<std::string> kk;
+      for (int i = 0; i < nsp; ++i)
+        kk.push_back(b.raw("arith.remsi " + b.raw(KernelWriter::index_op(2 + i)) + ", " + index_const(b, g.k[i]) +
+                           " : index"));
+      return b.select(b.cmp_i1("oeq", a[1], tap_number(b, kk)), a[0], b.constant(0.0));
+    }));
+    return;
+  }
+
   int red = g.global ? 0 : nsp, iters = n + red;
   std::vector<std::string> its(n, "parallel"), ins_g, maps_g, xm;
   for (int i = 0; i < n; ++i) xm.push_back(d(i));

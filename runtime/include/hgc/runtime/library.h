@@ -21,9 +21,13 @@ struct ConvShape {
   int64_t N, C, O, groups;     // batch, in channels, out channels, groups
   int64_t in[2], out[2], k[2], stride[2], pad[2], dilate[2];
 };
-// NC(H)W convolution by im2col + sgemm per image and group; `workspace` holds
-// (C/groups)*prod(k) x prod(out) floats. y = conv(x, w) (+ b).
+// NC(H)W convolution by im2col + one sgemm per group and chunk of images (the columns of a
+// chunk side by side); `workspace` holds convolution_workspace(s) floats. y = conv(x, w) (+ b).
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
+// Its gradients, the same way: dx (N, C, in...) from dy (N, O, out...) and w; dw (O, C/groups,
+// k...) from dy and x. Same workspace size.
+void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* workspace);
+void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* workspace);
 int64_t convolution_workspace(const ConvShape& s);
 
 // NC(H)W transposed convolution (MXNet's Deconvolution): per image and group, sgemm

@@ -15,6 +15,8 @@
 //                                                         x, w, (b), y   (NC(H)W)
 //   deconvolution    (convolution's parameters; in = the input's spatial size, out = the
 //                     output's, pad the effective padding)   x, w[C,O/g,k], (b), y
+//   conv_data_grad   (convolution's parameters, has_bias 0)  dy, w, dx
+//   conv_weight_grad (convolution's parameters, has_bias 0)  dy, x, dw
 //   im2col           {nsp, N, C, in0, in1, out0, out1, k0, k1, stride0, stride1, pad0, pad1,
 //                     dilate0, dilate1}                   x[N,C,in], col[N,C*k,out]
 //   col2im           (the same parameters)                col[N,C*k,out], x[N,C,in]

@@ -22,6 +22,9 @@ class HostTensor {
   HostTensor() = default;
   // Zero-filled. Throws hgc::Error on negative dims or sizes past `max_bytes`.
   HostTensor(DType dtype, std::vector<int64_t> shape);
+  // Contents unspecified, storage from the caching allocator (a recycled block: no page faults
+  // and no zeroing), for outputs that are about to be written whole (kernel results).
+  static HostTensor uninitialized(DType dtype, std::vector<int64_t> shape);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
