@@ -26,6 +26,8 @@ void register_missing(RuleTable& t) {
   t.missing("GroupNorm", "not written yet; normalize with mean/var ops for a differentiable form");
   t.missing("RNN", "the fused RNN is expanded into differentiable ops (expand_rnn pass) only when compiled");
   t.missing("_backward_Pooling", "second derivatives of pooling are not supported");
+  t.missing("_hgc_conv_data_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
+  t.missing("_hgc_conv_weight_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
   t.missing("_hgc_fused", "a compiler kernel group, made after gradients are built; never recorded");
 }
 

@@ -91,7 +91,7 @@ void deconvolution(const ConvShape& s, const float* x, const float* w, const flo
         float* yo = y + (n * s.O + g * og + o) * out_sp;
         float bias = b ? b[g * og + o] : 0.f;
         for (int64_t p = 0; p < out_sp; ++p) yo[p] = bias;
-        col2im_plane(geo, ws + o * kk * in_sp, yo);
+        col2im_plane(geo, ws + o * kk * in_sp, yo, in_sp);
       }
     }
 }
