@@ -14,6 +14,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/cli.h"
 #include "bst/bst_common.h"
 #include "bst/bst_mxnet.h"
 #include "bst/synthetic.h"
@@ -22,6 +23,7 @@ using namespace hgc;
 using namespace hgc::gluon;
 
 int main(int argc, char** argv) try {
+  if (models::wants_help(argc, argv, "[epochs] [export-prefix] [--dump DIR]")) return 0;
   int epochs = 10;
   std::string prefix, dump;
   std::vector<std::string> pos;
@@ -29,7 +31,7 @@ int main(int argc, char** argv) try {
     if (!std::strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
     else pos.push_back(argv[i]);
   }
-  if (!pos.empty()) epochs = std::stoi(pos[0]);
+  if (!pos.empty()) epochs = models::positive_int_arg(pos[0], "epochs");
   if (pos.size() > 1) prefix = pos[1];
 
   auto d = models::make_click_data();

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/cli.h"
 #include "bst/bst_common.h"
 #include "bst/bst_torch.h"
 #include "bst/synthetic.h"
@@ -23,6 +24,7 @@ using namespace hgc;
 using namespace hgc::gluon;
 
 int main(int argc, char** argv) try {
+  if (models::wants_help(argc, argv, "[epochs] [export-prefix] [--dump DIR]")) return 0;
   int epochs = 10;
   std::string prefix, dump;
   std::vector<std::string> pos;
@@ -30,7 +32,7 @@ int main(int argc, char** argv) try {
     if (!std::strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
     else pos.push_back(argv[i]);
   }
-  if (!pos.empty()) epochs = std::stoi(pos[0]);
+  if (!pos.empty()) epochs = models::positive_int_arg(pos[0], "epochs");
   if (pos.size() > 1) prefix = pos[1];
 
   models::BSTConfig cfg;  // the seed's config_sample.py

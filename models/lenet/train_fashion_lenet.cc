@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/cli.h"
 #include "fashion/train.h"
 #include "lenet/lenet.h"
 
@@ -12,7 +13,8 @@ using namespace hgc;
 using namespace hgc::gluon;
 
 int main(int argc, char** argv) try {
-  int epochs = argc > 1 ? std::atoi(argv[1]) : 5;
+  if (models::wants_help(argc, argv, "[epochs] [plain|bn] [export-prefix]")) return 0;
+  int epochs = argc > 1 ? models::positive_int_arg(argv[1], "epochs") : 5;
   std::string variant = argc > 2 ? argv[2] : "plain";
   std::string prefix = argc > 3 ? argv[3] : "";
   if (variant != "plain" && variant != "bn") throw Error("train_fashion_lenet", "variant must be plain or bn, not '" + variant + "'");

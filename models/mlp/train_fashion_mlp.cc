@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/cli.h"
 #include "fashion/train.h"
 #include "hgc/frontend/symbol.h"
 #include "hgc/ir/infer.h"
@@ -35,7 +36,8 @@ double kib(int64_t b) { return static_cast<double>(b) / 1024.0; }
 }  // namespace
 
 int main(int argc, char** argv) try {
-  int epochs = argc > 1 ? std::atoi(argv[1]) : 10;
+  if (models::wants_help(argc, argv, "[epochs] [output-dir]")) return 0;
+  int epochs = argc > 1 ? models::positive_int_arg(argv[1], "epochs") : 10;
   std::string out = argc > 2 ? argv[2] : "fashion_mlp_out";
   auto data = models::load_fashion_mnist();
   if (!data) {

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "common/cli.h"
 #include "multivae/multivae.h"
 #include "multivae/synthetic.h"
 
@@ -33,7 +34,8 @@ Eval evaluate(Forward&& logits_of, const models::RecData& d) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  int epochs = argc > 1 ? std::atoi(argv[1]) : 20;
+  if (models::wants_help(argc, argv, "[epochs] [vae|dae] [export-prefix]")) return 0;
+  int epochs = argc > 1 ? models::positive_int_arg(argv[1], "epochs") : 20;
   std::string kind = argc > 2 ? argv[2] : "vae";
   std::string prefix = argc > 3 ? argv[3] : "";
   if (kind != "vae" && kind != "dae") throw Error("train_multivae", "model must be vae or dae, not '" + kind + "'");
