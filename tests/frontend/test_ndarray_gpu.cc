@@ -5,10 +5,14 @@
 // (scripts/gpu_check.sh runs them on a GPU machine).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <regex>
+
 #include "hgc/frontend/autograd.h"
 #include "hgc/frontend/ndarray.h"
 #include "hgc/ir/error.h"
 #include "hgc/runtime/cuda.h"
+#include "support/shell.h"
 
 using namespace hgc;
 
@@ -101,4 +105,20 @@ TEST_CASE("ndarray gpu: operations and views on a gpu array are hgc::Errors that
     CHECK_THROWS_WITH_AS(w.copyto(gpu(0)), doctest::Contains("autograd does not record"), Error);
   }
   CHECK((g.as_in_context(cpu()) + 1).to_vector<float>() == std::vector<float>(4, 2.f));
+}
+
+TEST_CASE("ndarray gpu: the device cases pass against a host-memory fake driver (byte paths only, no GPU)") {
+  if (cuda::available()) {
+    MESSAGE("SKIP fake-driver run: a CUDA driver is loaded (the device cases ran on it)");
+    return;
+  }
+  // This binary again, in a child that loads tests/fake_cuda's libcuda.so.1: the copies and
+  // refusals above run through cuda::Device's allocator and copies into host memory.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  test::Shell r = test::sh("LD_LIBRARY_PATH=" HGC_FAKE_CUDA_DIR " " + self +
+                           " --no-version -tc='ndarray gpu: copies*,ndarray gpu: operations*'");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("SKIP") == std::string::npos);
+  CHECK(std::regex_search(r.out, std::regex("test cases: +2 \\| +2 passed \\| +0 failed")));
 }

@@ -108,6 +108,13 @@ TEST_CASE("hgc compile --target=cuda: a program without CUDA link dependencies; 
     CHECK(run.out.find(cuda::unavailable_reason()) != std::string::npos);
     CHECK(run.out.find("internal error") == std::string::npos);
     CHECK(!fs::exists(dir + "/gpu.npy"));
+    // With the host-memory fake driver (tests/fake_cuda) the program opens the "device" and
+    // parses its embedded plan; it stops at loading the PTX, which the fake cannot run.
+    Shell fake = sh("LD_LIBRARY_PATH=" HGC_FAKE_CUDA_DIR " " + dir + "/mlp_cuda --input data=" + dir + "/in.npy");
+    INFO(fake.out);
+    CHECK(fake.code == 1);
+    CHECK(fake.out.find("[cuda]") != std::string::npos);
+    CHECK(fake.out.find("the fake CUDA driver runs no kernels") != std::string::npos);
     return;
   }
   REQUIRE(run.code == 0);
