@@ -2,6 +2,9 @@
 // hgc_aot). `hgc compile` links it with the model's kernel object and a generated source
 // that provides the symbols below: the serialized plan (plan_io.h, parameters included) and
 // a table of the kernels' packed entry points filled in by the linker. No MLIR/LLVM here.
+// A program compiled with --target=cuda embeds a GpuPlan instead (PTX, no kernel table) and
+// runs it on GPU 0 through the dlopen'ed CUDA runtime (cuda.h): it links no CUDA library and,
+// where no driver or device exists, stops with the reason (exit 1).
 //
 //   ./mlp --input data=in.npy --output out.npy --repeat 100
 #include <unistd.h>
@@ -19,6 +22,8 @@
 #include <vector>
 
 #include "hgc/ir/error.h"
+#include "hgc/runtime/cuda.h"
+#include "hgc/runtime/gpu_executable.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
@@ -95,17 +100,27 @@ int run(int argc, char** argv) {
       hgc::fail("cli", "unknown argument '", a, "' (see --help)");
     }
   }
-  std::map<std::string, hgc::PackedKernel> table;
-  for (int k = 0; k < hgc_aot_kernel_count; ++k) table[hgc_aot_kernels[k].name] = hgc_aot_kernels[k].fn;
+  std::map<std::string, hgc::HostTensor> bound;
   std::string blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
-  auto exe = hgc::load_plan(blob, "the embedded plan", [&](const std::string& name) {
-    auto it = table.find(name);
-    return it == table.end() ? nullptr : it->second;
-  });
+  std::shared_ptr<const hgc::Executable> exe;
+  std::unique_ptr<hgc::GpuExecutable> gpu;
+  if (hgc_target_cuda) {
+    // The device first: without a driver, say so before reading any input.
+    auto dev = hgc::cuda::Device::open(0);
+    gpu = std::make_unique<hgc::GpuExecutable>(hgc::load_gpu_plan(blob, "the embedded GPU plan"), dev);
+    exe = std::shared_ptr<const hgc::Executable>(std::shared_ptr<const hgc::Executable>(), &gpu->plan());
+  } else {
+    std::map<std::string, hgc::PackedKernel> table;
+    for (int k = 0; k < hgc_aot_kernel_count; ++k) table[hgc_aot_kernels[k].name] = hgc_aot_kernels[k].fn;
+    exe = hgc::load_plan(blob, "the embedded plan", [&](const std::string& name) {
+      auto it = table.find(name);
+      return it == table.end() ? nullptr : it->second;
+    });
+  }
   blob.clear();
   blob.shrink_to_fit();
+  auto run_once = [&] { return gpu ? gpu->run(bound) : exe->run(bound); };
 
-  std::map<std::string, hgc::HostTensor> bound;
   if (hgc_params_beside) {
     if (params.empty()) {
       char self[4096];
@@ -137,9 +152,12 @@ int run(int argc, char** argv) {
                 " was not given (--input ", n, "=FILE.npy)",
                 hgc_params_beside ? std::string(" nor found in ") + params : std::string());
     }
-  std::vector<hgc::HostTensor> out = exe->run(bound);
-  std::cout << hgc_model_name << ": " << exe->steps.size() << " steps, " << hgc::ThreadPool::global().size()
-            << " threads\n";
+  std::vector<hgc::HostTensor> out = run_once();
+  if (gpu)
+    std::cout << hgc_model_name << ": " << exe->steps.size() << " steps on GPU 0 (" << gpu->chip() << ")\n";
+  else
+    std::cout << hgc_model_name << ": " << exe->steps.size() << " steps, " << hgc::ThreadPool::global().size()
+              << " threads\n";
   for (size_t k = 0; k < out.size(); ++k)
     std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k])
               << "\n";
@@ -156,7 +174,7 @@ int run(int argc, char** argv) {
     std::vector<double> ms;
     for (int i = 0; i < repeat; ++i) {
       auto t0 = std::chrono::steady_clock::now();
-      exe->run(bound);
+      run_once();
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());

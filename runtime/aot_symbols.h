@@ -17,4 +17,5 @@ extern const char hgc_model_name[];
 extern const char* const hgc_output_names[];  // library only
 extern const int hgc_output_name_count;       // library only
 extern const int hgc_params_beside;           // program only: 1 when params are read from a file
+extern const int hgc_target_cuda;             // program only: 1 when the blob is a GpuPlan (gpu_plan.h)
 }

@@ -42,8 +42,28 @@ HGC=$(find "$BUILD" -name hgc -type f -perm -u+x | head -1)
 
 say "GPU tests"
 FAIL=0
-"$BUILD/tests/hgc_tests" --no-version -tc='cuda:*,gpu exec*,gpu codegen: the project MLP*,hgc run --device*' \
+"$BUILD/tests/hgc_tests" --no-version \
+  -tc='cuda:*,gpu exec*,gpu codegen: the project MLP*,hgc run --device*,gpu plan io*,hgc compile --target=cuda*,ndarray gpu*,chapter ndarray: managing context' \
   --duration=true || FAIL=1
+
+say "hgc compile --target=cuda: the standalone program on the GPU"
+CDIR=$(mktemp -d)
+if "$HGC" compile models/mlp/straight_dope_mlp-symbol.json --shape data=256x784 --target=cuda -o "$CDIR/mlp_cuda" &&
+   "$HGC" compile models/mlp/straight_dope_mlp-symbol.json --shape data=256x784 -o "$CDIR/mlp_cpu"; then
+  ! ldd "$CDIR/mlp_cuda" | grep -E "libcuda|libcublas" || { echo "the cuda program links CUDA"; FAIL=1; }
+  python3 - "$CDIR/in.npy" <<'PY'
+import random, struct, sys  # a (256, 784) float32 .npy without numpy
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (256, 784), }"
+hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
+    f.write(struct.pack("<%df" % (256 * 784), *[random.random() for _ in range(256 * 784)]))
+PY
+  for p in mlp_cpu mlp_cuda; do echo "-- $p"; "$CDIR/$p" --input data="$CDIR/in.npy" --repeat 200 || FAIL=1; done
+else
+  FAIL=1
+fi
+rm -rf "$CDIR"
 
 say "timing: MLP forward, batch 256 (hgc run --time 200)"
 MLP=models/mlp/straight_dope_mlp-symbol.json

@@ -20,8 +20,19 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
 NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
              const std::string& name = "");
 
-// Throws unless `ctx` can hold data (cpu only for now); `what` names the operation.
+// Throws unless `ctx` can hold data: cpu, or gpu(i) with a CUDA device i (the hgc::Error
+// names the context and the driver's reason); `what` names the operation.
 void check_context(Context ctx, const std::string& what);
+
+// ---- gpu contexts (nd_device.cc): bytes between host and the CUDA runtime's devices ----
+// `t`'s bytes in a new block on ctx's device.
+std::shared_ptr<const DeviceData> to_device(const HostTensor& t, Context ctx, const std::string& what);
+// A new host tensor with `d`'s bytes.
+HostTensor to_host(const DeviceData& d);
+// A copy of `d` on ctx's device (device to device on one GPU, through the host between two).
+std::shared_ptr<const DeviceData> device_copy(const DeviceData& d, Context src, Context ctx, const std::string& what);
+// Overwrites `dst`'s block with `src`'s bytes (same size; either may be on the host).
+void device_write(const NDArray& dst, const NDArray& src, const std::string& what);
 
 // Writes `v` into every element of `t` (any dtype; f16/bf16 through the Cast op).
 void fill(HostTensor& t, double v);

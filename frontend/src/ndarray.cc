@@ -25,6 +25,7 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
     if (inputs[i].context() != ctx)
       fail("ndarray", op, ": inputs live on ", ctx.str(), " and ", inputs[i].context().str(),
            "; copy one over with copyto() first");
+    if (inputs[i].on_device()) inputs[i].device_read_error(op);
     ins.push_back(inputs[i].tensor());
   }
   std::vector<NDArray> out;
@@ -36,11 +37,6 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
 NDArray call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
              const std::string& name) {
   return call_all(op, attrs, inputs, name).at(0);
-}
-
-void check_context(Context ctx, const std::string& what) {
-  if (ctx.device_type != DeviceType::cpu)
-    fail("ndarray", what, ": context ", ctx.str(), " is not available (this build holds arrays on cpu only)");
 }
 
 namespace {
@@ -79,6 +75,7 @@ void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   if (dst.shape() != src.shape())
     fail("ndarray", what, ": the value has shape ", shape_str(src.shape()), " but the destination has shape ",
          shape_str(dst.shape()), "; in-place writes keep the destination's shape");
+  if (dst.on_device() || src.on_device()) return device_write(dst, src, what);  // bytes only
   NDArray s = src.dtype() == dst.dtype() ? src : src.astype(dst.dtype());
   // memmove: the source may be a view overlapping the destination (x.assign(x[::]) and such).
   if (s.tensor().nbytes()) std::memmove(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
@@ -166,7 +163,15 @@ NDArray splice(const NDArray& block, size_t axis, const std::vector<Range>& rang
 
 }  // namespace
 
-NDArray::NDArray(HostTensor t, Context ctx) : t_(std::move(t)), ctx_(ctx) { nd_detail::check_context(ctx, "NDArray"); }
+NDArray::NDArray(HostTensor t, Context ctx) : ctx_(ctx) {
+  if (ctx.device_type == DeviceType::cpu) t_ = std::move(t);
+  else dev_ = nd_detail::to_device(t, ctx, "NDArray");
+}
+
+void NDArray::device_read_error(const std::string& what) const {
+  fail("ndarray", what, ": the array lives on ", ctx_.str(),
+       " and this build runs operations and views on cpu only; bring it over with as_in_context(cpu())");
+}
 
 NDArray NDArray::symbolic(std::shared_ptr<const SymbolicValue> s) {
   NDArray x;
@@ -175,9 +180,9 @@ NDArray NDArray::symbolic(std::shared_ptr<const SymbolicValue> s) {
 }
 
 int64_t NDArray::size() const {
-  if (!sym_) return t_.numel();
+  if (!sym_ && !dev_) return t_.numel();
   int64_t n = 1;
-  for (int64_t d : sym_->shape) {
+  for (int64_t d : shape()) {
     if (d < 0) return -1;
     n *= d;
   }
@@ -200,6 +205,7 @@ NDArray NDArray::flatten() const { return call("Flatten", {}, {*this}); }
 
 NDArray NDArray::slice(int64_t begin, int64_t end) const {
   if (ndim() == 0) fail("ndarray", "slice: the array is empty (default-constructed)");
+  if (dev_) device_read_error("slice");
   int64_t n = shape()[0], b = clamp_bound(begin, n, 0), e = clamp_bound(end, n, n);
   if (sym_) {  // a traced value: the slice_axis op (no storage to view)
     if (n < 0) return slice_axis(0, begin, end);
@@ -210,6 +216,7 @@ NDArray NDArray::slice(int64_t begin, int64_t end) const {
 
 NDArray NDArray::operator[](int64_t i) const {
   if (ndim() == 0) fail("ndarray", "x[", i, "]: the array is empty (default-constructed)");
+  if (dev_) device_read_error("x[i]");
   Range r = resolve(shape(), {Index(i)}, "x[i]")[0];
   if (sym_) {
     NDArray row = slice_axis(0, r.b, r.e);
@@ -231,6 +238,7 @@ NDArray NDArray::slice_axis(int axis, int64_t begin, std::optional<int64_t> end)
 }
 
 NDArray NDArray::index(const std::vector<Index>& idx) const {
+  if (dev_) device_read_error("index");
   std::vector<Range> r = resolve(shape(), idx, "index");
   bool only_axis0 = true;
   for (size_t k = 1; k < r.size(); ++k) only_axis0 = only_axis0 && !r[k].single && r[k].b == 0 && r[k].e == shape()[k];
@@ -251,6 +259,12 @@ NDArray NDArray::index(const std::vector<Index>& idx) const {
 NDArray NDArray::copy() const {
   // Traced, or taped (the copy must pass gradients on): the _copy op.
   if (sym_ || (autograd::is_recording() && tape::needs_grad({*this}))) return call("_copy", {}, {*this});
+  if (dev_) {  // on the device: a device-to-device copy
+    NDArray c;
+    c.ctx_ = ctx_;
+    c.dev_ = nd_detail::device_copy(*dev_, ctx_, ctx_, "copy");
+    return c;
+  }
   // A byte copy, not a kernel: any dtype, and no JIT for the most common operation.
   NDArray c(HostTensor(dtype(), shape()), ctx_);
   if (t_.nbytes()) std::memcpy(c.data_ptr(), t_.raw(), t_.nbytes());
@@ -260,8 +274,19 @@ NDArray NDArray::copy() const {
 NDArray NDArray::copyto(Context ctx) const {
   if (sym_) trace::unsupported(*this, "copyto");
   nd_detail::check_context(ctx, "copyto");
-  NDArray c = copy();
+  if (!dev_ && ctx.device_type == DeviceType::cpu) {
+    NDArray c = copy();
+    c.ctx_ = ctx;
+    return c;
+  }
+  if (autograd::is_recording() && tape::needs_grad({*this}))
+    fail("ndarray", "copyto(", ctx.str(), "): autograd does not record copies between cpu and gpu contexts; copy "
+         "outside autograd::record()");
+  NDArray c;
   c.ctx_ = ctx;
+  if (!dev_) c.dev_ = nd_detail::to_device(t_, ctx, "copyto");
+  else if (ctx.device_type == DeviceType::cpu) c.t_ = nd_detail::to_host(*dev_);
+  else c.dev_ = nd_detail::device_copy(*dev_, ctx_, ctx, "copyto");
   return c;
 }
 
@@ -280,6 +305,11 @@ NDArray NDArray::astype(DType t) const {
 NDArray& NDArray::fill_(double v) {
   if (!defined()) fail("ndarray", "fill_: the array is empty (default-constructed)");
   if (sym_) trace::unsupported(*this, "fill_");
+  if (dev_) {  // filled on the host, then uploaded
+    NDArray h = nd::full(shape(), v, dtype());
+    nd_detail::device_write(*this, h, "fill_");
+    return *this;
+  }
   nd_detail::fill(t_, v);
   return *this;
 }
@@ -292,6 +322,7 @@ NDArray& NDArray::assign(const NDArray& src) {
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
   if (sym_) trace::unsupported(*this, "index_put_");
+  if (dev_) device_read_error("index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
@@ -308,6 +339,7 @@ NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, const NDArray& v) {
   if (sym_) trace::unsupported(*this, "index_put_");
+  if (dev_) device_read_error("index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
@@ -344,6 +376,10 @@ NDArray NDArray::argmax(std::optional<int> axis, bool keepdims) const { return n
 
 std::string NDArray::str() const {
   if (sym_) symbolic_read_error(*sym_, "printing");
+  if (dev_) {  // the values downloaded, the context kept
+    std::string h = copyto(cpu()).str();
+    return h.substr(0, h.rfind(" @")) + " @" + ctx_.str() + ">";
+  }
   std::string s = "\n" + nd::array_str(*this) + "\n<NDArray ";
   for (int i = 0; i < ndim(); ++i) s += (i ? "x" : "") + std::to_string(shape()[i]);
   return s + " @" + ctx_.str() + ">";

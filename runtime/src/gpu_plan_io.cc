@@ -6,11 +6,18 @@
 #include "byte_reader.h"
 #include "hgc/ir/error.h"
 #include "hgc/runtime/gpu_plan.h"
+#include "hgc/runtime/plan_io.h"
 
 namespace hgc {
 namespace {
 
 constexpr char kMagic[8] = {'H', 'G', 'C', 'G', 'P', 'U', '1', '\0'};
+constexpr char kPlanMagic[8] = {'H', 'G', 'C', 'G', 'P', 'L', 'N', '1'};
+
+// What a GPU plan's steps call if anyone runs them on the CPU: they have no CPU code.
+void device_only_kernel(void**) {
+  fail("runtime", "a kernel of a GPU plan has only device code (run the plan with GpuExecutable)");
+}
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -114,6 +121,41 @@ std::vector<GpuKernel> load_gpu_kernels(const std::string& bytes, const std::str
   }
   if (in.r.remaining()) in.r.error("trailing bytes");
   return kernels;
+}
+
+std::string save_gpu_plan(const GpuPlan& plan) {
+  if (!plan.exe) fail("runtime", "save_gpu_plan: the plan has no steps (empty GpuPlan)");
+  std::string out(kPlanMagic, sizeof kPlanMagic);
+  put_str(out, save_plan(*plan.exe));
+  put_str(out, save_gpu_kernels(plan.kernels));
+  put<uint32_t>(out, static_cast<uint32_t>(plan.chips.size()));
+  for (const std::string& c : plan.chips) put_str(out, c);
+  put<uint32_t>(out, static_cast<uint32_t>(plan.library_kernels.size()));
+  for (const auto& [step, name] : plan.library_kernels) put<uint64_t>(out, step), put_str(out, name);
+  return out;
+}
+
+GpuPlan load_gpu_plan(const std::string& bytes, const std::string& origin) {
+  Reader in{ByteReader(bytes, origin, "runtime")};
+  const char* magic = in.r.take(sizeof kPlanMagic, "magic");
+  if (std::memcmp(magic, kPlanMagic, sizeof kPlanMagic) != 0) in.r.error("not a GPU plan (bad magic)");
+  GpuPlan p;
+  std::string steps = in.str("step plan");
+  p.exe = load_plan(steps, origin + " (steps)", [](const std::string&) { return &device_only_kernel; });
+  // The CPU's row split means nothing on the device, and the stub must not throw inside a
+  // pool worker (std::terminate): whoever runs these steps on the CPU runs them serially.
+  for (Step& s : p.exe->steps) s.split = false;
+  p.kernels = load_gpu_kernels(in.str("device kernels"), origin + " (kernels)");
+  p.chips.resize(in.count("chip count", 8));
+  for (std::string& c : p.chips) c = in.str("chip");
+  for (uint32_t n = in.count("library kernel count", 16); n--;) {
+    uint64_t step = in.r.read<uint64_t>("library kernel step");
+    if (step >= p.exe->steps.size()) in.r.error("library kernel for step " + std::to_string(step) + " of " +
+                                                std::to_string(p.exe->steps.size()));
+    p.library_kernels[step] = in.str("library kernel name");
+  }
+  if (in.r.remaining()) in.r.error("trailing bytes");
+  return p;
 }
 
 }  // namespace hgc

@@ -3,6 +3,8 @@
 // and parameters serialized (plan_io.h) and embedded as a data blob, and a kernel table the
 // linker fills, linked with the prebuilt driver main (runtime/aot_main.cc, libhgc_aot.a),
 // the hgc runtime and OpenBLAS by the system C++ compiler: no MLIR or LLVM at run time.
+// --target=cuda embeds a GpuPlan (PTX for sm_80/sm_90, gpu_plan.h) instead of a kernel
+// object; the same driver main runs it through the dlopen'ed CUDA runtime.
 #include <unistd.h>
 
 #include <cctype>
@@ -21,12 +23,14 @@
 #include "commands.h"
 #include "compile_lib.h"
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
 #include "hgc/passes/expand_rnn.h"
+#include "hgc/runtime/gpu_plan.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
 
@@ -52,6 +56,10 @@ options:
   --embed-params          parameters inside the program or library (default)
   --params-beside         (exe) parameters in OUT.params (MXNet format) beside the program,
                           read at start; the program's --params FILE reads another file
+  --target=cpu|cuda       where the program runs (default cpu). cuda: kernels as PTX for
+                          sm_80/sm_90 (needs the CUDA toolkit's libdevice here), GEMMs on
+                          cuBLAS, on GPU 0; the program links no CUDA library and needs the
+                          driver only when run. --emit=exe or mlir only
   --target-cpu=CPU        x86-64-v3 (default, so the program moves), native, or an LLVM CPU
   -O N, -ON               LLVM optimization level 0..3 (default 3)
   --no-fuse               no kernel groups (one kernel per op)
@@ -181,7 +189,7 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 int cmd_compile(Args& args) {
-  std::string model, params_path, out, emit = "exe", cpu = "x86-64-v3";
+  std::string model, params_path, out, emit = "exe", cpu = "x86-64-v3", target = "cpu";
   std::vector<std::string> shape_args;
   int opt = 3;
   bool fuse = true, plan = true, beside = false;
@@ -212,6 +220,9 @@ int cmd_compile(Args& args) {
       beside = true;
     } else if (args.flag("--embed-params")) {
       beside = false;
+    } else if (args.option("--target")) {
+      target = args.value();
+      if (target != "cpu" && target != "cuda") fail("cli", "compile: --target is cpu or cuda, got '", target, "'");
     } else if (args.option("--target-cpu")) {
       cpu = args.value();
     } else if (args.option("--seed")) {
@@ -230,6 +241,10 @@ int cmd_compile(Args& args) {
   }
   if (model.empty()) fail("cli", "compile: no model file given (see hgc compile --help)");
   if (beside && emit != "exe") fail("cli", "compile: --params-beside applies to --emit=exe only");
+  bool cuda = target == "cuda";
+  if (cuda && emit != "exe" && emit != "mlir")
+    fail("cli", "compile: --target=cuda writes a program (--emit=exe) or the kernel MLIR (--emit=mlir), not --emit=",
+         emit);
   bool shared_lib = emit == "lib" && out.size() > 3 && out.compare(out.size() - 3, 3, ".so") == 0;
   if (emit == "lib" && !shared_lib && !(out.size() > 2 && out.compare(out.size() - 2, 2, ".a") == 0))
     fail("cli", "compile: --emit=lib writes OUT.a (static) or OUT.so (shared); got '", out, "'");
@@ -294,7 +309,18 @@ int cmd_compile(Args& args) {
 
   CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan);
   // Beside the program, parameters stay inputs of the plan, bound from the file at start.
-  AotPlan aot = plan_aot(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
+  AotPlan aot;
+  GpuPlan gplan;
+  double ptx_ms = 0;
+  if (cuda) {
+    auto tp = std::chrono::steady_clock::now();
+    gplan = gpu::compile_to_ptx(g, co, {}, beside ? std::map<std::string, HostTensor>() : frozen);
+    aot.exe = gplan.exe;
+    aot.mlir = gplan.mlir;
+    ptx_ms = ms_since(tp);
+  } else {
+    aot = plan_aot(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
+  }
   JitOptions jo = JitOptions().opt(opt).cpu(cpu);
   if (emit == "mlir") {
     output.write(aot.mlir);
@@ -308,18 +334,19 @@ int cmd_compile(Args& args) {
     output.write(compile_to_assembly(aot.mlir, jo));
   } else {
     TempDir work;
-    std::string blob = save_plan(*aot.exe);
+    std::string blob = cuda ? save_gpu_plan(gplan) : save_plan(*aot.exe);
     write_bytes(work.path / "plan.bin", blob);
     auto tc = std::chrono::steady_clock::now();
     std::string objs;
-    if (!aot.mlir.empty()) {
+    if (!cuda && !aot.mlir.empty()) {
       write_bytes(work.path / "kernels.o", compile_to_object(aot.mlir, jo));
       objs = shell_quote((work.path / "kernels.o").string());
     }
-    double codegen_ms = ms_since(tc);
+    double codegen_ms = cuda ? ptx_ms : ms_since(tc);
     std::string name = model_name(model);
     std::string glue = driver_source(aot.kernels, work.path / "plan.bin", name);
     glue += "extern \"C\" const int hgc_params_beside = " + std::string(beside ? "1" : "0") + ";\n";
+    glue += "extern \"C\" const int hgc_target_cuda = " + std::string(cuda ? "1" : "0") + ";\n";
     std::vector<std::string> heads;
     for (const ValueRef& h : g.heads)
       heads.push_back(g.nodes[h.node].name + "_output" + (g.nodes[h.node].out_shapes.size() > 1 ? std::to_string(h.index) : ""));
@@ -375,8 +402,8 @@ int cmd_compile(Args& args) {
     }
     output.commit();
     if (side) side->commit();
-    std::cout << "compiled " << name << ": " << aot.exe->steps.size() << " steps, " << aot.kernels.size()
-              << " kernels, plan " << blob.size() << " bytes -> " << out << " (" << fs::file_size(out)
+    std::cout << "compiled " << name << (cuda ? " for cuda" : "") << ": " << aot.exe->steps.size() << " steps, "
+              << (cuda ? gplan.kernels.size() : aot.kernels.size()) << (cuda ? " PTX kernels, plan " : " kernels, plan ") << blob.size() << " bytes -> " << out << " (" << fs::file_size(out)
               << " bytes" << (side ? ", and " + side->final_path.string() : "") << ") in " << std::fixed
               << std::setprecision(1) << ms_since(t0) << " ms (codegen " << codegen_ms << " ms, link " << link_ms
               << " ms)\n";

@@ -2,7 +2,8 @@
 //
 //   Context c = cpu();            // Context{DeviceType::cpu, 0}
 //   std::cout << c;                // "cpu(0)"
-//   x.context() == cpu(0);         // every NDArray has one; only cpu holds data for now
+//   x.context() == cpu(0);         // every NDArray has one
+//   if (num_gpus() > 0) y = x.copyto(gpu(0));   // data in device memory (ndarray.h)
 #pragma once
 #include <ostream>
 #include <string>
@@ -25,6 +26,9 @@ struct Context {
 
 inline Context cpu(int device_id = 0) { return {DeviceType::cpu, device_id}; }
 inline Context gpu(int device_id = 0) { return {DeviceType::gpu, device_id}; }
+
+// CUDA devices the driver reports (MXNet's mx.context.num_gpus()); 0 without a driver.
+int num_gpus();
 
 inline std::ostream& operator<<(std::ostream& os, const Context& c) { return os << c.str(); }
 

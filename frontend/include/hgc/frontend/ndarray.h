@@ -17,6 +17,12 @@
 // call, on the same lowerings and JIT as compiled graphs; the frontend itself only fills,
 // copies and prints. Views (reshape, expand_dims, squeeze, flatten, slice, operator[]) share
 // storage, so in-place writes through them show in the original. Errors are hgc::Error.
+//
+// gpu(i) contexts hold their data in device memory of the CUDA runtime (runtime/cuda.h,
+// dlopen'ed): creation, copyto, as_in_context, copy, printing and to_vector move bytes between
+// host and device. Operations run on cpu only: an op on a gpu array is an hgc::Error saying
+// to bring it over with as_in_context(cpu()). Without a driver or device, a gpu context is an
+// hgc::Error naming it and the driver's reason.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -76,6 +82,17 @@ struct AGEntry;
 // MXNet's grad_req: overwrite the gradient, add to it, or compute none.
 enum class GradReq { null_req, write, add };
 
+// The data of an array on a gpu(i) context: a block of device memory, freed (back to the
+// device's caching allocator) when the last handle goes. Read-only metadata; frontend-internal.
+struct DeviceData {
+  std::vector<int64_t> shape;
+  DType dtype = DType::f32;
+  int device_id = 0;  // gpu(device_id)
+  uint64_t ptr = 0;   // cuda::DevicePtr
+  std::size_t nbytes = 0;
+  std::shared_ptr<void> owner;  // holds the device and frees the block
+};
+
 struct Index {
   Index(int64_t i) : slice(i), single(true) {}
   Index(int i) : slice(i), single(true) {}
@@ -87,35 +104,45 @@ struct Index {
 class NDArray {
  public:
   NDArray() = default;
-  // Wraps `t` without copying. Throws for a context that cannot hold data (gpu for now).
+  // Wraps `t` without copying on cpu; on gpu(i), copies it to the device. Throws for a gpu
+  // context without a device (naming the context and the driver's reason).
   explicit NDArray(HostTensor t, Context ctx = Context());
 
   // A traced value (see SymbolicValue): shape and dtype work, reading values throws.
   static NDArray symbolic(std::shared_ptr<const SymbolicValue> s);
 
-  const std::vector<int64_t>& shape() const { return sym_ ? sym_->shape : t_.shape(); }
-  DType dtype() const { return sym_ ? sym_->dtype : t_.dtype(); }
+  const std::vector<int64_t>& shape() const { return sym_ ? sym_->shape : dev_ ? dev_->shape : t_.shape(); }
+  DType dtype() const { return sym_ ? sym_->dtype : dev_ ? dev_->dtype : t_.dtype(); }
   Context context() const { return ctx_; }
   // The element count; -1 for a traced value with unknown dims.
   int64_t size() const;
   int ndim() const { return static_cast<int>(shape().size()); }
-  bool defined() const { return sym_ || t_.defined(); }
+  bool defined() const { return sym_ || dev_ || t_.defined(); }
+  // Whether the data lives in device memory (a gpu context); device_data() is then set.
+  bool on_device() const { return dev_ != nullptr; }
+  const DeviceData* device_data() const { return dev_.get(); }
   bool is_symbolic() const { return sym_ != nullptr; }
   const SymbolicValue* symbolic_value() const { return sym_.get(); }
   const std::shared_ptr<const SymbolicValue>& symbolic_ptr() const { return sym_; }
-  // Throws for traced values (they have no data).
+  // Throws for traced values (they have no data) and device arrays (their data is not here).
   const HostTensor& tensor() const {
     if (sym_) symbolic_read_error(*sym_, "reading its tensor");
+    if (dev_) device_read_error("reading its values");
     return t_;
   }
   // The first element's address (row-major storage). Writable even through a const handle,
   // as in PyTorch: the handle is const, the shared buffer is not.
   void* data_ptr() const {
     if (sym_) symbolic_read_error(*sym_, "data_ptr()");
+    if (dev_) device_read_error("data_ptr()");
     return const_cast<void*>(t_.raw());
   }
   // True when both see (parts of) one buffer, e.g. an array and its slice.
-  bool shares_storage(const NDArray& o) const { return t_.shares_storage(o.t_); }
+  bool shares_storage(const NDArray& o) const {
+    return dev_ || o.dev_ ? dev_ && dev_ == o.dev_ : t_.shares_storage(o.t_);
+  }
+  // Throws the hgc::Error for using a gpu array where host data is needed (`what`).
+  [[noreturn]] void device_read_error(const std::string& what) const;
 
   // ---- views: no copy ----
   // MXNet's Reshape with its special values (0 copy, -1 infer, -2 rest, -3 merge, -4 split).
@@ -196,6 +223,7 @@ class NDArray {
   HostTensor t_;
   Context ctx_;
   std::shared_ptr<const SymbolicValue> sym_;
+  std::shared_ptr<const DeviceData> dev_;  // set on gpu contexts (t_ is then empty)
   std::shared_ptr<AGEntry> ag_;  // null: not part of any gradient computation
 };
 
@@ -351,6 +379,7 @@ NDArray normal(double loc = 0, double scale = 1, const std::vector<int64_t>& sha
 template <typename T>
 std::vector<T> NDArray::to_vector() const {
   if (sym_) symbolic_read_error(*sym_, "to_vector()");
+  if (dev_) return copyto(cpu()).to_vector<T>();
   NDArray c = dtype() == dtype_of<T>() ? *this : astype(dtype_of<T>());
   std::vector<T> v(static_cast<std::size_t>(c.size()));
   if (!v.empty()) std::memcpy(v.data(), c.t_.raw(), v.size() * sizeof(T));
@@ -360,6 +389,7 @@ std::vector<T> NDArray::to_vector() const {
 template <typename T>
 T NDArray::asscalar() const {
   if (sym_) symbolic_read_error(*sym_, "asscalar()");
+  if (dev_) return copyto(cpu()).asscalar<T>();
   if (size() != 1)
     fail("ndarray", "asscalar needs exactly one element; this array has ", size(), " (", t_.describe(), ")");
   return to_vector<T>()[0];

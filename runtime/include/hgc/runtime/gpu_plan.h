@@ -75,4 +75,12 @@ struct GpuPlan {
 std::string save_gpu_kernels(const std::vector<GpuKernel>& kernels);
 std::vector<GpuKernel> load_gpu_kernels(const std::string& bytes, const std::string& origin = "GPU kernel list");
 
+// A whole plan as bytes and back (what `hgc compile --target=cuda` embeds in a program):
+// the step plan (plan_io.h, constants included), the device kernels, the chips and the
+// library calls run as kernels; not the MLIR text. The loaded plan's steps have no CPU
+// code: running `exe` on the CPU throws hgc::Error. load_gpu_plan throws
+// hgc::Error("runtime") naming `origin` for anything malformed.
+std::string save_gpu_plan(const GpuPlan& plan);
+GpuPlan load_gpu_plan(const std::string& bytes, const std::string& origin = "GPU plan");
+
 }  // namespace hgc
