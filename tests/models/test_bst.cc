@@ -15,6 +15,7 @@
 #include "bst/bst_torch.h"
 #include "bst/synthetic.h"
 #include "support/paths.h"
+#include "models/cli_check.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -166,6 +167,7 @@ TEST_CASE("models: BSTRec (MXNet seed) learns clicks, hybridized == imperative, 
   net.export_model(dir + "/bstrec", 0);
   auto imported = SymbolBlock::imports(dir + "/bstrec-symbol.json", {"data0", "data1", "data2"}, dir + "/bstrec-0000.params");
   CHECK(max_rel_diff((*imported)(std::vector<NDArray>{x8, o8, mask}).at(0), masked) <= 1e-6);
+  test::check_hgc_cli(dir + "/bstrec", 0, {{"data0", x8}, {"data1", o8}, {"data2", mask}}, masked);
 
   // Bad inputs.
   CHECK_THROWS_WITH_AS(net(d.test.x.slice_axis(1, 0, 10).slice(0, 8), o8), doctest::Contains("(batch, 12)"), Error);
@@ -239,6 +241,7 @@ TEST_CASE("models: BSTransformer (PyTorch seed) learns next items, hybridized ==
   net.export_model(dir + "/bst", 0);
   auto imported = SymbolBlock::imports(dir + "/bst-symbol.json", {"data0", "data1"}, dir + "/bst-0000.params");
   CHECK(max_rel_diff((*imported)(std::vector<NDArray>{x8, c8}).at(0), want) <= 1e-6);
+  test::check_hgc_cli(dir + "/bst", 0, {{"data0", x8}, {"data1", c8}}, want);
 
   // Shorter sequences use the first rows of the tables (pos_embedding[:L]).
   NDArray x3 = x8.slice_axis(1, 3, 6);

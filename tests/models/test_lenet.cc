@@ -6,6 +6,7 @@
 #include "fashion/train.h"
 #include "lenet/lenet.h"
 #include "support/paths.h"
+#include "models/cli_check.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -42,6 +43,7 @@ void train_and_check(bool batch_norm) {
   auto a = (*net)(x).to_vector<float>(), b = (*imported)(x).to_vector<float>();
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
+  test::check_hgc_cli(dir + "/lenet", 1, {{"data", x}}, (*net)(x));
 }
 
 }  // namespace

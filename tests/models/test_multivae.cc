@@ -8,6 +8,7 @@
 #include "multivae/synthetic.h"
 #include "support/paths.h"
 #include "support/nd_close.h"
+#include "models/cli_check.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -99,6 +100,7 @@ TEST_CASE("models: Mult-VAE learns synthetic tastes and beats popularity (hybrid
   auto imported = SymbolBlock::imports(dir + "/vae_dec-symbol.json", {"data"}, dir + "/vae_dec-0000.params");
   NDArray z = std::get<1>(vae.run3(d.heldout_tr));
   check_close((*imported)(z), (*vae.decode)(z), 5e-7);
+  test::check_hgc_cli(dir + "/vae_dec", 0, {{"data", z.slice(0, 20)}}, (*vae.decode)(z.slice(0, 20)));
 }
 
 TEST_CASE("models: Mult-DAE learns, hybridized == imperative") {
