@@ -11,18 +11,89 @@
 
 namespace hgc::lib {
 
+namespace {
+
+// Products up to this many multiply-adds run as a plain loop: an OpenBLAS call costs about
+// a microsecond before any arithmetic (argument checks, buffer set-up, packing both
+// operands), more than a 32x32x4 product takes; attention's per-head matmuls are all that
+// small, and there are batch x heads of them.
+constexpr int64_t kSmallGemm = int64_t(1) << 14;
+
+// Row-major [rows, cols] -> [cols, rows].
+void transpose(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) y[c * rows + r] = x[r * cols + c];
+}
+
+// c = op(a) . op(b) (+ the row `bias` when given) with both operands brought to [M,K] and
+// [K,N] first, so the inner loop runs along contiguous rows of b and c (vectorized).
+void small_matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb,
+                  const float* bias = nullptr) {
+  thread_local std::vector<float> at, bt;
+  if (ta) {
+    at.resize(static_cast<size_t>(M * K));
+    transpose(a, at.data(), K, M);
+    a = at.data();
+  }
+  if (tb) {
+    bt.resize(static_cast<size_t>(K * N));
+    transpose(b, bt.data(), N, K);
+    b = bt.data();
+  }
+  for (int64_t i = 0; i < M; ++i) {
+    float* ci = c + i * N;
+    if (bias) std::copy(bias, bias + N, ci);
+    else std::fill(ci, ci + N, 0.f);
+    for (int64_t k = 0; k < K; ++k) {
+      const float aik = a[i * K + k];
+      const float* bk = b + k * N;
+      for (int64_t j = 0; j < N; ++j) ci[j] += aik * bk[j];
+    }
+  }
+}
+
+}  // namespace
+
+// Few rows: one sgemv per row. OpenBLAS's sgemm packs the whole weight matrix into its panel
+// layout on every call (at M = 1 the copy costs more than the product: 2/3 of a 512x256 FC),
+// while sgemv streams the weights once per row straight from their row-major layout.
+constexpr int64_t kGemvRows = 4;
+
 void fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) {
+  if (M * N * K <= kSmallGemm) {
+    small_matmul(x, w, y, M, N, K, false, true, b);
+    return;
+  }
   float beta = 0.f;
   if (b) {  // seed every row with the bias, then accumulate the product onto it
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, b, sizeof(float) * N);
     beta = 1.f;
   }
+  if (M <= kGemvRows) {
+    for (int64_t i = 0; i < M; ++i)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.f, w, K, x + i * K, 1, beta, y + i * N, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x, K, w, K, beta, y, N);
 }
 
 void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, a,
-              ta ? M : K, b, tb ? K : N, 0.f, c, N);
+  if (M * N * K <= kSmallGemm) {
+    small_matmul(a, b, c, M, N, K, ta, tb);
+    return;
+  }
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  // A vector operand is contiguous whether or not it is marked transposed ([1,K] and [K,1]).
+  if (M == 1) {  // c[1,N] = op(b)^T . a
+    cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, 1.f, b, ldb, a, 1, 0.f, c, 1);
+    return;
+  }
+  if (N == 1) {  // c[M,1] = op(a) . b
+    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? K : M, ta ? M : K, 1.f, a, lda, b, 1, 0.f, c, 1);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, a, lda, b,
+              ldb, 0.f, c, N);
 }
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool ta,
