@@ -158,7 +158,7 @@ std::vector<HostTensor> Executable::run_ptrs(const std::vector<const HostTensor*
   std::vector<HostTensor> out;
   std::vector<void*> outp;
   for (int id : output_buffers) {
-    out.emplace_back(buffers[id].dtype, buffers[id].shape);
+    out.push_back(HostTensor::uninitialized(buffers[id].dtype, buffers[id].shape));  // every step writes all of its outputs
     outp.push_back(out.back().raw());
   }
   PooledBuffer arena(static_cast<std::size_t>(arena_bytes));

@@ -22,6 +22,10 @@ class HostTensor {
   HostTensor() = default;
   // Zero-filled. Throws hgc::Error on negative dims or sizes past `max_bytes`.
   HostTensor(DType dtype, std::vector<int64_t> shape);
+  // Contents unspecified: for storage that is written in full before it is read (the
+  // outputs of an executable's steps; zero-filling a training step's gradients cost a
+  // memset pass over each).
+  static HostTensor uninitialized(DType dtype, std::vector<int64_t> shape);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -54,6 +58,7 @@ class HostTensor {
   std::vector<int64_t> shape_;
   std::size_t nbytes_ = 0;
   std::shared_ptr<uint8_t> storage_;
+  HostTensor(DType dtype, std::vector<int64_t> shape, bool zero);
 };
 
 // Checked element count x element size; throws hgc::Error (component, naming `what`) when
