@@ -1,6 +1,6 @@
-// The runtime's GEMM-shaped calls on each of their paths (the plain loop for tiny products,
-// sgemv for one row or column, sgemm otherwise), every transpose combination, against a
-// double-precision triple loop.
+// The runtime's GEMM-shaped calls on each of their paths (plain loops for tiny products and
+// for one row or column, sgemv for large vectors, sgemm otherwise), every transpose
+// combination, against a double-precision triple loop.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -43,9 +43,11 @@ double worst(const std::vector<float>& got, const std::vector<double>& want) {
 struct Dims {
   int64_t M, N, K;
 };
-// Tiny (the loop), one row / one column (sgemv), and large enough for sgemm.
-const Dims kShapes[] = {{32, 32, 4}, {32, 4, 32}, {3, 5, 7}, {1, 1, 9}, {1, 300, 200},
-                        {300, 1, 200}, {2, 300, 200}, {64, 96, 80}};
+// Tiny (the plain loops), one row / one column / few FC rows (dot-product or row loops),
+// the same past 2^20 multiply-adds (sgemv), and large enough for sgemm.
+const Dims kShapes[] = {{32, 32, 4}, {32, 4, 32},    {3, 5, 7},       {1, 1, 9},         {1, 300, 200},
+                        {300, 1, 200}, {2, 300, 200}, {1, 1100, 1000}, {1100, 1, 1000}, {2, 1100, 1000},
+                        {64, 96, 80}};
 
 }  // namespace
 
