@@ -45,7 +45,7 @@ struct Dims {
 };
 // Tiny (the plain loops), one row / one column / few FC rows (dot-product or row loops),
 // the same past 2^20 multiply-adds (sgemv), and large enough for sgemm.
-const Dims kShapes[] = {{32, 32, 4}, {32, 4, 32},    {3, 5, 7},       {1, 1, 9},         {1, 300, 200},
+const Dims kShapes[] = {{4, 16, 8}, {16, 4, 16}, {32, 32, 4}, {32, 4, 32}, {3, 5, 7}, {1, 1, 9}, {1, 300, 200},
                         {300, 1, 200}, {2, 300, 200}, {1, 1100, 1000}, {1100, 1, 1000}, {2, 1100, 1000},
                         {64, 96, 80}};
 
@@ -66,8 +66,8 @@ TEST_CASE("runtime matmul: every path and transpose combination equals the tripl
       }
 }
 
-TEST_CASE("runtime batch_matmul: attention-sized products per batch entry") {
-  const int64_t B = 5, M = 32, N = 32, K = 4;
+TEST_CASE("runtime batch_matmul: small products per batch entry") {
+  const int64_t B = 5, M = 8, N = 16, K = 4;
   for (bool tb : {false, true}) {
     std::vector<float> a = random(B * M * K, 3), b = random(B * K * N, 4), c(B * M * N, -7.f);
     lib::batch_matmul(a.data(), b.data(), c.data(), B, M, N, K, false, tb);
