@@ -82,15 +82,19 @@ std::shared_ptr<CachedGraph> CachedGraph::build(const Graph& g, const std::vecto
 }
 
 std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
-  std::vector<HostTensor> ins;
+  // Parameters are read in place: Parameter::data() hands out an NDArray sharing the
+  // parameter's tensor, which outlives this call.
+  std::vector<const HostTensor*> ins;
   ins.reserve(bind.size());
   for (const Source& s : bind) {
-    if (s.input >= 0) ins.push_back(xs[s.input].tensor());
-    else if (s.param) ins.push_back(s.param->data().tensor());
-    else ins.push_back(s.value);
+    if (s.input >= 0) ins.push_back(&xs[s.input].tensor());
+    else if (s.param) ins.push_back(&s.param->data_ref().tensor());
+    else ins.push_back(&s.value);
   }
   std::vector<NDArray> out;
-  for (HostTensor& t : exe->run(ins)) out.emplace_back(std::move(t));
+  std::vector<HostTensor> res = exe->run_ptrs(ins);
+  out.reserve(res.size());
+  for (HostTensor& t : res) out.emplace_back(std::move(t));
   return out;
 }
 

@@ -115,6 +115,12 @@ NDArray Parameter::data() const {
   return data_;
 }
 
+const NDArray& Parameter::data_ref() const {
+  if (!initialized()) data();  // throws the uninitialized / deferred error
+  if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
+  return data_;
+}
+
 void Parameter::set_data(const NDArray& v) {
   if (!v.defined() || v.is_symbolic()) fail("gluon", "parameter '", name_, "': set_data needs an array with values");
   set_shape(v.shape());

@@ -18,17 +18,18 @@ namespace hgc {
 
 static_assert(sizeof(void*) == sizeof(int64_t), "the descriptor layout assumes 64-bit pointers");
 
-MemRefArg::MemRefArg(void* data, const std::vector<int64_t>& shape) {
+MemRefArg::MemRefArg(void* data, const std::vector<int64_t>& shape) : rank_(static_cast<int>(shape.size())) {
   const size_t n = shape.size();
-  words_.resize(3 + 2 * n);
+  if (n > static_cast<size_t>(kInline)) heap_.resize(3 + 2 * n);
+  int64_t* w = words();
   int64_t p = reinterpret_cast<int64_t>(data);
-  words_[0] = p;
-  words_[1] = p;
-  words_[2] = 0;
+  w[0] = p;
+  w[1] = p;
+  w[2] = 0;
   int64_t stride = 1;
   for (size_t i = n; i-- > 0;) {
-    words_[3 + i] = shape[i];
-    words_[3 + n + i] = stride;
+    w[3 + i] = shape[i];
+    w[3 + n + i] = stride;
     stride *= shape[i];
   }
 }
@@ -143,21 +144,27 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
 }
 
 std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) const {
+  std::vector<const HostTensor*> p(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) p[i] = &inputs[i];
+  return run_ptrs(p);
+}
+
+std::vector<HostTensor> Executable::run_ptrs(const std::vector<const HostTensor*>& inputs) const {
   if (inputs.size() != input_buffers.size())
     fail("runtime", "executable takes ", input_buffers.size(), " inputs, got ", inputs.size());
   std::vector<const void*> in(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const BufferInfo& b = buffers[input_buffers[i]];
-    if (inputs[i].shape() != b.shape || inputs[i].dtype() != b.dtype) {
+    if (inputs[i]->shape() != b.shape || inputs[i]->dtype() != b.dtype) {
       HostTensor want(b.dtype, {});
-      fail("runtime", "input '", input_names[i], "' is ", inputs[i].describe(), ", compiled for ",
+      fail("runtime", "input '", input_names[i], "' is ", inputs[i]->describe(), ", compiled for ",
            [&] {
              std::string s = "(";
              for (size_t k = 0; k < b.shape.size(); ++k) s += (k ? ", " : "") + std::to_string(b.shape[k]);
              return s + (b.shape.size() == 1 ? ",) " : ") ") + dtype_name(b.dtype);
            }());
     }
-    in[i] = inputs[i].raw();
+    in[i] = inputs[i]->raw();
   }
   std::vector<HostTensor> out;
   std::vector<void*> outp;

@@ -44,13 +44,61 @@ lib::ConvShape window_shape(const std::vector<int64_t>& p) {
   return s;
 }
 
-// Operand pointers in call order.
-std::vector<void*> operands(const LibraryCall& c, const StepArgs& a) {
-  if (c.operands.empty()) return a.ptrs;
-  std::vector<void*> v;
-  v.reserve(c.operands.size());
-  for (int k : c.operands) v.push_back(a.ptrs[k]);
-  return v;
+// The k-th operand pointer in call order.
+float* operand(const LibraryCall& c, const StepArgs& a, size_t k) {
+  return static_cast<float*>(a.ptrs[c.operands.empty() ? k : static_cast<size_t>(c.operands[k])]);
+}
+
+size_t operand_count(const LibraryCall& c, const StepArgs& a) {
+  return c.operands.empty() ? a.ptrs.size() : c.operands.size();
+}
+
+enum class Kind { FullyConnected, Matmul, BatchMatmul, Convolution, ConvDataGrad, ConvWeightGrad, Deconvolution, Im2col, Col2im };
+
+Kind kind_of(const std::string& kind) {
+  static const std::pair<const char*, Kind> kinds[] = {
+      {"fully_connected", Kind::FullyConnected}, {"matmul", Kind::Matmul},
+      {"batch_matmul", Kind::BatchMatmul},       {"convolution", Kind::Convolution},
+      {"conv_data_grad", Kind::ConvDataGrad},    {"conv_weight_grad", Kind::ConvWeightGrad},
+      {"deconvolution", Kind::Deconvolution},    {"im2col", Kind::Im2col},
+      {"col2im", Kind::Col2im}};
+  for (const auto& [name, k] : kinds)
+    if (kind == name) return k;
+  fail("runtime", "unknown library call '", kind, "'");
+}
+
+// The call with its kind already resolved (make_library does that once, not per run).
+void run_kind(Kind kind, const LibraryCall& c, const StepArgs& a) {
+  const std::vector<int64_t>& q = c.params;
+  auto f = [&](size_t k) { return operand(c, a, k); };
+  const size_t last = operand_count(c, a) - 1;
+  switch (kind) {
+    case Kind::FullyConnected:
+      lib::fully_connected(f(0), f(1), q[3] ? f(2) : nullptr, f(last), q[0], q[1], q[2]);
+      break;
+    case Kind::Matmul: lib::matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3] != 0, q[4] != 0); break;
+    case Kind::BatchMatmul: lib::batch_matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0); break;
+    case Kind::Convolution:
+    case Kind::ConvDataGrad:
+    case Kind::ConvWeightGrad: {
+      lib::ConvShape s = conv_shape(q);
+      // Not zeroed: every call writes its workspace before reading it.
+      PooledBuffer workspace(sizeof(float) * static_cast<size_t>(lib::convolution_workspace(s)));
+      float* ws = static_cast<float*>(workspace.get());
+      if (kind == Kind::Convolution) lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(last), ws);
+      else if (kind == Kind::ConvDataGrad) lib::conv_data_grad(s, f(0), f(1), f(2), ws);
+      else lib::conv_weight_grad(s, f(0), f(1), f(2), ws);
+      break;
+    }
+    case Kind::Deconvolution: {
+      lib::ConvShape s = conv_shape(q);
+      std::vector<float> workspace(static_cast<size_t>(lib::deconvolution_workspace(s)));
+      lib::deconvolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(last), workspace.data());
+      break;
+    }
+    case Kind::Im2col: lib::im2col(window_shape(q), f(0), f(1)); break;
+    case Kind::Col2im: lib::col2im(window_shape(q), f(0), f(1)); break;
+  }
 }
 
 // a * b * ..., or -1 past 2^62 (so hostile parameters cannot wrap around a size check).
@@ -63,39 +111,11 @@ int64_t product(std::initializer_list<int64_t> xs) {
 
 }  // namespace
 
-void run_library(const LibraryCall& c, const StepArgs& a) {
-  std::vector<void*> p = operands(c, a);
-  const std::vector<int64_t>& q = c.params;
-  auto f = [&](size_t k) { return static_cast<float*>(p[k]); };
-  if (c.kind == "fully_connected") {
-    lib::fully_connected(f(0), f(1), q[3] ? f(2) : nullptr, f(p.size() - 1), q[0], q[1], q[2]);
-  } else if (c.kind == "matmul") {
-    lib::matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3] != 0, q[4] != 0);
-  } else if (c.kind == "batch_matmul") {
-    lib::batch_matmul(f(0), f(1), f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
-  } else if (c.kind == "convolution" || c.kind == "conv_data_grad" || c.kind == "conv_weight_grad") {
-    lib::ConvShape s = conv_shape(q);
-    // Not zeroed: every call writes its workspace before reading it.
-    PooledBuffer workspace(sizeof(float) * static_cast<size_t>(lib::convolution_workspace(s)));
-    float* ws = static_cast<float*>(workspace.get());
-    if (c.kind == "convolution") lib::convolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), ws);
-    else if (c.kind == "conv_data_grad") lib::conv_data_grad(s, f(0), f(1), f(2), ws);
-    else lib::conv_weight_grad(s, f(0), f(1), f(2), ws);
-  } else if (c.kind == "deconvolution") {
-    lib::ConvShape s = conv_shape(q);
-    std::vector<float> workspace(static_cast<size_t>(lib::deconvolution_workspace(s)));
-    lib::deconvolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(p.size() - 1), workspace.data());
-  } else if (c.kind == "im2col") {
-    lib::im2col(window_shape(q), f(0), f(1));
-  } else if (c.kind == "col2im") {
-    lib::col2im(window_shape(q), f(0), f(1));
-  } else {
-    fail("runtime", "unknown library call '", c.kind, "'");
-  }
-}
+void run_library(const LibraryCall& c, const StepArgs& a) { run_kind(kind_of(c.kind), c, a); }
 
 std::function<void(const StepArgs&)> make_library(LibraryCall call) {
-  return [call = std::move(call)](const StepArgs& a) { run_library(call, a); };
+  Kind kind = kind_of(call.kind);
+  return [kind, call = std::move(call)](const StepArgs& a) { run_kind(kind, call, a); };
 }
 
 void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& step_args) {

@@ -40,7 +40,13 @@ std::size_t checked_nbytes(DType dtype, const std::vector<int64_t>& shape,
   return static_cast<std::size_t>(n);
 }
 
-HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape)
+HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape) : HostTensor(dtype, std::move(shape), true) {}
+
+HostTensor HostTensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
+  return HostTensor(dtype, std::move(shape), false);
+}
+
+HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape, bool zero)
     : dtype_(dtype), shape_(std::move(shape)) {
   nbytes_ = checked_nbytes(dtype_, shape_, "runtime", "tensor");
   std::size_t alloc = (nbytes_ + kAlignment - 1) / kAlignment * kAlignment;
@@ -55,19 +61,7 @@ HostTensor::HostTensor(DType dtype, std::vector<int64_t> shape)
     if (!p) fail("runtime", "out of memory allocating ", nbytes_, " bytes");
     storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
   }
-  std::memset(p, 0, alloc);
-}
-
-HostTensor HostTensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
-  HostTensor t;
-  t.dtype_ = dtype;
-  t.shape_ = std::move(shape);
-  t.nbytes_ = checked_nbytes(dtype, t.shape_, "runtime", "tensor");
-  std::size_t alloc = std::max<std::size_t>(kAlignment, (t.nbytes_ + kAlignment - 1) / kAlignment * kAlignment);
-  void* p = CachingAllocator::global().allocate(alloc);
-  t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
-                                        [alloc](uint8_t* q) { CachingAllocator::global().release(q, alloc); });
-  return t;
+  if (zero) std::memset(p, 0, alloc);
 }
 
 HostTensor HostTensor::reshaped(std::vector<int64_t> shape) const {

@@ -74,6 +74,9 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
 
   // The values; inside a trace (hybridize, symbols) the parameter's graph variable.
   NDArray data() const;
+  // The values without a copy of the handle, outside a trace (a compiled block binding its
+  // inputs on every call); throws like data() before initialization.
+  const NDArray& data_ref() const;
   // Replaces the values (shape must match a known shape; fills deferred dims).
   void set_data(const NDArray& v);
   // The gradient buffer autograd writes (grad_req write) or adds (add) into; throws for

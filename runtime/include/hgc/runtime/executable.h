@@ -81,6 +81,9 @@ class Executable {
 
   // Inputs by position (input_names order); shapes and dtypes are checked.
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs) const;
+  // The same without copying the input tensors (their shape vectors): callers that hold
+  // their inputs elsewhere (a hybridized block's parameters) save an allocation each.
+  std::vector<HostTensor> run_ptrs(const std::vector<const HostTensor*>& inputs) const;
   // Inputs by name; every input must be given.
   std::vector<HostTensor> run(const std::map<std::string, HostTensor>& inputs) const;
   // Calls the steps with the given storage (for benchmarks and AOT drivers).

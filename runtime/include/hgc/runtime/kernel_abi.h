@@ -4,6 +4,7 @@
 //   MemRefArg a(ptr, {2, 3});          // {ptr, ptr, 0, [2, 3], [3, 1]}, any rank
 //   void* pa = a.get();  void* args[] = {&pa, ...};  kernel(args);
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -23,15 +24,22 @@ struct MemRefDesc {
   int64_t strides[N];
 };
 
-// The same layout for a rank known at run time; row-major contiguous.
+// The same layout for a rank known at run time; row-major contiguous. Ranks up to kInline
+// live in the object itself: executables build one per kernel argument per step, and a heap
+// block each was a visible share of a small graph's run time.
 class MemRefArg {
  public:
+  static constexpr int kInline = 6;
   MemRefArg(void* data, const std::vector<int64_t>& shape);
-  void* get() { return words_.data(); }
-  int rank() const { return static_cast<int>((words_.size() - 3) / 2); }
+  void* get() { return words(); }
+  int rank() const { return rank_; }
 
  private:
-  std::vector<int64_t> words_;  // pointer-sized words: allocated, aligned, offset, sizes, strides
+  int64_t* words() { return heap_.empty() ? inline_.data() : heap_.data(); }
+  // Pointer-sized words: allocated, aligned, offset, sizes, strides.
+  std::array<int64_t, 3 + 2 * kInline> inline_;
+  std::vector<int64_t> heap_;  // ranks above kInline
+  int rank_ = 0;
 };
 
 }  // namespace hgc

@@ -22,8 +22,9 @@ class HostTensor {
   HostTensor() = default;
   // Zero-filled. Throws hgc::Error on negative dims or sizes past `max_bytes`.
   HostTensor(DType dtype, std::vector<int64_t> shape);
-  // Contents unspecified, storage from the caching allocator (a recycled block: no page faults
-  // and no zeroing), for outputs that are about to be written whole (kernel results).
+  // Contents unspecified: for storage that is written in full before it is read (the outputs
+  // of an executable's steps and of kernel invokes). Large ones are recycled blocks of the
+  // caching allocator, so neither page faults nor zeroing.
   static HostTensor uninitialized(DType dtype, std::vector<int64_t> shape);
 
   DType dtype() const { return dtype_; }
@@ -57,6 +58,7 @@ class HostTensor {
   std::vector<int64_t> shape_;
   std::size_t nbytes_ = 0;
   std::shared_ptr<uint8_t> storage_;
+  HostTensor(DType dtype, std::vector<int64_t> shape, bool zero);
 };
 
 // Checked element count x element size; throws hgc::Error (component, naming `what`) when

@@ -1,0 +1,98 @@
+// The runtime's GEMM-shaped calls on each of their paths (plain loops for tiny products and
+// for one row or column, sgemv for large vectors, sgemm otherwise), every transpose
+// combination, against a double-precision triple loop.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "hgc/runtime/library.h"
+
+using namespace hgc;
+
+namespace {
+
+std::vector<float> random(size_t n, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(g);
+  return v;
+}
+
+// op(a) [M,K] . op(b) [K,N] in double; a is stored [M,K] or (ta) [K,M], b [K,N] or (tb) [N,K].
+std::vector<double> reference(const std::vector<float>& a, const std::vector<float>& b, int64_t M, int64_t N,
+                              int64_t K, bool ta, bool tb) {
+  std::vector<double> c(M * N, 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k)
+        c[i * N + j] += double(ta ? a[k * M + i] : a[i * K + k]) * double(tb ? b[j * K + k] : b[k * N + j]);
+  return c;
+}
+
+// Largest |got - want| / (1 + |want|).
+double worst(const std::vector<float>& got, const std::vector<double>& want) {
+  REQUIRE(got.size() == want.size());
+  double e = 0;
+  for (size_t i = 0; i < got.size(); ++i) e = std::max(e, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
+  return e;
+}
+
+struct Dims {
+  int64_t M, N, K;
+};
+// Tiny (the plain loops), one row / one column / few FC rows (dot-product or row loops),
+// the same past 2^20 multiply-adds (sgemv), and large enough for sgemm.
+const Dims kShapes[] = {{4, 16, 8}, {16, 4, 16}, {32, 32, 4}, {32, 4, 32}, {3, 5, 7}, {1, 1, 9}, {1, 300, 200},
+                        {300, 1, 200}, {2, 300, 200}, {1, 1100, 1000}, {1100, 1, 1000}, {2, 1100, 1000},
+                        {64, 96, 80}};
+
+}  // namespace
+
+TEST_CASE("runtime matmul: every path and transpose combination equals the triple loop") {
+  for (const Dims& d : kShapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        CAPTURE(d.M);
+        CAPTURE(d.N);
+        CAPTURE(d.K);
+        CAPTURE(ta);
+        CAPTURE(tb);
+        std::vector<float> a = random(d.M * d.K, 1), b = random(d.K * d.N, 2), c(d.M * d.N, 123.f);
+        lib::matmul(a.data(), b.data(), c.data(), d.M, d.N, d.K, ta, tb);
+        CHECK(worst(c, reference(a, b, d.M, d.N, d.K, ta, tb)) < 1e-5);
+      }
+}
+
+TEST_CASE("runtime batch_matmul: small products per batch entry") {
+  const int64_t B = 5, M = 8, N = 16, K = 4;
+  for (bool tb : {false, true}) {
+    std::vector<float> a = random(B * M * K, 3), b = random(B * K * N, 4), c(B * M * N, -7.f);
+    lib::batch_matmul(a.data(), b.data(), c.data(), B, M, N, K, false, tb);
+    for (int64_t e = 0; e < B; ++e) {
+      std::vector<float> ae(a.begin() + e * M * K, a.begin() + (e + 1) * M * K);
+      std::vector<float> be(b.begin() + e * K * N, b.begin() + (e + 1) * K * N);
+      std::vector<float> ce(c.begin() + e * M * N, c.begin() + (e + 1) * M * N);
+      CHECK(worst(ce, reference(ae, be, M, N, K, false, tb)) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("runtime fully_connected: y = x . w^T + b on the loop, sgemv and sgemm paths") {
+  for (const Dims& d : kShapes)
+    for (bool bias : {false, true}) {
+      CAPTURE(d.M);
+      CAPTURE(d.N);
+      CAPTURE(d.K);
+      CAPTURE(bias);
+      std::vector<float> x = random(d.M * d.K, 5), w = random(d.N * d.K, 6), b = random(d.N, 7), y(d.M * d.N, 9.f);
+      lib::fully_connected(x.data(), w.data(), bias ? b.data() : nullptr, y.data(), d.M, d.N, d.K);
+      std::vector<double> want = reference(x, w, d.M, d.N, d.K, false, true);
+      if (bias)
+        for (int64_t i = 0; i < d.M; ++i)
+          for (int64_t j = 0; j < d.N; ++j) want[i * d.N + j] += b[j];
+      CHECK(worst(y, want) < 1e-5);
+    }
+}
