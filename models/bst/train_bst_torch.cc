@@ -25,15 +25,7 @@ using namespace hgc::gluon;
 
 int main(int argc, char** argv) try {
   if (models::wants_help(argc, argv, "[epochs] [export-prefix] [--dump DIR]")) return 0;
-  int epochs = 10;
-  std::string prefix, dump;
-  std::vector<std::string> pos;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
-    else pos.push_back(argv[i]);
-  }
-  if (!pos.empty()) epochs = models::positive_int_arg(pos[0], "epochs");
-  if (pos.size() > 1) prefix = pos[1];
+  auto [epochs, prefix, dump] = models::parse_train_args(argc, argv, 10);
 
   models::BSTConfig cfg;  // the seed's config_sample.py
   models::NextItemOptions so;

@@ -27,4 +27,21 @@ inline bool wants_help(int argc, char** argv, const char* usage) {
   return false;
 }
 
+// "[epochs] [export-prefix] [--dump DIR]", the BST programs' arguments.
+struct TrainArgs {
+  int epochs;
+  std::string prefix, dump;
+};
+inline TrainArgs parse_train_args(int argc, char** argv, int default_epochs) {
+  TrainArgs a{default_epochs, "", ""};
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--dump") && i + 1 < argc) a.dump = argv[++i];
+    else if (positional++ == 0) a.epochs = positive_int_arg(argv[i], "epochs");
+    else if (positional == 2) a.prefix = argv[i];
+    else fail("cli", "unexpected argument '", argv[i], "'");
+  }
+  return a;
+}
+
 }  // namespace hgc::models
