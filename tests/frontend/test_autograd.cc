@@ -7,19 +7,14 @@
 
 #include "hgc/frontend/gluon.h"
 #include "hgc/ir/error.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
 
 namespace {
 std::vector<float> vals(const NDArray& x) { return x.to_vector<float>(); }
-void check_close(const std::vector<float>& a, const std::vector<float>& b, double tol = 1e-5) {
-  REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    INFO("element ", i, ": ", a[i], " vs ", b[i]);
-    CHECK(std::abs(a[i] - b[i]) <= tol * (1 + std::abs(b[i])));
-  }
-}
+using test::check_close;
 }  // namespace
 
 TEST_CASE("autograd: record and pause scopes set recording and training modes") {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "hgc/frontend/ndarray.h"
 
@@ -23,6 +24,15 @@ inline void check_close(const NDArray& a, const NDArray& b, double tol = 1e-5) {
   double worst = max_rel_diff(a, b);
   INFO("max relative diff ", worst);
   CHECK(worst <= tol);
+}
+
+// Element by element, |a - b| <= tol * (1 + |b|), naming the first elements that differ.
+inline void check_close(const std::vector<float>& a, const std::vector<float>& b, double tol = 1e-5) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("element ", i, ": ", a[i], " vs ", b[i]);
+    CHECK(std::abs(a[i] - b[i]) <= tol * (1 + std::abs(b[i])));
+  }
 }
 
 }  // namespace hgc::test
