@@ -12,7 +12,7 @@
 # and python3-numpy with apt-get when torch is missing; without them the PyTorch columns are
 # empty. Results (JSON per round and side, table.md) go to --out (default a new temp dir).
 # --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops: per-op
-# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS sgemm).
+# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS and oneDNN sgemm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
