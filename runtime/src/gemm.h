@@ -11,7 +11,7 @@
 namespace hgc::lib::detail {
 
 // c = alpha * op(a) . op(b) + beta * c; op(a) (M, K), op(b) (K, N), c (M, N) with leading
-// dimensions lda, ldb, ldc. Runs on as many threads as the runtime's pool has.
+// dimensions lda, ldb, ldc. Large products run on as many threads as the runtime's pool has.
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
