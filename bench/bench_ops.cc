@@ -5,6 +5,7 @@
 //   ./build/bench/hgc_bench_ops --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <cstring>
 #include <vector>
@@ -125,6 +126,18 @@ void BM_RawSgemm(benchmark::State& st) {
                                               benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_RawSgemm)->Args({64, 784, 256})->Args({500, 20108, 600})->Args({512, 512, 512})->UseRealTime();
+
+// oneDNN's sgemm, which the runtime's GEMMs call (runtime/src/gemm.h): with BM_RawSgemm, the
+// ratio of the two libraries on this machine.
+void BM_RawDnnlSgemm(benchmark::State& st) {
+  int64_t m = st.range(0), k = st.range(1), n = st.range(2);
+  HostTensor x = filled({m, k}, 0.1f), w = filled({n, k}, 0.2f), y(DType::f32, {m, n});
+  for (auto _ : st)
+    dnnl_sgemm('N', 'T', m, n, k, 1.f, x.data<float>(), k, w.data<float>(), k, 0.f, y.data<float>(), n);
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * k * n * st.iterations(), benchmark::Counter::kIsRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_RawDnnlSgemm)->Args({64, 784, 256})->Args({500, 20108, 600})->Args({512, 512, 512})->UseRealTime();
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 // Every number is seconds per call: median [min .. max] over --runs timed batches after
 // warm-up (the warm-up also covers tracing and compiling). Progress goes to stderr.
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,8 +105,8 @@ std::vector<Row> g_rows;
 std::vector<std::string> g_skipped;
 
 void add(Row r) {
-  std::fprintf(stderr, "%-4s %-28s %-11s %-14s median %.6g s\n", r.workload.c_str(), r.name.c_str(), r.mode.c_str(),
-               r.metric.c_str(), median(r.values));
+  std::fprintf(stderr, "%-4s %-28s %-11s %-14s median %.6g%s\n", r.workload.c_str(), r.name.c_str(), r.mode.c_str(),
+               r.metric.c_str(), median(r.values), r.metric == "bytes" ? "" : " s");
   g_rows.push_back(std::move(r));
 }
 
@@ -423,6 +424,113 @@ void fashion_epoch(const Options& o) {
     add({"W6", name, "hybrid", "s/epoch", later, {"\"test_accuracy\": " + num(curve.back().test_accuracy)}});
 }
 
+// ---- Fresh-process figures: each measured in a child (this program with --child MODE OUT),
+// which writes one number to OUT. Random inputs everywhere: the dataset's own memory is not
+// the training loop's.
+
+// A hybridized training step of `net` on a random (64, in...) batch with 10 classes.
+std::function<void()> random_train_step(std::shared_ptr<gluon::nn::HybridSequential> net, Shape in) {
+  nd::random::seed(0);
+  net->initialize(init::Xavier());
+  net->hybridize();
+  std::vector<int64_t> dims = in.dims();
+  dims.insert(dims.begin(), 64);
+  NDArray x = nd::random::uniform(0, 1, dims), y = ids({64}, 10, 6);
+  auto ce = std::make_shared<loss::SoftmaxCrossEntropyLoss>();
+  auto tr = std::make_shared<Trainer>(net->collect_params(), "sgd", std::map<std::string, double>{{"learning_rate", 0.1}});
+  return [=] {
+    NDArray l;
+    {
+      auto r = autograd::record();
+      l = (*ce)((*net)(x), y);
+    }
+    l.backward();
+    tr->step(64);
+  };
+}
+
+// first-call: seconds of the Straight Dope MLP's first hybridized call (trace, passes,
+// compile or disk-cache load) at batch 1; rss-mlp / rss-lenet: peak resident bytes of the
+// process after 200 / 20 hybridized training steps at batch 64.
+double child_figure(const std::string& mode) {
+  if (mode == "first-call") {
+    nd::random::seed(0);
+    auto net = bench::straight_dope_mlp();
+    net->initialize(init::Xavier());
+    NDArray x = nd::random::normal(0, 1, {1, 512});
+    net->hybridize();
+    auto t0 = Clock::now();
+    NDArray y = (*net)(x);
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  std::function<void()> step;
+  int steps = 0;
+  if (mode == "rss-mlp") step = random_train_step(models::fashion_mlp(), Shape({784})), steps = 200;
+  if (mode == "rss-lenet") step = random_train_step(models::lenet(), Shape({1, 28, 28})), steps = 20;
+  if (!step) fail("bench", "unknown --child mode '", mode, "'");
+  for (int i = 0; i < steps; ++i) step();
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+// Runs `--child mode` `times` times in fresh processes with extra environment `env`; the
+// figures, or empty (noted in "skipped") when a child fails.
+std::vector<double> child_figures(const Options& o, const std::string& mode, int times,
+                                  const std::vector<std::pair<std::string, std::string>>& env) {
+  std::string out = o.workdir + "/child-" + mode + ".txt";
+  std::vector<std::string> argv{"/proc/self/exe", "--child", mode, out};
+  if (o.threads > 0) argv.insert(argv.begin() + 1, {"--threads", std::to_string(o.threads)});
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  for (const auto& [k, v] : env) {
+    const char* old = std::getenv(k.c_str());
+    saved.push_back({k, old ? std::optional<std::string>(old) : std::nullopt});
+    setenv(k.c_str(), v.c_str(), 1);
+  }
+  std::vector<double> r;
+  for (int i = 0; i < times; ++i) {
+    std::filesystem::remove(out);
+    if (spawn_wait(argv, o.workdir + "/child-" + mode + ".log") != 0) {
+      g_skipped.push_back("child " + mode + " failed (" + o.workdir + "/child-" + mode + ".log)");
+      r.clear();
+      break;
+    }
+    std::ifstream f(out);
+    double v = 0;
+    if (f >> v) r.push_back(v);
+  }
+  for (const auto& [k, v] : saved)
+    if (v) setenv(k.c_str(), v->c_str(), 1);
+    else unsetenv(k.c_str());
+  return r;
+}
+
+// Issue 10's compile limits: the MLP's first hybridized call with an empty kernel cache
+// (< 300 ms), and in a second process whose disk cache is warm (< 30 ms).
+void first_call(const Options& o) {
+  const int times = o.quick ? 2 : 5;
+  std::vector<double> cold;
+  for (int i = 0; i < times; ++i) {
+    std::string dir = o.workdir + "/cache-cold-" + std::to_string(i);
+    std::filesystem::remove_all(dir);
+    auto v = child_figures(o, "first-call", 1, {{"HGC_CACHE_DIR", dir}});
+    cold.insert(cold.end(), v.begin(), v.end());
+  }
+  std::string warm_dir = o.workdir + "/cache-cold-0";
+  std::vector<double> warm = child_figures(o, "first-call", times, {{"HGC_CACHE_DIR", warm_dir}});
+  if (!cold.empty()) add({"compile", "mlp512 first hybridized call, empty kernel cache", "hybrid", "s/call", cold, {}});
+  if (!warm.empty())
+    add({"compile-warm", "mlp512 first hybridized call, new process, warm disk cache", "hybrid", "s/call", warm, {}});
+}
+
+// Peak resident memory of the hybridized MLP and LeNet training loops (whole process).
+void memory(const Options& o) {
+  auto mlp = child_figures(o, "rss-mlp", 1, {});
+  if (!mlp.empty()) add({"memory", "peak RSS, mlp784 b=64 x200 train steps", "hybrid", "bytes", mlp, {}});
+  auto lenet = child_figures(o, "rss-lenet", 1, {});
+  if (!lenet.empty()) add({"memory", "peak RSS, lenet b=64 x20 train steps", "hybrid", "bytes", lenet, {}});
+}
+
 std::string machine_json(const Options& o) {
   std::string cpu;
   std::ifstream f("/proc/cpuinfo");
@@ -446,13 +554,14 @@ int parse_count(const std::string& flag, const std::string& v) {
 }
 
 const char* kUsage =
-    "usage: hgc_bench_workloads [--only W1,W1b,W2,W3,W4,W4b,W5,W6,startup] [--quick] [--runs N]\n"
-    "                           [--threads N] [--hgc PATH] [--workdir DIR]\n";
+    "usage: hgc_bench_workloads [--only W1,W1b,W2,W3,W4,W4b,W5,W6,startup,compile,memory] [--quick]\n"
+    "                           [--runs N] [--threads N] [--hgc PATH] [--workdir DIR]\n";
 
 }  // namespace
 
 int main(int argc, char** argv) try {
   Options o;
+  std::string child, child_out;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -478,11 +587,20 @@ int main(int argc, char** argv) try {
       o.hgc_tool = value();
     } else if (is("--workdir")) {
       o.workdir = value();
+    } else if (a == "--child" && i + 2 < argc) {  // internal: one fresh-process figure
+      child = argv[++i];
+      child_out = argv[++i];
     } else {
       fail("bench", "unknown argument '", a, "'\n", kUsage);
     }
   }
-  static const std::set<std::string> known{"W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup"};
+  if (!child.empty()) {
+    if (o.threads > 0) ThreadPool::configure(o.threads);
+    double v = child_figure(child);
+    std::ofstream(child_out) << num(v) << "\n";
+    return 0;
+  }
+  static const std::set<std::string> known{"W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup", "compile", "memory"};
   for (const auto& w : o.only)
     if (!known.count(w)) fail("bench", "unknown workload '", w, "'\n", kUsage);
   if (o.quick) o.runs = std::min(o.runs, 2);
@@ -510,6 +628,8 @@ int main(int argc, char** argv) try {
   if (o.want("W4") || o.want("W4b")) guarded("W4", [&] { bst(o, o.want("W4"), o.want("W4b")); });
   if (o.want("W5")) guarded("W5", [&] { multivae_step(o); });
   if (o.want("W6")) guarded("W6", [&] { fashion_epoch(o); });
+  if (o.want("compile")) guarded("compile", [&] { first_call(o); });
+  if (o.want("memory")) guarded("memory", [&] { memory(o); });
   if (own_dir) std::filesystem::remove_all(o.workdir);
 
   std::cout << "{\"side\": \"hgc\", \"machine\": " << machine_json(o) << ", \"quick\": " << (o.quick ? "true" : "false")

@@ -13,8 +13,9 @@ import sys
 # Issue 10's targets: a minimum speed-up over the best peer, or a time bound (seconds).
 TARGETS = {"W1": ("speedup", 5.0), "W1b": ("speedup", 1.3), "W2": ("speedup", 1.3), "W3": ("speedup", 2.0),
            "W4": ("speedup", 5.0), "W4b": ("speedup", 3.0), "W5": ("speedup", 1.3),
-           "W6": ("seconds", 1.0), "startup": ("seconds", 0.020)}
-ORDER = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup"]
+           "W6": ("seconds", 1.0), "startup": ("seconds", 0.020), "compile": ("seconds", 0.300),
+           "compile-warm": ("seconds", 0.030)}
+ORDER = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup", "compile", "compile-warm"]
 HGC_MODES = ["imperative", "hybrid", "aot"]
 PEER_MODES = ["eager", "jit"]
 
@@ -30,7 +31,7 @@ def fmt(s):
 
 
 def load(paths):
-    vals, machines, skipped = {}, {}, []
+    vals, machines, skipped, metrics = {}, {}, [], {}
     for p in paths:
         with open(p) as f:
             d = json.load(f)
@@ -39,7 +40,8 @@ def load(paths):
         skipped += ["%s: %s" % (side, s) for s in d.get("skipped", [])]
         for r in d.get("rows", []):
             vals.setdefault((r["workload"], r["name"]), {}).setdefault((side, r["mode"]), []).extend(r["values"])
-    return vals, machines, sorted(set(skipped))
+            metrics[(r["workload"], r["name"])] = r["metric"]
+    return vals, machines, sorted(set(skipped)), metrics
 
 
 def main():
@@ -47,7 +49,7 @@ def main():
     ap.add_argument("files", nargs="+")
     ap.add_argument("--title", default="")
     a = ap.parse_args()
-    vals, machines, skipped = load(a.files)
+    vals, machines, skipped, metrics = load(a.files)
     out = []
     if a.title:
         out.append(a.title + "\n")
@@ -61,7 +63,8 @@ def main():
                "| speed-up hybrid | speed-up best hgc | target | met |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     keys = sorted(vals, key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
-    for w, name in keys:
+    memory = [k for k in keys if metrics.get(k) == "bytes"]
+    for w, name in (k for k in keys if k not in memory):
         m = {k: statistics.median(v) for k, v in vals[(w, name)].items() if v}
         hgc = {md: m.get(("hgc", md)) for md in HGC_MODES}
         peer = {md: m.get(("torch", md)) for md in PEER_MODES}
@@ -87,6 +90,14 @@ def main():
             "%.2fx" % sp_b if sp_b else "—", target, met))
     out.append("\nSpeed-up = best PyTorch time / hgc time (> 1: hgc faster). torch jit = torch.jit.trace "
                "(+ torch.jit.freeze for forwards; training traces net+loss).")
+    if memory:
+        out.append("\n| memory | hgc hybrid | torch eager | torch / hgc |\n|---|---|---|---|")
+        for k in memory:
+            m = {md: statistics.median(v) for md, v in vals[k].items() if v}
+            h, t = m.get(("hgc", "hybrid")), m.get(("torch", "eager"))
+            mib = lambda b: "—" if b is None else "%.0f MiB" % (b / 2**20)  # noqa: E731
+            out.append("| %s | %s | %s | %s |" % (k[1], mib(h), mib(t), "%.2fx" % (t / h) if h and t else "—"))
+        out.append("\nPeak resident memory of a fresh process running the loop (ru_maxrss), libraries included.")
     if skipped:
         out.append("\nSkipped or failed:\n")
         out += ["- " + s.replace("\n", " ") for s in skipped]

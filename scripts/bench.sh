@@ -12,11 +12,13 @@
 # and python3-numpy with apt-get when torch is missing; without them the PyTorch columns are
 # empty. Results (JSON per round and side, table.md) go to --out (default a new temp dir).
 # --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops: per-op
-# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS sgemm).
+# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS and
+# oneDNN sgemm). compile: the MLP's first hybridized call (empty cache; new process, warm
+# disk cache); memory: peak RSS of the MLP and LeNet training loops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=""; MICRO=""; THREADS=1; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W6,startup"; OUT=""; BUILD=build
+QUICK=""; MICRO=""; THREADS=1; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W6,startup,compile,memory"; OUT=""; BUILD=build
 while (($#)); do
   case "$1" in
     --quick) QUICK=--quick; ROUNDS=1 ;;

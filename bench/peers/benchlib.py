@@ -64,7 +64,8 @@ class Rows:
         self.rows.append({"workload": workload, "name": name, "mode": mode, "metric": metric,
                           "median": med, "min": min(values), "max": max(values), "n": len(values),
                           "values": values, **extra})
-        sys.stderr.write("%-4s %-28s %-11s %-14s median %.6g s\n" % (workload, name, mode, metric, med))
+        sys.stderr.write("%-4s %-28s %-11s %-14s median %.6g%s\n"
+                         % (workload, name, mode, metric, med, "" if metric == "bytes" else " s"))
         sys.stderr.flush()
 
     def dump(self, quick, threads):

@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
-WORKLOADS = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup"]
+WORKLOADS = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup", "memory"]
 
 
 def mlp_forward(a, rows, w, batch):
@@ -213,6 +213,37 @@ def startup(a, rows):
         rows.add("startup", "new process -> first result (mlp512 b=1)", mode, "s/process", vals)
 
 
+# A fresh process per network: hgc's "memory" rows run the same loops (random 64-image
+# batches, SGD 0.1, 200 MLP / 20 LeNet steps) and report the same figure, ru_maxrss.
+MEMORY_CHILD = """
+import resource, sys, torch, torch.nn.functional as F
+sys.path.insert(0, %r)
+import benchlib as bl, nets
+%s
+torch.manual_seed(0)
+net = bl.xavier_(nets.%s()).train()
+x, y = torch.rand(%s), torch.randint(0, 10, (64,))
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+for _ in range(%d):
+    opt.zero_grad(set_to_none=True)
+    F.cross_entropy(net(x), y).backward()
+    opt.step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def memory(a, rows):
+    here = os.path.dirname(os.path.abspath(__file__))
+    th = "torch.set_num_threads(%d)" % a.threads if a.threads else ""
+    env = dict(os.environ)
+    env.pop("_HGC_BENCH_REEXEC", None)
+    for net, shape, steps, name in (("fashion_mlp", "64, 784", 200, "peak RSS, mlp784 b=64 x200 train steps"),
+                                    ("lenet", "64, 1, 28, 28", 20, "peak RSS, lenet b=64 x20 train steps")):
+        code = MEMORY_CHILD % (here, th, net, shape, steps)
+        out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
+        rows.add("memory", name, "eager", "bytes", [float(out.stdout.split()[-1])])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="", help="comma list of " + ",".join(WORKLOADS))
@@ -239,7 +270,8 @@ def main():
     jobs = [("W1", lambda: mlp_forward(a, rows, "W1", 1)), ("W1b", lambda: mlp_forward(a, rows, "W1b", 64)),
             ("W2", lambda: fashion_step(a, rows)), ("W3", lambda: lenet_step(a, rows)),
             ("W4", lambda: bst(a, rows, want("W4"), want("W4b"))), ("W5", lambda: multivae_step(a, rows)),
-            ("W6", lambda: fashion_epoch(a, rows)), ("startup", lambda: startup(a, rows))]
+            ("W6", lambda: fashion_epoch(a, rows)), ("startup", lambda: startup(a, rows)),
+            ("memory", lambda: memory(a, rows))]
     for w, job in jobs:
         if want(w) or (w == "W4" and want("W4b")):
             try:

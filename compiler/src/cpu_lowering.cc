@@ -106,6 +106,28 @@ struct ApproximateMathPass
   }
 };
 
+// One tensor.empty per use. CSE merges identical empties, and empty-tensor elimination
+// (MLIR 19) replaces an empty by the destination that one of its users' results reach, for
+// all its users: two outputs of equal shape (SliceChannel's) would both be written into the
+// first output's buffer.
+struct UniqueEmptyTensorsPass
+    : public mlir::PassWrapper<UniqueEmptyTensorsPass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(UniqueEmptyTensorsPass)
+  llvm::StringRef getArgument() const final { return "hgc-unique-empty-tensors"; }
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::tensor::EmptyOp> empties;
+    getOperation().walk([&](mlir::tensor::EmptyOp e) { empties.push_back(e); });
+    for (mlir::tensor::EmptyOp e : empties) {
+      llvm::SmallVector<mlir::OpOperand*> uses;
+      for (mlir::OpOperand& u : e->getUses()) uses.push_back(&u);
+      for (size_t i = 1; i < uses.size(); ++i) {
+        mlir::OpBuilder b(uses[i]->getOwner());  // the empty's sizes dominate its users
+        uses[i]->set(b.clone(*e.getOperation())->getResult(0));
+      }
+    }
+  }
+};
+
 const mlir::DialectRegistry& registry() {
   static mlir::DialectRegistry* reg = [] {
     auto* r = new mlir::DialectRegistry();  // leaked on purpose: used until exit
@@ -141,6 +163,13 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Fusion (and canonicalization) replace a generic's unread outs operand with a
+  // tensor.empty; left alone, that becomes a malloc'ed temporary that the kernel fills and
+  // then copies into its output argument (at 16M floats: a fresh 64 MB mapping per call,
+  // faulted in page by page: 2.6 GB/s instead of streaming). Eliminating the empty tensors
+  // into the materialize_in_destination targets makes the kernels write their outputs directly.
+  pm.addPass(std::make_unique<UniqueEmptyTensorsPass>());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // Kernel arguments are memrefs, so function boundaries need no bufferization; the
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.
   pm.addPass(bufferization::createOneShotBufferizePass());

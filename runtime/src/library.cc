@@ -7,6 +7,7 @@
 #include <functional>
 #include <vector>
 
+#include "gemm.h"
 #include "hgc/runtime/thread_pool.h"
 #include "library_window.h"
 
@@ -114,7 +115,7 @@ void fully_connected(const float* x, const float* w, const float* b, float* y, i
       cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.f, w, K, x + i * K, 1, beta, y + i * N, 1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x, K, w, K, beta, y, N);
+  detail::sgemm(false, true, M, N, K, 1.f, x, K, w, K, beta, y, N);
 }
 
 void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
@@ -142,8 +143,7 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? K : M, ta ? M : K, 1.f, a, lda, b, 1, 0.f, c, 1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, a, lda, b,
-              ldb, 0.f, c, N);
+  detail::sgemm(ta, tb, M, N, K, 1.f, a, lda, b, ldb, 0.f, c, N);
 }
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool ta,
@@ -205,8 +205,8 @@ void deconvolution(const ConvShape& s, const float* x, const float* w, const flo
   for (int64_t n = 0; n < s.N; ++n)
     for (int64_t g = 0; g < s.groups; ++g) {
       // cols (og * K, in) = W[g]^T . x[n, g], W[g] being (cg, og * K).
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, og * kk, in_sp, cg, 1.f, w + g * cg * og * kk, og * kk,
-                  x + (n * s.C + g * cg) * in_sp, in_sp, 0.f, ws, in_sp);
+      detail::sgemm(true, false, og * kk, in_sp, cg, 1.f, w + g * cg * og * kk, og * kk, x + (n * s.C + g * cg) * in_sp,
+                    in_sp, 0.f, ws, in_sp);
       for (int64_t o = 0; o < og; ++o) {
         float* yo = y + (n * s.O + g * og + o) * out_sp;
         float bias = b ? b[g * og + o] : 0.f;

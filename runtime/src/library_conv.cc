@@ -5,10 +5,9 @@
 //   data grad     dcols (CK, m*L) = W_g^T . dY^T,   dx = col2im(dcols)
 //   weight grad   dW_g (Og, CK)  += dY^T . cols^T
 // where dY^T (Og, m*L) is the chunk's output(-gradient) block with images side by side.
-#include <cblas.h>
-
 #include <cstring>
 
+#include "gemm.h"
 #include "hgc/runtime/library.h"
 #include "library_window.h"
 
@@ -57,8 +56,7 @@ void convolution(const ConvShape& s, const float* x, const float* w, const float
   float* out = ws + p.ck * p.images * p.L;
   for_chunks(s, p, [&](int64_t g, int64_t n0, int64_t m, int64_t ld) {
     chunk_im2col(s, p, geo, x, n0, m, g, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p.og, ld, p.ck, 1.f, w + g * p.og * p.ck, p.ck, col, ld,
-                0.f, out, ld);
+    sgemm(false, false, p.og, ld, p.ck, 1.f, w + g * p.og * p.ck, p.ck, col, ld, 0.f, out, ld);
     for (int64_t i = 0; i < m; ++i)  // scatter back to (N, O, L), adding the bias
       for (int64_t o = 0; o < p.og; ++o) {
         float* dst = y + ((n0 + i) * s.O + g * p.og + o) * p.L;
@@ -76,8 +74,7 @@ void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* 
   float* dyt = ws + p.ck * p.images * p.L;
   for_chunks(s, p, [&](int64_t g, int64_t n0, int64_t m, int64_t ld) {
     gather_rows(s, p, dy, n0, m, g, dyt);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p.ck, ld, p.og, 1.f, w + g * p.og * p.ck, p.ck, dyt, ld,
-                0.f, col, ld);
+    sgemm(true, false, p.ck, ld, p.og, 1.f, w + g * p.og * p.ck, p.ck, dyt, ld, 0.f, col, ld);
     for_planes(m * p.cg, p.taps * p.L, [&](int64_t q) {
       int64_t i = q / p.cg, c = q % p.cg;
       float* plane = dx + ((n0 + i) * s.C + g * p.cg + c) * p.in_sp;
@@ -95,8 +92,7 @@ void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float
   for_chunks(s, p, [&](int64_t g, int64_t n0, int64_t m, int64_t ld) {
     chunk_im2col(s, p, geo, x, n0, m, g, col);
     gather_rows(s, p, dy, n0, m, g, dyt);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p.og, p.ck, ld, 1.f, dyt, ld, col, ld, n0 ? 1.f : 0.f,
-                dw + g * p.og * p.ck, p.ck);
+    sgemm(false, true, p.og, p.ck, ld, 1.f, dyt, ld, col, ld, n0 ? 1.f : 0.f, dw + g * p.og * p.ck, p.ck);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/jit.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
@@ -83,6 +84,35 @@ TEST_CASE("fusion: the GELU chain, residual add and softmax become one kernel gr
   std::string mlir = emit_mlir(g);
   CHECK(mlir.find("func.func @k0") != std::string::npos);
   CHECK(mlir.find("func.func @k1") == std::string::npos);
+}
+
+TEST_CASE("kernels write their outputs in place: no temporary, no copy") {
+  // Fusion turns unread outs operands into tensor.empty; unless those are eliminated into the
+  // output arguments, each kernel mallocs a temporary and copies it out (a 64 MB mapping per
+  // call at 16M floats).
+  Graph g = load_json(R"J({"nodes": [{"op": "null", "name": "a", "inputs": []},
+    {"op": "null", "name": "b", "inputs": []},
+    {"op": "elemwise_mul", "name": "m", "inputs": [[0,0,0],[1,0,0]]},
+    {"op": "tanh", "name": "t", "inputs": [[2,0,0]]},
+    {"op": "elemwise_add", "name": "y", "inputs": [[3,0,0],[0,0,0]]}],
+    "heads": [[4,0,0]], "attrs": {"mxnet_version": ["int", 10500]}})J");
+  infer(g, {{{"a", {64, 33}}, {"b", {64, 33}}}, {}, true});
+  std::string ir = lower_to_llvm_ir(emit_mlir(g));
+  CHECK(ir.find("@malloc") == std::string::npos);
+  CHECK(ir.find("memrefCopy") == std::string::npos);
+  CHECK(ir.find("llvm.memcpy") == std::string::npos);
+  auto gv = random_vars(g, 5);
+  check_equal(compile(g)->run(gv), ref::evaluate(g, gv));
+  // Two outputs of one shape: each gets its own slice (one shared temporary would hand both
+  // the last slice).
+  Graph s = load_json(R"J({"nodes": [{"op": "null", "name": "x", "inputs": []},
+    {"op": "SliceChannel", "name": "sc", "attrs": {"num_outputs": "3", "axis": "0", "squeeze_axis": "True"},
+     "inputs": [[0,0,0]]}], "heads": [[1,0,0],[1,1,0],[1,2,0]], "attrs": {"mxnet_version": ["int", 10500]}})J");
+  infer(s, {{{"x", {3, 5}}}, {}, true});
+  ir = lower_to_llvm_ir(emit_mlir(s));
+  CHECK(ir.find("@malloc") == std::string::npos);
+  auto vars = random_vars(s, 7);
+  check_equal(compile(s)->run(vars), ref::evaluate(s, vars));
 }
 
 TEST_CASE("fusion stops at graph outputs, shared producers and library calls") {

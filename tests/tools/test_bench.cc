@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -48,6 +49,31 @@ TEST_CASE("bench: hgc_bench_workloads --quick prints the JSON the report reads")
     modes.insert(row.at("mode").get<std::string>());
   }
   CHECK(modes == std::set<std::string>{"imperative", "hybrid"});
+}
+
+TEST_CASE("bench: the compile and memory figures come from fresh child processes") {
+  std::string out = temp_dir() + "/bench_fresh.json";
+  Shell r = sh(std::string(HGC_BENCH_WORKLOADS) + " --quick --only compile,memory 2>/dev/null >" + out + "; cat " + out);
+  REQUIRE(r.code == 0);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j.at("skipped").empty());
+  std::map<std::string, int> seen;
+  for (const auto& row : j.at("rows")) {
+    std::string w = row.at("workload");
+    ++seen[w];
+    CAPTURE(w);
+    for (const auto& v : row.at("values")) {
+      if (w == "memory") {  // a whole process: more than the MLP's own 1 MB of weights
+        CHECK(row.at("metric") == "bytes");
+        CHECK(v.get<double>() > 8.0 * (1 << 20));
+      } else {  // seconds of one call, under the child's whole lifetime
+        CHECK(row.at("metric") == "s/call");
+        CHECK(v.get<double>() > 0);
+        CHECK(v.get<double>() < 60);
+      }
+    }
+  }
+  CHECK(seen == std::map<std::string, int>{{"compile", 1}, {"compile-warm", 1}, {"memory", 2}});
 }
 
 TEST_CASE("bench: hgc_bench_workloads rejects unknown workloads and bad counts") {

@@ -354,7 +354,8 @@ int cmd_compile(Args& args) {
     write_bytes(work.path / "main.cc", glue);
     auto q = [](const fs::path& p) { return shell_quote(p.string()); };
     std::string cxx = shell_quote(find_cxx()), log = " > " + q(work.path / "link.log") + " 2>&1";
-    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_IR_LIB) + " " + q(HGC_OPENBLAS_LIB) + " -lpthread -lm -ldl";
+    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_IR_LIB) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
+                       " -lpthread -lm -ldl";
     std::vector<std::string> cmds;
     if (emit == "exe") {
       cmds.push_back(cxx + " -O1 " + HGC_AOT_LDFLAGS + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
@@ -392,7 +393,7 @@ int cmd_compile(Args& args) {
       std::string file = fs::path(out).filename().string();
       // The driver hgc itself links with: a sanitizer build's runtime must match its compiler.
       std::string link = find_cxx() + " -o prog prog.o " + (shared_lib ? "./" + file + " -Wl,-rpath,'$ORIGIN'" : file) +
-                         " " + HGC_AOT_LDFLAGS + " " + HGC_OPENBLAS_LIB + " -lpthread -lm -ldl";
+                         " " + HGC_AOT_LDFLAGS + " " + HGC_OPENBLAS_LIB + " " + HGC_DNNL_LIB + " -lpthread -lm -ldl";
       side->write(c_header(*aot.exe, heads, name, link));
     } else if (beside) {
       ParamList list;

@@ -1,0 +1,18 @@
+// The dense sgemm behind every library GEMM (fully_connected, matmul, convolution and its
+// gradients): oneDNN's, row-major like cblas_sgemm. Why not OpenBLAS's: oneDNN picks its JIT
+// kernels by the CPU's instruction sets at run time (AVX-512 where there is one), while the
+// OpenBLAS 0.3.21 of Debian 12 is pinned to AVX2 on machines whose newer cores it mis-handles
+// (OPENBLAS_CORETYPE=Haswell); on this build machine's AVX-512 core oneDNN's sgemm ran
+// 1.2-2.4x faster single-threaded on the shapes of the benchmark workloads (bench/).
+// OpenBLAS keeps the matrix-vector products (cblas_sgemv).
+#pragma once
+#include <cstdint>
+
+namespace hgc::lib::detail {
+
+// c = alpha * op(a) . op(b) + beta * c; op(a) (M, K), op(b) (K, N), c (M, N) with leading
+// dimensions lda, ldb, ldc. Large products run on as many threads as the runtime's pool has.
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+}  // namespace hgc::lib::detail
