@@ -45,17 +45,19 @@ bool any_nonzero(const float* x, int64_t n) {
   return any != 0;
 }
 
-// Whether a sample of x[0, n) has nonzeros over 1.25 times the limit's density.
+// Whether a sample of x[0, n) has nonzeros over 1.25 times the limit's density; a dense
+// operand is known after its first few pieces.
 bool sample_too_dense(const float* x, int64_t n) {
   const int64_t piece = kSample / kSamplePieces;
-  int64_t seen = 0, nonzero = 0;
+  if (n < piece) return false;  // a tiny operand: the exact count is as cheap
+  const int64_t bound = static_cast<int64_t>(1.25 * kSparseMaxDensity * static_cast<double>(kSample));
+  int64_t nonzero = 0;
   for (int64_t p = 0; p < kSamplePieces; ++p) {
     const int64_t at = std::min(n * p / kSamplePieces, n - piece);
-    if (at < 0) break;
     for (int64_t i = at; i < at + piece; ++i) nonzero += x[i] != 0.f;
-    seen += piece;
+    if (nonzero > bound) return true;
   }
-  return static_cast<double>(nonzero) > 1.25 * kSparseMaxDensity * static_cast<double>(seen);
+  return false;
 }
 
 // The nonzeros of row-major x[rows, cols] by row, or false as soon as there are over
