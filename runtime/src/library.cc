@@ -9,6 +9,7 @@
 
 #include "gemm.h"
 #include "hgc/runtime/thread_pool.h"
+#include "library_sparse.h"
 #include "library_window.h"
 
 namespace hgc::lib {
@@ -105,6 +106,7 @@ void fully_connected(const float* x, const float* w, const float* b, float* y, i
     dots_gemm(x, w, y, M, N, K, b);
     return;
   }
+  if (detail::sparse_matmul(x, w, y, M, N, K, false, true, b, detail::kSparseA)) return;
   float beta = 0.f;
   if (b) {  // seed every row with the bias, then accumulate the product onto it
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, b, sizeof(float) * N);
@@ -143,6 +145,7 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? K : M, ta ? M : K, 1.f, a, lda, b, 1, 0.f, c, 1);
     return;
   }
+  if (detail::sparse_matmul(a, b, c, M, N, K, ta, tb, nullptr, detail::kSparseA | detail::kSparseB)) return;
   detail::sgemm(ta, tb, M, N, K, 1.f, a, lda, b, ldb, 0.f, c, N);
 }
 
