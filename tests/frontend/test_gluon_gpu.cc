@@ -183,6 +183,15 @@ TEST_CASE("gluon gpu fake: a hybridized block called with gpu inputs compiles fo
   NDArray yc = (*flat)(c);
   CHECK(yc.context() == cpu(0));
   CHECK(flat->cache_stats().misses == 2);
+  // A SymbolBlock too: compiled for the context of its inputs.
+  Graph g;
+  int data = g.add_variable("data");
+  g.heads.push_back({g.add_node("Flatten", "flat", {{data, 0}}), 0});
+  auto sb = std::make_shared<SymbolBlock>(g, std::vector<std::string>{"data"});
+  NDArray ys = (*sb)(c.copyto(gpu(0)));
+  CHECK(ys.context() == gpu(0));
+  CHECK(ys.to_vector<float>() == c.to_vector<float>());
+  CHECK((*sb)(c).context() == cpu(0));
   // A dense layer without bias is one cuBLAS call and no kernel: the plan loads, the
   // parameters are bound from the device, and cuBLAS is what the stand-in lacks.
   auto fc = std::make_shared<nn::Dense>(nn::DenseOptions(3).in_units(8).use_bias(false));
