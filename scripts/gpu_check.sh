@@ -2,7 +2,8 @@
 # The GPU check (issue 9), for a machine with an NVIDIA GPU, the CUDA driver and cuBLAS;
 # budget <= 8 minutes on 16 cores. Builds hgc, runs the GPU test suite (every lowered op,
 # the project MLP and the shared models on the device vs the CPU executable, the CUDA
-# runtime tests, hgc run --device cuda), then times the MLP forward batch on the GPU against
+# runtime tests, hgc run --device cuda, NDArray ops on gpu(0) and hybridized Gluon nets on
+# gpu(0) vs cpu, parameters initialized on gpu(0)), then times the MLP forward batch on the GPU against
 # the CPU and, when PyTorch with CUDA is installed, against PyTorch on the same GPU.
 #
 #   scripts/gpu_check.sh [BUILD_DIR]      (default build-gpu; an existing build is reused)
@@ -43,7 +44,7 @@ HGC=$(find "$BUILD" -name hgc -type f -perm -u+x | head -1)
 say "GPU tests"
 FAIL=0
 "$BUILD/tests/hgc_tests" --no-version \
-  -tc='cuda:*,gpu exec*,gpu codegen: the project MLP*,hgc run --device*,gpu plan io*,hgc compile --target=cuda*,ndarray gpu*,chapter ndarray: managing context' \
+  -tc='cuda:*,gpu exec*,gpu codegen: the project MLP*,hgc run --device*,gpu plan io*,hgc compile --target=cuda*,ndarray gpu*,gluon gpu*,chapter ndarray: managing context' \
   --duration=true || FAIL=1
 
 say "hgc compile --target=cuda: the standalone program on the GPU"

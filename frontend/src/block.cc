@@ -141,7 +141,7 @@ void Block::save_parameters(const std::string& path) const {
     if (!p->initialized())
       fail("gluon", "save_parameters ", path, ": parameter '", p->name(), "' of block '", p->block(),
            "' has not been initialized", p->deferred() ? " (its initialization waits for the first forward)" : "");
-    list.emplace_back(n, p->data().tensor());
+    list.emplace_back(n, p->data().as_in_context(cpu()).tensor());  // gpu values: downloaded
   }
   hgc::save_params(path, list);
 }

@@ -3,6 +3,10 @@
 //
 //   auto c = CachedGraph::build(graph, {"data"}, {x}, params, constants, opts, "net0");
 //   std::vector<NDArray> y = c->run({x});   // parameters read at each run (they train)
+//
+// Built for a gpu(i) context, the graph is compiled to a GpuPlan (PTX) and run on that
+// device on the inputs' and parameters' device blocks (all must live on that context);
+// the outputs stay there.
 #pragma once
 #include <map>
 #include <memory>
@@ -11,6 +15,7 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/frontend/parameter.h"
+#include "hgc/runtime/gpu_executable.h"
 
 namespace hgc::gluon {
 
@@ -24,6 +29,10 @@ struct CachedGraph {
     HostTensor value;                  // else a constant (or zeros for an unbound input)
   };
   std::vector<Source> bind;  // one per executable input
+  std::string block;
+  Context ctx;                                 // where it runs
+  std::shared_ptr<const GpuExecutable> gpu;    // set for gpu contexts (exe is its step plan)
+  std::vector<NDArray> device_values;          // per bind entry: a constant's device copy
 
   // Infers shapes from the inputs, parameters and constants, compiles, binds. Variables that
   // are neither (labels of loss ops) are bound to zeros of their inferred shape.
@@ -31,8 +40,12 @@ struct CachedGraph {
                                             const std::vector<NDArray>& xs,
                                             const std::map<std::string, std::shared_ptr<Parameter>>& params,
                                             const std::map<std::string, HostTensor>& constants,
-                                            const CompileOptions& opts, const std::string& block);
+                                            const CompileOptions& opts, const std::string& block,
+                                            Context ctx = Context());
   std::vector<NDArray> run(const std::vector<NDArray>& xs) const;
+
+ private:
+  std::vector<NDArray> run_device(const std::vector<NDArray>& xs) const;
 };
 
 // "data" for one input, else "data0", "data1", ... (Gluon's names).

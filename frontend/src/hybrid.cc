@@ -18,6 +18,16 @@ namespace hgc::gluon {
 namespace {
 Shape shape_from(const std::vector<int64_t>& dims) { return Shape(dims); }
 
+// The context the inputs share (MXNet: one per call); cpu without inputs.
+Context context_of(const std::vector<NDArray>& xs, const std::string& block) {
+  Context ctx = xs.empty() ? Context() : xs[0].context();
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (xs[i].context() != ctx)
+      fail("gluon", "block '", block, "': input 0 lives on ", ctx.str(), " and input ", i, " on ", xs[i].context().str(),
+           "; copy them to one context with as_in_context()");
+  return ctx;
+}
+
 struct Traced {
   std::shared_ptr<TraceGraph> g;
   std::vector<ValueRef> outputs;
@@ -131,7 +141,14 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
     return hybrid_forward_multi(xs);
   }
   // Under autograd::record(): the compiled forward, one tape node, a compiled backward.
-  if (hybridized_ && !trace::active()) return autograd::is_recording() ? run_recorded(xs) : run_cached(xs);
+  if (hybridized_ && !trace::active()) {
+    if (!autograd::is_recording()) return run_cached(xs);
+    Context ctx = context_of(xs, name());
+    if (ctx.device_type == DeviceType::gpu)
+      fail("autograd", "hybridized block '", name(), "' on ", ctx.str(), ": autograd on gpu contexts is not supported ",
+           "yet; record on cpu, or call the block outside autograd::record()");
+    return run_recorded(xs);
+  }
   infer_deferred(xs);
   return hybrid_forward_multi(xs);
 }
@@ -158,7 +175,9 @@ void HybridBlock::infer_deferred(const std::vector<NDArray>& xs) {
 
 std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
   std::shared_ptr<Cached> c = lookup(xs, true);
-  std::vector<NDArray> outs = c->graph->run(c->effects.inputs(xs));
+  std::vector<NDArray> ins = c->effects.inputs(xs);
+  for (size_t i = xs.size(); i < ins.size(); ++i) ins[i] = ins[i].as_in_context(c->ctx);  // masks drawn on the host
+  std::vector<NDArray> outs = c->graph->run(ins);
   c->effects.write_back(outs, c->num_outputs);
   outs.resize(c->num_outputs);
   return outs;
@@ -166,9 +185,10 @@ std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
 
 std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArray>& xs, bool forward) {
   bool training = is_training();
+  Context ctx = context_of(xs, name());
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     const Cached& c = **it;
-    if (c.training != training || c.shapes.size() != xs.size()) continue;
+    if (c.training != training || c.ctx != ctx || c.shapes.size() != xs.size()) continue;
     bool same = true;
     for (size_t i = 0; same && i < xs.size(); ++i) same = c.shapes[i] == xs[i].shape() && c.dtypes[i] == xs[i].dtype();
     if (!same) continue;
@@ -180,6 +200,7 @@ std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArr
   ++stats_.misses;
   auto c = std::make_shared<Cached>();
   c->training = training;
+  c->ctx = ctx;
   for (const NDArray& x : xs) {
     c->shapes.push_back(x.shape());
     c->dtypes.push_back(x.dtype());
@@ -204,7 +225,7 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
   c->params = t.g->params;
   c->traced = true;
   c->constants = t.g->constants;
-  c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name());
+  c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name(), c->ctx);
   c->effects = std::move(effects);
   c->num_outputs = t.outputs.size();
   ++stats_.traces;
@@ -235,7 +256,7 @@ void HybridBlock::export_model(const std::string& path, int epoch) const {
   for (int id : g.variable_ids()) {
     const std::string& n = g.nodes[id].name;
     std::string tag = g.role(id) == VarRole::AuxState ? "aux:" : "arg:";
-    if (auto p = params.find(n); p != params.end()) list.emplace_back(tag + n, p->second->data().tensor());
+    if (auto p = params.find(n); p != params.end()) list.emplace_back(tag + n, p->second->data().as_in_context(cpu()).tensor());
     else if (auto k = constants.find(n); k != constants.end()) list.emplace_back(tag + n, k->second);
   }
   char suffix[32];

@@ -50,6 +50,7 @@ struct HybridBlock::Backward {
 struct HybridBlock::Cached {
   std::vector<std::vector<int64_t>> shapes;
   std::vector<DType> dtypes;
+  Context ctx;  // the inputs' context: gpu(i) compiles for that device
   bool training = false;
   bool traced = false;  // params is known
   std::shared_ptr<CachedGraph> graph;  // the forward; built at the first call outside record()

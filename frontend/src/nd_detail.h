@@ -9,6 +9,7 @@
 
 #include "hgc/frontend/ndarray.h"
 #include "hgc/ir/attrs.h"
+#include "hgc/runtime/cuda.h"
 
 namespace hgc::nd_detail {
 
@@ -31,6 +32,18 @@ std::shared_ptr<const DeviceData> to_device(const HostTensor& t, Context ctx, co
 HostTensor to_host(const DeviceData& d);
 // A copy of `d` on ctx's device (device to device on one GPU, through the host between two).
 std::shared_ptr<const DeviceData> device_copy(const DeviceData& d, Context src, Context ctx, const std::string& what);
+// A new, uninitialized block for an array of this shape and dtype on ctx's device.
+std::shared_ptr<const DeviceData> device_empty(const std::vector<int64_t>& shape, DType dtype, Context ctx,
+                                               const std::string& what);
+// Rows [b, e) of `d` along axis 0: the same block (a view; writes show through).
+std::shared_ptr<const DeviceData> device_rows(const DeviceData& d, int64_t b, int64_t e);
+// The CUDA device of a gpu context (opened at first use, kept for the process).
+std::shared_ptr<cuda::Device> device_for(Context ctx, const std::string& what);
+// Runs one registered op on arrays of one gpu context: the one-node graph's GpuPlan
+// (gpu::imperative_plan, cached) loaded on the device (cached per plan and device) and run
+// on the arrays' blocks. The outputs live on ctx. Errors name the op and the context.
+std::vector<NDArray> device_call(const std::string& op, const AttrMap& attrs, const std::vector<NDArray>& inputs,
+                                 Context ctx);
 // Overwrites `dst`'s block with `src`'s bytes (same size; either may be on the host).
 void device_write(const NDArray& dst, const NDArray& src, const std::string& what);
 

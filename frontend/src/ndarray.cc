@@ -25,12 +25,19 @@ std::vector<NDArray> call_all(const std::string& op, const AttrMap& attrs, const
     if (inputs[i].context() != ctx)
       fail("ndarray", op, ": inputs live on ", ctx.str(), " and ", inputs[i].context().str(),
            "; copy one over with copyto() first");
-    if (inputs[i].on_device()) inputs[i].device_read_error(op);
-    ins.push_back(inputs[i].tensor());
   }
+  bool taped = autograd::is_recording() && tape::needs_grad(inputs);
+  if (ctx.device_type == DeviceType::gpu) {
+    // The gradient rules would run as gpu ops too, but nothing of that has run on a device.
+    if (taped)
+      fail("autograd", op, " on ", ctx.str(), ": autograd on gpu contexts is not supported yet; record on cpu ",
+           "(as_in_context(cpu())) or compute outside autograd::record()");
+    return device_call(op, attrs, inputs, ctx);
+  }
+  for (const NDArray& x : inputs) ins.push_back(x.tensor());
   std::vector<NDArray> out;
   for (HostTensor& t : invoke_typed(op, attrs, ins)) out.emplace_back(std::move(t), ctx);
-  if (autograd::is_recording() && tape::needs_grad(inputs)) tape::record(op, attrs, inputs, out);
+  if (taped) tape::record(op, attrs, inputs, out);
   return out;
 }
 
@@ -170,7 +177,19 @@ NDArray::NDArray(HostTensor t, Context ctx) : ctx_(ctx) {
 
 void NDArray::device_read_error(const std::string& what) const {
   fail("ndarray", what, ": the array lives on ", ctx_.str(),
-       " and this build runs operations and views on cpu only; bring it over with as_in_context(cpu())");
+       " and this needs its values on the host; bring it over with as_in_context(cpu())");
+}
+
+NDArray NDArray::from_device(std::shared_ptr<const DeviceData> d) {
+  NDArray x;
+  x.ctx_ = gpu(d->device_id);
+  x.dev_ = std::move(d);
+  return x;
+}
+
+NDArray NDArray::rows(int64_t b, int64_t e) const {
+  if (dev_) return from_device(nd_detail::device_rows(*dev_, b, e));
+  return NDArray(t_.slice0(b, e), ctx_);
 }
 
 NDArray NDArray::symbolic(std::shared_ptr<const SymbolicValue> s) {
@@ -205,25 +224,29 @@ NDArray NDArray::flatten() const { return call("Flatten", {}, {*this}); }
 
 NDArray NDArray::slice(int64_t begin, int64_t end) const {
   if (ndim() == 0) fail("ndarray", "slice: the array is empty (default-constructed)");
-  if (dev_) device_read_error("slice");
   int64_t n = shape()[0], b = clamp_bound(begin, n, 0), e = clamp_bound(end, n, n);
   if (sym_) {  // a traced value: the slice_axis op (no storage to view)
     if (n < 0) return slice_axis(0, begin, end);
     return slice_axis(0, b, std::max(b, e));
   }
-  return NDArray(t_.slice0(b, std::max(b, e)), ctx_);
+  return rows(b, std::max(b, e));
 }
 
 NDArray NDArray::operator[](int64_t i) const {
   if (ndim() == 0) fail("ndarray", "x[", i, "]: the array is empty (default-constructed)");
-  if (dev_) device_read_error("x[i]");
   Range r = resolve(shape(), {Index(i)}, "x[i]")[0];
   if (sym_) {
     NDArray row = slice_axis(0, r.b, r.e);
     return ndim() > 1 ? row.squeeze({0}) : row;
   }
+  std::vector<int64_t> row_shape(shape().begin() + 1, shape().end());
+  if (dev_) {
+    auto d = std::make_shared<DeviceData>(*nd_detail::device_rows(*dev_, r.b, r.e));
+    if (ndim() > 1) d->shape = row_shape;
+    return from_device(d);
+  }
   HostTensor row = t_.slice0(r.b, r.e);
-  if (ndim() > 1) row = row.reshaped(std::vector<int64_t>(shape().begin() + 1, shape().end()));
+  if (ndim() > 1) row = row.reshaped(row_shape);
   return NDArray(row, ctx_);
 }
 
@@ -238,11 +261,15 @@ NDArray NDArray::slice_axis(int axis, int64_t begin, std::optional<int64_t> end)
 }
 
 NDArray NDArray::index(const std::vector<Index>& idx) const {
-  if (dev_) device_read_error("index");
   std::vector<Range> r = resolve(shape(), idx, "index");
   bool only_axis0 = true;
   for (size_t k = 1; k < r.size(); ++k) only_axis0 = only_axis0 && !r[k].single && r[k].b == 0 && r[k].e == shape()[k];
   std::vector<int64_t> out = extents(r, true);
+  if (only_axis0 && !sym_ && dev_) {
+    auto d = std::make_shared<DeviceData>(*nd_detail::device_rows(*dev_, r[0].b, r[0].e));
+    d->shape = out;
+    return from_device(d);
+  }
   if (only_axis0 && !sym_) return NDArray(t_.slice0(r[0].b, r[0].e).reshaped(out), ctx_);
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end())  // nothing to compute
@@ -322,11 +349,10 @@ NDArray& NDArray::assign(const NDArray& src) {
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
   if (sym_) trace::unsupported(*this, "index_put_");
-  if (dev_) device_read_error("index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
-  NDArray rows(t_.slice0(r[0].b, r[0].e), ctx_);
+  NDArray rows = this->rows(r[0].b, r[0].e);
   bool rest_full = true;
   for (size_t k = 1; k < r.size(); ++k) rest_full = rest_full && r[k].b == 0 && r[k].e == shape()[k];
   if (rest_full) {  // x[a:b] = v: a fill of the rows' view
@@ -339,7 +365,6 @@ NDArray& NDArray::index_put_(const std::vector<Index>& idx, double v) {
 
 NDArray& NDArray::index_put_(const std::vector<Index>& idx, const NDArray& v) {
   if (sym_) trace::unsupported(*this, "index_put_");
-  if (dev_) device_read_error("index_put_");
   std::vector<Range> r = resolve(shape(), idx, "index_put_");
   std::vector<int64_t> region = extents(r, false);
   if (std::find(region.begin(), region.end(), 0) != region.end()) return *this;
@@ -348,7 +373,7 @@ NDArray& NDArray::index_put_(const std::vector<Index>& idx, const NDArray& v) {
   NDArray val = v.shape() == indexed ? v : nd::broadcast_to(v, indexed);
   if (val.dtype() != dtype()) val = val.astype(dtype());
   val = val.reshape(region);
-  NDArray rows(t_.slice0(r[0].b, r[0].e), ctx_);
+  NDArray rows = this->rows(r[0].b, r[0].e);
   nd_detail::write_into(rows, splice(rows, 1, r, val), "index_put_");
   return *this;
 }

@@ -77,8 +77,12 @@ void Parameter::zero_grad() {
   if (has_grad()) grad().fill_(0);
 }
 
-void Parameter::initialize(const Initializer* init, bool force_reinit) {
-  if (initialized() && !force_reinit) return;  // Gluon warns and keeps the values
+void Parameter::initialize(const Initializer* init, bool force_reinit) { initialize(init, cpu(), force_reinit); }
+
+void Parameter::initialize(const Initializer* init, Context ctx, bool force_reinit) {
+  if (initialized() && !force_reinit) return;  // Gluon warns and keeps the values (and context)
+  nd_detail::check_context(ctx, "initialize of parameter '" + name_ + "'");
+  ctx_ = ctx;
   std::shared_ptr<Initializer> chosen = opts_.init_ ? opts_.init_ : init ? init->clone() : std::make_shared<init::Uniform>();
   data_ = NDArray();
   deferred_init_ = chosen;
@@ -96,9 +100,11 @@ void Parameter::finish_deferred_init() {
   if (!shape_known())
     fail("gluon", "parameter '", name_, "'", owner(*this), " still has unknown shape ", shape_text(opts_.shape_),
          " after shape inference");
+  // Drawn on the host (the initializers fill host arrays), then copied: the same values as
+  // a cpu parameter from the same seed.
   NDArray d = nd::zeros(opts_.shape_, opts_.dtype_);
   deferred_init_->init_weight(name_, d);
-  data_ = d;
+  data_ = d.as_in_context(ctx_);
   deferred_init_.reset();
   attach_grad_buffer();
 }
@@ -129,9 +135,19 @@ void Parameter::set_data(const NDArray& v) {
     nd_detail::write_into(d, v, "set_data of parameter '" + name_ + "'");
     return;
   }
-  data_ = (v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_)).detach();
+  NDArray d = v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_);
+  data_ = d.as_in_context(ctx_).detach();
   deferred_init_.reset();
   attach_grad_buffer();
+}
+
+void Parameter::reset_ctx(Context ctx) {
+  nd_detail::check_context(ctx, "reset_ctx of parameter '" + name_ + "'");
+  if (initialized() && ctx != ctx_) {
+    data_ = data_.detach().as_in_context(ctx);
+    attach_grad_buffer();  // a new zero gradient on ctx, as Gluon's reset_ctx
+  }
+  ctx_ = ctx;
 }
 
 std::string Parameter::str() const {
@@ -206,8 +222,14 @@ std::vector<std::string> ParameterDict::keys() const {
   return k;
 }
 
-void ParameterDict::initialize(const Initializer& init, bool force_reinit) {
-  for (const auto& p : params_) p->initialize(&init, force_reinit);
+void ParameterDict::initialize(const Initializer& init, bool force_reinit) { initialize(init, cpu(), force_reinit); }
+
+void ParameterDict::initialize(const Initializer& init, Context ctx, bool force_reinit) {
+  for (const auto& p : params_) p->initialize(&init, ctx, force_reinit);
+}
+
+void ParameterDict::reset_ctx(Context ctx) {
+  for (const auto& p : params_) p->reset_ctx(ctx);
 }
 
 void ParameterDict::setattr_grad_req(const std::string& r) {
@@ -234,7 +256,7 @@ void ParameterDict::save(const std::string& path, const std::string& strip_prefi
     if (!p->initialized())
       fail("gluon", "save ", path, ": parameter '", p->name(), "'", p->block().empty() ? "" : " of block '" + p->block() + "'",
            " has not been initialized", p->deferred() ? " (its initialization waits for the first forward)" : "");
-    list.emplace_back(n, p->data().tensor());
+    list.emplace_back(n, p->data().as_in_context(cpu()).tensor());  // gpu values: downloaded
   }
   save_params(path, list);
 }

@@ -204,8 +204,14 @@ std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
   bool traced = false;
   for (const NDArray& x : xs) traced = traced || x.is_symbolic();
   if (traced || autograd::is_recording() || (trains_ && is_training())) return HybridBlock::run(xs);
+  // The inputs' context (one for all, as MXNet): gpu(i) compiles the graph for that device.
+  Context ctx = xs.empty() ? Context() : xs[0].context();
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (xs[i].context() != ctx)
+      fail("gluon", "SymbolBlock '", name(), "': input 0 lives on ", ctx.str(), " and input ", i, " on ",
+           xs[i].context().str(), "; copy them to one context with as_in_context()");
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-    bool same = true;
+    bool same = (*it)->graph->ctx == ctx;
     for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();
     if (!same) continue;
     if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
@@ -236,7 +242,7 @@ std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
     e->shapes.push_back(x.shape());
     e->dtypes.push_back(x.dtype());
   }
-  e->graph = CachedGraph::build(graph_, inputs_, xs, ps, {}, {}, name().empty() ? "symbolblock" : name());
+  e->graph = CachedGraph::build(graph_, inputs_, xs, ps, {}, {}, name().empty() ? "symbolblock" : name(), ctx);
   cache_.push_front(e);
   while (cache_.size() > 8) cache_.pop_back();
   return e->graph->run(xs);

@@ -146,7 +146,7 @@ std::vector<HostTensor> GpuExecutable::run(const std::vector<HostTensor>& inputs
   }
   std::vector<cuda::DevicePtr> owned;
   auto take = [&](std::size_t bytes) {
-    owned.push_back(dev_->alloc(bytes));
+    owned.push_back(dev_->alloc(std::max<std::size_t>(bytes, 1)));
     return owned.back();
   };
   try {
@@ -156,7 +156,29 @@ std::vector<HostTensor> GpuExecutable::run(const std::vector<HostTensor>& inputs
       dev_->upload(in.back(), t.raw(), t.nbytes());
     }
     for (int id : e.output_buffers) out.push_back(take(e.buffers[id].nbytes()));
-    cuda::DevicePtr arena = take(static_cast<std::size_t>(std::max<int64_t>(e.arena_bytes, 1)));
+    run_device(in, out);
+    std::vector<HostTensor> result;
+    for (size_t k = 0; k < e.output_buffers.size(); ++k) {
+      const BufferInfo& b = e.buffers[e.output_buffers[k]];
+      result.emplace_back(b.dtype, b.shape);
+      dev_->download(result.back().raw(), out[k], result.back().nbytes());
+    }
+    for (cuda::DevicePtr p : owned) dev_->free(p);
+    return result;
+  } catch (...) {
+    dev_->synchronize();
+    for (cuda::DevicePtr p : owned) dev_->free(p);
+    throw;
+  }
+}
+
+void GpuExecutable::run_device(const std::vector<cuda::DevicePtr>& in, const std::vector<cuda::DevicePtr>& out) const {
+  const Executable& e = *plan_.exe;
+  if (in.size() != e.input_buffers.size() || out.size() != e.output_buffers.size())
+    fail("runtime", "executable takes ", e.input_buffers.size(), " inputs and ", e.output_buffers.size(),
+         " outputs, got ", in.size(), " and ", out.size());
+  cuda::DevicePtr arena = dev_->alloc(static_cast<std::size_t>(std::max<int64_t>(e.arena_bytes, 1)));
+  try {
     std::vector<cuda::DevicePtr> ptr(e.buffers.size(), 0);
     auto resolve = [&](int id, auto& self) -> cuda::DevicePtr {
       if (ptr[id]) return ptr[id];
@@ -171,21 +193,28 @@ std::vector<HostTensor> GpuExecutable::run(const std::vector<HostTensor>& inputs
       return ptr[id];
     };
     for (size_t id = 0; id < e.buffers.size(); ++id) resolve(static_cast<int>(id), resolve);
-    for (size_t i = 0; i < e.steps.size(); ++i) run_step(i, e.steps[i], ptr);
-    std::vector<HostTensor> result;
+    // Like the CPU executable: an output no step writes (an extra output of a view node)
+    // reads zeros, not a recycled block's bytes.
+    std::vector<bool> touched(e.buffers.size(), false);
+    for (const Step& st : e.steps)
+      for (int id : st.args) touched[id] = true;
     for (size_t k = 0; k < e.output_buffers.size(); ++k) {
       const BufferInfo& b = e.buffers[e.output_buffers[k]];
-      result.emplace_back(b.dtype, b.shape);
-      // A head that is an input, constant or a view of one was written by no step: read its root.
-      dev_->download(result.back().raw(), ptr[e.output_buffers[k]], result.back().nbytes());
+      if (b.kind == BufferKind::Output && !touched[e.output_buffers[k]] && b.nbytes()) dev_->zero(out[k], b.nbytes());
     }
-    for (cuda::DevicePtr p : owned) dev_->free(p);
-    return result;
+    for (size_t i = 0; i < e.steps.size(); ++i) run_step(i, e.steps[i], ptr);
+    // A head that is an input, constant or a view of one was written by no step: its root's bytes.
+    for (size_t k = 0; k < e.output_buffers.size(); ++k) {
+      cuda::DevicePtr src = ptr[e.output_buffers[k]];
+      std::size_t n = e.buffers[e.output_buffers[k]].nbytes();
+      if (src != out[k] && n) dev_->copy(out[k], src, n);
+    }
   } catch (...) {
     dev_->synchronize();
-    for (cuda::DevicePtr p : owned) dev_->free(p);
+    dev_->free(arena);
     throw;
   }
+  dev_->free(arena);  // stream order: a later user of the block runs after these steps
 }
 
 std::vector<HostTensor> GpuExecutable::run(const std::map<std::string, HostTensor>& inputs) const {

@@ -124,6 +124,10 @@ class Block : public std::enable_shared_from_this<Block> {
   void initialize(const Initializer& init = init::Uniform(), bool force_reinit = false) {
     collect_params().initialize(init, force_reinit);
   }
+  // Gluon's net.initialize(init, ctx): the values on `ctx` (a gpu(i) context: device memory).
+  void initialize(const Initializer& init, Context ctx, bool force_reinit = false) {
+    collect_params().initialize(init, ctx, force_reinit);
+  }
   // Gluon's save_parameters/load_parameters: structural names ("0.weight", "fc1.bias").
   void save_parameters(const std::string& path) const;
   // Also accepts files with full parameter names (save_params / ParameterDict::save).

@@ -110,6 +110,9 @@ class NDArray {
 
   // A traced value (see SymbolicValue): shape and dtype work, reading values throws.
   static NDArray symbolic(std::shared_ptr<const SymbolicValue> s);
+  // An array over a device block on gpu(d->device_id) (frontend-internal: the GPU paths
+  // wrap the blocks they allocate).
+  static NDArray from_device(std::shared_ptr<const DeviceData> d);
 
   const std::vector<int64_t>& shape() const { return sym_ ? sym_->shape : dev_ ? dev_->shape : t_.shape(); }
   DType dtype() const { return sym_ ? sym_->dtype : dev_ ? dev_->dtype : t_.dtype(); }
@@ -139,7 +142,7 @@ class NDArray {
   }
   // True when both see (parts of) one buffer, e.g. an array and its slice.
   bool shares_storage(const NDArray& o) const {
-    return dev_ || o.dev_ ? dev_ && dev_ == o.dev_ : t_.shares_storage(o.t_);
+    return dev_ || o.dev_ ? dev_ && o.dev_ && dev_->owner == o.dev_->owner : t_.shares_storage(o.t_);
   }
   // Throws the hgc::Error for using a gpu array where host data is needed (`what`).
   [[noreturn]] void device_read_error(const std::string& what) const;
@@ -220,6 +223,8 @@ class NDArray {
   void set_ag_entry(std::shared_ptr<AGEntry> e) { ag_ = std::move(e); }
 
  private:
+  // Rows [b, e) along axis 0 sharing this array's storage (host or device).
+  NDArray rows(int64_t b, int64_t e) const;
   HostTensor t_;
   Context ctx_;
   std::shared_ptr<const SymbolicValue> sym_;

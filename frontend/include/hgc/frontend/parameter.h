@@ -11,6 +11,8 @@
 //   pd.initialize();                                  // w waits for its shape
 //   pd.save("p.params");  pd.load("p.params");        // MXNet .params, Gluon's names
 //   p->grad();  pd.zero_grad();                       // gradient buffers (autograd.h)
+//   pd.initialize(init::Xavier(), gpu(0));            // values (and grads) in device memory
+//   pd.reset_ctx(cpu());                              // moved back
 #pragma once
 #include <map>
 #include <memory>
@@ -66,6 +68,17 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   // Uniform(0.07). With unknown dims the draw waits for the first forward (deferred).
   void initialize(const Initializer* init = nullptr, bool force_reinit = false);
   void initialize(const Initializer& init, bool force_reinit = false) { initialize(&init, force_reinit); }
+  // The same with the values on `ctx` (Gluon's ctx=): drawn on the host, then copied there
+  // (gpu(i): device memory, data() and grad() live there). Throws naming the context when it
+  // has no device.
+  void initialize(const Initializer* init, Context ctx, bool force_reinit = false);
+  void initialize(const Initializer& init, Context ctx, bool force_reinit = false) { initialize(&init, ctx, force_reinit); }
+  // Moves the values to `ctx` (Gluon's reset_ctx); the gradient buffer starts again at
+  // zeros there. Before initialization: where the values will go.
+  void reset_ctx(Context ctx);
+  // Where data() lives (cpu(0) unless initialized or reset elsewhere); Gluon's list_ctx().
+  Context context() const { return ctx_; }
+  std::vector<Context> list_ctx() const { return {ctx_}; }
   bool initialized() const { return data_.defined(); }
   // initialize() was called but the shape is still incomplete.
   bool deferred() const { return !initialized() && deferred_init_ != nullptr; }
@@ -93,6 +106,7 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   ParamOptions opts_;
   std::string block_;
   NDArray data_;
+  Context ctx_;
   std::shared_ptr<Initializer> deferred_init_;
   void attach_grad_buffer();  // (re)attaches data_'s gradient entry per grad_req
 };
@@ -127,7 +141,10 @@ class ParameterDict {
   bool empty() const { return params_.empty(); }
 
   void initialize(const Initializer& init, bool force_reinit = false);
+  void initialize(const Initializer& init, Context ctx, bool force_reinit = false);
   void initialize() { initialize(init::Uniform(), false); }
+  // Every parameter's values to `ctx` (Parameter::reset_ctx).
+  void reset_ctx(Context ctx);
   void setattr_grad_req(const std::string& r);
   void setattr_lr_mult(double m);
   void zero_grad();

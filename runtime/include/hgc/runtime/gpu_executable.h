@@ -29,6 +29,11 @@ class GpuExecutable {
 
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs) const;
   std::vector<HostTensor> run(const std::map<std::string, HostTensor>& inputs) const;
+  // The same on device buffers the caller owns (NDArrays on a gpu context): `inputs` in the
+  // plan's input order, `outputs` sized like its outputs (plan().buffers of output_buffers).
+  // No host copies; the work is queued on the device's stream (later copies and frees on
+  // that stream run after it). A head no step writes (a view of an input) is copied over.
+  void run_device(const std::vector<cuda::DevicePtr>& inputs, const std::vector<cuda::DevicePtr>& outputs) const;
   const Executable& plan() const { return *plan_.exe; }
   const std::string& chip() const { return chip_; }
 
