@@ -176,12 +176,6 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   // tensors removes the intermediates before anything is allocated.
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
-  // Fusion and the canonicalizer turn a destination the body never reads into tensor.empty;
-  // anchored on the output's materialize_in_destination it becomes the output buffer again.
-  // Without this every kernel output was a heap scratch buffer plus a memcpy into the
-  // output. Before CSE: CSE merges identical tensor.empty ops, and the elimination would
-  // then send two outputs (SliceChannel's pieces) into one buffer.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(createCSEPass());
   // Kernel arguments are memrefs, so function boundaries need no bufferization; the
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.

@@ -34,8 +34,8 @@
 //   std::string obj = hgc::compile_to_object(text);          // ~ the cost of jit_compile
 //   auto jm = hgc::load_object(obj, {"scale"});              // a few ms: link, no codegen
 //
-// Pipeline: canonicalize, elementwise fusion, empty-tensor elimination (outputs written in
-// place), one-shot-bufferize, buffer-deallocation-pipeline, elementwise generics over
+// Pipeline: canonicalize, elementwise fusion, one-shot-bufferize,
+// buffer-deallocation-pipeline, elementwise generics over
 // identity-layout buffers collapsed to one loop, linalg to loops, f32 math ops (tanh, erf,
 // exp, log, ...) replaced by MLIR's polynomial approximations (no libm, vectorizable;
 // leftovers such as f64 go to libm), vector, affine, scf, memref, math, arith, cf, func and
