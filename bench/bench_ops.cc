@@ -105,6 +105,33 @@ void BM_TanhGraph(benchmark::State& st) {
 }
 BENCHMARK(BM_TanhGraph)->Arg(1 << 16)->Arg(1 << 20)->UseRealTime();
 
+// The reduction-shaped nn ops at the attention shapes of the BST workload (W4): softmax over
+// the 32 keys of (batch*heads, 32, 32) scores, LayerNorm over 32 channels; short rows, so the
+// per-row cost counts as much as the per-element one.
+void BM_SoftmaxGraph(benchmark::State& st) {
+  int64_t rows = st.range(0), n = st.range(1);
+  auto exe = one_op("softmax", {{"axis", int64_t(-1)}}, {Shape{rows, n}});
+  HostTensor a(DType::f32, {rows, n}), c(DType::f32, {rows, n});
+  for (int64_t i = 0; i < rows * n; ++i) a.data<float>()[i] = static_cast<float>((i * 7919) % 201) * 0.05f - 5.f;
+  std::vector<char> arena(exe->arena_bytes + 64);
+  exe->execute({a.raw()}, {c.raw()}, arena.data());  // first touch, untimed
+  for (auto _ : st) exe->execute({a.raw()}, {c.raw()}, arena.data());
+  st.SetItemsProcessed(st.iterations() * rows * n);
+}
+BENCHMARK(BM_SoftmaxGraph)->Args({8192, 32})->Args({256, 1024})->UseRealTime();
+
+void BM_LayerNormGraph(benchmark::State& st) {
+  int64_t rows = st.range(0), n = st.range(1);
+  auto exe = one_op("LayerNorm", {}, {Shape{rows, n}, Shape{n}, Shape{n}});
+  HostTensor a(DType::f32, {rows, n}), g = filled({n}, 1.5f), b = filled({n}, 0.25f), y(DType::f32, {rows, n});
+  for (int64_t i = 0; i < rows * n; ++i) a.data<float>()[i] = static_cast<float>((i * 7919) % 201) * 0.05f - 5.f;
+  std::vector<char> arena(exe->arena_bytes + 64);
+  exe->execute({a.raw(), g.raw(), b.raw()}, {y.raw()}, arena.data());  // first touch, untimed
+  for (auto _ : st) exe->execute({a.raw(), g.raw(), b.raw()}, {y.raw()}, arena.data());
+  st.SetItemsProcessed(st.iterations() * rows * n);
+}
+BENCHMARK(BM_LayerNormGraph)->Args({1024, 32})->UseRealTime();
+
 void BM_FullyConnectedGraph(benchmark::State& st) {
   int64_t m = st.range(0), k = st.range(1), n = st.range(2);
   auto exe = one_op("FullyConnected", {{"num_hidden", n}}, {Shape{m, k}, Shape{n, k}, Shape{n}});

@@ -39,6 +39,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -128,6 +129,41 @@ struct UniqueEmptyTensorsPass
   }
 };
 
+// Collapses an elementwise linalg.generic over identity-layout buffers (every operand read
+// and written through the identity map, every loop parallel, no linalg.index) to one loop
+// over all its elements: a poly kernel over (256, 32, 4) otherwise ran a 4-trip inner loop that never
+// vectorized (x * 0.5 there: 11 us instead of ~2).
+struct CollapseElementwisePass
+    : public mlir::PassWrapper<CollapseElementwisePass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CollapseElementwisePass)
+  llvm::StringRef getArgument() const final { return "hgc-collapse-elementwise"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::memref::MemRefDialect>();
+  }
+  static llvm::SmallVector<mlir::ReassociationIndices> dims(mlir::linalg::LinalgOp op) {
+    auto g = mlir::dyn_cast<mlir::linalg::GenericOp>(op.getOperation());
+    if (!g || !g.hasPureBufferSemantics() || g.getNumLoops() < 2 || g.getNumReductionLoops() != 0) return {};
+    for (mlir::AffineMap m : g.getIndexingMapsArray())
+      if (!m.isIdentity()) return {};
+    // A body reading its position (concat, one_hot, ...) would delinearize the flat index
+    // with divisions per element.
+    if (g.hasIndexSemantics()) return {};
+    for (mlir::Value v : g->getOperands()) {
+      auto t = mlir::dyn_cast<mlir::MemRefType>(v.getType());
+      if (!t || !t.getLayout().isIdentity()) return {};
+    }
+    mlir::ReassociationIndices all;
+    for (int64_t i = 0; i < g.getNumLoops(); ++i) all.push_back(i);
+    return {all};
+  }
+  void runOnOperation() override {
+    mlir::RewritePatternSet patterns(&getContext());
+    mlir::linalg::populateCollapseDimensions(patterns, dims);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
 const mlir::DialectRegistry& registry() {
   static mlir::DialectRegistry* reg = [] {
     auto* r = new mlir::DialectRegistry();  // leaked on purpose: used until exit
@@ -174,6 +210,7 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.
   pm.addPass(bufferization::createOneShotBufferizePass());
   bufferization::buildBufferDeallocationPipeline(pm, bufferization::BufferDeallocationPipelineOptions());
+  pm.addPass(std::make_unique<CollapseElementwisePass>());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(std::make_unique<ApproximateMathPass>());
   pm.addPass(createConvertVectorToSCFPass());

@@ -22,6 +22,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -30,7 +31,6 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 namespace hgc {
@@ -118,9 +118,35 @@ std::unique_ptr<llvm::TargetMachine> pic_target_machine(const Target& t) {
 
 // LLVM's -O pipeline tuned by `tm` (without a TargetMachine the vectorizer has no cost
 // model: a loop ran at 2.3 instead of 22.7 GFLOP/s). Returns an error text, empty if fine.
+//
+// mlir::makeOptimizingTransformer's pipeline, except that loops are not unrolled (clang's
+// -fno-unroll-loops): with static shapes the full unroller, which runs before the loop
+// vectorizer, flattened the short inner loops of a kernel (a softmax row of 32) into straight
+// code, and the vectorizer then worked on the outer loop with 32-way strided accesses
+// (softmax over (256, 32, 32): 171 us instead of 122 us; with one exp per element, 315 us
+// instead of 76 us). Vectorized loops are still interleaved (LoopInterleaving), which is
+// the unrolling that matters for throughput.
 std::string optimize(llvm::Module& m, const Target& t, llvm::TargetMachine* tm) {
-  auto transform = mlir::makeOptimizingTransformer(unsigned(t.opt_level), 0, tm);
-  if (llvm::Error e = transform(&m)) return llvm::toString(std::move(e));
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  tuning.LoopInterleaving = true;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder pb(tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  static const llvm::OptimizationLevel levels[] = {llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
+                                                   llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
+  llvm::ModulePassManager mpm = t.opt_level == 0 ? pb.buildO0DefaultPipeline(levels[0])
+                                                 : pb.buildPerModuleDefaultPipeline(levels[t.opt_level]);
+  mpm.run(m, mam);
   return {};
 }
 

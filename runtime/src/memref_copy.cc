@@ -39,22 +39,27 @@ extern "C" void memrefCopy(int64_t elem_size, void* src_v, void* dst_v) {
   int64_t total = 1;
   for (int64_t i = 0; i < rank; ++i) total *= s.sizes[i];
   if (total == 0) return;
-  // Contiguous row-major on both sides: one memcpy.
-  bool contiguous = true;
-  int64_t expect = 1;
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    if (s.sizes[i] != 1 && (s.strides[i] != expect || d.strides[i] != expect)) contiguous = false;
-    expect *= s.sizes[i];
+  // The innermost dims that are row-major contiguous on both sides form one run, moved by
+  // one memmove; the odometer walks the outer dims only. A slice along an outer axis
+  // (slice_axis, the gradient of concat) is then a few long moves: element by element,
+  // a (32, 32, 32) slice took ~70 us instead of ~3.
+  int64_t run = 1, outer = rank;  // dims [outer, rank) form the run
+  while (outer > 0) {
+    const int64_t i = outer - 1;
+    if (s.sizes[i] != 1 && (s.strides[i] != run || d.strides[i] != run)) break;
+    run *= s.sizes[i];
+    --outer;
   }
-  if (contiguous) {
-    std::memmove(dp, sp, static_cast<size_t>(total * elem_size));
+  const size_t run_bytes = static_cast<size_t>(run * elem_size);
+  if (outer == 0) {
+    std::memmove(dp, sp, run_bytes);
     return;
   }
-  std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+  std::vector<int64_t> idx(static_cast<size_t>(outer), 0);
   int64_t so = 0, dof = 0;
-  for (int64_t n = 0; n < total; ++n) {
-    std::memcpy(dp + dof * elem_size, sp + so * elem_size, static_cast<size_t>(elem_size));
-    for (int64_t i = rank - 1; i >= 0; --i) {  // odometer over the index space
+  for (int64_t n = total / run; n > 0; --n) {
+    std::memmove(dp + dof * elem_size, sp + so * elem_size, run_bytes);
+    for (int64_t i = outer - 1; i >= 0; --i) {  // odometer over the outer index space
       if (++idx[i] < s.sizes[i]) {
         so += s.strides[i];
         dof += d.strides[i];

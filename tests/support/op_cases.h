@@ -140,6 +140,10 @@ inline std::vector<Case> reduction_cases() {
     cases.push_back({op, {}, {Shape{4, 10}}, {Gen{-5, 5}}});
     cases.push_back({op, {{"axis", "1"}}, {Shape{2, 5, 3}}, {Gen{-5, 5}}});
     cases.push_back({op, {{"axis", "0"}, {"temperature", "2.0"}}, {Shape{3, 4}}, {Gen{-5, 5}}});
+    // Rows of 32 (the vectorized loops, no remainder) and of 37 (a remainder), with values
+    // wide enough that exp(x) alone would overflow float (the row maximum is subtracted).
+    cases.push_back({op, {}, {Shape{2, 3, 32}}, {Gen{-100, 100}}});
+    cases.push_back({op, {{"temperature", "0.5"}}, {Shape{3, 37}}, {Gen{-60, 60}}});
   }
   cases.push_back({"SoftmaxOutput", {}, {Shape{4, 7}, Shape{4}}});
   cases.push_back({"SoftmaxOutput", {{"multi_output", "True"}}, {Shape{2, 3, 5}, Shape{2, 5}}});

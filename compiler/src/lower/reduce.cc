@@ -104,7 +104,13 @@ void lower_reduce(const NodeCtx& c, KernelWriter& w, const std::string& x, const
   w.result(0, r);
 }
 
-// softmax / log_softmax / softmin over `axes` with temperature.
+// softmax / log_softmax / softmin over `axes` with temperature: z = x * inv_t, m = max z,
+// s = sum exp(z - m); softmax = exp(z - m) / s, log_softmax = z - (m + log s). One exp per
+// element: softmax keeps e = exp(z - m), sums it, then scales it (e read as an input, so the
+// scale stays an elementwise op that may fuse into a consumer); log_softmax needs the
+// exponentials only for the sum. Softmax's 1 / s is written in the final body over the kept
+// operand, so it does not vary along the reduced dims: when they are innermost (the usual
+// last-axis case) LLVM hoists it out of the inner loop, one division per row.
 void lower_softmax(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out,
                    const AxisSet& axes, double temperature, bool log, bool negate) {
   const Dims& in = c.in_shapes[0];
@@ -112,26 +118,42 @@ void lower_softmax(const NodeCtx& c, KernelWriter& w, const std::string& x, cons
   DType t = c.out_types[0];
   if (!dtype_is_float(t)) c.error("softmax is generated for floating-point types");
   Dims ks = kept_shape(in, axes);
-  std::string km = kept_map(rank, axes);
+  std::string km = kept_map(rank, axes), id = identity_map(rank);
+  std::vector<std::string> par(rank, "parallel"), red = iterators(rank, axes);
   double inv_t = (negate ? -1.0 : 1.0) / temperature;
-  // z = x * inv_t; m = max z; s = sum exp(z - m); out = exp(z - m) / s or z - m - log s.
-  const double inf = std::numeric_limits<double>::infinity();
-  std::string m = w.generic({x}, {identity_map(rank)}, w.fill(w.empty(ks, t), -inf), km, iterators(rank, axes), t,
-                            [&](ScalarBuilder& b, auto& a) {
-                              return b.reduce_step("arith.maximumf", a[1], b.binary("arith.mulf", a[0], b.constant(inv_t)));
-                            }, true);
-  auto shifted = [&](ScalarBuilder& b, const std::string& xv, const std::string& mv) {
-    return b.binary("arith.subf", b.binary("arith.mulf", xv, b.constant(inv_t)), mv);
+  auto scaled = [&](ScalarBuilder& b, const std::string& xv) {
+    return inv_t == 1.0 ? xv : b.binary("arith.mulf", xv, b.constant(inv_t));
   };
-  std::string s = w.generic({x, m}, {identity_map(rank), km}, w.fill(w.empty(ks, t), 0), km, iterators(rank, axes), t,
-                            [&](ScalarBuilder& b, auto& a) {
-                              return b.reduce_step("arith.addf", a[2], b.unary("math.exp", shifted(b, a[0], a[1])));
-                            }, true);
-  std::vector<std::string> par(rank, "parallel");
-  w.result(0, w.generic({x, m, s}, {identity_map(rank), km, km}, out, "", par, t, [&](ScalarBuilder& b, auto& a) {
-    auto d = shifted(b, a[0], a[1]);
-    if (log) return b.binary("arith.subf", d, b.unary("math.log", a[2]));
-    return b.binary("arith.divf", b.unary("math.exp", d), a[2]);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::string m = w.generic({x}, {id}, w.fill(w.empty(ks, t), -inf), km, red, t, [&](ScalarBuilder& b, auto& a) {
+    return b.reduce_step("arith.maximumf", a[1], scaled(b, a[0]));
+  }, true);
+  auto shifted_exp = [&](ScalarBuilder& b, auto& a) {
+    return b.unary("math.exp", b.binary("arith.subf", scaled(b, a[0]), a[1]));
+  };
+  std::string zero = w.fill(w.empty(ks, t), 0);
+  if (log) {
+    std::string s = w.generic({x, m}, {id, km}, zero, km, red, t, [&](ScalarBuilder& b, auto& a) {
+      return b.reduce_step("arith.addf", a[2], shifted_exp(b, a));
+    }, true);
+    // c = m + log s over the kept shape, vectorized across rows. Its reduced dims (size 1)
+    // are declared "reduction" only so that MLIR's elementwise fusion, which merges
+    // all-parallel producers, leaves it alone: merged into the last loop, the log ran once
+    // per row on a broadcast vector, as costly as the exps for rows of 32.
+    std::string cs = w.generic({m, s}, {id, id}, w.empty(ks, t), km, red, t, [&](ScalarBuilder& b, auto& a) {
+      return b.binary("arith.addf", a[0], b.unary("math.log", a[1]));
+    });
+    w.result(0, w.generic({x, cs}, {id, km}, out, "", par, t, [&](ScalarBuilder& b, auto& a) {
+      return b.binary("arith.subf", scaled(b, a[0]), a[1]);
+    }));
+    return;
+  }
+  std::string e = w.generic({x, m}, {id, km}, out, "", par, t, shifted_exp);
+  std::string s = w.generic({e}, {id}, zero, km, red, t, [&](ScalarBuilder& b, auto& a) {
+    return b.reduce_step("arith.addf", a[1], a[0]);
+  }, true);
+  w.result(0, w.generic({e, s}, {id, km}, e, "", par, t, [&](ScalarBuilder& b, auto& a) {
+    return b.binary("arith.mulf", a[0], b.binary("arith.divf", b.constant(1), a[1]));
   }));
 }
 

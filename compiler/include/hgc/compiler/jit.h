@@ -34,11 +34,14 @@
 //   std::string obj = hgc::compile_to_object(text);          // ~ the cost of jit_compile
 //   auto jm = hgc::load_object(obj, {"scale"});              // a few ms: link, no codegen
 //
-// Pipeline: canonicalize, one-shot-bufferize, buffer-deallocation-pipeline, linalg to
-// loops, f32 math ops (tanh, erf, exp, log, ...) replaced by MLIR's polynomial
-// approximations (no libm, vectorizable; leftovers such as f64 go to libm), vector, affine,
-// scf, memref, math, arith, cf, func and index to the LLVM dialect, then LLVM's
-// optimization pipeline at opt_level, tuned and code-generated for target_cpu.
+// Pipeline: canonicalize, elementwise fusion, one-shot-bufferize,
+// buffer-deallocation-pipeline, elementwise generics over
+// identity-layout buffers collapsed to one loop, linalg to loops, f32 math ops (tanh, erf,
+// exp, log, ...) replaced by MLIR's polynomial approximations (no libm, vectorizable;
+// leftovers such as f64 go to libm), vector, affine, scf, memref, math, arith, cf, func and
+// index to the LLVM dialect, then LLVM's optimization pipeline at opt_level without loop
+// unrolling (vectorized loops are still interleaved), tuned and code-generated for
+// target_cpu.
 // Public functions without `llvm.emit_c_interface` get it added, so every public
 // function is a kernel. Errors (parse, verifier, failed pass, bad option) throw
 // hgc::Error("compiler", ...) carrying MLIR's diagnostics with file positions.
