@@ -59,8 +59,10 @@ bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
 
 // `reuse_memory`: plan the arena with reuse and in-place (else one block per buffer).
 // `static_shapes` (the GPU path): every kernel with the graph's shapes, nothing split.
+// `aliasing`: the caller's output buffers may be its input buffers (CompileOptions).
 Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
-          const std::map<std::string, HostTensor>* frozen = nullptr, bool static_shapes = false) {
+          const std::map<std::string, HostTensor>* frozen = nullptr, bool static_shapes = false,
+          bool aliasing = false) {
   Plan p;
   Executable& e = *p.exe;
   std::vector<std::vector<int>> buf(g.nodes.size());  // value -> buffer id
@@ -119,6 +121,11 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       buf[i].push_back(add_buffer(n, k, BufferKind::Arena));
       step.args.push_back(buf[i].back());
     }
+    // In place only where output element i reads input element i alone: a generated kernel
+    // (never a library call), an op that allows it, the same dtype and exactly the same
+    // shape (a broadcast first input would be overwritten before it is read again).
+    bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
+                   nout > 0 && c.in_types[0] == c.out_types[0] && c.in_shapes[0] == c.out_shapes[0];
     if (int h = library_head(n); h >= 0) {
       // A GEMM with its epilogue: the library call writes the group's output, then the
       // epilogue kernel (the other members) runs in place on it, while it is hot in cache.
@@ -181,6 +188,7 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       for (size_t k = 0; k < tc.in_shapes.size(); ++k) ins.push_back(w.input(tc.in_shapes[k], tc.in_types[k]));
       outs.push_back(w.output(tc.out_shapes[0], tc.out_types[0]));
       table.find(*n.op)->kernel(tc, w, ins, outs);
+      w.outputs_may_alias();  // it reads the head's output where it writes
       std::string text = w.finish();
       auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
@@ -213,17 +221,13 @@ Plan plan(const Graph& g, bool want_module_only, bool reuse_memory = true,
       for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));
       for (int k = 0; k < nout; ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
       l->kernel(kc, w, ins, outs);
+      if ((inplace && reuse_memory) || aliasing) w.outputs_may_alias();
       std::string text = w.finish();
       auto [it, fresh] = p.unique.emplace(text, "k" + std::to_string(p.unique.size()));
       if (fresh) p.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
       p.kernel_steps.push_back({e.steps.size(), it->second});
       step.kernel_name = it->second;
     }
-    // In place only where output element i reads input element i alone: a generated kernel
-    // (never a library call), an op that allows it, the same dtype and exactly the same
-    // shape (a broadcast first input would be overwritten before it is read again).
-    bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
-                   nout > 0 && c.in_types[0] == c.out_types[0] && c.in_shapes[0] == c.out_shapes[0];
     step_io.push_back({n.inputs.size(), inplace});
     e.steps.push_back(std::move(step));
   }
@@ -358,19 +362,19 @@ std::shared_ptr<const Executable> finish(const Graph& original, Plan p, const Co
 
 std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts) {
   Graph g = prepare(graph, opts);
-  return finish(graph, plan(g, false, opts.plan_memory), opts);
+  return finish(graph, plan(g, false, opts.plan_memory, nullptr, false, opts.outputs_alias_inputs), opts);
 }
 
 std::shared_ptr<const Executable> compile(const Graph& graph, const CompileOptions& opts, const TensorMap& frozen) {
   TensorMap tensors = frozen;
   Graph g = prepare(graph, opts, nullptr, &tensors);
-  return finish(graph, plan(g, false, opts.plan_memory, &tensors), opts);
+  return finish(graph, plan(g, false, opts.plan_memory, &tensors, false, opts.outputs_alias_inputs), opts);
 }
 
 AotPlan plan_aot(const Graph& graph, const CompileOptions& opts, const TensorMap& frozen) {
   TensorMap tensors = frozen;
   Graph g = prepare(graph, opts, nullptr, &tensors);
-  Plan p = plan(g, false, opts.plan_memory, &tensors);
+  Plan p = plan(g, false, opts.plan_memory, &tensors, false, opts.outputs_alias_inputs);
   note_ignored_inputs(graph, *p.exe);
   return {p.exe, p.module, kernel_names(p)};
 }
@@ -389,7 +393,7 @@ Explanation explain(const Graph& graph, const CompileOptions& opts, const Tensor
   for (const Node& n : g.nodes)
     if (n.is_variable() && n.hidden.count("__const__") && tensors.count(n.name))
       x.folded_constant_bytes += static_cast<int64_t>(tensors.at(n.name).nbytes());
-  Plan p = plan(g, true, opts.plan_memory, frozen ? &tensors : nullptr);
+  Plan p = plan(g, true, opts.plan_memory, frozen ? &tensors : nullptr, false, opts.outputs_alias_inputs);
   x.steps = static_cast<int>(p.exe->steps.size());
   x.unique_kernels = static_cast<int>(p.unique.size());
   x.naive_arena_bytes = p.exe->naive_arena_bytes;
@@ -426,7 +430,7 @@ GpuPlan compile_to_ptx(const Graph& graph, const CompileOptions& opts, const Gpu
   TensorMap tensors = frozen;
   TensorMap* fz = frozen.empty() ? nullptr : &tensors;
   Graph g = prepare(graph, opts, nullptr, fz);
-  Plan p = plan(g, false, opts.plan_memory, fz, /*static_shapes=*/true);
+  Plan p = plan(g, false, opts.plan_memory, fz, /*static_shapes=*/true, opts.outputs_alias_inputs);
   note_ignored_inputs(graph, *p.exe);
   GpuPlan out;
   // Convolutions: a generated direct-convolution kernel per distinct call (no cuDNN here).
@@ -447,6 +451,8 @@ GpuPlan compile_to_ptx(const Graph& graph, const CompileOptions& opts, const Gpu
 
 }  // namespace gpu
 
-std::string emit_mlir(const Graph& g, const CompileOptions& opts) { return plan(prepare(g, opts), true, opts.plan_memory).module; }
+std::string emit_mlir(const Graph& g, const CompileOptions& opts) {
+  return plan(prepare(g, opts), true, opts.plan_memory, nullptr, false, opts.outputs_alias_inputs).module;
+}
 
 }  // namespace hgc

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "hgc/ir/error.h"
+#include "kernel_writer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -32,6 +33,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Transforms.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -107,24 +109,34 @@ struct ApproximateMathPass
   }
 };
 
-// One tensor.empty per use. CSE merges identical empties, and empty-tensor elimination
-// (MLIR 19) replaces an empty by the destination that one of its users' results reach, for
-// all its users: two outputs of equal shape (SliceChannel's) would both be written into the
-// first output's buffer.
-struct UniqueEmptyTensorsPass
-    : public mlir::PassWrapper<UniqueEmptyTensorsPass, mlir::OperationPass<mlir::ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(UniqueEmptyTensorsPass)
-  llvm::StringRef getArgument() const final { return "hgc-unique-empty-tensors"; }
+// Kernels write their outputs directly: fusion and canonicalization replace a generic's
+// unread outs operand with tensor.empty, which one-shot bufferization would turn into a
+// malloc'ed temporary that the kernel fills and then copies into its output argument. Each
+// empty first gets a single use (CSE merges equal empties, and MLIR 19's elimination hands
+// every user the destination of the first: SliceChannel's equal outputs would share one
+// buffer). Functions marked hgc.outputs_may_alias keep the temporary: their outputs may be
+// their inputs' memory (in-place steps, GEMM epilogues, in-place optimizer updates), where
+// LLVM's overlap check sends a direct write to the scalar loop (SGD updates 4x slower). The
+// mark is removed here: nothing after this pass knows it.
+struct WriteOutputsInPlacePass
+    : public mlir::PassWrapper<WriteOutputsInPlacePass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(WriteOutputsInPlacePass)
+  llvm::StringRef getArgument() const final { return "hgc-write-outputs-in-place"; }
   void runOnOperation() override {
-    llvm::SmallVector<mlir::tensor::EmptyOp> empties;
-    getOperation().walk([&](mlir::tensor::EmptyOp e) { empties.push_back(e); });
-    for (mlir::tensor::EmptyOp e : empties) {
-      llvm::SmallVector<mlir::OpOperand*> uses;
-      for (mlir::OpOperand& u : e->getUses()) uses.push_back(&u);
-      for (size_t i = 1; i < uses.size(); ++i) {
-        mlir::OpBuilder b(uses[i]->getOwner());  // the empty's sizes dominate its users
-        uses[i]->set(b.clone(*e.getOperation())->getResult(0));
+    mlir::IRRewriter rewriter(&getContext());
+    for (mlir::func::FuncOp fn : getOperation().getOps<mlir::func::FuncOp>()) {
+      if (fn->removeAttr(lower::kOutputsMayAlias)) continue;
+      llvm::SmallVector<mlir::tensor::EmptyOp> empties;
+      fn.walk([&](mlir::tensor::EmptyOp e) { empties.push_back(e); });
+      for (mlir::tensor::EmptyOp e : empties) {
+        llvm::SmallVector<mlir::OpOperand*> uses;
+        for (mlir::OpOperand& u : e->getUses()) uses.push_back(&u);
+        for (size_t i = 1; i < uses.size(); ++i) {
+          mlir::OpBuilder b(uses[i]->getOwner());  // the empty's sizes dominate its users
+          uses[i]->set(b.clone(*e.getOperation())->getResult(0));
+        }
       }
+      if (mlir::failed(mlir::bufferization::eliminateEmptyTensors(rewriter, fn))) return signalPassFailure();
     }
   }
 };
@@ -163,6 +175,12 @@ struct CollapseElementwisePass
       signalPassFailure();
   }
 };
+
+}  // namespace
+
+std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass() { return std::make_unique<WriteOutputsInPlacePass>(); }
+
+namespace {
 
 const mlir::DialectRegistry& registry() {
   static mlir::DialectRegistry* reg = [] {
@@ -204,8 +222,7 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   // then copies into its output argument (at 16M floats: a fresh 64 MB mapping per call,
   // faulted in page by page: 2.6 GB/s instead of streaming). Eliminating the empty tensors
   // into the materialize_in_destination targets makes the kernels write their outputs directly.
-  pm.addPass(std::make_unique<UniqueEmptyTensorsPass>());
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(create_write_outputs_in_place_pass());
   // Kernel arguments are memrefs, so function boundaries need no bufferization; the
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.
   pm.addPass(bufferization::createOneShotBufferizePass());

@@ -15,6 +15,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/Pass.h"
 
 namespace hgc::compiler_detail {
 
@@ -55,6 +56,10 @@ struct LoweredModule {
 // Parses `mlir_text` and lowers it to the LLVM dialect. Throws hgc::Error("compiler", ...)
 // with the collected diagnostics on any failure.
 LoweredModule lower_to_llvm_dialect(const std::string& mlir_text);
+
+// The pass that makes kernels write their outputs directly (no temporary + copy) unless
+// marked lower::kOutputsMayAlias; the CPU and GPU pipelines both run it.
+std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass();
 
 // Throws hgc::Error("compiler", what + ":\n" + diagnostics).
 [[noreturn]] void throw_with_diagnostics(LoweredModule& m, const std::string& what);

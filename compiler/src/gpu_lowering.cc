@@ -425,9 +425,7 @@ void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::s
   pm.addPass(createCanonicalizerPass());
   // Fusion turns unread destinations into tensor.empty; anchored on the output's
   // materialize_in_destination they become the output buffer again (no scratch + copy).
-  // Before CSE, which merges identical tensor.empty ops: the elimination would then send
-  // two outputs (SliceChannel's squeezed pieces) into one buffer.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(compiler_detail::create_write_outputs_in_place_pass());
   pm.addPass(createCSEPass());
   pm.addPass(bufferization::createOneShotBufferizePass());
   pm.addPass(createCanonicalizerPass());

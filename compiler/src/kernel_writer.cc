@@ -243,7 +243,8 @@ std::string KernelWriter::finish() const {
   os << "func.func @" << name_ << "(";
   for (size_t i = 0; i < args_.size(); ++i)
     os << (i ? ", " : "") << "%arg" << i << ": " << memref_type(args_[i].shape, args_[i].type);
-  os << ") attributes {llvm.emit_c_interface} {\n" << prologue_.str() << body_.str();
+  os << ") attributes {llvm.emit_c_interface" << (may_alias_ ? std::string(", ") + kOutputsMayAlias : "") << "} {\n"
+     << prologue_.str() << body_.str();
   size_t k = 0;
   for (size_t i = 0; i < args_.size(); ++i) {
     if (!args_[i].is_output) continue;

@@ -19,6 +19,10 @@
 
 namespace hgc::lower {
 
+// Function attribute of kernels whose output arguments may be the memory of their inputs
+// (see KernelWriter::outputs_may_alias; the CPU and GPU pipelines read and drop it).
+inline constexpr const char* kOutputsMayAlias = "hgc.outputs_may_alias";
+
 using Dims = std::vector<int64_t>;
 
 // "f32", "i64", ...; throws hgc::Error for types the code generator does not handle.
@@ -101,6 +105,11 @@ class KernelWriter {
   std::ostringstream& body() { return body_; }
   std::string fresh();
   std::string finish() const;
+  // The caller may pass output buffers that are also input buffers (an in-place step, a
+  // GEMM epilogue, an in-place optimizer update): the kernel computes into a temporary and
+  // copies it out, which keeps its loops vectorized (a direct write into memory that LLVM
+  // sees overlapping an input runs the scalar loop).
+  void outputs_may_alias() { may_alias_ = true; }
 
  private:
   void remember(const std::string& ssa, const Dims& shape, DType t);
@@ -116,6 +125,7 @@ class KernelWriter {
   std::ostringstream prologue_, body_;
   std::vector<std::pair<std::string, std::pair<Dims, DType>>> types_;
   int counter_ = 0;
+  bool may_alias_ = false;
 };
 
 }  // namespace hgc::lower

@@ -94,7 +94,7 @@ const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weigh
   for (const std::string& s : b.scalars_) o.shapes[s] = Shape(ones), o.dtypes[s] = weight.dtype();
   infer(b.g_, o);
   auto u = std::make_unique<FusedUpdate>();
-  u->exe_ = compile(b.g_, CompileOptions());
+  u->exe_ = compile(b.g_, CompileOptions().aliasing(true));  // run with outputs on the weights
   u->outputs_ = b.outputs_;
   u->shape_ = weight.shape();
   u->dtype_ = weight.dtype();

@@ -27,6 +27,9 @@ struct CompileOptions {
   bool optimize = true;              // DCE, CSE, simplification; with frozen tensors also
                                      // constant and BatchNorm folding (passes/simplify.h)
   bool plan_memory = true;           // arena reuse and in-place writes, passes/memory_plan.h
+  // The caller passes output buffers that are also input buffers (an optimizer updating its
+  // weights in place): kernels then compute into temporaries before writing their outputs.
+  bool outputs_alias_inputs = false;
   std::string cache_dir;
 
   CompileOptions& opt(int level) { opt_level = level; return *this; }
@@ -36,6 +39,7 @@ struct CompileOptions {
   CompileOptions& fusion(bool on) { fuse = on; return *this; }
   CompileOptions& simplify(bool on) { optimize = on; return *this; }
   CompileOptions& plan(bool on) { plan_memory = on; return *this; }
+  CompileOptions& aliasing(bool on) { outputs_alias_inputs = on; return *this; }
   CompileOptions& cache_folder(std::string dir) { cache_dir = std::move(dir); return *this; }
 };
 
