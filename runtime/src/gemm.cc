@@ -21,13 +21,17 @@ void set_openmp_threads(int n) {
 
 namespace hgc::lib::detail {
 
-void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+void dnnl_use_pool_threads() {
   thread_local int threads = 0;
   if (threads == 0) {
     threads = ThreadPool::global().size();
     set_openmp_threads(threads);
   }
+}
+
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  dnnl_use_pool_threads();
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   if (st != dnnl_success)
     fail("runtime", "sgemm (oneDNN) failed with status ", static_cast<int>(st), " for M=", M, " N=", N, " K=", K);
