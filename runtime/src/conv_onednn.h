@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "hgc/runtime/library.h"
 
@@ -32,10 +33,11 @@ constexpr int kOnednnLayouts = 2;
 
 // The cached primitives of (dir, s, has_bias), one per layout, null where oneDNN rejects the
 // shape (or where ChannelsLast would repeat Any's choice), and the Auto policy's decision for
-// them (library_conv.cc): 0 not yet, 1 being measured, 2 im2col, 3 + layout that primitive.
+// them (library_conv.cc), made once: 2 im2col, 3 + layout that primitive.
 struct OnednnConvs {
   std::unique_ptr<OnednnConv> layout[kOnednnLayouts];
-  std::atomic<int> choice{0};
+  std::once_flag measured;
+  std::atomic<int> choice{2};
   ~OnednnConvs();
 };
 OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias);

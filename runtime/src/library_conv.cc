@@ -149,7 +149,7 @@ std::string describe(ConvDirection dir, const ConvShape& s) {
 // so that a burst of load on the shared machine hits them alike; the first round also warms
 // caches and page-faults the scratch buffers. Running a direction on the call's own operands
 // is safe: each overwrites its whole output from inputs it does not write. Returns the
-// decision (OnednnConvs::choice); im2col runs last, so the output is written.
+// decision (OnednnConvs::choice).
 int measure(OnednnConvs& cs, const ConvOperands& ops, const std::function<void()>& im2col, const std::string& what) {
   std::vector<std::function<void()>> cand;
   for (auto& c : cs.layout)
@@ -188,11 +188,13 @@ void dispatch(ConvDirection dir, const ConvShape& s, const ConvOperands& ops, co
     OnednnConv* c = impl == ConvImpl::OneDNNChannelsLast && cs.layout[1] ? cs.layout[1].get() : cs.layout[0].get();
     return c ? run_onednn_conv(*c, ops) : im2col();
   }
-  int seen = cs.choice.load(std::memory_order_acquire);
-  if (seen == 0 && cs.choice.compare_exchange_strong(seen, 1))
-    return cs.choice.store(measure(cs, ops, im2col, describe(dir, s)), std::memory_order_release);
-  if (seen >= 3) return run_onednn_conv(*cs.layout[seen - 3], ops);
-  im2col();  // decided for im2col, or being measured by another thread
+  if (!cs.layout[0] && !cs.layout[1]) return im2col();  // oneDNN rejects the shape
+  // Calls racing the first one wait for its decision, and the measuring call then runs the
+  // winner once more: every call of a shape, the first included, gets the same bits.
+  std::call_once(cs.measured, [&] { cs.choice = measure(cs, ops, im2col, describe(dir, s)); });
+  int choice = cs.choice.load(std::memory_order_relaxed);
+  if (choice >= 3) return run_onednn_conv(*cs.layout[choice - 3], ops);
+  im2col();
 }
 
 }  // namespace

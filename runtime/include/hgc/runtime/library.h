@@ -35,10 +35,11 @@ int64_t convolution_workspace(const ConvShape& s);
 // $HGC_CONV=auto): on the first call of a shape in each direction, im2col + sgemm and oneDNN's
 // convolution primitives (runtime/src/conv_onednn.cc; in its preferred blocked layout and in
 // channels-last, with reorders from and to the plain layouts) each run 3 to 6 times on that
-// call's own operands, and the fastest serves every later call (oneDNN only when at least 10%
-// faster than im2col, so that close calls stay on one path). The others force one path
-// ($HGC_CONV=im2col / onednn / onednn_nhwc); the oneDNN ones still take im2col where oneDNN
-// rejects the shape. `workspace` is used by im2col only.
+// call's own operands; the fastest then serves that call and every later one (oneDNN only
+// when at least 10% faster than im2col, so that close calls stay on one path; calls racing
+// the first wait for its decision). The others force one path ($HGC_CONV=im2col / onednn /
+// onednn_nhwc); the oneDNN ones still take im2col where oneDNN rejects the shape.
+// `workspace` is used by im2col only.
 enum class ConvImpl { Auto, Im2col, OneDNN, OneDNNChannelsLast };
 enum class ConvDirection { Forward, DataGrad, WeightGrad };
 void set_conv_impl(ConvImpl impl);  // process-wide; for tests and benchmarks
