@@ -76,7 +76,7 @@ void im2col_convolution(const ConvShape& s, const float* x, const float* w, cons
 }
 
 void im2col_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* ws) {
-  ConvPlan p = conv_plan(s);
+  ConvPlan p = conv_plan(s, kGradChunkFloats);
   Geom2 geo(s);
   float* col = ws;
   float* dyt = ws + p.ck * p.images * p.L;
@@ -93,7 +93,7 @@ void im2col_data_grad(const ConvShape& s, const float* dy, const float* w, float
 }
 
 void im2col_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* ws) {
-  ConvPlan p = conv_plan(s);
+  ConvPlan p = conv_plan(s, kGradChunkFloats);
   Geom2 geo(s);
   float* col = ws;
   float* dyt = ws + p.ck * p.images * p.L;
@@ -145,7 +145,7 @@ std::string describe(ConvDirection dir, const ConvShape& s) {
   return r;
 }
 
-// Auto's measurement (see ConvImpl): the best of 3 to 6 runs of each candidate, interleaved
+// Auto's measurement (see ConvImpl): the best of 2 to 6 runs of each candidate, interleaved
 // so that a burst of load on the shared machine hits them alike; the first round also warms
 // caches and page-faults the scratch buffers. Running a direction on the call's own operands
 // is safe: each overwrites its whole output from inputs it does not write. Returns the
@@ -157,7 +157,7 @@ int measure(OnednnConvs& cs, const ConvOperands& ops, const std::function<void()
   cand.push_back(im2col);
   std::vector<double> best(cand.size(), 1e30);
   double spent = 0;
-  for (int r = 0; r < 6 && (r < 3 || spent < 0.05); ++r)  // more rounds for quick calls
+  for (int r = 0; r < 6 && (r < 2 || spent < 0.05); ++r)  // more rounds for quick calls
     for (size_t i = 0; i < cand.size(); ++i) {
       double t = seconds(cand[i]);
       best[i] = std::min(best[i], t), spent += t;

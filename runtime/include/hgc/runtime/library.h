@@ -34,7 +34,7 @@ int64_t convolution_workspace(const ConvShape& s);
 // Which implementation convolution() and its gradients run. Auto (the default, or
 // $HGC_CONV=auto): on the first call of a shape in each direction, im2col + sgemm and oneDNN's
 // convolution primitives (runtime/src/conv_onednn.cc; in its preferred blocked layout and in
-// channels-last, with reorders from and to the plain layouts) each run 3 to 6 times on that
+// channels-last, with reorders from and to the plain layouts) each run 2 to 6 times on that
 // call's own operands; the fastest then serves that call and every later one (oneDNN only
 // when at least 10% faster than im2col, so that close calls stay on one path; calls racing
 // the first wait for its decision). The others force one path ($HGC_CONV=im2col / onednn /
