@@ -21,6 +21,18 @@ void set_openmp_threads(int n) {
 
 namespace hgc::lib::detail {
 
+namespace {
+
+thread_local int openmp_threads = 0;  // what this thread last told OpenMP
+
+void use_threads(int n) {
+  if (n != openmp_threads) set_openmp_threads(openmp_threads = n);
+}
+
+}  // namespace
+
+void dnnl_use_pool_threads() { use_threads(ThreadPool::global().size()); }
+
 // Products below this many multiply-adds (~0.4 ms on one AVX-512 core) run on one thread.
 // OpenMP's fork-join costs little on an idle machine, but when the cores are shared each
 // parallel region waits for a descheduled thread: a 64x784x256 FC took 14-17 ms on two
@@ -29,9 +41,7 @@ constexpr int64_t kThreadedGemm = int64_t(1) << 26;
 
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  thread_local int current = 0;
-  int threads = M * N * K >= kThreadedGemm ? ThreadPool::global().size() : 1;
-  if (threads != current) set_openmp_threads(current = threads);
+  use_threads(M * N * K >= kThreadedGemm ? ThreadPool::global().size() : 1);
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   if (st != dnnl_success)
     fail("runtime", "sgemm (oneDNN) failed with status ", static_cast<int>(st), " for M=", M, " N=", N, " K=", K);

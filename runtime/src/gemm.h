@@ -15,4 +15,8 @@ namespace hgc::lib::detail {
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// Sets the calling thread's OpenMP thread count (oneDNN's) to the runtime pool's size; the
+// convolution primitives call it first (sgemm picks one thread for small products).
+void dnnl_use_pool_threads();
+
 }  // namespace hgc::lib::detail

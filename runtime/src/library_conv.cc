@@ -1,13 +1,23 @@
-// Convolution and its two gradients as im2col + one sgemm per chunk of images (see ConvPlan
-// in library_window.h). For a chunk of m images, group g, with columns cols (CK, m*L) laid
+// Convolution and its two gradients: the choice between oneDNN's primitives (conv_onednn.h)
+// and im2col + sgemm (library.h, ConvImpl), and the im2col path, one sgemm per chunk of
+// images (see ConvPlan in library_window.h). For a chunk of m images, group g, with columns cols (CK, m*L) laid
 // out image after image along the width:
 //   forward       Y^T (Og, m*L)  = W_g (Og, CK) . cols
 //   data grad     dcols (CK, m*L) = W_g^T . dY^T,   dx = col2im(dcols)
 //   weight grad   dW_g (Og, CK)  += dY^T . cols^T
 // where dY^T (Og, m*L) is the chunk's output(-gradient) block with images side by side.
+#include <atomic>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
+#include "conv_onednn.h"
 #include "gemm.h"
+#include "hgc/ir/error.h"
+#include "hgc/runtime/thread_pool.h"
 #include "hgc/runtime/library.h"
 #include "library_window.h"
 
@@ -47,9 +57,7 @@ void for_chunks(const ConvShape& s, const ConvPlan& p, F&& fn) {
     }
 }
 
-}  // namespace
-
-void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
+void im2col_convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
   ConvPlan p = conv_plan(s);
   Geom2 geo(s);
   float* col = ws;
@@ -67,8 +75,8 @@ void convolution(const ConvShape& s, const float* x, const float* w, const float
   });
 }
 
-void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* ws) {
-  ConvPlan p = conv_plan(s);
+void im2col_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* ws) {
+  ConvPlan p = conv_plan(s, kGradChunkFloats);
   Geom2 geo(s);
   float* col = ws;
   float* dyt = ws + p.ck * p.images * p.L;
@@ -84,16 +92,130 @@ void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* 
   });
 }
 
-void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* ws) {
-  ConvPlan p = conv_plan(s);
+void im2col_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* ws) {
+  ConvPlan p = conv_plan(s, kGradChunkFloats);
   Geom2 geo(s);
   float* col = ws;
   float* dyt = ws + p.ck * p.images * p.L;
+  if (s.N == 0) std::memset(dw, 0, sizeof(float) * s.O * p.ck);  // no chunk writes it
   for_chunks(s, p, [&](int64_t g, int64_t n0, int64_t m, int64_t ld) {
     chunk_im2col(s, p, geo, x, n0, m, g, col);
     gather_rows(s, p, dy, n0, m, g, dyt);
     sgemm(false, true, p.og, p.ck, ld, 1.f, dyt, ld, col, ld, n0 ? 1.f : 0.f, dw + g * p.og * p.ck, p.ck);
   });
+}
+
+ConvImpl impl_from_env() {
+  const char* e = std::getenv("HGC_CONV");
+  std::string v = e ? e : "";
+  if (v == "auto" || v.empty()) return ConvImpl::Auto;
+  if (v == "im2col") return ConvImpl::Im2col;
+  if (v == "onednn") return ConvImpl::OneDNN;
+  if (v == "onednn_nhwc") return ConvImpl::OneDNNChannelsLast;
+  fail("runtime", "HGC_CONV must be auto, im2col, onednn or onednn_nhwc, got '", v, "'");
+}
+
+std::atomic<ConvImpl>& impl_setting() {
+  static std::atomic<ConvImpl> impl{impl_from_env()};
+  return impl;
+}
+
+// The time fn takes: the calling thread's CPU time when the runtime runs on one thread (then
+// time-slicing with other processes on a busy machine does not count), else wall time.
+double seconds(const std::function<void()>& fn) {
+  static const bool one_thread = ThreadPool::global().size() == 1;
+  clockid_t clock = one_thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+  timespec t0, t1;
+  clock_gettime(clock, &t0);
+  fn();
+  clock_gettime(clock, &t1);
+  return double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);
+}
+
+// "weight grad N64 C20 O50 g1 in12x12 k5x5 s1x1 p0x0 d1x1" for $HGC_CONV_LOG.
+std::string describe(ConvDirection dir, const ConvShape& s) {
+  const char* names[] = {"forward", "data grad", "weight grad"};
+  std::string r = std::string(names[static_cast<int>(dir)]) + " N" + std::to_string(s.N) + " C" + std::to_string(s.C) +
+                  " O" + std::to_string(s.O) + " g" + std::to_string(s.groups);
+  auto dims = [&](const char* tag, const int64_t* v) {
+    r += std::string(" ") + tag;
+    for (int d = 0; d < s.nsp; ++d) r += (d ? "x" : "") + std::to_string(v[d]);
+  };
+  dims("in", s.in), dims("k", s.k), dims("s", s.stride), dims("p", s.pad), dims("d", s.dilate);
+  return r;
+}
+
+// Auto's measurement (see ConvImpl): the best of 2 to 6 runs of each candidate, interleaved
+// so that a burst of load on the shared machine hits them alike; the first round also warms
+// caches and page-faults the scratch buffers. Running a direction on the call's own operands
+// is safe: each overwrites its whole output from inputs it does not write. Returns the
+// decision (OnednnConvs::choice).
+int measure(OnednnConvs& cs, const ConvOperands& ops, const std::function<void()>& im2col, const std::string& what) {
+  std::vector<std::function<void()>> cand;
+  for (auto& c : cs.layout)
+    if (c) cand.push_back([&c, &ops] { run_onednn_conv(*c, ops); });
+  cand.push_back(im2col);
+  std::vector<double> best(cand.size(), 1e30);
+  double spent = 0;
+  for (int r = 0; r < 6 && (r < 2 || spent < 0.05); ++r)  // more rounds for quick calls
+    for (size_t i = 0; i < cand.size(); ++i) {
+      double t = seconds(cand[i]);
+      best[i] = std::min(best[i], t), spent += t;
+    }
+  int choice = 2;
+  double fastest = 0.9 * best.back();
+  std::string log;
+  for (int l = 0, i = 0; l < kOnednnLayouts; ++l)
+    if (cs.layout[l]) {
+      if (best[i] < fastest) choice = 3 + l, fastest = best[i];
+      log += std::string(l ? " nhwc " : " any ") + onednn_conv_impl(*cs.layout[l]) + " " + std::to_string(best[i] * 1e3);
+      ++i;
+    }
+  static const bool verbose = std::getenv("HGC_CONV_LOG") != nullptr;
+  if (verbose)
+    std::fprintf(stderr, "hgc conv %s: im2col %.4f ms,%s ms -> %s\n", what.c_str(), best.back() * 1e3, log.c_str(),
+                 choice == 2 ? "im2col" : choice == 3 ? "oneDNN" : "oneDNN nhwc");
+  return choice;
+}
+
+// Runs the call through oneDNN or through `im2col` (see ConvImpl).
+void dispatch(ConvDirection dir, const ConvShape& s, const ConvOperands& ops, const std::function<void()>& im2col) {
+  ConvImpl impl = impl_setting().load(std::memory_order_relaxed);
+  if (impl == ConvImpl::Im2col) return im2col();
+  OnednnConvs& cs = onednn_convs(dir, s, ops.bias != nullptr);
+  if (impl != ConvImpl::Auto) {
+    // ChannelsLast is dropped where it would repeat Any's choice: Any runs instead.
+    OnednnConv* c = impl == ConvImpl::OneDNNChannelsLast && cs.layout[1] ? cs.layout[1].get() : cs.layout[0].get();
+    return c ? run_onednn_conv(*c, ops) : im2col();
+  }
+  if (!cs.layout[0] && !cs.layout[1]) return im2col();  // oneDNN rejects the shape
+  // Calls racing the first one wait for its decision, and the measuring call then runs the
+  // winner once more: every call of a shape, the first included, gets the same bits.
+  std::call_once(cs.measured, [&] { cs.choice = measure(cs, ops, im2col, describe(dir, s)); });
+  int choice = cs.choice.load(std::memory_order_relaxed);
+  if (choice >= 3) return run_onednn_conv(*cs.layout[choice - 3], ops);
+  im2col();
+}
+
+}  // namespace
+
+void set_conv_impl(ConvImpl impl) { impl_setting().store(impl); }
+ConvImpl conv_impl() { return impl_setting().load(); }
+
+bool onednn_conv_supported(ConvDirection dir, const ConvShape& s, bool has_bias) {
+  return onednn_convs(dir, s, has_bias).layout[0] != nullptr;
+}
+
+void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
+  dispatch(ConvDirection::Forward, s, {x, w, b, y}, [&] { im2col_convolution(s, x, w, b, y, ws); });
+}
+
+void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* ws) {
+  dispatch(ConvDirection::DataGrad, s, {dy, w, nullptr, dx}, [&] { im2col_data_grad(s, dy, w, dx, ws); });
+}
+
+void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* ws) {
+  dispatch(ConvDirection::WeightGrad, s, {dy, x, nullptr, dw}, [&] { im2col_weight_grad(s, dy, x, dw, ws); });
 }
 
 }  // namespace hgc::lib

@@ -30,14 +30,31 @@ struct ConvShape {
   int64_t N, C, O, groups;     // batch, in channels, out channels, groups
   int64_t in[2], out[2], k[2], stride[2], pad[2], dilate[2];
 };
-// NC(H)W convolution by im2col + one sgemm per group and chunk of images (the columns of a
-// chunk side by side); `workspace` holds convolution_workspace(s) floats. y = conv(x, w) (+ b).
+// NC(H)W convolution, y = conv(x, w) (+ b): by im2col + one sgemm per group and chunk of
+// images (the columns of a chunk side by side), or by oneDNN's convolution primitive where it
+// was measured faster (ConvImpl below); `workspace` holds convolution_workspace(s) floats.
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* workspace);
 // Its gradients, the same way: dx (N, C, in...) from dy (N, O, out...) and w; dw (O, C/groups,
 // k...) from dy and x. Same workspace size.
 void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* workspace);
 void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* workspace);
 int64_t convolution_workspace(const ConvShape& s);
+
+// Which implementation convolution() and its gradients run. Auto (the default, or
+// $HGC_CONV=auto): on the first call of a shape in each direction, im2col + sgemm and oneDNN's
+// convolution primitives (runtime/src/conv_onednn.cc; in its preferred blocked layout and in
+// channels-last, with reorders from and to the plain layouts) each run 2 to 6 times on that
+// call's own operands; the fastest then serves that call and every later one (oneDNN only
+// when at least 10% faster than im2col, so that close calls stay on one path; calls racing
+// the first wait for its decision). The others force one path ($HGC_CONV=im2col / onednn /
+// onednn_nhwc); the oneDNN ones still take im2col where oneDNN rejects the shape.
+// `workspace` is used by im2col only.
+enum class ConvImpl { Auto, Im2col, OneDNN, OneDNNChannelsLast };
+enum class ConvDirection { Forward, DataGrad, WeightGrad };
+void set_conv_impl(ConvImpl impl);  // process-wide; for tests and benchmarks
+ConvImpl conv_impl();
+// Whether oneDNN has a convolution primitive for (dir, s) (with a bias: forward only).
+bool onednn_conv_supported(ConvDirection dir, const ConvShape& s, bool has_bias = false);
 
 // NC(H)W transposed convolution (MXNet's Deconvolution): per image and group, sgemm
 // W[g]^T . x[n,g] into columns, then col2im onto the output (plus b). `s.in` is the input's
