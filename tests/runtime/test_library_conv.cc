@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "hgc/runtime/library.h"
+#include "support/random_vec.h"
 
 using namespace hgc;
 
 namespace {
+
+using test::random_floats;
 
 struct Case {
   std::string name;
@@ -34,14 +37,6 @@ Case make(std::string name, int nsp, int64_t n, int64_t c, int64_t o, int64_t gr
     s.out[d] = (s.in[d] + 2 * s.pad[d] - s.dilate[d] * (s.k[d] - 1) - 1) / s.stride[d] + 1;
   }
   return {std::move(name), s};
-}
-
-std::vector<float> random(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(g);
-  return v;
 }
 
 struct Sizes {
@@ -100,7 +95,7 @@ void check_all(const Case& cs, bool bias, const std::string& impl) {
   const lib::ConvShape& s = cs.s;
   Sizes z = sizes(s);
   size_t nx = s.N * s.C * z.in_sp, nw = s.O * (s.C / s.groups) * z.taps, ny = s.N * s.O * z.out_sp;
-  std::vector<float> x = random(nx, 1), w = random(nw, 2), b = random(s.O, 3), dy = random(ny, 4);
+  std::vector<float> x = random_floats(nx, 1), w = random_floats(nw, 2), b = random_floats(s.O, 3), dy = random_floats(ny, 4);
   std::vector<double> y_ref(ny, 0.0), dx_ref(nx, 0.0), dw_ref(nw, 0.0);
   for_terms(s, [&](int64_t xi, int64_t wi, int64_t yi) {
     y_ref[yi] += double(w[wi]) * x[xi];
@@ -184,7 +179,7 @@ TEST_CASE("runtime convolution: a zero batch on every setting, and concurrent ca
   ImplScope scope(lib::ConvImpl::OneDNNChannelsLast);
   Case big = make("concurrent", 2, 8, 20, 50, 1, {12, 12}, {5, 5}, {1, 1}, {0, 0}, {1, 1});
   const lib::ConvShape& s = big.s;
-  std::vector<float> x = random(8 * 20 * 144, 5), w = random(50 * 20 * 25, 6), want(8 * 50 * 64);
+  std::vector<float> x = random_floats(8 * 20 * 144, 5), w = random_floats(50 * 20 * 25, 6), want(8 * 50 * 64);
   std::vector<float> ws(lib::convolution_workspace(s));
   lib::convolution(s, x.data(), w.data(), nullptr, want.data(), ws.data());
   std::vector<std::vector<float>> got(4, std::vector<float>(want.size()));

@@ -8,18 +8,13 @@
 #include <vector>
 
 #include "hgc/runtime/library.h"
+#include "support/random_vec.h"
 
 using namespace hgc;
 
 namespace {
 
-std::vector<float> random(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(g);
-  return v;
-}
+using test::random_floats;
 
 // op(a) [M,K] . op(b) [K,N] in double, with sum_k |a_ik b_kj| per element (the scale of its
 // rounding error); a is stored [M,K] or (ta) [K,M], b [K,N] or (tb) [N,K].
@@ -74,7 +69,7 @@ TEST_CASE("runtime matmul: every path and transpose combination equals the tripl
         CAPTURE(d.K);
         CAPTURE(ta);
         CAPTURE(tb);
-        std::vector<float> a = random(d.M * d.K, 1), b = random(d.K * d.N, 2), c(d.M * d.N, 123.f);
+        std::vector<float> a = random_floats(d.M * d.K, 1), b = random_floats(d.K * d.N, 2), c(d.M * d.N, 123.f);
         lib::matmul(a.data(), b.data(), c.data(), d.M, d.N, d.K, ta, tb);
         CHECK(worst(c, reference(a, b, d.M, d.N, d.K, ta, tb)) <= 1.0);
       }
@@ -83,7 +78,7 @@ TEST_CASE("runtime matmul: every path and transpose combination equals the tripl
 TEST_CASE("runtime batch_matmul: small products per batch entry") {
   const int64_t B = 5, M = 8, N = 16, K = 4;
   for (bool tb : {false, true}) {
-    std::vector<float> a = random(B * M * K, 3), b = random(B * K * N, 4), c(B * M * N, -7.f);
+    std::vector<float> a = random_floats(B * M * K, 3), b = random_floats(B * K * N, 4), c(B * M * N, -7.f);
     lib::batch_matmul(a.data(), b.data(), c.data(), B, M, N, K, false, tb);
     for (int64_t e = 0; e < B; ++e) {
       std::vector<float> ae(a.begin() + e * M * K, a.begin() + (e + 1) * M * K);
@@ -101,7 +96,7 @@ TEST_CASE("runtime fully_connected: y = x . w^T + b on the loop, sgemv and sgemm
       CAPTURE(d.N);
       CAPTURE(d.K);
       CAPTURE(bias);
-      std::vector<float> x = random(d.M * d.K, 5), w = random(d.N * d.K, 6), b = random(d.N, 7), y(d.M * d.N, 9.f);
+      std::vector<float> x = random_floats(d.M * d.K, 5), w = random_floats(d.N * d.K, 6), b = random_floats(d.N, 7), y(d.M * d.N, 9.f);
       lib::fully_connected(x.data(), w.data(), bias ? b.data() : nullptr, y.data(), d.M, d.N, d.K);
       Product want = reference(x, w, d.M, d.N, d.K, false, true);
       if (bias)

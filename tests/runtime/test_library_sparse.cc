@@ -13,18 +13,13 @@
 #include <vector>
 
 #include "hgc/runtime/library.h"
+#include "support/random_vec.h"
 
 using namespace hgc;
 
 namespace {
 
-std::vector<float> random(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(g);
-  return v;
-}
+using test::random_floats;
 
 // n values of which exactly `nonzeros` (at random places) are nonzero; the rest alternate
 // +0.0 and -0.0 (both zeros to the sparse path, as to the arithmetic).
@@ -89,7 +84,7 @@ TEST_CASE("runtime sparse matmul: a or b mostly zeros, every transpose combinati
             CAPTURE(tb);
             CAPTURE(nonzeros);
             std::vector<float> s = sparse(n, nonzeros, 11);
-            std::vector<float> dense = random(static_cast<size_t>(sparse_a ? d.K * d.N : d.M * d.K), 12);
+            std::vector<float> dense = random_floats(static_cast<size_t>(sparse_a ? d.K * d.N : d.M * d.K), 12);
             const std::vector<float>& a = sparse_a ? s : dense;
             const std::vector<float>& b = sparse_a ? dense : s;
             std::vector<float> c(d.M * d.N, 123.f);  // every element is written
@@ -109,7 +104,7 @@ TEST_CASE("runtime sparse matmul: one nonzero past the limit, or both operands d
       CAPTURE(tb);
       const size_t n = static_cast<size_t>(sparse_a ? d.M * d.K : d.K * d.N);
       std::vector<float> s = sparse(n, limit(n) + 1, 13);
-      std::vector<float> dense = random(static_cast<size_t>(sparse_a ? d.K * d.N : d.M * d.K), 14);
+      std::vector<float> dense = random_floats(static_cast<size_t>(sparse_a ? d.K * d.N : d.M * d.K), 14);
       const std::vector<float>& a = sparse_a ? s : dense;
       const std::vector<float>& b = sparse_a ? dense : s;
       std::vector<float> c(d.M * d.N, 123.f);
@@ -118,7 +113,7 @@ TEST_CASE("runtime sparse matmul: one nonzero past the limit, or both operands d
       CHECK(lib::sparse_gemm_calls() == before);
       CHECK(worst(c, reference(a, b, d.M, d.N, d.K, false, tb)) < 1e-5);
     }
-  std::vector<float> a = random(d.M * d.K, 15), b = random(d.K * d.N, 16), c(d.M * d.N);
+  std::vector<float> a = random_floats(d.M * d.K, 15), b = random_floats(d.K * d.N, 16), c(d.M * d.N);
   const uint64_t before = lib::sparse_gemm_calls();
   lib::matmul(a.data(), b.data(), c.data(), d.M, d.N, d.K, false, false);
   CHECK(lib::sparse_gemm_calls() == before);
@@ -127,7 +122,7 @@ TEST_CASE("runtime sparse matmul: one nonzero past the limit, or both operands d
 
 TEST_CASE("runtime sparse matmul: small products are not looked at") {
   const int64_t M = 32, N = 64, K = 64;  // 2^17 multiply-adds
-  std::vector<float> a = sparse(M * K, 3, 17), b = random(K * N, 18), c(M * N);
+  std::vector<float> a = sparse(M * K, 3, 17), b = random_floats(K * N, 18), c(M * N);
   const uint64_t before = lib::sparse_gemm_calls();
   lib::matmul(a.data(), b.data(), c.data(), M, N, K, false, false);
   CHECK(lib::sparse_gemm_calls() == before);
@@ -144,7 +139,7 @@ TEST_CASE("runtime sparse fully_connected: a sparse input with and without bias;
         CAPTURE(d.K);
         CAPTURE(bias);
         CAPTURE(nonzeros);
-        std::vector<float> x = sparse(n, nonzeros, 19), w = random(d.N * d.K, 20), b = random(d.N, 21);
+        std::vector<float> x = sparse(n, nonzeros, 19), w = random_floats(d.N * d.K, 20), b = random_floats(d.N, 21);
         std::vector<float> y(d.M * d.N, 9.f);
         const uint64_t before = lib::sparse_gemm_calls();
         lib::fully_connected(x.data(), w.data(), bias ? b.data() : nullptr, y.data(), d.M, d.N, d.K);
@@ -163,7 +158,7 @@ TEST_CASE("runtime sparse fully_connected: a sparse input with and without bias;
     }
   // The weights are never the sparse operand of a layer (only its input is offered).
   const Dims d{40, 333, 320};
-  std::vector<float> x = random(d.M * d.K, 22), w = sparse(d.N * d.K, 5, 23), y(d.M * d.N);
+  std::vector<float> x = random_floats(d.M * d.K, 22), w = sparse(d.N * d.K, 5, 23), y(d.M * d.N);
   const uint64_t before = lib::sparse_gemm_calls();
   lib::fully_connected(x.data(), w.data(), nullptr, y.data(), d.M, d.N, d.K);
   CHECK(lib::sparse_gemm_calls() == before);
@@ -174,7 +169,7 @@ TEST_CASE("runtime sparse GEMM: an Inf or NaN in the dense operand reaches the o
   // 0 * Inf is NaN in the dense product; skipping the zeros would hide it, so such a call
   // goes dense and every output element that sums over the Inf is NaN.
   const Dims d{40, 333, 320};
-  std::vector<float> x = sparse(d.M * d.K, 50, 24), w = random(d.N * d.K, 25), y(d.M * d.N);
+  std::vector<float> x = sparse(d.M * d.K, 50, 24), w = random_floats(d.N * d.K, 25), y(d.M * d.N);
   w[7 * d.K + 3] = std::numeric_limits<float>::infinity();  // w[7, 3]: output column 7
   w[200 * d.K + 9] = std::numeric_limits<float>::quiet_NaN();  // output column 200
   const uint64_t before = lib::sparse_gemm_calls();
@@ -186,7 +181,7 @@ TEST_CASE("runtime sparse GEMM: an Inf or NaN in the dense operand reaches the o
     CHECK(std::isfinite(y[i * d.N + 8]));
   }
   // In the sparse operand an Inf is a nonzero like any other: it spreads as in sgemm.
-  std::vector<float> a = sparse(d.M * d.K, 50, 26), b = random(d.K * d.N, 27), c(d.M * d.N);
+  std::vector<float> a = sparse(d.M * d.K, 50, 26), b = random_floats(d.K * d.N, 27), c(d.M * d.N);
   a[5 * d.K + 17] = std::numeric_limits<float>::infinity();  // row 5 of the output
   lib::matmul(a.data(), b.data(), c.data(), d.M, d.N, d.K, false, false);
   CHECK(lib::sparse_gemm_calls() == before + 1);

@@ -7,11 +7,14 @@
 #include "hgc/ir/error.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
+#include "support/random_vec.h"
 #include "hgc/runtime/library_call.h"
 
 using namespace hgc;
 
 namespace {
+
+using test::random_floats;
 
 lib::ConvShape shape2d(int64_t n, int64_t c, int64_t h, int64_t w) {
   lib::ConvShape s{};
@@ -22,20 +25,12 @@ lib::ConvShape shape2d(int64_t n, int64_t c, int64_t h, int64_t w) {
   return s;
 }
 
-std::vector<float> random(size_t n, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(g);
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("runtime im2col/col2im: plain loops, the adjoint identity, thread-split sizes") {
   for (auto s : {shape2d(1, 2, 5, 6), shape2d(4, 16, 33, 30)}) {  // the second is split over the pool
     int64_t in = s.in[0] * s.in[1], taps = s.k[0] * s.k[1], out = s.out[0] * s.out[1];
-    std::vector<float> x = random(s.N * s.C * in, 1), col(s.N * s.C * taps * out, 7.f);
+    std::vector<float> x = random_floats(s.N * s.C * in, 1), col(s.N * s.C * taps * out, 7.f);
     lib::im2col(s, x.data(), col.data());
     int64_t bad = 0;
     for (int64_t p = 0; p < s.N * s.C; ++p)
@@ -49,7 +44,7 @@ TEST_CASE("runtime im2col/col2im: plain loops, the adjoint identity, thread-spli
               bad += col[((p * taps) + kh * s.k[1] + kw) * out + oh * s.out[1] + ow] != want;
             }
     CHECK(bad == 0);
-    std::vector<float> c = random(col.size(), 2), back(x.size(), 5.f);
+    std::vector<float> c = random_floats(col.size(), 2), back(x.size(), 5.f);
     lib::col2im(s, c.data(), back.data());  // overwrites, does not accumulate into `back`
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < col.size(); ++i) lhs += double(col[i]) * c[i];
