@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "fashion/train.h"
+#include "hgc/runtime/profile.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
 #include "lenet/lenet.h"
@@ -111,6 +112,10 @@ void add(Row r) {
 }
 
 // `warmup` calls, then `runs` batches of `inner` calls: seconds per call, one per batch.
+// --profile: after the timed batches, one more batch with the step profiler on, reported on
+// stderr per call (compiled steps only: imperative ops are not steps).
+bool g_profile = false;
+
 std::vector<double> time_batches(const std::function<void()>& fn, int inner, int runs, int warmup) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> out;
@@ -118,6 +123,13 @@ std::vector<double> time_batches(const std::function<void()>& fn, int inner, int
     auto t0 = Clock::now();
     for (int i = 0; i < inner; ++i) fn();
     out.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / inner);
+  }
+  if (g_profile) {
+    profile::reset();
+    profile::enable(true);
+    for (int i = 0; i < inner; ++i) fn();
+    profile::enable(false);
+    profile::report(std::cerr, inner);
   }
   return out;
 }
@@ -555,7 +567,7 @@ int parse_count(const std::string& flag, const std::string& v) {
 
 const char* kUsage =
     "usage: hgc_bench_workloads [--only W1,W1b,W2,W3,W4,W4b,W5,W6,startup,compile,memory] [--quick]\n"
-    "                           [--runs N] [--threads N] [--hgc PATH] [--workdir DIR]\n";
+    "                           [--runs N] [--threads N] [--hgc PATH] [--workdir DIR] [--profile]\n";
 
 }  // namespace
 
@@ -575,6 +587,8 @@ int main(int argc, char** argv) try {
       return 0;
     } else if (a == "--quick") {
       o.quick = true;
+    } else if (a == "--profile") {
+      g_profile = true;
     } else if (is("--only")) {
       std::stringstream s(value());
       for (std::string w; std::getline(s, w, ',');)

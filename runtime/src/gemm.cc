@@ -31,17 +31,21 @@ void use_threads(int n) {
 
 }  // namespace
 
-void dnnl_use_pool_threads() { use_threads(ThreadPool::global().size()); }
-
 // Products below this many multiply-adds (~0.4 ms on one AVX-512 core) run on one thread.
 // OpenMP's fork-join costs little on an idle machine, but when the cores are shared each
 // parallel region waits for a descheduled thread: a 64x784x256 FC took 14-17 ms on two
 // threads on this 2-core machine under load, against 0.17 ms on one.
 constexpr int64_t kThreadedGemm = int64_t(1) << 26;
 
+void dnnl_use_pool_threads() { use_threads(ThreadPool::global().size()); }
+
+int dnnl_threads_for(int64_t macs) { return macs >= kThreadedGemm ? ThreadPool::global().size() : 1; }
+
+void dnnl_use_threads_for(int64_t macs) { use_threads(dnnl_threads_for(macs)); }
+
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  use_threads(M * N * K >= kThreadedGemm ? ThreadPool::global().size() : 1);
+  dnnl_use_threads_for(M * N * K);
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   if (st != dnnl_success)
     fail("runtime", "sgemm (oneDNN) failed with status ", static_cast<int>(st), " for M=", M, " N=", N, " K=", K);

@@ -18,5 +18,13 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
 // Sets the calling thread's OpenMP thread count (oneDNN's) to the runtime pool's size; the
 // convolution primitives call it first (sgemm picks one thread for small products).
 void dnnl_use_pool_threads();
+// The same for a call of `macs` multiply-adds: one thread below sgemm's threading line.
+int dnnl_threads_for(int64_t macs);
+void dnnl_use_threads_for(int64_t macs);
+
+// All `batch` products of batch_matmul (library.h) in one oneDNN matmul primitive, cached
+// per shape; false (nothing written) where oneDNN rejects the shape.
+bool onednn_batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
+                         bool ta, bool tb);
 
 }  // namespace hgc::lib::detail

@@ -151,6 +151,7 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K, bool ta,
                   bool tb) {
+  if (batch > 1 && detail::onednn_batch_matmul(a, b, c, batch, M, N, K, ta, tb)) return;
   for (int64_t i = 0; i < batch; ++i) matmul(a + i * M * K, b + i * K * N, c + i * M * N, M, N, K, ta, tb);
 }
 

@@ -75,18 +75,34 @@ TEST_CASE("runtime matmul: every path and transpose combination equals the tripl
       }
 }
 
-TEST_CASE("runtime batch_matmul: small products per batch entry") {
-  const int64_t B = 5, M = 8, N = 16, K = 4;
-  for (bool tb : {false, true}) {
-    std::vector<float> a = random_floats(B * M * K, 3), b = random_floats(B * K * N, 4), c(B * M * N, -7.f);
-    lib::batch_matmul(a.data(), b.data(), c.data(), B, M, N, K, false, tb);
-    for (int64_t e = 0; e < B; ++e) {
-      std::vector<float> ae(a.begin() + e * M * K, a.begin() + (e + 1) * M * K);
-      std::vector<float> be(b.begin() + e * K * N, b.begin() + (e + 1) * K * N);
-      std::vector<float> ce(c.begin() + e * M * N, c.begin() + (e + 1) * M * N);
-      CHECK(worst(ce, reference(ae, be, M, N, K, false, tb)) <= 1.0);
+TEST_CASE("runtime batch_matmul: every batch entry, transpose combination and size (one oneDNN matmul)") {
+  // Small products (a plain loop each before), attention's per-head shapes (BST: 256 of
+  // 32x32x4 and 32x4x32), one entry (the per-product path), and a large one.
+  const Dims shapes[] = {{8, 16, 4}, {32, 32, 4}, {32, 4, 32}, {3, 5, 7}, {64, 96, 80}};
+  for (int64_t B : {1, 5, 256})
+    for (const Dims& d : shapes) {
+      if (B == 256 && d.M * d.N * d.K > 4096) continue;
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          CAPTURE(B);
+          CAPTURE(d.M);
+          CAPTURE(d.N);
+          CAPTURE(d.K);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          const int64_t M = d.M, N = d.N, K = d.K;
+          std::vector<float> a = random_floats(B * M * K, 3), b = random_floats(B * K * N, 4), c(B * M * N, -7.f);
+          lib::batch_matmul(a.data(), b.data(), c.data(), B, M, N, K, ta, tb);
+          double w = 0;
+          for (int64_t e = 0; e < B; ++e) {
+            std::vector<float> ae(a.begin() + e * M * K, a.begin() + (e + 1) * M * K);
+            std::vector<float> be(b.begin() + e * K * N, b.begin() + (e + 1) * K * N);
+            std::vector<float> ce(c.begin() + e * M * N, c.begin() + (e + 1) * M * N);
+            w = std::max(w, worst(ce, reference(ae, be, M, N, K, ta, tb)));
+          }
+          CHECK(w <= 1.0);
+        }
     }
-  }
 }
 
 TEST_CASE("runtime fully_connected: y = x . w^T + b on the loop, sgemv and sgemm paths") {
