@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "gemm.h"
+#include "onednn_util.h"
 
 namespace hgc::lib::detail {
 
@@ -21,11 +22,6 @@ struct Matmul {
   size_t scratch_bytes = 0;
 };
 
-const dnnl::engine& engine() {
-  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
 // op(a) (batch, M, K) with a stored (batch, M, K) or (ta) (batch, K, M); likewise b.
 std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   auto m = std::make_shared<Matmul>();
@@ -35,24 +31,12 @@ std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bo
                       tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
   m->c = memory::desc({batch, M, N}, memory::data_type::f32, memory::dims{M * N, N, 1});
   dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per thread, below
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(m->a, m->b, m->c), attr, engine());
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(m->a, m->b, m->c), attr, onednn_engine());
   m->scratch_bytes = pd.scratchpad_desc().get_size();
   m->prim = dnnl::matmul(pd);
   return m;
 }
-
-// Per calling thread: a stream (not shared between threads) and a scratchpad.
-struct ThreadState {
-  dnnl::stream stream{engine()};
-  std::unique_ptr<char[]> scratch;
-  size_t bytes = 0;
-  void* scratchpad(size_t n) {
-    if (n > bytes) scratch.reset(new char[n + 64]), bytes = n;
-    auto p = reinterpret_cast<uintptr_t>(scratch.get());
-    return reinterpret_cast<void*>((p + 63) & ~uintptr_t(63));
-  }
-};
 
 }  // namespace
 
@@ -79,12 +63,14 @@ bool onednn_batch_matmul(const float* a, const float* b, float* c, int64_t batch
     m = it->second;
   }
   if (!m) return false;
-  thread_local ThreadState t;
-  memory am(m->a, engine(), const_cast<float*>(a)), bm(m->b, engine(), const_cast<float*>(b)), cm(m->c, engine(), c);
-  memory sm(memory::desc({static_cast<memory::dim>(m->scratch_bytes)}, memory::data_type::u8, memory::dims{1}),
-            engine(), t.scratchpad(m->scratch_bytes));
-  m->prim.execute(t.stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
-  t.stream.wait();
+  thread_local AlignedScratch scratch;  // the scratchpad is user-managed: per thread
+  const dnnl::engine& eng = onednn_engine();
+  dnnl::stream& stream = onednn_stream();
+  memory am(m->a, eng, const_cast<float*>(a)), bm(m->b, eng, const_cast<float*>(b)), cm(m->c, eng, c);
+  memory sm(memory::desc({static_cast<memory::dim>(m->scratch_bytes)}, memory::data_type::u8, memory::dims{1}), eng,
+            scratch.get(m->scratch_bytes));
+  m->prim.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}, {DNNL_ARG_SCRATCHPAD, sm}});
+  stream.wait();
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "onednn_util.h"
 #include "hgc/ir/error.h"
 #include "hgc/runtime/thread_pool.h"
 
@@ -38,28 +39,9 @@ struct OnednnConv {
 
 namespace {
 
-const dnnl::engine& engine() {
-  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-
-// Per calling thread: a stream (oneDNN streams are not shared between threads) and the
-// buffers of reordered operands and of the primitive's scratchpad (user-managed so that
-// concurrent runs of one primitive never share one).
+// Per calling thread: buffers of reordered operands and of the primitive's scratchpad.
 struct ThreadState {
-  dnnl::stream stream{engine()};
-  struct Buf {
-    std::unique_ptr<float[]> p;
-    size_t bytes = 0;
-    void* get(size_t n) {
-      if (n > bytes) {
-        p.reset(new float[(n + 3) / 4 + 16]);  // new[] of float is 16-byte aligned; 64 below
-        bytes = n;
-      }
-      auto a = reinterpret_cast<uintptr_t>(p.get());
-      return reinterpret_cast<void*>((a + 63) & ~uintptr_t(63));
-    }
-  } bufs[kSlots + 1];
+  AlignedScratch bufs[kSlots + 1];
 };
 ThreadState& thread_state() {
   thread_local ThreadState t;
@@ -94,7 +76,7 @@ std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool ha
   memory::desc bias_md = has_bias ? memory::desc({s.O}, f32, Tag::x) : memory::desc();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const dnnl::engine& eng = engine();
+  const dnnl::engine& eng = onednn_engine();
   auto c = std::make_unique<OnednnConv>();
   c->has_bias = has_bias;
   memory::desc inner[kSlots];
@@ -181,7 +163,8 @@ OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias) 
 void run_onednn_conv(OnednnConv& c, const ConvOperands& ops) {
   dnnl_use_pool_threads();
   ThreadState& t = thread_state();
-  const dnnl::engine& eng = engine();
+  const dnnl::engine& eng = onednn_engine();
+  dnnl::stream& stream = onednn_stream();
   void* user_ptr[kSlots] = {const_cast<float*>(ops.a), const_cast<float*>(ops.b), ops.out};
   try {
     std::unordered_map<int, memory> args;
@@ -189,7 +172,7 @@ void run_onednn_conv(OnednnConv& c, const ConvOperands& ops) {
     for (int k = 0; k < kSlots; ++k) {
       user[k] = memory(c.user[k], eng, user_ptr[k]);
       inner[k] = c.reorder[k] ? memory(c.inner[k], eng, t.bufs[k].get(c.inner[k].get_size())) : user[k];
-      if (c.reorder[k] && k < 2) c.to_inner[k].execute(t.stream, user[k], inner[k]);
+      if (c.reorder[k] && k < 2) c.to_inner[k].execute(stream, user[k], inner[k]);
       args.emplace(c.args[k], inner[k]);
     }
     if (c.has_bias)
@@ -199,9 +182,9 @@ void run_onednn_conv(OnednnConv& c, const ConvOperands& ops) {
       args.emplace(DNNL_ARG_SCRATCHPAD, memory(memory::desc({static_cast<int64_t>(c.scratch_bytes)},
                                                             memory::data_type::u8, Tag::x),
                                                eng, t.bufs[kSlots].get(c.scratch_bytes)));
-    c.conv.execute(t.stream, args);
-    if (c.reorder[2]) c.to_user[2].execute(t.stream, inner[2], user[2]);
-    t.stream.wait();
+    c.conv.execute(stream, args);
+    if (c.reorder[2]) c.to_user[2].execute(stream, inner[2], user[2]);
+    stream.wait();
   } catch (const dnnl::error& e) {
     fail("runtime", "oneDNN convolution (", c.impl, ") failed: ", e.what());
   }

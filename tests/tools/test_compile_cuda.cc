@@ -14,6 +14,7 @@
 #include "hgc/runtime/tensor_io.h"
 #include "support/compile_util.h"
 #include "support/paths.h"
+#include "support/ptx_check.h"
 #include "support/shell.h"
 
 using namespace hgc;
@@ -22,22 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_toolkit() {
-  try {
-    gpu::toolkit_path();
-    return true;
-  } catch (const Error& e) {
-    MESSAGE("SKIP: " << e.what());
-    return false;
-  }
-}
-
 const char* kMlp = "models/mlp/straight_dope_mlp-symbol.json";
 
 }  // namespace
 
 TEST_CASE("gpu plan io: a GpuPlan round-trips through bytes; truncated or foreign bytes are hgc::Errors") {
-  if (!have_toolkit()) return;
+  if (!gpu_toolkit_present()) return;
   Graph g = inferred(source_path(kMlp), {4, 784});
   GpuPlan p = gpu::compile_to_ptx(g, CompileOptions(), {}, random_params(g, 3));
   REQUIRE(p.exe);
@@ -70,7 +61,7 @@ TEST_CASE("gpu plan io: a GpuPlan round-trips through bytes; truncated or foreig
 }
 
 TEST_CASE("hgc compile --target=cuda: a program without CUDA link dependencies; equals the CPU program on a GPU") {
-  if (!have_toolkit()) return;
+  if (!gpu_toolkit_present()) return;
   std::string model = source_path(kMlp), dir = fresh_dir("compile-cuda");
   std::vector<int64_t> shape = {8, 784};
   Graph g = inferred(model, shape);
