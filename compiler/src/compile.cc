@@ -11,7 +11,7 @@
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/passes/fuse.h"
 #include "hgc/compiler/imperative.h"
 #include "hgc/passes/memory_plan.h"

@@ -6,7 +6,7 @@
 
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/runtime/profile.h"
 #include "lowering.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/dtype.h"
+#include "hgc/base/dtype.h"
 
 namespace hgc::lower {
 

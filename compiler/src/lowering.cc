@@ -1,6 +1,6 @@
 #include "lowering.h"
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 

@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "families.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 

@@ -16,7 +16,7 @@
 
 #include "common/cli.h"
 #include "fashion/train.h"
-#include "hgc/frontend/symbol.h"
+#include "hgc/frontend/symbol/symbol.h"
 #include "hgc/ir/infer.h"
 
 using namespace hgc;

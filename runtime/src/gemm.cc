@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/thread_pool.h"
 
 namespace {

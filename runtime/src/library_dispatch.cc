@@ -4,8 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "hgc/ir/error.h"
-#include "hgc/runtime/allocator.h"
+#include "hgc/base/error.h"
+#include "hgc/base/allocator.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/library_call.h"

@@ -10,7 +10,7 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "reference/reference.h"
 #include "support/op_cases.h"

@@ -14,7 +14,7 @@
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/passes/expand_rnn.h"

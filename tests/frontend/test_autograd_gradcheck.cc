@@ -9,10 +9,10 @@
 #include <random>
 #include <set>
 
-#include "hgc/frontend/autograd.h"
-#include "hgc/frontend/ndarray.h"
-#include "hgc/frontend/op.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/autograd/autograd.h"
+#include "hgc/frontend/nd/ndarray.h"
+#include "hgc/frontend/nd/op.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/op.h"
 
 using namespace hgc;

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "hgc/ir/json_io.h"
 #include "support/nd_close.h"
 

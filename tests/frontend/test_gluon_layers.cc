@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "support/nd_close.h"
 
 using namespace hgc;

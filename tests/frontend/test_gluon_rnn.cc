@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/passes/expand_rnn.h"
 #include "reference/reference.h"

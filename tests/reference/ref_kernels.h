@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/attrs.h"
+#include "hgc/ir/attr_view.h"
 #include "hgc/ir/graph.h"
 
 namespace hgc::ref {

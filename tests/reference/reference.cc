@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "reference/ref_kernels.h"
 
 namespace hgc::ref {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "hgc/ir/graph.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc::ref {
 

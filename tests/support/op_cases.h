@@ -11,7 +11,7 @@
 #include "hgc/ir/infer.h"
 #include "hgc/ir/op.h"
 #include "hgc/ir/shape.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc::test {
 

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/plan_io.h"

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "support/paths.h"
 #include "support/shell.h"

@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::cli {
 

@@ -25,8 +25,8 @@
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
 #include "hgc/passes/expand_rnn.h"
@@ -354,7 +354,7 @@ int cmd_compile(Args& args) {
     write_bytes(work.path / "main.cc", glue);
     auto q = [](const fs::path& p) { return shell_quote(p.string()); };
     std::string cxx = shell_quote(find_cxx()), log = " > " + q(work.path / "link.log") + " 2>&1";
-    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_IR_LIB) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
+    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_BASE_LIB) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
                        " -lpthread -lm -ldl";
     std::vector<std::string> cmds;
     if (emit == "exe") {
@@ -371,7 +371,7 @@ int cmd_compile(Args& args) {
       cmds.push_back(cxx + " -O1 -fPIC -c -o " + q(work.path / "glue.o") + " " + q(work.path / "main.cc") + log);
       std::string mri = "CREATE " + (work.path / "lib.a").string() + "\nADDMOD " + (work.path / "glue.o").string() +
                         "\n" + (objs.empty() ? "" : "ADDMOD " + (work.path / "kernels.o").string() + "\n") +
-                        "ADDLIB " + HGC_AOT_LIB_LIB + "\nADDLIB " + HGC_RUNTIME_LIB + "\nADDLIB " + HGC_IR_LIB +
+                        "ADDLIB " + HGC_AOT_LIB_LIB + "\nADDLIB " + HGC_RUNTIME_LIB + "\nADDLIB " + HGC_BASE_LIB +
                         "\nSAVE\nEND\n";
       write_bytes(work.path / "lib.mri", mri);
       cmds.push_back(shell_quote(HGC_AR) + " -M < " + q(work.path / "lib.mri") + log);

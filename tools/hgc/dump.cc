@@ -5,8 +5,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/printer.h"
 #include "hgc/compiler/imperative.h"

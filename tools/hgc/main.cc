@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace {
 const char* kHelp = R"(usage: hgc COMMAND [options]

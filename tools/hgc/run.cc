@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
 #include "hgc/passes/expand_rnn.h"

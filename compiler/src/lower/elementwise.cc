@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "elementwise.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "../kernel_writer.h"
-#include "hgc/ir/attrs.h"
+#include "hgc/ir/attr_view.h"
 
 namespace hgc::lower {
 

@@ -3,7 +3,7 @@
 
 #include "../lowering.h"
 #include "elementwise.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {

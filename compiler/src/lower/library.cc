@@ -2,7 +2,7 @@
 // C++ loops), described as data (LibraryCall, runtime/library_call.h) so AOT programs can
 // carry them in their plan.
 #include "../lowering.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/library.h"
 
 namespace hgc::lower {

@@ -2,7 +2,7 @@
 // does the work (transpose = permuted dims, slice = d*step + begin, broadcast = 0); gathers
 // read their table with tensor.extract inside the body. Reshape-like ops are views.
 #include "../lowering.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "../lowering.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {

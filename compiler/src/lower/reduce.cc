@@ -7,7 +7,7 @@
 #include <set>
 
 #include "../lowering.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {
