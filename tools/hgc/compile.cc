@@ -29,7 +29,6 @@
 #include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
-#include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/gpu_plan.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
@@ -296,8 +295,8 @@ int cmd_compile(Args& args) {
   verify(g);
   std::mt19937 rng(seed);
   bind_missing(g, bound, rng, false);
-  // Parameters and aux states (roles read before RNN expansion, which feeds an RNN's packed
-  // parameters to slicing ops); data stays input.
+  // Parameters and aux states (roles read on the model's graph: the pipeline's RNN expansion
+  // feeds an RNN's packed parameters to slicing ops); data stays input.
   // A variable the --params file names is a parameter too where only data slots read it
   // (a positional table added to embeddings): Gluon exported it as arg:, so it is frozen.
   std::map<std::string, HostTensor> frozen;
@@ -305,16 +304,14 @@ int cmd_compile(Args& args) {
     const std::string& n = g.nodes[id].name;
     if ((g.role(id) != VarRole::Input || from_file.count(n)) && bound.count(n)) frozen[n] = bound[n];
   }
-  if (expand_rnn(g) > 0) infer(g, io);
-
-  CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan);
+  CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan).on(cuda ? Target::cuda : Target::cpu);
   // Beside the program, parameters stay inputs of the plan, bound from the file at start.
   AotPlan aot;
   GpuPlan gplan;
   double ptx_ms = 0;
   if (cuda) {
     auto tp = std::chrono::steady_clock::now();
-    gplan = gpu::compile_to_ptx(g, co, {}, beside ? std::map<std::string, HostTensor>() : frozen);
+    gplan = gpu::compile_to_ptx(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
     aot.exe = gplan.exe;
     aot.mlir = gplan.mlir;
     ptx_ms = ms_since(tp);

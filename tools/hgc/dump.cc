@@ -13,6 +13,7 @@
 #include "hgc/passes/fuse.h"
 #include "hgc/passes/pass.h"
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/pipeline.h"
 #include "hgc/passes/simplify.h"
 
 namespace hgc::cli {
@@ -115,15 +116,10 @@ int cmd_dump(Args& args) {
   opts.require_complete = !opts.shapes.empty();
   PassManager pm;
   pm.add(make_infer_pass(opts));
-  if (!after.empty() && after != "infer") {
-    Evaluator eval = [](const Node& n, const std::vector<HostTensor>& in) {
-      return invoke_typed(n.op->name, n.attrs, in);
-    };
-    for (auto& p : make_optimize_passes(SimplifyOptions(), &params, eval)) pm.add(std::move(p));
-    FuseOptions fo;
-    fo.fusible = fusible;
-    pm.add(make_fuse_pass(fo));
-  }
+  // The compile pipeline itself (compiler/pipeline.h), so --after shows what compile() makes;
+  // with --params the parameters are frozen as `hgc run` and `hgc compile` freeze them.
+  if (!after.empty() && after != "infer")
+    for (auto& p : compile_passes(CompileOptions(), params_path.empty() ? nullptr : &params)) pm.add(std::move(p));
   std::ostringstream passes_out;
   // Text shows the IR after the named pass; json and dot show the graph after the whole
   // pipeline (so `--after=all --format=dot` draws the kernel groups).

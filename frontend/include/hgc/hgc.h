@@ -35,3 +35,4 @@
 #include "hgc/frontend/optim/optimizer.h"
 #include "hgc/frontend/optim/lr_scheduler.h"
 #include "hgc/frontend/metric/metric.h"
+#include "hgc/compiler/compile.h"

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "hgc/compiler/compile.h"
+#include "hgc/base/compile_options.h"
 #include "hgc/frontend/gluon/parameter.h"
 #include "hgc/frontend/autograd/train_mode.h"
 
