@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 
+#include "aot_paths.h"
 #include "cli.h"
 #include "commands.h"
 #include "compile_lib.h"
@@ -351,24 +352,24 @@ int cmd_compile(Args& args) {
     write_bytes(work.path / "main.cc", glue);
     auto q = [](const fs::path& p) { return shell_quote(p.string()); };
     std::string cxx = shell_quote(find_cxx()), log = " > " + q(work.path / "link.log") + " 2>&1";
-    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_BASE_LIB) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
+    std::string libs = q(aot_archive(AotArchive::runtime)) + " " + q(aot_archive(AotArchive::base)) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
                        " -lpthread -lm -ldl";
     std::vector<std::string> cmds;
     if (emit == "exe") {
       cmds.push_back(cxx + " -O1 " + HGC_AOT_LDFLAGS + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
-                     objs + " " + q(HGC_AOT_LIB) + " " + libs + log);
+                     objs + " " + q(aot_archive(AotArchive::main)) + " " + libs + log);
     } else if (shared_lib) {
       write_bytes(work.path / "exports.map", "{ global: model_*; local: *; };\n");
       cmds.push_back(cxx + " -O1 -shared -fPIC " + HGC_AOT_LDFLAGS + " -Wl,-soname," + shell_quote(fs::path(out).filename().string()) + " -Wl,--version-script=" +
                      q(work.path / "exports.map") + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
-                     objs + " -Wl,--whole-archive " + q(HGC_AOT_LIB_LIB) + " -Wl,--no-whole-archive " + libs + log);
+                     objs + " -Wl,--whole-archive " + q(aot_archive(AotArchive::c_api)) + " -Wl,--no-whole-archive " + libs + log);
     } else {
       // One archive holding the model, the C API and the hgc runtime (an MRI script: no
       // names to clash when members of different archives share one).
       cmds.push_back(cxx + " -O1 -fPIC -c -o " + q(work.path / "glue.o") + " " + q(work.path / "main.cc") + log);
       std::string mri = "CREATE " + (work.path / "lib.a").string() + "\nADDMOD " + (work.path / "glue.o").string() +
                         "\n" + (objs.empty() ? "" : "ADDMOD " + (work.path / "kernels.o").string() + "\n") +
-                        "ADDLIB " + HGC_AOT_LIB_LIB + "\nADDLIB " + HGC_RUNTIME_LIB + "\nADDLIB " + HGC_BASE_LIB +
+                        "ADDLIB " + aot_archive(AotArchive::c_api) + "\nADDLIB " + aot_archive(AotArchive::runtime) + "\nADDLIB " + aot_archive(AotArchive::base) +
                         "\nSAVE\nEND\n";
       write_bytes(work.path / "lib.mri", mri);
       cmds.push_back(shell_quote(HGC_AR) + " -M < " + q(work.path / "lib.mri") + log);
