@@ -15,6 +15,7 @@
 #include <string>
 
 #include "hgc/compiler/lowerings.h"
+#include "hgc/frontend/autograd/autograd.h"
 #include "hgc/ir/op.h"
 #include "reference/reference.h"
 
@@ -109,4 +110,10 @@ TEST_CASE("op families: lowerings are registered from compiler/src/lower/<family
 
 TEST_CASE("op families: reference kernels are registered from tests/reference/ref_<family>.cc") {
   check_files(ref::kernel_files(), "tests/reference/", "ref_");
+}
+
+TEST_CASE("op families: gradient rules are registered from frontend/src/autograd/grad/<family>.cc") {
+  auto files = autograd::gradient_rule_files();
+  CHECK(files.size() == autograd::gradient_rule_ops().size() + autograd::zero_gradient_ops().size());
+  check_files(files, "frontend/src/autograd/grad/", "");
 }
