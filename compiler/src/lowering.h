@@ -77,6 +77,11 @@ class LoweringTable {
   const Lowering* find(const OpDef& op) const;
   const std::map<std::string, Lowering>& all() const { return by_op_; }
   const std::map<std::string, std::string>& missing_ops() const { return missing_; }
+  // " (<reason>)" for an op on the missing list, else "": for the no-lowering errors.
+  std::string why_missing(const OpDef& op) const {
+    auto it = missing_.find(op.name);
+    return it == missing_.end() ? std::string() : " (" + it->second + ")";
+  }
 
  private:
   std::map<std::string, Lowering> by_op_;

@@ -14,6 +14,8 @@
 #include <set>
 #include <string>
 
+#include "hgc/base/error.h"
+#include "hgc/compiler/imperative.h"
 #include "hgc/compiler/lowerings.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/ir/op.h"
@@ -116,4 +118,9 @@ TEST_CASE("op families: gradient rules are registered from frontend/src/autograd
   auto files = autograd::gradient_rule_files();
   CHECK(files.size() == autograd::gradient_rule_ops().size() + autograd::zero_gradient_ops().size());
   check_files(files, "frontend/src/autograd/grad/", "");
+}
+
+TEST_CASE("op families: running an op without a lowering quotes the listed reason") {
+  CHECK_THROWS_WITH_AS(invoke("_eye", {{"N", "3"}}, {}), doctest::Contains("a fill comparing the two output indices"),
+                       Error);
 }
