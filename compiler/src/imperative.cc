@@ -87,7 +87,7 @@ std::vector<HostTensor> invoke_untimed(const std::string& op, const AttrMap& att
   const Node& n = g.nodes[id];
   lower::NodeCtx c = lower::node_ctx(g, n);
   const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
-  if (!l) fail("imperative", "op ", def.name, " has no lowering yet");
+  if (!l) fail("imperative", "op ", def.name, " has no lowering yet", lower::LoweringTable::global().why_missing(def));
 
   std::vector<HostTensor> out;
   if (l->kind == lower::Kind::View) {

@@ -99,7 +99,8 @@ class Planner {
     if (n.is_variable()) return add_variable(i, n);
     if (!n.op) fail("compiler", n.describe(), ": unknown op '", n.op_name, "' cannot be compiled");
     const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
-    if (!l) fail("compiler", n.describe(), ": op ", n.op->name, " has no lowering yet");
+    if (!l) fail("compiler", n.describe(), ": op ", n.op->name, " has no lowering yet",
+                 lower::LoweringTable::global().why_missing(*n.op));
     lower::NodeCtx c = node_ctx(g_, n);
     Step step;
     step.label = n.name;

@@ -35,4 +35,7 @@ bool supports(const std::string& op_name);
 // The canonical op names the evaluator supports, sorted.
 std::vector<std::string> supported_ops();
 
+// Canonical op name -> the source file that registered its kernel (ref_<family>.cc).
+std::map<std::string, std::string> kernel_files();
+
 }  // namespace hgc::ref

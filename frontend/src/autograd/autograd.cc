@@ -1,6 +1,6 @@
 // The tape and backward pass. Recording keeps, per op call, its inputs (with their autograd
 // entries) and outputs; backward walks the recorded nodes from the heads in reverse
-// recording order and runs each op's gradient rule (grad_rules*.cc) — ordinary op calls, so
+// recording order and runs each op's gradient rule (autograd/grad/*.cc) — ordinary op calls, so
 // the same cached kernels as forward. Contributions to one value are summed.
 #include "hgc/frontend/autograd/autograd.h"
 
@@ -239,6 +239,8 @@ bool has_gradient_rule(const std::string& op) {
 std::vector<std::string> gradient_rule_ops() { return grad::RuleTable::global().ops(); }
 std::vector<std::string> zero_gradient_ops() { return grad::RuleTable::global().zero_ops(); }
 std::map<std::string, std::string> ops_without_gradient() { return grad::RuleTable::global().missing_ops(); }
+
+std::map<std::string, std::string> gradient_rule_files() { return grad::RuleTable::global().files(); }
 
 }  // namespace autograd
 

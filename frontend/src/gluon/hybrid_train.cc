@@ -1,7 +1,7 @@
 // Hybridized training: a hybridized block called under autograd::record() runs a compiled
 // forward and is ONE node on the tape. That node's backward runs a compiled gradient graph,
 // built by tracing: the block's forward is traced into a fresh graph and the same
-// gradient rules as the tape's (grad_rules*.cc) are applied to the traced values in reverse
+// gradient rules as the tape's (autograd/grad/*.cc) are applied to the traced values in reverse
 // node order, summing contributions. That one trace (forward + reverse sweep) is split in
 // two compiled graphs: the training forward, which also outputs the forward values the
 // gradient rules read (kept alive by the tape node), and the gradient graph, where those

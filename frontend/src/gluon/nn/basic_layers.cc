@@ -1,11 +1,13 @@
 // gluon.nn basic layers (Dense, Activation, Dropout, Flatten), Sequential containers and
 // nd::op, the generic op call layers are written with.
+#include <algorithm>
 #include <sstream>
 
 #include "hgc/frontend/gluon/nn/basic_layers.h"
 #include "hgc/frontend/nd/op.h"
 #include "hgc/frontend/gluon/nn/sequential.h"
 #include "hgc/base/error.h"
+#include "hgc/ir/op.h"
 #include "nd/detail.h"
 #include "gluon/nn/train_layers.h"
 #include "symbol/trace.h"
@@ -48,8 +50,13 @@ NDArray HybridConcurrent::hybrid_forward(const NDArray& x) {
 
 // ---- Activation ----
 Activation::Activation(std::string act_type, BlockArgs args) : HybridBlock("activation", std::move(args)), act_(std::move(act_type)) {
-  if (act_ != "relu" && act_ != "sigmoid" && act_ != "tanh" && act_ != "softrelu" && act_ != "softsign")
-    fail("gluon", "Activation: act_type '", act_, "' is not relu, sigmoid, tanh, softrelu or softsign");
+  // The op record's choices are the one list (ir/ops/nn.cc), so the block accepts what the op does.
+  const std::vector<std::string>& choices = OpRegistry::global().get("Activation").attr_spec("act_type")->choices;
+  if (std::find(choices.begin(), choices.end(), act_) == choices.end()) {
+    std::string list;
+    for (const std::string& c : choices) list += (list.empty() ? "" : ", ") + c;
+    fail("gluon", "Activation: act_type '", act_, "' is not one of ", list);
+  }
 }
 
 NDArray Activation::hybrid_forward(const NDArray& x) { return nd::op("Activation", {{"act_type", act_}}, {x}, "fwd"); }

@@ -1,5 +1,5 @@
 // Autograd: MXNet's mx.autograd — record imperative ops on a tape, then backpropagate
-// through them with the per-op gradient rules (grad_rules*.cc), each rule a few calls of
+// through them with the per-op gradient rules (autograd/grad/*.cc), each rule a few calls of
 // registered ops, so backward runs the same cached JIT kernels as forward.
 //
 //   using namespace hgc;
@@ -78,5 +78,8 @@ std::vector<std::string> zero_gradient_ops();
 // Differentiable ops with no rule yet, each with the reason (a backward through one fails
 // quoting it). Every registry op with inputs has a rule, a zero gradient or an entry here.
 std::map<std::string, std::string> ops_without_gradient();
+// Op -> the source file that registered its gradient rule or zero gradient
+// (frontend/src/autograd/grad/<family>.cc), for the test that one op's records share a family.
+std::map<std::string, std::string> gradient_rule_files();
 
 }  // namespace hgc::autograd

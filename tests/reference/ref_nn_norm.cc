@@ -121,12 +121,12 @@ void l2_normalization(Ctx& c) {
 
 }  // namespace
 
-void add_norm_kernels(KernelTable& t) {
-  t["LayerNorm"] = layer_norm;
-  t["BatchNorm"] = batch_norm;
-  t["InstanceNorm"] = instance_norm;
-  t["GroupNorm"] = group_norm;
-  t["L2Normalization"] = l2_normalization;
+void add_nn_norm_kernels(KernelTable& t) {
+  t.add("LayerNorm", layer_norm);
+  t.add("BatchNorm", batch_norm);
+  t.add("InstanceNorm", instance_norm);
+  t.add("GroupNorm", group_norm);
+  t.add("L2Normalization", l2_normalization);
 }
 
 }  // namespace hgc::ref

@@ -1,11 +1,13 @@
-// Scalar expressions of the elementwise ops, shared by the single-op lowerings and (later)
-// fused kernel groups.
+// Lowering helpers shared by several families (a helper file: it registers nothing): the
+// scalar expressions of the elementwise ops and the kernels that apply one, used by the
+// elementwise, broadcast and nn lowerings and by fused kernel groups.
 #pragma once
 #include <functional>
 #include <map>
 #include <string>
 
 #include "../kernel_writer.h"
+#include "../lowering.h"
 #include "hgc/ir/attr_view.h"
 
 namespace hgc::lower {
@@ -20,5 +22,11 @@ const std::map<std::string, BinaryExpr>& binary_exprs();
 std::string activation_expr(ScalarBuilder& b, const std::string& act, const std::string& x);
 // LeakyReLU in predict mode; `gamma` is the prelu slope element (unused otherwise).
 std::string leaky_expr(ScalarBuilder& b, const AttrView& a, const std::string& x, const std::string& gamma);
+
+// Fails unless the node's output is a floating-point type.
+void require_float(const NodeCtx& c);
+// A kernel applying `e` to input 0 (unary) or to inputs 0 and 1 with numpy broadcasting.
+KernelFn unary(UnaryExpr e);
+KernelFn binary(BinaryExpr e);
 
 }  // namespace hgc::lower

@@ -1,5 +1,5 @@
-// Reference kernels: slicing, gathers and masks (MXNet 1.x tensor/matrix_op-inl.h slice*,
-// tensor/indexing_op.h take/pick/gather_nd/Embedding, sequence_mask-inl.h). Index inputs
+// Reference kernels of the movement_index family: slicing and gathers (MXNet 1.x
+// tensor/matrix_op-inl.h slice*, tensor/indexing_op.h take/pick/gather_nd). Index inputs
 // may have any dtype; a float index is truncated toward zero as MXNet's casts do.
 #include <algorithm>
 #include <cctype>
@@ -133,46 +133,15 @@ void gather_nd(Ctx& c) {
   }
 }
 
-// Rows of weight, indices clipped to [0, input_dim - 1] (MXNet's Embedding never raises).
-void embedding(Ctx& c) {
-  const Arr &idx = c.in[0], &w = c.in[1];
-  int64_t rows = w.shape[0], dim = w.shape[1];
-  for (int64_t k = 0; k < idx.numel(); ++k) {
-    int64_t r = std::clamp<int64_t>(to_index(idx.v[k]), 0, rows - 1);
-    for (int64_t j = 0; j < dim; ++j) c.out[0].v[k * dim + j] = w.v[r * dim + j];
-  }
-}
-
-// data is (T, N, ...) with axis 0 or (N, T, ...) with axis 1; steps t >= length[n] take
-// `value`. Without use_sequence_length it is the identity.
-void sequence_mask(Ctx& c) {
-  const Arr& x = c.in[0];
-  Arr& o = c.out[0];
-  o.v = x.v;
-  if (!c.a.b("use_sequence_length")) return;
-  const Arr& len = c.in[1];
-  double value = c.a.f("value");
-  bool batch_major = c.a.i("axis") == 1;
-  int64_t d0 = x.shape[0], d1 = x.shape[1], inner = x.numel() / std::max<int64_t>(1, d0 * d1);
-  for (int64_t p = 0; p < d0; ++p)
-    for (int64_t q = 0; q < d1; ++q) {
-      int64_t t = batch_major ? q : p, n = batch_major ? p : q;
-      if (t < to_index(len.v[n])) continue;
-      for (int64_t i = 0; i < inner; ++i) o.v[(p * d1 + q) * inner + i] = value;
-    }
-}
-
 }  // namespace
 
-void add_index_kernels(KernelTable& t) {
-  t["slice"] = slice;
-  t["slice_axis"] = slice_axis;
-  t["slice_like"] = slice_like;
-  t["take"] = take;
-  t["pick"] = pick;
-  t["gather_nd"] = gather_nd;
-  t["Embedding"] = embedding;
-  t["SequenceMask"] = sequence_mask;
+void add_movement_index_kernels(KernelTable& t) {
+  t.add("slice", slice);
+  t.add("slice_axis", slice_axis);
+  t.add("slice_like", slice_like);
+  t.add("take", take);
+  t.add("pick", pick);
+  t.add("gather_nd", gather_nd);
 }
 
 }  // namespace hgc::ref

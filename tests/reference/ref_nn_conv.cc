@@ -346,15 +346,15 @@ void pooling_backward(Ctx& c) {
 
 }  // namespace
 
-void add_conv_kernels(KernelTable& t) {
-  t["Convolution"] = [](Ctx& c) { convolution(c, false); };
-  t["Deconvolution"] = [](Ctx& c) { convolution(c, true); };
-  t["Pooling"] = pooling;
-  t["_backward_Pooling"] = pooling_backward;
-  t["im2col"] = im2col;
-  t["col2im"] = col2im;
-  t["_hgc_conv_data_grad"] = conv_data_grad;
-  t["_hgc_conv_weight_grad"] = conv_weight_grad;
+void add_nn_conv_kernels(KernelTable& t) {
+  t.add("Convolution", [](Ctx& c) { convolution(c, false); });
+  t.add("Deconvolution", [](Ctx& c) { convolution(c, true); });
+  t.add("Pooling", pooling);
+  t.add("_backward_Pooling", pooling_backward);
+  t.add("im2col", im2col);
+  t.add("col2im", col2im);
+  t.add("_hgc_conv_data_grad", conv_data_grad);
+  t.add("_hgc_conv_weight_grad", conv_weight_grad);
 }
 
 }  // namespace hgc::ref

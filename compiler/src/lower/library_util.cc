@@ -1,12 +1,10 @@
-// Library lowerings: GEMM-shaped ops become OpenBLAS calls in the runtime (im2col/col2im its
-// C++ loops), described as data (LibraryCall, runtime/library_call.h) so AOT programs can
-// carry them in their plan.
-#include "../lowering.h"
+// Library-call helpers (library_util.h).
+#include "library_util.h"
+
 #include "hgc/base/error.h"
 #include "hgc/runtime/library.h"
 
 namespace hgc::lower {
-namespace {
 
 void require_f32(const NodeCtx& c) {
   for (DType t : c.in_types)
@@ -71,58 +69,6 @@ LibraryCall conv_call(const NodeCtx& c, const std::string& kind, const Dims& x, 
           {s.nsp, s.N, s.C, s.O, s.groups, bias, s.in[0], s.in[1], s.out[0], s.out[1], s.k[0], s.k[1], s.stride[0],
            s.stride[1], s.pad[0], s.pad[1], s.dilate[0], s.dilate[1]},
           {}};
-}
-
-}  // namespace
-
-void register_library(LoweringTable& t) {
-  t.library("im2col", [](const NodeCtx& c) { return window_call(c, "im2col", c.in_shapes[0], c.out_shapes[0]); });
-  t.library("col2im", [](const NodeCtx& c) { return window_call(c, "col2im", c.out_shapes[0], c.in_shapes[0]); });
-  t.library("FullyConnected", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
-    const Dims& x = c.in_shapes[0];
-    bool flatten = c.attrs.b("flatten"), bias = !c.attrs.b("no_bias");
-    int64_t N = c.attrs.i("num_hidden");
-    int64_t K = flatten ? prod(x, 1, x.size()) : x.back();
-    int64_t M = flatten ? x[0] : prod(x, 0, x.size() - 1);
-    return {"fully_connected", {M, N, K, bias}, {}};
-  });
-  t.library("dot", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
-    const Dims &a = c.in_shapes[0], &b = c.in_shapes[1];
-    bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
-    // MXNet dot: lhs collapses to 2-D around its last axis (first when transposed), rhs likewise.
-    int64_t K = ta ? a[0] : a.back();
-    int64_t M = prod(a, 0, a.size()) / K;
-    int64_t N = prod(b, 0, b.size()) / K;
-    return {"matmul", {M, N, K, ta, tb}, {}};
-  });
-  t.library("batch_dot", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
-    const Dims &a = c.in_shapes[0], &o = c.out_shapes[0];
-    bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
-    int64_t B = o[0], M = o[1], N = o[2], K = ta ? a[1] : a[2];
-    return {"batch_matmul", {B, M, N, K, ta, tb}, {}};
-  });
-  // Convolution and Deconvolution: NCW or NCHW.
-  auto check_layout = [](const NodeCtx& c) {
-    auto layout = c.attrs.is_none("layout") ? std::string() : c.attrs.s("layout");
-    if (!layout.empty() && layout != "NCW" && layout != "NCHW") c.error("layout " + layout + " has no lowering");
-  };
-  t.library("Convolution", [check_layout](const NodeCtx& c) -> LibraryCall {
-    check_layout(c);
-    return conv_call(c, "convolution", c.in_shapes[0], c.out_shapes[0], !c.attrs.b("no_bias"));
-  });
-  t.library("Deconvolution", [check_layout](const NodeCtx& c) -> LibraryCall {
-    check_layout(c);
-    return conv_call(c, "deconvolution", c.in_shapes[0], c.out_shapes[0], !c.attrs.b("no_bias"));
-  });
-  t.library("_hgc_conv_data_grad", [](const NodeCtx& c) {
-    return conv_call(c, "conv_data_grad", c.out_shapes[0], c.in_shapes[0], false);
-  });
-  t.library("_hgc_conv_weight_grad", [](const NodeCtx& c) {
-    return conv_call(c, "conv_weight_grad", c.in_shapes[1], c.in_shapes[0], false);
-  });
 }
 
 }  // namespace hgc::lower
