@@ -97,12 +97,23 @@ void Block::add_child(std::shared_ptr<Block> child, const std::string& name) {
 }
 
 NDArray Block::operator()(const NDArray& x) {
-  std::vector<NDArray> r = run({x});
+  std::vector<NDArray> r = (*this)(std::vector<NDArray>{x});
   if (r.size() != 1) fail("gluon", "block '", name(), "' returned ", r.size(), " outputs; call it with a vector");
   return r[0];
 }
 
-std::vector<NDArray> Block::operator()(const std::vector<NDArray>& xs) { return run(xs); }
+std::vector<NDArray> Block::operator()(const std::vector<NDArray>& xs) {
+  // Multi-context parameters hand out the copy on the inputs' context.
+  std::optional<CallContextScope> on;
+  if (!xs.empty() && xs[0].defined() && !xs[0].is_symbolic()) on.emplace(xs[0].context());
+  if (pre_hooks_->empty() && hooks_->empty()) return run(xs);
+  auto pre = *pre_hooks_;  // a hook may detach itself
+  for (auto& [_, h] : pre) h(*this, xs);
+  std::vector<NDArray> out = run(xs);
+  auto post = *hooks_;
+  for (auto& [_, h] : post) h(*this, xs, out);
+  return out;
+}
 
 NDArray Block::forward(const NDArray&) {
   fail("gluon", "block '", name(), "' (", type_name(), ") defines no forward(); override forward or forward_multi");

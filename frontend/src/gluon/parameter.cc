@@ -22,7 +22,60 @@ std::string shape_text(const std::vector<int64_t>& s) {
 
 std::string owner(const Parameter& p) { return p.block().empty() ? "" : " of block '" + p.block() + "'"; }
 
+thread_local bool call_ctx_set = false;
+thread_local Context call_ctx;
+
 }  // namespace
+
+CallContextScope::CallContextScope(Context ctx) : prev_set_(call_ctx_set), prev_(call_ctx) {
+  call_ctx_set = true;
+  call_ctx = ctx;
+}
+CallContextScope::~CallContextScope() {
+  call_ctx_set = prev_set_;
+  call_ctx = prev_;
+}
+
+const NDArray& Parameter::pick() const {
+  if (!extra_.empty() && call_ctx_set && call_ctx != ctx_)
+    for (size_t i = 0; i < extra_ctx_.size(); ++i)
+      if (extra_ctx_[i] == call_ctx) return extra_[i];
+  return data_;
+}
+
+std::vector<Context> Parameter::list_ctx() const {
+  std::vector<Context> r{ctx_};
+  r.insert(r.end(), extra_ctx_.begin(), extra_ctx_.end());
+  return r;
+}
+
+
+NDArray Parameter::data(Context ctx) const {
+  if (!initialized() || trace::active_ptr()) data();  // the usual errors
+  if (ctx == ctx_) return data_;
+  for (size_t i = 0; i < extra_ctx_.size(); ++i)
+    if (extra_ctx_[i] == ctx) return extra_[i];
+  std::string have;
+  for (const Context& c : list_ctx()) have += (have.empty() ? "" : ", ") + c.str();
+  fail("gluon", "parameter '", name_, "'", owner(*this), " has no copy on ", ctx.str(), "; it lives on ", have);
+}
+
+NDArray Parameter::grad(Context ctx) const {
+  grad();  // the usual errors
+  return data(ctx).grad();
+}
+
+std::vector<NDArray> Parameter::list_data() const {
+  std::vector<NDArray> r;
+  for (const Context& c : list_ctx()) r.push_back(data(c));
+  return r;
+}
+
+std::vector<NDArray> Parameter::list_grad() const {
+  std::vector<NDArray> r;
+  for (const Context& c : list_ctx()) r.push_back(grad(c));
+  return r;
+}
 
 Parameter::Parameter(std::string name, ParamOptions opts) : name_(std::move(name)), opts_(std::move(opts)) {
   set_grad_req(opts_.grad_req_);
@@ -61,8 +114,12 @@ void Parameter::set_grad_req(const std::string& r) {
 
 void Parameter::attach_grad_buffer() {
   const std::string& r = opts_.grad_req_;
-  if (r == "null") data_.set_ag_entry(nullptr);
-  else data_.attach_grad(r == "add" ? GradReq::add : GradReq::write);
+  auto attach = [&](NDArray& d) {
+    if (r == "null") d.set_ag_entry(nullptr);
+    else d.attach_grad(r == "add" ? GradReq::add : GradReq::write);
+  };
+  attach(data_);
+  for (NDArray& e : extra_) attach(e);
 }
 
 NDArray Parameter::grad() const {
@@ -70,19 +127,31 @@ NDArray Parameter::grad() const {
     fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient yet: it is not initialized");
   if (opts_.grad_req_ == "null")
     fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient because its grad_req is 'null'");
-  return data_.grad();
+  return pick().grad();
 }
 
 void Parameter::zero_grad() {
-  if (has_grad()) grad().fill_(0);
+  if (!has_grad()) return;
+  data_.grad().fill_(0);
+  for (const NDArray& e : extra_) e.grad().fill_(0);
 }
 
 void Parameter::initialize(const Initializer* init, bool force_reinit) { initialize(init, cpu(), force_reinit); }
 
 void Parameter::initialize(const Initializer* init, Context ctx, bool force_reinit) {
+  initialize(init, std::vector<Context>{ctx}, force_reinit);
+}
+
+void Parameter::initialize(const Initializer* init, const std::vector<Context>& ctxs, bool force_reinit) {
+  if (ctxs.empty()) fail("gluon", "initialize of parameter '", name_, "': empty context list");
+  for (size_t i = 0; i < ctxs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (ctxs[i] == ctxs[j]) fail("gluon", "initialize of parameter '", name_, "': context ", ctxs[i].str(), " listed twice");
   if (initialized() && !force_reinit) return;  // Gluon warns and keeps the values (and context)
-  nd_detail::check_context(ctx, "initialize of parameter '" + name_ + "'");
-  ctx_ = ctx;
+  for (const Context& c : ctxs) nd_detail::check_context(c, "initialize of parameter '" + name_ + "'");
+  ctx_ = ctxs[0];
+  extra_ctx_.assign(ctxs.begin() + 1, ctxs.end());
+  extra_.clear();
   std::shared_ptr<Initializer> chosen = opts_.init_ ? opts_.init_ : init ? init->clone() : std::make_shared<init::Uniform>();
   data_ = NDArray();
   deferred_init_ = chosen;
@@ -105,6 +174,8 @@ void Parameter::finish_deferred_init() {
   NDArray d = nd::zeros(opts_.shape_, opts_.dtype_);
   deferred_init_->init_weight(name_, d);
   data_ = d.as_in_context(ctx_);
+  extra_.clear();
+  for (const Context& c : extra_ctx_) extra_.push_back(d.copyto(c));
   deferred_init_.reset();
   attach_grad_buffer();
 }
@@ -118,13 +189,13 @@ NDArray Parameter::data() const {
     fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized; call ",
          "collect_params().initialize() (or initialize() on the parameter) first");
   }
-  return data_;
+  return pick();
 }
 
 const NDArray& Parameter::data_ref() const {
   if (!initialized()) data();  // throws the uninitialized / deferred error
   if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
-  return data_;
+  return pick();
 }
 
 void Parameter::set_data(const NDArray& v) {
@@ -133,16 +204,30 @@ void Parameter::set_data(const NDArray& v) {
   if (initialized()) {
     NDArray d = data_;
     nd_detail::write_into(d, v, "set_data of parameter '" + name_ + "'");
+    for (NDArray& e : extra_) nd_detail::write_into(e, v.as_in_context(e.context()), "set_data of parameter '" + name_ + "'");
     return;
   }
   NDArray d = v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_);
   data_ = d.as_in_context(ctx_).detach();
+  extra_.clear();
+  for (const Context& c : extra_ctx_) extra_.push_back(d.copyto(c).detach());
   deferred_init_.reset();
   attach_grad_buffer();
 }
 
+void Parameter::cast(DType dtype) {
+  opts_.dtype_ = dtype;
+  if (initialized() && data_.dtype() != dtype) {
+    data_ = data_.detach().astype(dtype);
+    for (NDArray& e : extra_) e = e.detach().astype(dtype);
+    attach_grad_buffer();
+  }
+}
+
 void Parameter::reset_ctx(Context ctx) {
   nd_detail::check_context(ctx, "reset_ctx of parameter '" + name_ + "'");
+  extra_ctx_.clear();
+  extra_.clear();
   if (initialized() && ctx != ctx_) {
     data_ = data_.detach().as_in_context(ctx);
     attach_grad_buffer();  // a new zero gradient on ctx, as Gluon's reset_ctx
@@ -238,6 +323,10 @@ void ParameterDict::setattr_grad_req(const std::string& r) {
 
 void ParameterDict::setattr_lr_mult(double m) {
   for (const auto& p : params_) p->set_lr_mult(m);
+}
+
+void ParameterDict::initialize(const Initializer& init, const std::vector<Context>& ctxs, bool force_reinit) {
+  for (const auto& p : params_) p->initialize(&init, ctxs, force_reinit);
 }
 
 void ParameterDict::zero_grad() {

@@ -30,6 +30,24 @@ Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> 
 
 void Trainer::step(double batch_size) {
   if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
+  allreduce_grads();
+  update(batch_size);
+}
+
+void Trainer::allreduce_grads() {
+  autograd::Scope off(false, autograd::is_training());
+  for (const auto& p : params_) {
+    if (!p->has_grad() || p->list_ctx().size() < 2) continue;
+    std::vector<NDArray> gs = p->list_grad();
+    Context c0 = gs[0].context();
+    NDArray sum = gs[0].copy();
+    for (size_t k = 1; k < gs.size(); ++k) sum += gs[k].as_in_context(c0);
+    for (NDArray& g : gs) g.assign(sum.as_in_context(g.context()));
+  }
+}
+
+void Trainer::update(double batch_size) {
+  if (!(batch_size > 0)) fail("trainer", "update: batch_size must be positive, got ", batch_size);
   autograd::Scope off(false, autograd::is_training());  // updates are never taped
   opt_->set_rescale_grad(scale_ / batch_size);
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -40,6 +58,8 @@ void Trainer::step(double batch_size) {
       continue;
     }
     opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
+    std::vector<NDArray> copies = p->list_data();
+    for (size_t k = 1; k < copies.size(); ++k) copies[k].assign(copies[0].as_in_context(copies[k].context()));
   }
 }
 

@@ -72,16 +72,23 @@ NDArray read_idx(const std::string& path) {
   return x;
 }
 
-std::vector<NDArray> Dataset::batch(const std::vector<int64_t>& indices) const {
+std::vector<NDArray> default_batchify_fn(const std::vector<std::vector<NDArray>>& samples) {
   std::vector<std::vector<NDArray>> fields;
-  for (int64_t i : indices) {
-    std::vector<NDArray> s = get(i);
+  for (const auto& s : samples) {
     if (fields.empty()) fields.resize(s.size());
+    if (s.size() != fields.size())
+      fail("data", "batchify: samples with ", fields.size(), " and ", s.size(), " fields in one batch");
     for (size_t f = 0; f < s.size(); ++f) fields[f].push_back(s[f]);
   }
   std::vector<NDArray> out;
   for (auto& f : fields) out.push_back(nd::stack(f, 0));
   return out;
+}
+
+std::vector<NDArray> Dataset::batch(const std::vector<int64_t>& indices) const {
+  std::vector<std::vector<NDArray>> samples;
+  for (int64_t i : indices) samples.push_back(get(i));
+  return default_batchify_fn(samples);
 }
 
 ArrayDataset::ArrayDataset(std::vector<NDArray> arrays) : arrays_(std::move(arrays)) {
@@ -120,18 +127,34 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   const std::string& l = opts_.last_batch_;
   if (l != "keep" && l != "discard" && l != "rollover")
     fail("data", "DataLoader: last_batch '", l, "' is not keep, discard or rollover");
+  if (opts_.batch_sampler_ && (opts_.shuffle_ || opts_.sampler_))
+    fail("data", "DataLoader: batch_sampler is exclusive with shuffle and sampler (as in Gluon)");
+  if (opts_.sampler_ && opts_.shuffle_) fail("data", "DataLoader: sampler and shuffle are exclusive (as in Gluon)");
 }
 
 size_t DataLoader::num_batches() const {
   if (!batches_.empty() || epoch_ > 0) return batches_.size();
-  int64_t n = ds_->size(), b = opts_.batch_size_;
+  if (opts_.batch_sampler_) return static_cast<size_t>(opts_.batch_sampler_->length());
+  int64_t n = opts_.sampler_ ? opts_.sampler_->length() : ds_->size(), b = opts_.batch_size_;
   return opts_.last_batch_ == "keep" ? (n + b - 1) / b : n / b;
 }
 
 DataLoader::iterator DataLoader::begin() {
+  if (opts_.batch_sampler_) {
+    batches_ = opts_.batch_sampler_->epoch();
+    ++epoch_;
+    for (const auto& b : batches_)
+      for (int64_t i : b)
+        if (i < 0 || i >= ds_->size()) fail("data", "DataLoader: sampler index ", i, " outside the dataset of ", ds_->size());
+    return iterator(this, 0);
+  }
   std::vector<int64_t> order(ds_->size());
   std::iota(order.begin(), order.end(), 0);
-  if (opts_.shuffle_) {
+  if (opts_.sampler_) {
+    order = opts_.sampler_->epoch();
+    for (int64_t i : order)
+      if (i < 0 || i >= ds_->size()) fail("data", "DataLoader: sampler index ", i, " outside the dataset of ", ds_->size());
+  } else if (opts_.shuffle_) {
     std::mt19937_64 gen(opts_.seed_ + epoch_);
     std::shuffle(order.begin(), order.end(), gen);
   }
@@ -156,7 +179,14 @@ void DataLoader::iterator::load() {
     batch_.clear();
     return;
   }
-  batch_ = loader_->ds_->batch(loader_->batches_[pos_]);
+  const auto& idx = loader_->batches_[pos_];
+  if (loader_->opts_.batchify_fn_) {
+    std::vector<std::vector<NDArray>> samples;
+    for (int64_t i : idx) samples.push_back(loader_->ds_->get(i));
+    batch_ = loader_->opts_.batchify_fn_(samples);
+  } else {
+    batch_ = loader_->ds_->batch(idx);
+  }
 }
 
 DataLoader::iterator& DataLoader::iterator::operator++() {

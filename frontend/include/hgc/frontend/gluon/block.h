@@ -27,6 +27,8 @@
 // running statistics are written back from extra outputs; export writes the predict-mode
 // graph (Dropout and BatchNorm ops) whatever mode ran last.
 #pragma once
+#include <functional>
+#include <iostream>
 #include <list>
 #include <map>
 #include <ostream>
@@ -82,6 +84,21 @@ class NameManager {
   std::shared_ptr<void> saved_;
 };
 
+// What register_forward_hook / register_forward_pre_hook return (Gluon's HookHandle):
+// detach() removes the hook; the handle may outlive the block.
+class HookHandle {
+ public:
+  HookHandle() = default;
+  explicit HookHandle(std::function<void()> detach) : detach_(std::move(detach)) {}
+  void detach() {
+    if (detach_) detach_();
+    detach_ = nullptr;
+  }
+
+ private:
+  std::function<void()> detach_;
+};
+
 class Block : public std::enable_shared_from_this<Block> {
  public:
   // `hint` is the lower-case class name Gluon counts prefixes by ("dense" -> "dense0_").
@@ -128,6 +145,10 @@ class Block : public std::enable_shared_from_this<Block> {
   void initialize(const Initializer& init, Context ctx, bool force_reinit = false) {
     collect_params().initialize(init, ctx, force_reinit);
   }
+  // Gluon's net.initialize(init, ctx=[cpu(0), cpu(1)]): a copy of every parameter per context.
+  void initialize(const Initializer& init, const std::vector<Context>& ctxs, bool force_reinit = false) {
+    collect_params().initialize(init, ctxs, force_reinit);
+  }
   // Gluon's save_parameters/load_parameters: structural names ("0.weight", "fc1.bias").
   void save_parameters(const std::string& path) const;
   // Also accepts files with full parameter names (save_params / ParameterDict::save).
@@ -139,6 +160,23 @@ class Block : public std::enable_shared_from_this<Block> {
   void load_params(const std::string& path, bool allow_missing = false, bool ignore_extra = false) {
     collect_params().load(path, allow_missing, ignore_extra, prefix_);
   }
+
+  // ---- Gluon's Block utilities (block_tools.cc) ----
+  using ForwardPreHook = std::function<void(Block&, const std::vector<NDArray>& inputs)>;
+  using ForwardHook = std::function<void(Block&, const std::vector<NDArray>& inputs, const std::vector<NDArray>& outputs)>;
+  // Called before / after every call of this block (operator()); inside a hybridized
+  // parent's trace they see traced values, and a compiled call of a hybridized block runs
+  // its own hooks but not its children's (as in Gluon).
+  HookHandle register_forward_pre_hook(ForwardPreHook hook);
+  HookHandle register_forward_hook(ForwardHook hook);
+  // fn on every descendant (children first, depth first), then on this block (Gluon's apply).
+  Block& apply(const std::function<void(Block&)>& fn);
+  // Every parameter of this tree converted to `dtype` (Gluon's cast); hybridized blocks drop
+  // their compiled graphs.
+  virtual void cast(DType dtype);
+  // Gluon's summary(*inputs): runs one imperative forward on `inputs` and prints each block's
+  // output shape and own parameter count, then the totals. Must not be hybridized (as in Gluon).
+  void summary(const std::vector<NDArray>& inputs, std::ostream& os = std::cout);
 
   // Gluon's repr: "Dense(512 -> 256, Activation(relu))", children as "  (0): ...".
   virtual std::string repr() const;
@@ -158,6 +196,10 @@ class Block : public std::enable_shared_from_this<Block> {
   std::shared_ptr<ParameterDict> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Block>>> children_;
   std::map<std::string, int> child_counters_;
+  // Hooks by id (ids keep HookHandle::detach valid after other hooks go).
+  std::shared_ptr<std::map<int, ForwardPreHook>> pre_hooks_ = std::make_shared<std::map<int, ForwardPreHook>>();
+  std::shared_ptr<std::map<int, ForwardHook>> hooks_ = std::make_shared<std::map<int, ForwardHook>>();
+  int next_hook_ = 0;
 };
 
 class HybridBlock : public Block {
@@ -171,6 +213,7 @@ class HybridBlock : public Block {
   virtual std::vector<NDArray> hybrid_forward_multi(const std::vector<NDArray>& xs);
 
   void hybridize(bool active = true, const HybridizeOptions& opts = {}) override;
+  void cast(DType dtype) override;
   bool hybridized() const { return hybridized_; }
   // MXNet's export: `path`-symbol.json and `path`-%04d.params (arg:/aux: names) of the graph
   // last compiled; needs a hybridized forward first, as in Gluon.

@@ -73,12 +73,28 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   // has no device.
   void initialize(const Initializer* init, Context ctx, bool force_reinit = false);
   void initialize(const Initializer& init, Context ctx, bool force_reinit = false) { initialize(&init, ctx, force_reinit); }
+  // Gluon's initialize(ctx=[cpu(0), cpu(1), ...]): one copy of the same values per context
+  // (data parallelism): inside a block call on arrays of context c, data() and grad() are
+  // c's copy; outside, the first context's. Trainer::step sums the copies' gradients
+  // (allreduce_grads) and keeps the copies equal.
+  void initialize(const Initializer* init, const std::vector<Context>& ctxs, bool force_reinit = false);
+  void initialize(const Initializer& init, const std::vector<Context>& ctxs, bool force_reinit = false) {
+    initialize(&init, ctxs, force_reinit);
+  }
+  // The copy on `ctx`; throws naming the contexts it has.
+  NDArray data(Context ctx) const;
+  NDArray grad(Context ctx) const;
+  std::vector<NDArray> list_data() const;
+  std::vector<NDArray> list_grad() const;
   // Moves the values to `ctx` (Gluon's reset_ctx); the gradient buffer starts again at
   // zeros there. Before initialization: where the values will go.
   void reset_ctx(Context ctx);
+  // Converts the values (and the dtype new values get) to `dtype`; the gradient buffer starts
+  // again at zeros (Gluon's Parameter.cast).
+  void cast(DType dtype);
   // Where data() lives (cpu(0) unless initialized or reset elsewhere); Gluon's list_ctx().
   Context context() const { return ctx_; }
-  std::vector<Context> list_ctx() const { return {ctx_}; }
+  std::vector<Context> list_ctx() const;
   bool initialized() const { return data_.defined(); }
   // initialize() was called but the shape is still incomplete.
   bool deferred() const { return !initialized() && deferred_init_ != nullptr; }
@@ -108,7 +124,25 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   NDArray data_;
   Context ctx_;
   std::shared_ptr<Initializer> deferred_init_;
+  std::vector<Context> extra_ctx_;  // contexts after the first (multi-context initialize)
+  std::vector<NDArray> extra_;      // their copies
   void attach_grad_buffer();  // (re)attaches data_'s gradient entry per grad_req
+  // data_ or the copy of the current block call's context.
+  const NDArray& pick() const;
+};
+
+// While alive, blocks on this thread run on arrays of `ctx`, so multi-context parameters hand
+// out that context's copy (Block::operator() sets it from its first input).
+class CallContextScope {
+ public:
+  explicit CallContextScope(Context ctx);
+  ~CallContextScope();
+  CallContextScope(const CallContextScope&) = delete;
+  CallContextScope& operator=(const CallContextScope&) = delete;
+
+ private:
+  bool prev_set_;
+  Context prev_;
 };
 
 std::ostream& operator<<(std::ostream& os, const Parameter& p);
@@ -143,6 +177,7 @@ class ParameterDict {
   void initialize(const Initializer& init, bool force_reinit = false);
   void initialize(const Initializer& init, Context ctx, bool force_reinit = false);
   void initialize() { initialize(init::Uniform(), false); }
+  void initialize(const Initializer& init, const std::vector<Context>& ctxs, bool force_reinit = false);
   // Every parameter's values to `ctx` (Parameter::reset_ctx).
   void reset_ctx(Context ctx);
   void setattr_grad_req(const std::string& r);

@@ -24,8 +24,16 @@ class Trainer {
           const std::map<std::string, double>& optimizer_params = {},
           std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler = nullptr);
   Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer);
-  // One update of every parameter with a gradient, gradients scaled by 1 / batch_size.
+  // One update of every parameter with a gradient, gradients scaled by 1 / batch_size:
+  // allreduce_grads() then update().
   void step(double batch_size);
+  // Sums each multi-context parameter's gradients over its copies and writes the sum into
+  // every copy (Gluon's allreduce_grads; nothing to do for single-context parameters).
+  void allreduce_grads();
+  // The optimizer step alone, on gradients already reduced (Gluon's update: for gradient
+  // clipping or inspection between allreduce_grads() and the update). The first context's
+  // copy is updated and the others receive its new values.
+  void update(double batch_size);
   // The rate of the next step's schedule position (see Optimizer::learning_rate).
   double learning_rate() const { return opt_->learning_rate(); }
   // Throws when an lr_scheduler owns the rate.

@@ -63,3 +63,32 @@ std::vector<NDArray> TransformDataset::batch(const std::vector<int64_t>& indices
 }
 
 }  // namespace hgc::gluon::data
+
+namespace hgc::gluon::data {
+
+std::shared_ptr<Dataset> Dataset::transform_first(std::function<NDArray(const NDArray&)> fn) const {
+  return std::make_shared<TransformDataset>(shared_from_this(), std::move(fn), 0);
+}
+
+namespace {
+// Every field of every sample through one function (Dataset.transform).
+class SampleTransformDataset : public Dataset {
+ public:
+  using Fn = std::function<std::vector<NDArray>(const std::vector<NDArray>&)>;
+  SampleTransformDataset(std::shared_ptr<const Dataset> base, Fn fn) : base_(std::move(base)), fn_(std::move(fn)) {
+    if (!fn_) fail("data", "Dataset::transform needs a function");
+  }
+  int64_t size() const override { return base_->size(); }
+  std::vector<NDArray> get(int64_t i) const override { return fn_(base_->get(i)); }
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  Fn fn_;
+};
+}  // namespace
+
+std::shared_ptr<Dataset> Dataset::transform(std::function<std::vector<NDArray>(const std::vector<NDArray>&)> fn) const {
+  return std::make_shared<SampleTransformDataset>(shared_from_this(), std::move(fn));
+}
+
+}  // namespace hgc::gluon::data

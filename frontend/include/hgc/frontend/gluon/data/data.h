@@ -7,12 +7,16 @@
 //   auto ds = std::make_shared<ArrayDataset>(std::vector<NDArray>{x, y});
 //   DataLoader loader(ds, DataLoaderOptions(64).shuffle(true).seed(1).last_batch("discard"));
 //   for (const std::vector<NDArray>& batch : loader) { ... batch[0], batch[1] ... }
+//   auto t = ds->transform_first(transforms::ToTensor());          // Dataset.transform_first
+//   DataLoader l2(t, DataLoaderOptions(8).batchify_fn(my_batchify)); // per-sample lists in
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "hgc/frontend/gluon/data/sampler.h"
 #include "hgc/frontend/nd/ndarray.h"
 
 namespace hgc::gluon::data {
@@ -21,7 +25,7 @@ namespace hgc::gluon::data {
 // of its element type (u8, i8, i16, i32, f32, f64). gzip'd files are recognised by content.
 NDArray read_idx(const std::string& path);
 
-class Dataset {
+class Dataset : public std::enable_shared_from_this<Dataset> {
  public:
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
@@ -30,7 +34,19 @@ class Dataset {
   // The fields of several samples, each stacked along a new axis 0 (datasets override this
   // with one gather per field).
   virtual std::vector<NDArray> batch(const std::vector<int64_t>& indices) const;
+
+  // Gluon's Dataset.transform_first(fn): a dataset whose field 0 goes through fn (per sample
+  // in get(), once per batch with a leading batch axis in batch()). The dataset must be held
+  // by a shared_ptr (it stays alive inside the result).
+  std::shared_ptr<Dataset> transform_first(std::function<NDArray(const NDArray&)> fn) const;
+  // Gluon's Dataset.transform(fn): every sample's fields through fn (fn(image, label) in
+  // Python; here the field list). batch() applies fn to each sample and stacks the results.
+  std::shared_ptr<Dataset> transform(std::function<std::vector<NDArray>(const std::vector<NDArray>&)> fn) const;
 };
+
+// Gluon's default_batchify_fn: each field of the samples stacked along a new axis 0.
+std::vector<NDArray> default_batchify_fn(const std::vector<std::vector<NDArray>>& samples);
+using BatchifyFn = std::function<std::vector<NDArray>(const std::vector<std::vector<NDArray>>&)>;
 
 // gluon.data.ArrayDataset: sample i is row i of every array (all of one length).
 class ArrayDataset : public Dataset {
@@ -51,10 +67,20 @@ struct DataLoaderOptions {
   bool shuffle_ = false;
   uint64_t seed_ = 0;
   std::string last_batch_ = "keep";  // keep | discard | rollover
+  // Gluon's sampler= (replaces shuffle) and batch_sampler= (replaces batch_size, shuffle,
+  // sampler and last_batch).
+  std::shared_ptr<Sampler> sampler_;
+  std::shared_ptr<BatchSampler> batch_sampler_;
+  // Set: batches are the samples' get() results through this (Gluon's batchify_fn); unset:
+  // Dataset::batch (one gather per field).
+  BatchifyFn batchify_fn_;
   DataLoaderOptions& batch_size(int64_t b) { batch_size_ = b; return *this; }
   DataLoaderOptions& shuffle(bool s) { shuffle_ = s; return *this; }
   DataLoaderOptions& seed(uint64_t s) { seed_ = s; return *this; }
   DataLoaderOptions& last_batch(std::string l) { last_batch_ = std::move(l); return *this; }
+  DataLoaderOptions& sampler(std::shared_ptr<Sampler> s) { sampler_ = std::move(s); return *this; }
+  DataLoaderOptions& batch_sampler(std::shared_ptr<BatchSampler> b) { batch_sampler_ = std::move(b); return *this; }
+  DataLoaderOptions& batchify_fn(BatchifyFn f) { batchify_fn_ = std::move(f); return *this; }
 };
 
 // Batches of a dataset, one epoch per iteration (begin() starts an epoch: a new shuffle, and
