@@ -138,6 +138,39 @@ inline Mnist fashion(bool train, int64_t limit, bool images = false) {
   return {x, ds.labels().slice(0, n).astype(DType::f32)};
 }
 
+// A character corpus for the char-level language models: the book used "The Time Machine";
+// every Debian system has the license texts in /usr/share/common-licenses (GPL-3 by default).
+struct Corpus {
+  std::string text;
+  std::vector<char> idx_to_char;
+  std::vector<int> char_to_idx = std::vector<int>(256, -1);
+  std::vector<float> indices;  // the text as vocabulary indices
+  int64_t vocab() const { return static_cast<int64_t>(idx_to_char.size()); }
+};
+inline Corpus load_corpus(const std::string& path = "/usr/share/common-licenses/GPL-3", size_t max_chars = 0) {
+  Corpus c;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return c;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) c.text.append(buf, n);
+  std::fclose(f);
+  if (max_chars && c.text.size() > max_chars) c.text.resize(max_chars);
+  for (unsigned char ch : c.text)
+    if (c.char_to_idx[ch] < 0) c.char_to_idx[ch] = static_cast<int>(c.idx_to_char.size()), c.idx_to_char.push_back(static_cast<char>(ch));
+  for (unsigned char ch : c.text) c.indices.push_back(static_cast<float>(c.char_to_idx[ch]));
+  return c;
+}
+// The perplexity of predicting each character from its frequency alone (the bar a language
+// model must beat).
+inline double unigram_perplexity(const Corpus& c) {
+  std::vector<double> cnt(c.vocab(), 0);
+  for (float i : c.indices) cnt[static_cast<size_t>(i)] += 1;
+  double h = 0, n = static_cast<double>(c.indices.size());
+  for (double k : cnt) if (k > 0) h -= k / n * std::log(k / n);
+  return std::exp(h);
+}
+
 // Accuracy of argmax(net(x)) against y, in predict mode, in chunks of 1000.
 template <class Net>
 double accuracy(Net&& net, const NDArray& x, const NDArray& y) {
@@ -150,8 +183,61 @@ double accuracy(Net&& net, const NDArray& x, const NDArray& y) {
   return acc.get().second;
 }
 
+// The Gluon training loop every gluon chapter writes out: for each batch, record the loss of
+// net(data) against label, backward, trainer.step(batch size). Returns the mean loss per epoch.
+template <class Net, class Loss>
+std::vector<double> fit(Net& net, gluon::data::DataLoader& loader, Loss& loss_fn, gluon::Trainer& trainer, int epochs) {
+  std::vector<double> per_epoch;
+  for (int e = 0; e < epochs; ++e) {
+    double total = 0;
+    int64_t n = 0;
+    for (const auto& batch : loader) {
+      NDArray l;
+      {
+        auto rec = autograd::record();
+        l = loss_fn(net(batch[0]), batch[1]);
+      }
+      l.backward();
+      int64_t bs = batch[0].shape()[0];
+      trainer.step(static_cast<double>(bs));
+      total += nd::sum(l).asscalar<double>();
+      n += bs;
+    }
+    per_epoch.push_back(total / std::max<int64_t>(1, n));
+    std::printf("  epoch %d: loss %.4f\n", e + 1, per_epoch.back());
+  }
+  return per_epoch;
+}
+
 // The mean of a per-sample loss array as a double.
 inline double mean(const NDArray& l) { return nd::mean(l).asscalar<double>(); }
+
+// A line plot as a small SVG (the book's matplotlib figures): each series scaled into one box.
+// Returns whether the file was written.
+inline bool write_svg_plot(const std::string& path, const std::string& title,
+                           const std::vector<std::pair<std::string, std::vector<double>>>& series) {
+  double lo = 1e300, hi = -1e300;
+  size_t n = 0;
+  for (const auto& [_, v] : series)
+    for (double d : v) lo = std::min(lo, d), hi = std::max(hi, d), n = std::max(n, v.size());
+  if (n < 2 || !(hi >= lo)) return false;
+  if (hi == lo) hi = lo + 1;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  const char* colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e"};
+  std::fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='480' height='320'>\n"
+                  "<rect width='480' height='320' fill='white'/><text x='10' y='18' font-size='14'>%s</text>\n", title.c_str());
+  for (size_t k = 0; k < series.size(); ++k) {
+    const auto& v = series[k].second;
+    std::fprintf(f, "<polyline fill='none' stroke='%s' points='", colors[k % 4]);
+    for (size_t i = 0; i < v.size(); ++i)
+      std::fprintf(f, "%.1f,%.1f ", 40 + 420.0 * i / (n - 1), 300 - 260 * (v[i] - lo) / (hi - lo));
+    std::fprintf(f, "'/><text x='360' y='%zu' font-size='12' fill='%s'>%s</text>\n", 40 + 16 * k, colors[k % 4],
+                 series[k].first.c_str());
+  }
+  std::fprintf(f, "</svg>\n");
+  return std::fclose(f) == 0;
+}
 
 // Skips a chapter whose data is missing: prints why and exits 0 with no claims (ctest shows
 // the message); only for data the project does not install itself.

@@ -81,7 +81,13 @@ std::vector<NDArray> default_batchify_fn(const std::vector<std::vector<NDArray>>
     for (size_t f = 0; f < s.size(); ++f) fields[f].push_back(s[f]);
   }
   std::vector<NDArray> out;
-  for (auto& f : fields) out.push_back(nd::stack(f, 0));
+  for (auto& f : fields) {
+    // Shape (1,) is how a sample holds a scalar (a label; x[i] of a 1-D array): those join
+    // into (B,), as Gluon's batchify turns numpy scalars into a 1-D array.
+    bool scalars = true;
+    for (const NDArray& a : f) scalars = scalars && a.shape() == std::vector<int64_t>{1};
+    out.push_back(scalars ? nd::concat(f, 0) : nd::stack(f, 0));
+  }
   return out;
 }
 

@@ -44,7 +44,8 @@ class Dataset : public std::enable_shared_from_this<Dataset> {
   std::shared_ptr<Dataset> transform(std::function<std::vector<NDArray>(const std::vector<NDArray>&)> fn) const;
 };
 
-// Gluon's default_batchify_fn: each field of the samples stacked along a new axis 0.
+// Gluon's default_batchify_fn: each field of the samples stacked along a new axis 0; fields
+// of shape (1,) (a sample's scalars, e.g. labels) join into shape (B,).
 std::vector<NDArray> default_batchify_fn(const std::vector<std::vector<NDArray>>& samples);
 using BatchifyFn = std::function<std::vector<NDArray>(const std::vector<std::vector<NDArray>>&)>;
 
