@@ -100,7 +100,9 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     return v == 1;
   };
   // MXNet's default rate is 0.01 except where the optimizer's constructor says otherwise.
-  if (!lr_given && (n == "adam" || n == "adamw" || n == "rmsprop")) o.learning_rate = 0.001;
+  if (!lr_given && (n == "adam" || n == "adamw" || n == "rmsprop" || n == "nadam" || n == "lamb")) o.learning_rate = 0.001;
+  if (!lr_given && n == "adamax") o.learning_rate = 0.002;
+  if (!lr_given && n == "ftrl") o.learning_rate = 0.1;
   if (lr_scheduler) {
     if (lr_given) lr_scheduler->set_base_lr(o.learning_rate);
     o.learning_rate = lr_scheduler->base_lr();
@@ -124,8 +126,30 @@ std::unique_ptr<Optimizer> create(const std::string& name, const std::map<std::s
     r = std::make_unique<RMSProp>(o, ro);
   } else if (n == "adagrad") {
     r = std::make_unique<AdaGrad>(o, take("eps", 1e-7));
+  } else if (n == "adadelta") {
+    double rho = take("rho", 0.9);
+    r = std::make_unique<AdaDelta>(o, rho, take("epsilon", 1e-5));
+  } else if (n == "adamax") {
+    double b1 = take("beta1", 0.9);
+    r = std::make_unique<Adamax>(o, b1, take("beta2", 0.999));
+  } else if (n == "nadam") {
+    double b1 = take("beta1", 0.9), b2 = take("beta2", 0.999), eps = take("epsilon", 1e-8);
+    r = std::make_unique<Nadam>(o, b1, b2, eps, take("schedule_decay", 0.004));
+  } else if (n == "signum") {
+    double m = take("momentum", 0.9);
+    r = std::make_unique<Signum>(o, m, take("wd_lh", 0.0));
+  } else if (n == "ftrl") {
+    double l1 = take("lamda1", 0.01);
+    r = std::make_unique<Ftrl>(o, l1, take("beta", 1.0));
+  } else if (n == "lamb") {
+    double b1 = take("beta1", 0.9), b2 = take("beta2", 0.999), eps = take("epsilon", 1e-6);
+    std::optional<double> lo, hi;
+    if (extra.count("lower_bound")) lo = take("lower_bound", 0);
+    if (extra.count("upper_bound")) hi = take("upper_bound", 0);
+    r = std::make_unique<LAMB>(o, b1, b2, eps, lo, hi, flag("bias_correction", true));
   } else {
-    fail("optimizer", "unknown optimizer '", name, "' (known: sgd, nag, adam, adamw, rmsprop, adagrad)");
+    fail("optimizer", "unknown optimizer '", name,
+         "' (known: sgd, nag, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam, signum, ftrl, lamb)");
   }
   if (!extra.empty()) fail("optimizer", name, ": unknown option '", extra.begin()->first, "'");
   return r;

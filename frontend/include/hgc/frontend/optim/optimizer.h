@@ -222,7 +222,123 @@ class AdaGrad : public Optimizer {
   double eps_;
 };
 
-// By MXNet name, case-insensitive ("sgd", "nag", "adam", "adamw", "rmsprop", "adagrad").
+// ---- MXNet 1.9's other optimizers (optimizer_more.cc), op by op on NDArrays (no fused
+// graph); rescale_grad and clip_gradient as in each MXNet update ----
+
+// AdaDelta (Zeiler; MXNet: no learning rate): g = clip(rescale * grad); acc_g = rho acc_g +
+// (1 - rho) g^2; delta = sqrt(acc_delta + eps) / sqrt(acc_g + eps) * g; acc_delta = rho
+// acc_delta + (1 - rho) delta^2; weight -= delta + wd * weight.
+class AdaDelta : public Optimizer {
+ public:
+  explicit AdaDelta(OptimizerOptions o = {}, double rho = 0.9, double epsilon = 1e-5)
+      : Optimizer(std::move(o)), rho_(rho), eps_(epsilon) {}
+  std::string name() const override { return "adadelta"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double rho_, eps_;
+};
+
+// Adamax (Kingma & Ba, infinity norm): g = clip(rescale * grad + wd * weight); m = beta1 m +
+// (1 - beta1) g; u = max(beta2 u, |g|); weight -= lr / (1 - beta1^t) * m / u.
+class Adamax : public Optimizer {
+ public:
+  explicit Adamax(OptimizerOptions o = OptimizerOptions().lr(0.002), double beta1 = 0.9, double beta2 = 0.999)
+      : Optimizer(std::move(o)), beta1_(beta1), beta2_(beta2) {}
+  std::string name() const override { return "adamax"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double beta1_, beta2_;
+};
+
+// Nadam (Dozat): Adam with Nesterov momentum and MXNet's momentum schedule mu_t = beta1 (1 -
+// 0.5 * 0.96^(t * schedule_decay)); m_schedule is one product over every update call, as in
+// MXNet. g = clip(rescale * grad + wd * weight); m, v as Adam; weight -= lr * ((1 - mu_t) g /
+// (1 - m_schedule) + mu_{t+1} m / (1 - m_schedule mu_{t+1})) / (sqrt(v / (1 - beta2^t)) + eps).
+class Nadam : public Optimizer {
+ public:
+  explicit Nadam(OptimizerOptions o = OptimizerOptions().lr(0.001), double beta1 = 0.9, double beta2 = 0.999,
+                 double epsilon = 1e-8, double schedule_decay = 0.004)
+      : Optimizer(std::move(o)), beta1_(beta1), beta2_(beta2), eps_(epsilon), decay_(schedule_decay) {}
+  std::string name() const override { return "nadam"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double beta1_, beta2_, eps_, decay_, m_schedule_ = 1;
+};
+
+// Signum (Bernstein et al.): with momentum, mom = momentum mom - (1 - momentum) (wd weight +
+// clip(rescale * grad)); weight = (1 - lr wd_lh) weight + lr sign(mom). momentum 0 (signSGD):
+// weight = (1 - lr wd) weight - lr sign(clip(rescale * grad)).
+class Signum : public Optimizer {
+ public:
+  explicit Signum(OptimizerOptions o = {}, double momentum = 0.9, double wd_lh = 0)
+      : Optimizer(std::move(o)), momentum_(momentum), wd_lh_(wd_lh) {}
+  std::string name() const override { return "signum"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double momentum_, wd_lh_;
+};
+
+// Ftrl-Proximal (McMahan et al.): g = clip(rescale * grad); z += g - (sqrt(n + g^2) - sqrt(n))
+// weight / lr; n += g^2; weight = (sign(z) lamda1 - z) / ((beta + sqrt(n)) / lr + wd) where
+// |z| > lamda1, else 0.
+class Ftrl : public Optimizer {
+ public:
+  explicit Ftrl(OptimizerOptions o = OptimizerOptions().lr(0.1), double lamda1 = 0.01, double beta = 1)
+      : Optimizer(std::move(o)), lamda1_(lamda1), beta_(beta) {}
+  std::string name() const override { return "ftrl"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;  // z, n
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double lamda1_, beta_;
+};
+
+// LAMB (You et al.), MXNet's lamb_update_phase1/2: g = clip(rescale * grad); m, v as Adam;
+// with bias_correction m / (1 - beta1^t), v / (1 - beta2^t); u = m / (sqrt(v) + eps) + wd
+// weight; r1 = |weight| (clipped to [lower_bound, upper_bound] when set), r2 = |u|; weight -=
+// lr * (r1 > 0 and r2 > 0 ? r1 / r2 : 1) * u.
+class LAMB : public Optimizer {
+ public:
+  explicit LAMB(OptimizerOptions o = OptimizerOptions().lr(0.001), double beta1 = 0.9, double beta2 = 0.999,
+                double epsilon = 1e-6, std::optional<double> lower_bound = std::nullopt,
+                std::optional<double> upper_bound = std::nullopt, bool bias_correction = true)
+      : Optimizer(std::move(o)), beta1_(beta1), beta2_(beta2), eps_(epsilon), lower_(lower_bound), upper_(upper_bound),
+        bias_correction_(bias_correction) {}
+  std::string name() const override { return "lamb"; }
+  std::vector<NDArray> create_state(const NDArray& weight) const override;
+
+ protected:
+  void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd, int64_t t) override;
+
+ private:
+  double beta1_, beta2_, eps_;
+  std::optional<double> lower_, upper_;
+  bool bias_correction_;
+};
+
+// By MXNet name, case-insensitive ("sgd", "nag", "adam", "adamw", "rmsprop", "adagrad",
+// "adadelta", "adamax", "nadam", "signum", "ftrl", "lamb"). Extra keys: rho, epsilon
+// (adadelta); beta1, beta2 (adamax); beta1, beta2, epsilon, schedule_decay (nadam); momentum,
+// wd_lh (signum); lamda1, beta (ftrl); beta1, beta2, epsilon, lower_bound, upper_bound,
+// bias_correction (lamb).
 // Keys: learning_rate (or lr), wd, rescale_grad, clip_gradient, use_fused_step (0/1); momentum (sgd, nag); beta1,
 // beta2, epsilon (adam, adamw), correct_bias (adamw, 0/1); gamma1, gamma2, epsilon, centered
 // (0/1), clip_weights (rmsprop); eps (adagrad). Unknown names or keys throw. With
