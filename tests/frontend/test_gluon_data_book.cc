@@ -143,7 +143,7 @@ TEST_CASE("image transforms: resize, crops, flips, color jitter, cast") {
   CHECK(rv[0] == doctest::Approx(0));     // corner keeps its value
   CHECK(rv[1] == doctest::Approx(25));    // 1/4 of the way to 100
   CHECK(rv[5] == doctest::Approx(62.5));  // (1.25 * ... ) bilinear of the four
-  CHECK(transforms::Resize(3, 5)(img).shape() == std::vector<int64_t>{5, 3, 1});  // (width, height)
+  CHECK(transforms::Resize({3, 5})(img).shape() == std::vector<int64_t>{5, 3, 1});  // (width, height)
   // Center crop of a 4x4 ramp.
   NDArray ramp = nd::arange(16).reshape({4, 4, 1});
   CHECK(transforms::CenterCrop(2)(ramp).to_vector<float>() == std::vector<float>{5, 6, 9, 10});

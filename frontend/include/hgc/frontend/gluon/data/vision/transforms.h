@@ -44,7 +44,7 @@ struct Normalize {
 // (width, height)); keep_ratio scales the shorter side to `size` when one value is given.
 struct Resize {
   explicit Resize(int64_t size, bool keep_ratio = false) : w(size), h(size), keep_ratio(keep_ratio) {}
-  Resize(int64_t width, int64_t height) : w(width), h(height) {}
+  explicit Resize(std::pair<int64_t, int64_t> width_height) : w(width_height.first), h(width_height.second) {}
   NDArray operator()(const NDArray& x) const;
   int64_t w, h;
   bool keep_ratio = false;
