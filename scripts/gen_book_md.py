@@ -14,13 +14,16 @@ chapters = json.load(open(os.path.join(root, "examples", "book", "chapters.json"
 results = {}
 log = os.path.join(build, "Testing", "Temporary", "LastTest.log")
 if os.path.exists(log):
-    text = open(log, errors="replace").read()
-    # One block per test, separated by dashes; it ends with 'Test Passed.' or 'Test Failed.'.
-    for block in re.split(r'^-{20,}\n', text, flags=re.M):
-        name = re.search(r'^\d+/\d+ Test: (\S+)', block, re.M)
-        if name:
-            results[name.group(1)] = 'passed' if re.search(r'^Test Passed\.', block, re.M) else (
-                'failed' if re.search(r'^Test Failed\.', block, re.M) or 'Failed' in block else results.get(name.group(1)))
+    last = None  # each test's "Test Passed." / "Test Failed." precedes its '"name" end time:' line
+    for line in open(log, errors="replace"):
+        if line.startswith("Test Passed."):
+            last = "passed"
+        elif line.startswith("Test Failed.") or line.startswith("Test Not Run"):
+            last = "failed"
+        m = re.match(r'^"(\S+)" end time:', line)
+        if m:
+            results[m.group(1)] = last
+            last = None
 
 rows, done = [], 0
 for c in chapters:
