@@ -151,7 +151,8 @@ TEST_CASE("optimizers: create() by name, defaults and bad options") {
   CHECK(optim::create("rmsprop", {{"centered", 1}})->create_state(nd::zeros({2})).size() == 3);
   CHECK(optim::create("rmsprop")->create_state(nd::zeros({2})).size() == 1);
   CHECK(optim::create("sgd")->create_state(nd::zeros({2})).empty());
-  CHECK_THROWS_WITH_AS(optim::create("lamb"), doctest::Contains("unknown optimizer 'lamb'"), hgc::Error);
+  // lamb exists now (optimizer_more.cc); an optimizer hgc still lacks keeps the check.
+  CHECK_THROWS_WITH_AS(optim::create("ftml"), doctest::Contains("unknown optimizer 'ftml'"), hgc::Error);
   CHECK_THROWS_WITH_AS(optim::create("adagrad", {{"epsilon", 1}}), doctest::Contains("'epsilon'"), hgc::Error);
   CHECK_THROWS_WITH_AS(optim::create("rmsprop", {{"centered", 2}}), doctest::Contains("flag"), hgc::Error);
   auto sgd = optim::create("sgd");
