@@ -41,7 +41,7 @@ inline std::string self_exe() { return std::filesystem::read_symlink("/proc/self
 
 // This binary running the (skipped-by-default) worker case(s) `filter`.
 inline std::string worker_cmd(const std::string& filter) {
-  return self_exe() + " --no-version --no-skip --no-intro -tc='" + filter + "'";
+  return self_exe() + " --no-version --no-colors --no-skip --no-intro -tc='" + filter + "'";
 }
 
 // `hgc launch -n N --backend B -- <worker>` with pinned threads; `env` goes before it.
