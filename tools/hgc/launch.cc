@@ -30,8 +30,9 @@ static const char* kLaunchHelp = R"(usage: hgc launch -n N [options] -- PROGRAM 
 
 Starts N ranks of PROGRAM on this machine for data-parallel work (hgc::dist). Every line a
 rank prints is prefixed with "[rank R] "; SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
-every rank; when one rank fails the others are stopped (SIGTERM, then SIGKILL after
---grace seconds) and hgc launch exits non-zero, naming the rank.
+every rank; when one rank fails the others get 5 s to end on their own (a rank waiting on the
+dead one fails with an error naming it), then SIGTERM, then SIGKILL after --grace seconds,
+and hgc launch exits non-zero with the failed rank's status, naming it.
 
 options:
   -n, --np N           number of ranks (required)
@@ -262,7 +263,7 @@ int cmd_launch(Args& args) {
 
   using clock = std::chrono::steady_clock;
   int first_failed = -1, failed_status = 0, forwarded = 0;
-  std::optional<clock::time_point> kill_at;
+  std::optional<clock::time_point> term_at, kill_at;
   for (;;) {
     if (int sig = g_signal) {
       g_signal = 0;
@@ -296,9 +297,15 @@ int cmd_launch(Args& args) {
         std::string who = backend == "mpi" ? "mpirun" : "rank " + std::to_string(c.rank);
         write_all(2, "hgc launch: " + who + " " + describe_status(status) +
                          (children.size() > 1 ? "; stopping the other ranks\n" : "\n"));
-        signal_all(children, SIGTERM);
-        kill_at = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(grace));
+        // A moment for the others to fail on their own, naming the collective and the peer
+        // (hgc::dist notices a dead peer at once), before they are told to stop.
+        term_at = clock::now() + std::chrono::seconds(5);
       }
+    }
+    if (term_at && clock::now() > *term_at) {
+      signal_all(children, SIGTERM);
+      term_at.reset();
+      kill_at = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(grace));
     }
     if (kill_at && clock::now() > *kill_at) {
       signal_all(children, SIGKILL);

@@ -133,6 +133,14 @@ class Block : public std::enable_shared_from_this<Block> {
   // Also accepts files with full parameter names (save_params / ParameterDict::save).
   void load_parameters(const std::string& path, bool allow_missing = false, bool ignore_extra = false);
 
+  // Every parameter under its structural name ("0.weight"), the names save_parameters
+  // writes: stable across processes whatever the blocks' global name counters.
+  std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> structural_params() const {
+    std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> out;
+    collect_with_prefix("", out);
+    return out;
+  }
+
   // The older save_params/load_params (the book's): full names with this block's prefix
   // stripped, so another instance (another prefix) loads them.
   void save_params(const std::string& path) const { collect_params().save(path, prefix_); }
