@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "hgc/base/error.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/thread_pool.h"
 
 namespace {
@@ -99,3 +100,22 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
 }
 
 }  // namespace hgc::lib::detail
+
+namespace hgc::lib {
+
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" +
+         v->hash + ", cpu runtime " + (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other") + ")";
+}
+
+std::string openblas_version() {
+  // Looked up like omp_set_num_threads: the symbols are OpenBLAS extensions, not cblas.h's.
+  using Str = char* (*)();
+  static Str config = reinterpret_cast<Str>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  static Str core = reinterpret_cast<Str>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!config) return "not loaded";
+  return std::string(config()) + "; core " + (core ? core() : "?");
+}
+
+}  // namespace hgc::lib
