@@ -48,7 +48,7 @@ constexpr int64_t kGrainMacs = int64_t(1) << 20;
 // Column blocks start on a 64-byte boundary of C's rows.
 constexpr int64_t kColumnAlign = 16;
 
-void dnnl_use_pool_threads() { use_threads(ThreadPool::global().size()); }
+void dnnl_use_pool_threads() { use_threads(ThreadPool::serial_here() ? 1 : ThreadPool::global().size()); }
 
 int dnnl_threads_for(int64_t macs) { return ThreadPool::global().parts_for(macs, kGrainMacs); }
 
@@ -102,6 +102,8 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
 }  // namespace hgc::lib::detail
 
 namespace hgc::lib {
+
+int gemm_threads(int64_t M, int64_t N, int64_t K) { return detail::sgemm_parts(M, N, K); }
 
 std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();

@@ -72,8 +72,16 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+thread_local int t_serial = 0;
+}  // namespace
+
+ThreadPool::Serial::Serial() { ++t_serial; }
+ThreadPool::Serial::~Serial() { --t_serial; }
+bool ThreadPool::serial_here() { return t_serial > 0; }
+
 int ThreadPool::parts_for(int64_t work, int64_t grain) const {
-  if (grain < 1 || work < 2 * grain) return 1;
+  if (t_serial > 0 || grain < 1 || work < 2 * grain) return 1;
   return static_cast<int>(std::min<int64_t>(size(), work / grain));
 }
 
@@ -103,7 +111,7 @@ void ThreadPool::work() {
 
 void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
-  if (!run.owns_lock() || workers_.empty() || n <= 1) {  // busy or nothing to share: serial
+  if (!run.owns_lock() || workers_.empty() || n <= 1 || t_serial > 0) {  // busy or nothing to share: serial
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }

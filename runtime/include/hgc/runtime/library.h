@@ -31,6 +31,9 @@ bool sparse_activations();
 // "major.minor.patch (git hash, cpu runtime)" and OpenBLAS's build string and core.
 std::string onednn_version();
 std::string openblas_version();
+// Threads the runtime's sgemm uses for an (M, N, K) product: row or column blocks of C on
+// the thread pool, each thread getting at least 2^20 multiply-adds (runtime/src/gemm.cc).
+int gemm_threads(int64_t M, int64_t N, int64_t K);
 // `batch` independent matmuls over contiguous [batch, ...] operands.
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
                   bool trans_a, bool trans_b);

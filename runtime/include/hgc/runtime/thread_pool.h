@@ -37,8 +37,19 @@ class ThreadPool {
   // parallel_for inside fn runs serially, and so does one while another caller's runs.
   void parallel_for(int n, const std::function<void(int)>& fn);
   // Threads worth using for `work` units when each thread should get at least `grain` of
-  // them: min(size(), work / grain), at least 1.
+  // them: min(size(), work / grain), at least 1 (1 inside a Serial scope).
   int parts_for(int64_t work, int64_t grain) const;
+
+  // While one lives, the calling thread runs as if the pool had one thread: parts_for()
+  // answers 1 and parallel_for() runs inline. For comparing parallel results with serial ones.
+  class Serial {
+   public:
+    Serial();
+    ~Serial();
+    Serial(const Serial&) = delete;
+    Serial& operator=(const Serial&) = delete;
+  };
+  static bool serial_here();
 
  private:
   void work();
