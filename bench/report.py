@@ -56,7 +56,7 @@ def load(paths):
     return vals, machines, sorted(set(skipped)), metrics, raw
 
 
-def best_hgc(vals):
+def hgc_best_by_workload(vals):
     """Per workload, hgc's best median over its modes and rows (the per-step rows, not 'first')."""
     best = {}
     for (w, name), v in vals.items():
@@ -139,7 +139,7 @@ def main():
             "%.2fx" % sp_b if sp_b else "—", target, met))
     out.append("\nSpeed-up = best PyTorch time / hgc time (> 1: hgc faster). torch jit = torch.jit.trace "
                "(+ torch.jit.freeze for forwards; training traces net+loss).")
-    best = best_hgc(vals)
+    best = hgc_best_by_workload(vals)
     if raw:
         out.append("\n| bound | hgc best | raw bound (same threads) | hgc / bound | limit | met |\n|---|---|---|---|---|---|")
         for w in [x for x in ORDER if x in raw]:
@@ -155,7 +155,7 @@ def main():
                 "yes" if w in BOUNDS and r <= BOUNDS[w] else "**no**"))
     if a.one_thread:
         v1, _, _, _, _ = load(a.one_thread)
-        b1 = best_hgc(v1)
+        b1 = hgc_best_by_workload(v1)
         out.append("\n| scaling | hgc best, 1 thread | hgc best, %s threads | speed-up | target | met |\n"
                    "|---|---|---|---|---|---|" % hm.get("hgc_threads", "?"))
         for w in [x for x in ORDER if x in best and x in b1]:
