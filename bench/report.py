@@ -7,10 +7,12 @@ read from L2), hgc's scaling against a one-thread run (--one-thread), memory, an
 recorded machine: CPU and ISA flags, library versions, torch's build configuration, and every
 thread/BLAS environment variable of each side.
 
-  python3 bench/report.py RESULT.json ... [--title TEXT] [--one-thread T1.json ...]
+  python3 bench/report.py RESULT.json ... [--title TEXT] [--one-thread DIR]
 """
 import argparse
+import glob
 import json
+import os
 import statistics
 import sys
 
@@ -99,7 +101,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+")
     ap.add_argument("--title", default="")
-    ap.add_argument("--one-thread", nargs="*", default=[], help="the same suite's one-thread results (scaling)")
+    ap.add_argument("--one-thread", default="", help="a folder with the same suite's one-thread results (scaling)")
     a = ap.parse_args()
     vals, machines, skipped, metrics, raw = load(a.files)
     out = []
@@ -153,8 +155,10 @@ def main():
             out.append("| %s: %s | %s (%s) | %s | %.2fx | ≤ %gx | %s |" % (
                 w, what, fmt(best[w][0]), best[w][1], fmt(bound), r, BOUNDS.get(w, 0),
                 "yes" if w in BOUNDS and r <= BOUNDS[w] else "**no**"))
-    if a.one_thread:
-        v1, _, _, _, _ = load(a.one_thread)
+    t1 = sorted(glob.glob(os.path.join(a.one_thread, "hgc_*.json"))) if a.one_thread else []
+    t1 = [p for p in t1 if os.path.getsize(p) > 0]
+    if t1:
+        v1, _, _, _, _ = load(t1)
         b1 = hgc_best_by_workload(v1)
         out.append("\n| scaling | hgc best, 1 thread | hgc best, %s threads | speed-up | target | met |\n"
                    "|---|---|---|---|---|---|" % hm.get("hgc_threads", "?"))

@@ -108,10 +108,7 @@ for threads in "${TABLES[@]}"; do
 
 Threads per side: $threads; OMP_WAIT_POLICY=PASSIVE on both sides. Load before: \`$LOAD_BEFORE\`; after: \`$(uptime)\`."
   extra=()
-  if [ "$threads" != 1 ] && [ -d "$OUT/t1" ]; then
-    mapfile -d '' t1 < <(find "$OUT/t1" -name 'hgc_*.json' -size +0 -print0 | sort -z)
-    ((${#t1[@]})) && extra=(--one-thread "${t1[@]}")
-  fi
+  [ "$threads" != 1 ] && [ -d "$OUT/t1" ] && extra=(--one-thread "$OUT/t1")
   find "$OUT/t$threads" -name '*.json' -size +0 -print0 | sort -z |
     xargs -0 "$PY_REPORT" bench/report.py --title "$TITLE" "${extra[@]}" | tee -a "$OUT/table.md"
   echo | tee -a "$OUT/table.md"
