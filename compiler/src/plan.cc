@@ -35,8 +35,10 @@ int library_head(const Node& n) {
 }
 
 // Large single-output shape-polymorphic kernels are worth splitting across the cores: each
-// chunk is the same kernel on fewer rows (the libraries thread the GEMMs themselves).
-constexpr int64_t kSplitMinElements = int64_t(1) << 17;
+// chunk is the same kernel on fewer rows (the GEMMs are cut by the runtime itself). The pool
+// hands a chunk to a spinning worker in ~1-3 us (ThreadPool), and a streaming kernel over
+// 2^15 floats per operand takes ~10 us on one core (~20 GB/s): so two threads from 2^16.
+constexpr int64_t kSplitMinElements = int64_t(1) << 16;
 bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
   if (!l.shape_polymorphic || c.out_shapes.size() != 1 || c.out_shapes[0].empty()) return false;
   int64_t n = 1;
