@@ -79,7 +79,10 @@ set(CPACK_PACKAGE_CONTACT "hgc developers <hgc@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "hybrid graph compiler for deep learning (Gluon-style C++ API, MLIR/LLVM)")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "clang-19, lld-19, libdnnl-dev, libopenblas-dev")
+# libhgc.so finds libLLVM/libMLIR through the RUNPATH /usr/lib/llvm-19/lib, where the
+# libLLVM name is a symlink owned by llvm-19-dev; dpkg-shlibdeps then names libllvm19 on some
+# machines and nothing on others. The dependency is real (NEEDED), so it is stated here.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "clang-19, lld-19, libdnnl-dev, libopenblas-dev, libllvm19 (>= 1:19.1), libmlir-19 (>= 1:19.1)")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 include(CPack)

@@ -22,6 +22,7 @@
 #include <gloo/transport/tcp/device.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -107,9 +108,18 @@ int listening_port(const gloo::transport::Address& a) {
   return -1;
 }
 
+// Gloo's TCP pairs write with plain write(2): a write to a peer that has died raises SIGPIPE,
+// whose default action kills this rank before Gloo can report which peer failed (exit 141
+// on some machines, depending on timing). A program that installed its own handler keeps it.
+void ignore_sigpipe() {
+  struct sigaction old {};
+  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+}
+
 class Gloo : public Communicator {
  public:
   explicit Gloo(const Options& o) : Communicator(o.timeout), rank_(o.rank), size_(o.world_size) {
+    ignore_sigpipe();
     try {
       base_store_ = std::make_shared<TimedStore>(open_store(o), timeout_);
       store_ = std::make_shared<gloo::rendezvous::PrefixStore>(o.prefix, *base_store_);
