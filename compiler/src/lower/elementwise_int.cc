@@ -58,7 +58,11 @@ const std::map<std::string, UnaryExpr>& int_unary_exprs() {
   auto same = [](S&, const std::string& x) { return x; };
   static const std::map<std::string, UnaryExpr> m = {
       {"negative", [](S& b, auto x) { return b.binary("arith.subi", b.constant(0), x); }},
-      {"abs", [](S& b, auto x) { return is_unsigned(b.type()) ? x : b.unary("math.absi", x); }},
+      // A select, not math.absi: the GPU pipeline has no conversion for math.absi.
+      {"abs", [](S& b, auto x) {
+         if (is_unsigned(b.type())) return std::string(x);
+         return b.select(cmp(b, "lt", x, b.constant(0)), b.binary("arith.subi", b.constant(0), x), x);
+       }},
       {"square", [](S& b, auto x) { return b.binary("arith.muli", x, x); }},
       {"sign", [](S& b, auto x) {
          auto z = b.constant(0);
