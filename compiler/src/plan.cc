@@ -95,6 +95,15 @@ bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
     return true;
   }
   if (l->shape_polymorphic || dim_free.count(n.op->name)) return true;
+  auto axis_static = [&](int64_t axis) {  // the op's axis is concrete in every input
+    for (const lower::Dims& in : c.in_shapes) {
+      int64_t a = axis < 0 ? axis + static_cast<int64_t>(in.size()) : axis;
+      if (a < 0 || a >= static_cast<int64_t>(in.size()) || in[a] < 0) return false;
+    }
+    return true;
+  };
+  if (n.op->name == "Concat") return axis_static(c.attrs.i("dim"));
+  if (n.op->name == "slice_axis") return axis_static(c.attrs.i("axis"));
   if (n.op->name == "Embedding") return !sym(c.in_shapes.at(1));
   if (n.op->name == "take") return !sym(c.in_shapes.at(0));
   if (!passing.count(n.op->name)) return false;
@@ -159,8 +168,11 @@ class Planner {
     // In place only where output element i reads input element i alone: a generated kernel
     // (never a library call), an op that allows it, the same dtype and exactly the same
     // shape (a broadcast first input would be overwritten before it is read again).
+    // With symbolic dims, by the symbolic shapes: the kernel text (which says whether outputs
+    // may alias) stays the same at every size (equal symbols are equal sizes).
+    const lower::NodeCtx& ic = o_.symbolic ? node_ctx(*o_.symbolic, o_.symbolic->nodes[i]) : c;
     bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
-                   nout > 0 && c.in_types[0] == c.out_types[0] && c.in_shapes[0] == c.out_shapes[0];
+                   nout > 0 && ic.in_types[0] == ic.out_types[0] && ic.in_shapes[0] == ic.out_shapes[0];
     if (int h = library_head(n); h >= 0) add_gemm_epilogue(n, h, c, step);
     else if (l->kind == lower::Kind::Library) {
       if (!o_.module_only) {

@@ -109,3 +109,26 @@ TEST_CASE("dynamic batch: a graph baking the batch size is re-specialized, never
   }
   CHECK(b->cache_stats().forward_compiles == 2);  // 4 and 6; 4 again hits
 }
+
+TEST_CASE("dynamic batch: hybrid_forward runs twice at the first call (the call and a probe size), never for new sizes") {
+  struct Counting : HybridBlock {
+    Counting() : HybridBlock("counting") {}
+    NDArray hybrid_forward(const NDArray& x) override {
+      ++calls;
+      seen = x.shape();
+      return nd::relu(x) * 2;
+    }
+    int calls = 0;
+    std::vector<int64_t> seen;
+  };
+  auto b = std::make_shared<Counting>();
+  b->hybridize();
+  (*b)(nd::ones({5, 3}));
+  CHECK(b->calls == 2);
+  CHECK(b->seen == std::vector<int64_t>{5, 3});  // the call's trace runs last
+  for (int64_t n : {1, 9, 5}) CHECK((*b)(nd::ones({n, 3})).shape() == std::vector<int64_t>{n, 3});
+  CHECK(b->calls == 2);
+  CHECK((*b)(nd::ones({5, 4})).shape() == std::vector<int64_t>{5, 4});  // a static axis: a new entry
+  CHECK(b->calls == 4);
+  CHECK(b->compile_count() == 2);
+}

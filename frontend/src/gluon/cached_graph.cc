@@ -124,6 +124,11 @@ std::shared_ptr<CachedGraph> CachedGraph::build(const Graph& g, const std::vecto
       } catch (const Error&) {  // the graph admits no other size: fixed shapes
       }
       c->dyn = probe ? DynamicGraph::create(at, *probe, opts) : DynamicGraph::fixed(opts);
+      if (c->dyn->dynamic())
+        for (size_t i = 0; i < shapes.size(); ++i) {
+          c->shown_dynamic_.emplace_back(shapes[i].size(), false);
+          for (size_t k = 0; k < shapes[i].size(); ++k) c->shown_dynamic_[i][k] = probe_shapes[i][k] != shapes[i][k];
+        }
     } else {
       c->dyn = DynamicGraph::fixed(opts);
     }
@@ -172,7 +177,7 @@ const CachedGraph::Instance& CachedGraph::instance(const std::vector<NDArray>& x
     in.bind.push_back(std::move(s));
   }
   ++instances_built_;
-  if (di.compiled && on_compile) on_compile(di.reason, signature_str(input_names, shapes, dtypes));
+  if (di.compiled && on_compile) on_compile(di.reason, signature_str(input_names, shapes, dtypes, shown_dynamic_));
   instances_.push_front(std::move(in));
   while (instances_.size() > std::max<size_t>(1, max_sizes)) instances_.pop_back();
   return instances_.front();

@@ -75,6 +75,7 @@ struct CachedGraph {
   std::map<std::string, HostTensor> constants_;
   std::map<std::string, int> input_pos_;
   CompileOptions opts_;
+  std::vector<std::vector<bool>> shown_dynamic_;  // input axes logged as '?'
   mutable std::list<Instance> instances_;
   mutable int64_t instances_built_ = 0;
 };

@@ -187,6 +187,12 @@ HybridBlock::CacheStats HybridBlock::cache_stats() const {
   return s;
 }
 
+std::function<void(const std::string&, const std::string&)> HybridBlock::compile_hook(bool backward,
+                                                                                      const std::string& reason) {
+  counters_->block = name();
+  return counters_->hook(backward, reason);
+}
+
 int64_t HybridBlock::compile_count() const { return counters_->forward + counters_->backward; }
 
 std::vector<std::vector<bool>> HybridBlock::dynamic_masks(const std::vector<NDArray>& xs) const {
@@ -316,13 +322,29 @@ std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArr
   return c;
 }
 
+bool HybridBlock::probe_first() {
+  for (const auto& p : collect_params().values())
+    if (p->deferred()) return false;
+  return true;
+}
+
 void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs) {
-  Traced t = trace_forward(*this, c->shapes, c->dtypes, true);
   std::vector<std::vector<int64_t>> probe = probe_shapes(c->shapes, c->dynamic);
+  std::optional<Traced> early;  // the probe traced first, so what the trace leaves behind is the call's
+  std::string early_error;
+  if (!probe.empty() && probe_first()) {
+    try {
+      early = trace_forward(*this, probe, c->dtypes, true);
+    } catch (const Error& e) {
+      early_error = e.what();
+    }
+  }
+  Traced t = trace_forward(*this, c->shapes, c->dtypes, true);
   if (!probe.empty()) {  // the same graph at other sizes of the dynamic axes, or specialize
     std::string diff;
     try {
-      Traced tp = trace_forward(*this, probe, c->dtypes, true);
+      if (!early_error.empty()) fail("gluon", early_error);
+      Traced tp = early ? *early : trace_forward(*this, probe, c->dtypes, true);
       diff = trace_difference(*t.g, *tp.g);
       if (diff.empty() && !t.g->random_inputs.empty())
         diff = "random inputs (Dropout masks) are drawn at the traced shape";

@@ -129,13 +129,23 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   };
   std::vector<std::vector<int64_t>> shapes;
   for (const NDArray& x : xs) shapes.push_back(x.shape());
-  TrainTrace tr = trace_at(shapes);
   std::vector<std::vector<int64_t>> probe = probe_shapes(shapes, c.dynamic);
   TrainTrace tp;
+  std::string early_error;
+  bool early = !probe.empty() && probe_first();  // so what the trace leaves behind is the call's
+  if (early) {
+    try {
+      tp = trace_at(probe);
+    } catch (const Error& e) {
+      early_error = e.what();
+    }
+  }
+  TrainTrace tr = trace_at(shapes);
   if (!probe.empty()) {  // the same graphs at other sizes of the dynamic axes, or specialize
     std::string diff;
     try {
-      tp = trace_at(probe);
+      if (!early_error.empty()) fail("gluon", early_error);
+      if (!early) tp = trace_at(probe);
       diff = trace_difference(*tr.g, *tp.g);
       if (diff.empty() && !tr.g->random_inputs.empty()) diff = "random inputs (Dropout masks) are drawn at the traced shape";
     } catch (const Error& e) {

@@ -27,6 +27,7 @@
 // running statistics are written back from extra outputs; export writes the predict-mode
 // graph (Dropout and BatchNorm ops) whatever mode ran last.
 #pragma once
+#include <functional>
 #include <list>
 #include <map>
 #include <ostream>
@@ -208,6 +209,8 @@ class HybridBlock : public Block {
   std::vector<NDArray> run(const std::vector<NDArray>& xs) override;
   // Completes deferred parameter shapes by tracing this block on the inputs' shapes.
   void infer_deferred(const std::vector<NDArray>& xs);
+  // What a compiled graph of this block calls when it compiles (counts it, logs with HGC_LOG).
+  std::function<void(const std::string&, const std::string&)> compile_hook(bool backward, const std::string& reason);
 
  private:
   struct Cached;
@@ -225,6 +228,9 @@ class HybridBlock : public Block {
   // Compile events of this block's graphs (shared with them: a tape node may outlive a call).
   struct Counters;
   std::vector<std::vector<bool>> dynamic_masks(const std::vector<NDArray>& xs) const;
+  // Whether the probe trace (another size) may run before the call's own: no parameter is
+  // deferred (a probe must not complete one).
+  bool probe_first();
   HybridizeOptions opts_;
   std::list<std::shared_ptr<Cached>> cache_;
   std::shared_ptr<Cached> last_;
