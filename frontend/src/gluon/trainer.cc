@@ -5,6 +5,7 @@
 //   "<param>:state<k>"      the k-th state array (create_state's order)
 #include <set>
 
+#include "dist_sync.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/gluon/trainer.h"
 #include "hgc/base/error.h"
@@ -19,23 +20,72 @@ NDArray scalar_f64(double v) { return nd::full({1}, v, DType::f64); }
 
 Trainer::Trainer(const ParameterDict& params, const std::string& optimizer,
                  const std::map<std::string, double>& optimizer_params,
-                 std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler)
-    : Trainer(params, optim::create(optimizer, optimizer_params, std::move(lr_scheduler))) {}
+                 std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler, const std::string& kvstore,
+                 std::optional<bool> update_on_kvstore)
+    : Trainer(params, optim::create(optimizer, optimizer_params, std::move(lr_scheduler)), kvstore,
+              update_on_kvstore) {}
 
-Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer)
-    : params_(params.values()), opt_(std::move(optimizer)) {
+Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer, const std::string& kvstore,
+                 std::optional<bool> update_on_kvstore)
+    : params_(params.values()), opt_(std::move(optimizer)), kvstore_(kvstore),
+      update_on_kvstore_(update_on_kvstore.value_or(false)) {
   if (!opt_) fail("trainer", "needs an optimizer");
   scale_ = opt_->rescale_grad();
+  if (kvstore_.empty() || kvstore_ == "none") kvstore_ = "device";
+  if (kvstore_ == "dist_device_sync" || kvstore_ == "dist_sync_device" || kvstore_ == "horovod") kvstore_ = "dist_sync";
+  if (kvstore_ == "dist_sync") {
+    dist_ = std::make_unique<DistSync>(KVStoreOptions());
+  } else if (kvstore_ == "dist_async" || kvstore_ == "dist_device_async") {
+    fail("trainer", "kvstore '", kvstore, "' is not supported: hgc trains data-parallel synchronously (dist_sync)");
+  } else if (kvstore_ != "device" && kvstore_ != "local") {
+    fail("trainer", "unknown kvstore '", kvstore, "' (device, local, dist_sync, dist_device_sync, horovod)");
+  }
 }
 
-void Trainer::step(double batch_size) {
-  if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
-  allreduce_grads();
-  update(batch_size);
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+
+int Trainer::num_workers() const { return dist_ ? dist_->comm().size() : 1; }
+int Trainer::rank() const { return dist_ ? dist_->comm().rank() : 0; }
+
+void Trainer::set_kvstore_options(const KVStoreOptions& o) {
+  if (!dist_) fail("trainer", "set_kvstore_options: kvstore '", kvstore_, "' does not communicate (use dist_sync)");
+  dist_->set_options(o);
 }
 
-void Trainer::allreduce_grads() {
-  autograd::Scope off(false, autograd::is_training());
+CommStats Trainer::comm_stats() const { return dist_ ? dist_->stats() : CommStats{}; }
+
+void Trainer::check_initialized() const {
+  for (const auto& p : params_)
+    if (!p->has_grad() && p->grad_req() != "null" && p->deferred())
+      fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
+}
+
+// MXNet creates a kvstore for several contexts or a dist type (one local context: none), and
+// with update_on_kvstore the kvstore owns the update, so the two halves are refused.
+void Trainer::check_not_on_kvstore(const char* what) const {
+  if (!update_on_kvstore_) return;
+  bool kvstore_in_use = dist_ != nullptr;
+  for (const auto& p : params_) kvstore_in_use = kvstore_in_use || (p->has_grad() && p->list_ctx().size() > 1);
+  if (kvstore_in_use)
+    fail("trainer", what, "() when parameters are updated on kvstore '", kvstore_,
+         "' is not supported; create the Trainer with update_on_kvstore false (or call step())");
+}
+
+namespace {
+// Every context's copy of p's gradient takes the first copy's values.
+void spread_grad(const Parameter& p) {
+  std::vector<NDArray> gs = p.list_grad();
+  for (size_t k = 1; k < gs.size(); ++k) gs[k].assign(gs[0].as_in_context(gs[k].context()));
+}
+void spread_data(const Parameter& p) {
+  std::vector<NDArray> ds = p.list_data();
+  for (size_t k = 1; k < ds.size(); ++k) ds[k].assign(ds[0].as_in_context(ds[k].context()));
+}
+}  // namespace
+
+// The sum over a parameter's contexts, written into every copy (nothing for one context).
+void Trainer::reduce_contexts() {
   for (const auto& p : params_) {
     if (!p->has_grad() || p->list_ctx().size() < 2) continue;
     std::vector<NDArray> gs = p->list_grad();
@@ -46,21 +96,61 @@ void Trainer::allreduce_grads() {
   }
 }
 
-void Trainer::update(double batch_size) {
-  if (!(batch_size > 0)) fail("trainer", "update: batch_size must be positive, got ", batch_size);
+// dist_sync's first call: the ranks' check and rank 0's values, which reach the first
+// context's copy; the other contexts take them from there.
+void Trainer::start_dist() {
+  if (dist_->started()) return;
+  dist_->start(params_);
+  for (const auto& p : params_)
+    if (p->initialized()) spread_data(*p);
+}
+
+void Trainer::update_one(size_t i) {
+  const auto& p = params_[i];
+  opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
+  spread_data(*p);
+}
+
+void Trainer::step(double batch_size) {
+  if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
+  check_initialized();
   autograd::Scope off(false, autograd::is_training());  // updates are never taped
-  opt_->set_rescale_grad(scale_ / batch_size);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& p = params_[i];
-    if (!p->has_grad()) {
-      if (p->grad_req() != "null" && p->deferred())
-        fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
-      continue;
-    }
-    opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
-    std::vector<NDArray> copies = p->list_data();
-    for (size_t k = 1; k < copies.size(); ++k) copies[k].assign(copies[0].as_in_context(copies[k].context()));
+  opt_->set_rescale_grad(scale_ / (batch_size * num_workers()));
+  reduce_contexts();
+  if (dist_) {
+    // allreduce_grads() and update() fused: each bucket's parameters are updated as soon as
+    // it is back, while the later buckets are still being reduced.
+    start_dist();
+    dist_->reduce(params_, [&](size_t i) {
+      spread_grad(*params_[i]);
+      update_one(i);
+    });
+    return;
   }
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i]->has_grad()) update_one(i);
+}
+
+void Trainer::allreduce_grads() {
+  check_not_on_kvstore("allreduce_grads");
+  check_initialized();
+  autograd::Scope off(false, autograd::is_training());
+  reduce_contexts();
+  if (!dist_) return;
+  start_dist();
+  dist_->reduce(params_, [&](size_t i) { spread_grad(*params_[i]); });
+}
+
+void Trainer::update(double batch_size) {
+  check_not_on_kvstore("update");
+  if (!(batch_size > 0)) fail("trainer", "update: batch_size must be positive, got ", batch_size);
+  check_initialized();
+  if (dist_ && !dist_->started())
+    fail("trainer", "update: with kvstore dist_sync call allreduce_grads() first (or step())");
+  autograd::Scope off(false, autograd::is_training());  // updates are never taped
+  opt_->set_rescale_grad(scale_ / (batch_size * num_workers()));
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i]->has_grad()) update_one(i);
 }
 
 void Trainer::zero_grad() {

@@ -136,12 +136,17 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   if (opts_.batch_sampler_ && (opts_.shuffle_ || opts_.sampler_))
     fail("data", "DataLoader: batch_sampler is exclusive with shuffle and sampler (as in Gluon)");
   if (opts_.sampler_ && opts_.shuffle_) fail("data", "DataLoader: sampler and shuffle are exclusive (as in Gluon)");
+  if (opts_.num_parts_ < 1 || opts_.part_index_ < 0 || opts_.part_index_ >= opts_.num_parts_)
+    fail("data", "DataLoader: shard part_index ", opts_.part_index_, " is not in [0, num_parts ", opts_.num_parts_, ")");
+  if (opts_.batch_sampler_ && opts_.num_parts_ > 1)
+    fail("data", "DataLoader: batch_sampler is exclusive with shard (its batches are final; shard the sampler "
+         "under it, or use sampler= with shard)");
 }
 
 size_t DataLoader::num_batches() const {
   if (!batches_.empty() || epoch_ > 0) return batches_.size();
   if (opts_.batch_sampler_) return static_cast<size_t>(opts_.batch_sampler_->length());
-  int64_t n = opts_.sampler_ ? opts_.sampler_->length() : ds_->size(), b = opts_.batch_size_;
+  int64_t n = (opts_.sampler_ ? opts_.sampler_->length() : ds_->size()) / opts_.num_parts_, b = opts_.batch_size_;
   return opts_.last_batch_ == "keep" ? (n + b - 1) / b : n / b;
 }
 
@@ -165,6 +170,12 @@ DataLoader::iterator DataLoader::begin() {
     std::shuffle(order.begin(), order.end(), gen);
   }
   ++epoch_;
+  if (opts_.num_parts_ > 1) {
+    size_t parts = static_cast<size_t>(opts_.num_parts_), each = order.size() / parts;
+    std::vector<int64_t> mine(each);
+    for (size_t k = 0; k < each; ++k) mine[k] = order[k * parts + static_cast<size_t>(opts_.part_index_)];
+    order = std::move(mine);
+  }
   order.insert(order.begin(), leftover_.begin(), leftover_.end());
   leftover_.clear();
   batches_.clear();
