@@ -1,7 +1,8 @@
 // gluon::Trainer with kvstore "dist_sync" on 2 ranks of this binary, gloo and mpi:
 // 2 ranks x batch B == 1 rank x batch 2B over the same samples (SGD with momentum and Adam,
-// imperative and hybridized, 20 steps, 1e-5), rank 0's values everywhere after a deferred
-// initialization, a named error for models that differ, metrics summed over the ranks.
+// imperative and hybridized, 20 steps, 1e-5; also with each rank's batch split over two
+// contexts and step() as allreduce_grads() + update()), rank 0's values everywhere after a
+// deferred initialization, a named error for models that differ, metrics summed over the ranks.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -149,6 +150,92 @@ TEST_CASE("dist worker: broadcast after deferred init" * doctest::skip()) {
   std::printf("rank %d: parameters equal to rank 0's after the first step\n", comm->rank());
 }
 
+// Each rank's batch split over two contexts (split_and_load), and step() in its two halves:
+// allreduce_grads() sums over the contexts and the ranks, update() applies SGD with momentum;
+// equals one process with one context and the whole global batch.
+TEST_CASE("dist worker: contexts and the two halves" * doctest::skip()) {
+  auto comm = dist::world();
+  std::vector<Context> two{cpu(0), cpu(1)};
+  auto ds = samples();
+  NDArray probe = ds->get(0)[0].reshape({1, kFeatures});
+  auto ref_net = small_mlp(7);
+  (*ref_net)(probe);  // deferred shapes: drawn from seed 7 on every rank
+  auto two_context_mlp = [&](uint64_t seed) {
+    nd::random::seed(seed);
+    auto n = std::make_shared<nn::HybridSequential>();
+    n->emplace<nn::Dense>(nn::DenseOptions(16).activation("relu"));
+    n->emplace<nn::Dense>(nn::DenseOptions(kClasses));
+    n->initialize(init::Xavier(), two);
+    (*n)(probe);  // deferred shapes: drawn on this rank
+    return n;
+  };
+  auto net = two_context_mlp(200 + comm->rank());  // then the reference's values
+  auto params = net->collect_params().values(), ref_params = ref_net->collect_params().values();
+  for (size_t i = 0; i < params.size(); ++i) params[i]->set_data(ref_params[i]->data());
+  std::map<std::string, double> hp{{"learning_rate", 0.1}, {"momentum", 0.9}};
+  Trainer trainer(net->collect_params(), "sgd", hp, nullptr, "dist_sync");
+  trainer.set_kvstore_options(KVStoreOptions().bucket_bytes(256));
+  CHECK_THROWS_WITH_AS(trainer.update(kB), doctest::Contains("call allreduce_grads() first"), Error);
+  loss::SoftmaxCrossEntropyLoss ce;
+  data::DataLoader shard(ds, data::DataLoaderOptions(kB).shuffle(true).seed(11).shard(2, comm->rank()));
+  int64_t steps = 0;
+  for (const auto& b : shard) {
+    auto xs = utils::split_and_load(b[0], two), ys = utils::split_and_load(b[1], two);
+    std::vector<NDArray> ls;
+    {
+      auto r = autograd::record();
+      for (size_t k = 0; k < two.size(); ++k) ls.push_back(ce((*net)(xs[k]), ys[k]));
+    }
+    for (auto& l : ls) l.backward();
+    trainer.allreduce_grads();
+    for (const auto& p : params) {  // every copy holds the global sum
+      auto g = p->list_grad();
+      CHECK(nd::max(nd::abs(g[1].copyto(cpu(0)) - g[0])).asscalar<float>() == 0);
+    }
+    trainer.update(kB);
+    if (++steps == kSteps) break;
+  }
+  REQUIRE(steps == kSteps);
+  std::vector<std::vector<float>> got, copies;
+  for (const auto& p : params) {
+    got.push_back(p->list_data()[0].to_vector<float>());
+    copies.push_back(p->list_data()[1].to_vector<float>());
+  }
+  CHECK(max_diff(got, copies) == 0);
+  Trainer ref_trainer(ref_net->collect_params(), "sgd", hp);
+  data::DataLoader whole(ds, data::DataLoaderOptions(2 * kB).shuffle(true).seed(11));
+  auto want = train(*ref_net, whole, ref_trainer, 2 * kB);
+  double d = max_diff(got, want);
+  CHECK_MESSAGE(d <= 1e-5, "2 ranks x 2 contexts x ", kB / 2, " vs 1 rank x ", 2 * kB, ": max |diff| ", d);
+  // MXNet's rule: with update_on_kvstore the kvstore owns the update, the halves are refused.
+  Trainer on_kv(net->collect_params(), "sgd", hp, nullptr, "dist_sync", true);
+  CHECK_THROWS_WITH_AS(on_kv.allreduce_grads(), doctest::Contains("updated on kvstore 'dist_sync'"), Error);
+  CHECK_THROWS_WITH_AS(on_kv.update(kB), doctest::Contains("updated on kvstore 'dist_sync'"), Error);
+  // Rank 0's values reach every context's copy at the first step (lr 0: they stay).
+  auto own = two_context_mlp(300 + comm->rank());
+  Trainer still(own->collect_params(), "sgd", {{"learning_rate", 0.0}}, nullptr, "dist_sync");
+  auto b = *shard.begin();
+  auto xs = utils::split_and_load(b[0], two), ys = utils::split_and_load(b[1], two);
+  for (size_t k = 0; k < two.size(); ++k) {
+    NDArray l;
+    {
+      auto r = autograd::record();
+      l = ce((*own)(xs[k]), ys[k]);
+    }
+    l.backward();
+  }
+  still.step(kB);
+  double sums[2] = {0, 0};
+  for (const auto& p : own->collect_params().values())
+    for (int k = 0; k < 2; ++k)
+      for (float v : p->list_data()[k].to_vector<float>()) sums[k] = sums[k] * 1.000001 + v;
+  CHECK(sums[0] == sums[1]);
+  std::vector<double> all(comm->size());
+  comm->allgather(&sums[1], all.data(), sizeof(double));
+  CHECK(all[0] == all[1]);
+  std::printf("rank %d: 2 contexts x 2 ranks, allreduce_grads + update: max |diff| = %.3g\n", comm->rank(), d);
+}
+
 TEST_CASE("dist worker: mismatched models" * doctest::skip()) {
   auto comm = dist::world();
   auto net = small_mlp(3, comm->rank() == 1 ? 17 : 16);
@@ -226,13 +313,15 @@ TEST_CASE("dist: kvstore names and the shard sampler" * doctest::test_suite("dis
 TEST_CASE("dist: Trainer dist_sync on 2 ranks (gloo) equals 1 rank with twice the batch" *
           doctest::test_suite("dist_sample")) {
   Shell r = launch_workers(2, "gloo", "dist worker: trainer equivalence,dist worker: broadcast after deferred init,"
-                                      "dist worker: mismatched models,dist worker: metrics over ranks");
+                                      "dist worker: mismatched models,dist worker: metrics over ranks,"
+                                      "dist worker: contexts and the two halves");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK(r.out.find("[rank 1] rank 1: adam hybridized") != std::string::npos);
   CHECK(r.out.find("[rank 0] rank 0: parameters equal to rank 0's") != std::string::npos);
   CHECK(r.out.find("[rank 1] rank 1: [trainer] kvstore dist_sync: the ranks' models differ") != std::string::npos);
   CHECK(r.out.find("[rank 1] rank 1: global accuracy 0.60") != std::string::npos);
+  CHECK(r.out.find("[rank 1] rank 1: 2 contexts x 2 ranks, allreduce_grads + update") != std::string::npos);
 }
 
 TEST_CASE("dist: Trainer dist_sync on 2 ranks (mpi) equals 1 rank with twice the batch") {

@@ -131,6 +131,57 @@ TEST_CASE("multi-context parameters: replicas, allreduce, update keeps them equa
   CHECK_THROWS_AS(net->initialize(init::Xavier(), std::vector<Context>{cpu(0), cpu(0)}, true), Error);
 }
 
+TEST_CASE("Trainer update_on_kvstore: step as without; the two halves refused while a kvstore is in use") {
+  auto make = [](std::vector<Context> ctx) {
+    nd::random::seed(5);
+    auto net = mlp();
+    net->initialize(init::Xavier(), ctx);
+    return net;
+  };
+  NDArray x = nd::random::normal(0, 1, {4, 5}), y = nd::random::normal(0, 1, {4, 2});
+  loss::L2Loss l2;
+  auto backward = [&](nn::HybridSequential& net, const std::vector<Context>& ctx) {
+    auto xs = utils::split_and_load(x, ctx), ys = utils::split_and_load(y, ctx);
+    std::vector<NDArray> ls;
+    {
+      auto rec = autograd::record();
+      for (size_t i = 0; i < ctx.size(); ++i) ls.push_back(l2(net(xs[i]), ys[i]));
+    }
+    for (auto& l : ls) l.backward();
+  };
+  std::vector<Context> two{cpu(0), cpu(1)};
+  auto a = make(two), b = make(two);
+  (*a)(x.slice(0, 1));  // deferred shapes; then b takes a's values
+  (*b)(x.slice(0, 1));
+  for (size_t i = 0; i < a->collect_params().values().size(); ++i)
+    b->collect_params().values()[i]->set_data(a->collect_params().values()[i]->data());
+  backward(*a, two);
+  backward(*b, two);
+  Trainer on(a->collect_params(), "sgd", {{"learning_rate", 0.1}, {"momentum", 0.9}}, nullptr, "device", true);
+  Trainer off(b->collect_params(), "sgd", {{"learning_rate", 0.1}, {"momentum", 0.9}}, nullptr, "device", false);
+  CHECK(on.update_on_kvstore());
+  CHECK_FALSE(off.update_on_kvstore());
+  CHECK_FALSE(Trainer(b->collect_params(), "sgd").update_on_kvstore());  // unset: false (see trainer.h)
+  CHECK_THROWS_WITH_AS(on.allreduce_grads(), doctest::Contains("allreduce_grads() when parameters are updated on kvstore"),
+                       Error);
+  CHECK_THROWS_WITH_AS(on.update(4), doctest::Contains("update() when parameters are updated on kvstore"), Error);
+  on.step(4);
+  off.allreduce_grads();
+  off.update(4);
+  auto pa = a->collect_params().values(), pb = b->collect_params().values();
+  for (size_t i = 0; i < pa.size(); ++i)
+    for (int k = 0; k < 2; ++k) {
+      CHECK(nd::max(nd::abs(pa[i]->list_data()[k] - pb[i]->list_data()[k])).asscalar<float>() == 0);
+      CHECK(nd::max(nd::abs(pa[i]->list_data()[k].copyto(cpu(0)) - pa[i]->data())).asscalar<float>() == 0);
+    }
+  // One context and no dist kvstore: no kvstore in use (MXNet creates none), so both halves run.
+  auto c = make({cpu(0)});
+  backward(*c, {cpu(0)});
+  Trainer single(c->collect_params(), "sgd", {{"learning_rate", 0.1}}, nullptr, "device", true);
+  single.allreduce_grads();
+  single.update(4);
+}
+
 TEST_CASE("1-D and 3-D pooling layers against window maxima/means; gradients flow") {
   NDArray x = nd::array({1, 5, 2, 4, 3, 0}, {1, 1, 6});
   CHECK((*std::make_shared<nn::MaxPool1D>())(x).to_vector<float>() == std::vector<float>{5, 4, 3});

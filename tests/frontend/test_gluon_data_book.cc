@@ -90,6 +90,40 @@ TEST_CASE("DataLoader: sampler, batch_sampler and batchify_fn") {
   CHECK_THROWS_AS(bad.begin(), Error);
 }
 
+TEST_CASE("DataLoader: a sampler's order sharded over parts, batchify_fn on each shard") {
+  NDArray x = nd::arange(0, 20).reshape({10, 2}), y = nd::arange(0, 10);
+  auto ds = std::make_shared<ArrayDataset>(std::vector<NDArray>{x, y});
+  // Sampler order 2..9 (8 samples) dealt round-robin over 2 parts: 2 4 6 8 | 3 5 7 9.
+  auto opts = [&](int64_t part) {
+    return DataLoaderOptions(2)
+        .sampler(std::make_shared<SequentialSampler>(8, 2))
+        .shard(2, part)
+        .batchify_fn([](const std::vector<std::vector<NDArray>>& samples) { return default_batchify_fn(samples); });
+  };
+  DataLoader p0(ds, opts(0)), p1(ds, opts(1));
+  CHECK(p0.num_batches() == 2);
+  std::vector<std::vector<float>> got0, got1;
+  for (const auto& b : p0) {
+    CHECK(b[0].shape() == std::vector<int64_t>{2, 2});
+    got0.push_back(b[1].to_vector<float>());
+  }
+  for (const auto& b : p1) got1.push_back(b[1].to_vector<float>());
+  CHECK(got0 == std::vector<std::vector<float>>{{2, 4}, {6, 8}});
+  CHECK(got1 == std::vector<std::vector<float>>{{3, 5}, {7, 9}});
+  // A random sampler with one seed on every part: disjoint shards covering floor(n/parts)*parts samples.
+  std::set<float> all;
+  for (int64_t part = 0; part < 3; ++part) {
+    DataLoader l(ds, DataLoaderOptions(3).sampler(std::make_shared<RandomSampler>(10, 4)).shard(3, part));
+    CHECK(l.num_batches() == 1);
+    for (const auto& b : l)
+      for (float v : b[1].to_vector<float>()) CHECK(all.insert(v).second);
+  }
+  CHECK(all.size() == 9);
+  auto bs = std::make_shared<BatchSampler>(std::make_shared<SequentialSampler>(10), 2);
+  CHECK_THROWS_WITH_AS(DataLoader(ds, DataLoaderOptions().batch_sampler(bs).shard(2, 0)),
+                       doctest::Contains("batch_sampler is exclusive with shard"), Error);
+}
+
 TEST_CASE("Dataset.transform_first / transform") {
   NDArray x = nd::arange(0, 6).reshape({3, 2}), y = nd::arange(0, 3);
   std::shared_ptr<Dataset> ds = std::make_shared<ArrayDataset>(std::vector<NDArray>{x, y});
