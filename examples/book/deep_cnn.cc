@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   if (!book::have_fashion()) return book::skip("Fashion-MNIST is not installed (dataset-fashion-mnist)");
   data::vision::FashionMNIST train_set, test_set(data::vision::FashionMNIST::default_root(), false);
   int64_t ntr = ch.quick ? 2000 : 60000, nte = ch.quick ? 500 : 10000;
-  int epochs = ch.budget(2, 5);
+  int epochs = ch.budget(3, 5);
   loss::SoftmaxCrossEntropyLoss ce;
 
   // AlexNet / 4 at 96 x 96 (the book: full width at 224; 96 is the smallest size its three pools fit).
