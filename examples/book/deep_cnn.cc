@@ -79,35 +79,26 @@ int main(int argc, char** argv) {
   int epochs = ch.budget(3, 5);
   loss::SoftmaxCrossEntropyLoss ce;
 
+  // Trains `net` (Adam, batch 64) on the first ntr training images resized to `size`; returns
+  // its accuracy on the first nte test images.
+  auto train_and_test = [&](std::shared_ptr<nn::HybridSequential> net, int64_t size, int n_epochs) {
+    NDArray xtr = resized(train_set.images().slice(0, ntr), size), xte = resized(test_set.images().slice(0, nte), size);
+    NDArray ytr = train_set.labels().slice(0, ntr).astype(DType::f32), yte = test_set.labels().slice(0, nte).astype(DType::f32);
+    ch.claim(xtr.shape() == std::vector<int64_t>{ntr, 1, size, size}, "Resize(", size, ") + ToTensor give (N, 1, ",
+             size, ", ", size, ")");
+    net->collect_params().initialize(init::Xavier());
+    net->hybridize();
+    Trainer trainer(net->collect_params(), "adam", {{"learning_rate", 1e-3}});
+    auto ds = std::make_shared<data::ArrayDataset>(std::vector<NDArray>{xtr, ytr});
+    data::DataLoader loader(ds, data::DataLoaderOptions(64).shuffle(true).seed(ch.seed));
+    book::fit(*net, loader, ce, trainer, n_epochs);
+    return book::accuracy(*net, xte, yte);
+  };
   // AlexNet / 4 at 96 x 96 (the book: full width at 224; 96 is the smallest size its three pools fit).
-  {
-    NDArray xtr = resized(train_set.images().slice(0, ntr), 96), xte = resized(test_set.images().slice(0, nte), 96);
-    NDArray ytr = train_set.labels().slice(0, ntr).astype(DType::f32), yte = test_set.labels().slice(0, nte).astype(DType::f32);
-    ch.claim(xtr.shape() == std::vector<int64_t>{ntr, 1, 96, 96}, "Resize(96) + ToTensor give (N, 1, 96, 96)");
-    auto net = alexnet(4, 256);
-    net->collect_params().initialize(init::Xavier());
-    net->hybridize();
-    Trainer trainer(net->collect_params(), "adam", {{"learning_rate", 1e-3}});
-    auto ds = std::make_shared<data::ArrayDataset>(std::vector<NDArray>{xtr, ytr});
-    data::DataLoader loader(ds, data::DataLoaderOptions(64).shuffle(true).seed(ch.seed));
-    book::fit(*net, loader, ce, trainer, epochs);
-    double acc = book::accuracy(*net, xte, yte);
-    ch.claim(acc > 0.6, "AlexNet/4 on 96 x 96 images: test accuracy ", acc, " (bar 0.6)");
-  }
-  // VGG-11 / 8 at 32 x 32.
-  {
-    NDArray xtr = resized(train_set.images().slice(0, ntr), 32), xte = resized(test_set.images().slice(0, nte), 32);
-    NDArray ytr = train_set.labels().slice(0, ntr).astype(DType::f32), yte = test_set.labels().slice(0, nte).astype(DType::f32);
-    auto net = vgg({{1, 8}, {1, 16}, {2, 32}, {2, 64}, {2, 64}}, 128);
-    epochs = ch.budget(4, 5);  // deeper, no batch norm: slower to start
-    net->collect_params().initialize(init::Xavier());
-    net->hybridize();
-    Trainer trainer(net->collect_params(), "adam", {{"learning_rate", 1e-3}});
-    auto ds = std::make_shared<data::ArrayDataset>(std::vector<NDArray>{xtr, ytr});
-    data::DataLoader loader(ds, data::DataLoaderOptions(64).shuffle(true).seed(ch.seed));
-    book::fit(*net, loader, ce, trainer, epochs);
-    double acc = book::accuracy(*net, xte, yte);
-    ch.claim(acc > 0.5, "VGG-11/8 on 32 x 32 images: test accuracy ", acc, " (bar 0.5)");
-  }
+  double acc = train_and_test(alexnet(4, 256), 96, epochs);
+  ch.claim(acc > 0.6, "AlexNet/4 on 96 x 96 images: test accuracy ", acc, " (bar 0.6)");
+  // VGG-11 / 8 at 32 x 32; deeper, no batch norm: slower to start.
+  acc = train_and_test(vgg({{1, 8}, {1, 16}, {2, 32}, {2, 64}, {2, 64}}, 128), 32, ch.budget(4, 5));
+  ch.claim(acc > 0.5, "VGG-11/8 on 32 x 32 images: test accuracy ", acc, " (bar 0.5)");
   return ch.finish();
 }

@@ -73,14 +73,9 @@ void Trainer::check_not_on_kvstore(const char* what) const {
 }
 
 namespace {
-// Every context's copy of p's gradient takes the first copy's values.
-void spread_grad(const Parameter& p) {
-  std::vector<NDArray> gs = p.list_grad();
-  for (size_t k = 1; k < gs.size(); ++k) gs[k].assign(gs[0].as_in_context(gs[k].context()));
-}
-void spread_data(const Parameter& p) {
-  std::vector<NDArray> ds = p.list_data();
-  for (size_t k = 1; k < ds.size(); ++k) ds[k].assign(ds[0].as_in_context(ds[k].context()));
+// Every context's copy (of a parameter's values or gradient) takes the first copy's values.
+void copy_first(std::vector<NDArray> copies) {
+  for (size_t k = 1; k < copies.size(); ++k) copies[k].assign(copies[0].as_in_context(copies[k].context()));
 }
 }  // namespace
 
@@ -102,13 +97,13 @@ void Trainer::start_dist() {
   if (dist_->started()) return;
   dist_->start(params_);
   for (const auto& p : params_)
-    if (p->initialized()) spread_data(*p);
+    if (p->initialized()) copy_first(p->list_data());
 }
 
 void Trainer::update_one(size_t i) {
   const auto& p = params_[i];
   opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
-  spread_data(*p);
+  copy_first(p->list_data());
 }
 
 void Trainer::step(double batch_size) {
@@ -122,7 +117,7 @@ void Trainer::step(double batch_size) {
     // it is back, while the later buckets are still being reduced.
     start_dist();
     dist_->reduce(params_, [&](size_t i) {
-      spread_grad(*params_[i]);
+      copy_first(params_[i]->list_grad());
       update_one(i);
     });
     return;
@@ -138,7 +133,7 @@ void Trainer::allreduce_grads() {
   reduce_contexts();
   if (!dist_) return;
   start_dist();
-  dist_->reduce(params_, [&](size_t i) { spread_grad(*params_[i]); });
+  dist_->reduce(params_, [&](size_t i) { copy_first(params_[i]->list_grad()); });
 }
 
 void Trainer::update(double batch_size) {

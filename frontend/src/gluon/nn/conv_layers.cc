@@ -2,16 +2,12 @@
 // Deconvolution and Pooling ops.
 #include "hgc/frontend/gluon/nn/conv_layers.h"
 
-#include "hgc/frontend/nd/op.h"
+#include "gluon/nn/pooling.h"
 #include "hgc/base/error.h"
 
 namespace hgc::gluon::nn {
+using detail::tup;
 namespace {
-std::string tup(const std::vector<int64_t>& v) {
-  std::string r = "(";
-  for (size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + std::to_string(v[i]);
-  return r + (v.size() == 1 ? ",)" : ")");
-}
 void check2(const std::vector<int64_t>& v, const char* what) {
   if (v.size() != 2) fail("gluon", "Conv2D/Pool2D: ", what, " needs 2 values, got ", tup(v));
 }
@@ -152,21 +148,8 @@ Pool2D::Pool2D(const std::string& hint, std::string pool_type, bool global, Pool
   check2(opts_.padding_, "padding");
 }
 
-NDArray Pool2D::hybrid_forward(const NDArray& x) {
-  AttrMap a{{"kernel", opts_.pool_size_}, {"pool_type", type_}, {"global_pool", global_},
-            {"pooling_convention", std::string(opts_.ceil_mode_ ? "full" : "valid")}};
-  if (!global_) {
-    a["stride"] = opts_.strides_;
-    a["pad"] = opts_.padding_;
-  }
-  if (type_ == "avg" && !opts_.count_include_pad_) a["count_include_pad"] = false;
-  return nd::op("Pooling", a, {x}, "fwd");
-}
+NDArray Pool2D::hybrid_forward(const NDArray& x) { return detail::pooling(x, type_, global_, opts_); }
 
-std::string Pool2D::repr() const {
-  return type_name() + "(size=" + tup(opts_.pool_size_) + ", stride=" + tup(opts_.strides_) + ", padding=" +
-         tup(opts_.padding_) + ", ceil_mode=" + (opts_.ceil_mode_ ? "True" : "False") +
-         ", global_pool=" + (global_ ? "True" : "False") + ", pool_type=" + type_ + ", layout=NCHW)";
-}
+std::string Pool2D::repr() const { return detail::pooling_repr(type_name(), type_, global_, opts_, "NCHW"); }
 
 }  // namespace hgc::gluon::nn
