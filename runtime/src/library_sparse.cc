@@ -221,10 +221,16 @@ bool run_panels(const Lists& L, int64_t lists, const DenseOperand& D, int64_t K,
 
 uint64_t sparse_gemm_calls() { return g_sparse_calls.load(std::memory_order_relaxed); }
 
+namespace {
+std::atomic<bool> g_sparse_on{true};
+}
+void set_sparse_gemm(bool on) { g_sparse_on = on; }
+
 namespace detail {
 
 bool sparse_matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb,
                    const float* bias, unsigned sides) {
+  if (!g_sparse_on.load(std::memory_order_relaxed)) return false;
   if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kMinOps) return false;
   for (unsigned side : {unsigned(kSparseA), unsigned(kSparseB)}) {
     if (!(sides & side)) continue;

@@ -21,6 +21,8 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
 constexpr double kSparseMaxDensity = 0.05;
 // How many calls took that path so far (all threads): lets tests see which path ran.
 uint64_t sparse_gemm_calls();
+// Off: every GEMM takes the dense path (benchmarks comparing dense kernels). On by default.
+void set_sparse_gemm(bool on);
 // `batch` independent matmuls over contiguous [batch, ...] operands.
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
                   bool trans_a, bool trans_b);
