@@ -16,6 +16,7 @@
 #include "hgc/hgc.h"
 #include "hgc/runtime/library.h"
 #include "lenet/lenet.h"
+#include "mlp/fashion_mlp.h"
 #include "multivae/multivae.h"
 #include "workloads.h"
 

@@ -17,10 +17,10 @@ echo "## PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
 echo
 # One short AMP run with oneDNN's verbose log: the ISA of its bfloat16 matmul/convolution.
 isa=$(DNNL_VERBOSE=1 "$BUILD/bench/hgc_bench_amp" --only W3 --runs 1 2>/dev/null |
-      awk -F, '/^onednn_verbose,exec/ && /bf16/ {print $4}' | sort | uniq -c | sort -rn | head -5)
+      awk -F, '/^onednn_verbose,exec/ && /bf16/ {print $4" "$5}' | sort | uniq -c | sort -rn | head -5)
 echo "oneDNN bfloat16 kernels (hgc, W3; count impl):"
 echo "$isa"
 tisa=$(DNNL_VERBOSE=1 /usr/bin/python3 bench/peers/torch_amp.py --runs 1 2>/dev/null |
-       awk -F, '/^(dnnl|onednn)_verbose,exec/ && /bf16/ {print $4}' | sort | uniq -c | sort -rn | head -5)
+       awk -F, '/^(dnnl|onednn)_verbose,exec/ && /bf16/ {print $4" "$5}' | sort | uniq -c | sort -rn | head -5)
 echo "oneDNN bfloat16 kernels (PyTorch; count impl):"
 echo "$tisa"

@@ -9,7 +9,9 @@ AmpLists AmpLists::bfloat16() {
   l.low_precision = {"Convolution", "FullyConnected",
                      // hgc: the gradient graph's GEMMs of the two above (and user dots, as autocast)
                      "dot", "batch_dot", "_hgc_conv_data_grad", "_hgc_conv_weight_grad"};
-  l.follow = {"abs", "_add", "BatchNorm", "BatchNormWithReLU", "clip", "Concat", "concat", "LRN", "Pooling", "relu",
+  // MXNet lists BatchNorm here (float32 statistics beside bfloat16 data); hgc's BatchNorm
+  // kernel takes one element type, so it stays float32 (on no list) for now.
+  l.follow = {"abs", "_add", "clip", "Concat", "concat", "LRN", "Pooling", "relu",
               "shuffle", "_shuffle", "sqrt", "square", "tanh",
               // CONDITIONAL_FP32_FUNCS' ops with their other attribute values
               "Activation", "LeakyReLU",

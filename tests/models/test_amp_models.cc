@@ -42,7 +42,7 @@ void compare(bool lenet) {
     return;
   }
   double f32 = train(lenet, false, *data), bf16 = train(lenet, true, *data);
-  MESSAGE((lenet ? "LeNet" : "MLP"), " one epoch over 6400 images: float32 ", f32, ", bfloat16 AMP ", bf16);
+  MESSAGE(std::string(lenet ? "LeNet" : "MLP"), " one epoch over 6400 images: float32 ", f32, ", bfloat16 AMP ", bf16);
   CHECK(bf16 >= 0.70);
   CHECK(std::abs(bf16 - f32) <= 0.03);
 }

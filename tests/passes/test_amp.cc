@@ -8,6 +8,7 @@
 #include "hgc/base/error.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/ir/infer.h"
+#include "hgc/ir/op.h"
 #include "hgc/passes/amp.h"
 
 using namespace hgc;
