@@ -82,7 +82,7 @@ int main(int argc, char** argv) try {
     }
   }
   auto want = [&](const char* w) { return only.empty() || only.count(w); };
-  lib::set_sparse_gemm(false);
+  lib::set_sparse_activations(false);
   std::printf("| workload | hgc float32 | hgc bfloat16 AMP | AMP speed-up |\n|---|---|---|---|\n");
   auto row = [&](const char* w, const char* what, const std::function<std::function<void()>(bool)>& make, int inner,
                  int warmup) {

@@ -1,6 +1,6 @@
 # Installation: `cmake --install build --prefix P` gives
 #   P/include/hgc/...            the public headers (<hgc/hgc.h> is the stable entry)
-#   P/lib/libhgc.so              hgc::hgc     frontend + compiler/JIT (+ passes, ir, runtime, base)
+#   P/lib/libhgc.so              hgc::hgc     frontend + compiler/JIT (+ passes, ir, runtime, base, dist)
 #   P/lib/libhgc_runtime.so      hgc::runtime what `hgc compile --emit=obj` output links (runtime + base)
 #   P/lib/hgc/*.a                the static pieces `hgc compile` links standalone programs from
 #   P/bin/hgc                    the command line
@@ -14,18 +14,23 @@ include(CMakePackageConfigHelpers)
 # The shared libraries are made from the static libraries' objects (all position-independent).
 add_library(hgc_shared SHARED
   $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_ir> $<TARGET_OBJECTS:hgc_passes>
-  $<TARGET_OBJECTS:hgc_runtime> $<TARGET_OBJECTS:hgc_compiler> $<TARGET_OBJECTS:hgc_frontend>)
+  $<TARGET_OBJECTS:hgc_runtime> $<TARGET_OBJECTS:hgc_compiler> $<TARGET_OBJECTS:hgc_frontend>
+  $<TARGET_OBJECTS:hgc_dist>)
 add_library(hgc_runtime_shared SHARED $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_runtime>)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 # MLIR and LLVM stay private: a consumer needs their run-time libraries, not their headers.
+# The communicator (runtime/dist) in libhgc.so: Open MPI and Gloo, private like MLIR.
+find_package(MPI REQUIRED COMPONENTS C)
+find_package(Gloo CONFIG REQUIRED)
 target_link_libraries(hgc_shared PRIVATE MLIR LLVM ${HGC_OPENBLAS} ${HGC_DNNL} ZLIB::ZLIB ${CMAKE_DL_LIBS}
-                      PUBLIC Threads::Threads)
+                      MPI::MPI_C gloo PUBLIC Threads::Threads)
 target_link_libraries(hgc_runtime_shared PRIVATE ${HGC_OPENBLAS} ${HGC_DNNL} ${CMAKE_DL_LIBS} PUBLIC Threads::Threads)
 set(HGC_PUBLIC_INCLUDE_DIRS
   ${PROJECT_SOURCE_DIR}/ir/base/include ${PROJECT_BINARY_DIR}/include ${PROJECT_SOURCE_DIR}/ir/include
   ${PROJECT_SOURCE_DIR}/passes/include ${PROJECT_SOURCE_DIR}/runtime/include
-  ${PROJECT_SOURCE_DIR}/compiler/include ${PROJECT_SOURCE_DIR}/frontend/include)
+  ${PROJECT_SOURCE_DIR}/compiler/include ${PROJECT_SOURCE_DIR}/frontend/include
+  ${PROJECT_SOURCE_DIR}/runtime/dist/include)
 foreach(t hgc_shared hgc_runtime_shared)
   foreach(d ${HGC_PUBLIC_INCLUDE_DIRS})
     target_include_directories(${t} PUBLIC $<BUILD_INTERFACE:${d}>)
@@ -74,7 +79,10 @@ set(CPACK_PACKAGE_CONTACT "hgc developers <hgc@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "hybrid graph compiler for deep learning (Gluon-style C++ API, MLIR/LLVM)")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "clang-19, lld-19, libdnnl-dev, libopenblas-dev")
+# libhgc.so finds libLLVM/libMLIR through the RUNPATH /usr/lib/llvm-19/lib, where the
+# libLLVM name is a symlink owned by llvm-19-dev; dpkg-shlibdeps then names libllvm19 on some
+# machines and nothing on others. The dependency is real (NEEDED), so it is stated here.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "clang-19, lld-19, libdnnl-dev, libopenblas-dev, libllvm19 (>= 1:19.1), libmlir-19 (>= 1:19.1)")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 include(CPack)

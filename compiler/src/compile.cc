@@ -25,10 +25,12 @@ namespace {
 
 using lower::Dims;
 
+}  // namespace
+
 // JIT modules by (options, module text): a graph compiled twice in one process reuses code.
 // Behind it, the disk cache (compile_kernels): a graph compiled by an earlier process loads
 // its object code instead of compiling it.
-std::shared_ptr<JitModule> jit_cached(const std::string& text, const std::vector<std::string>& kernels,
+std::shared_ptr<JitModule> jit_module_cached(const std::string& text, const std::vector<std::string>& kernels,
                                       const CompileOptions& o) {
   static std::mutex mu;
   static std::unordered_map<std::string, std::weak_ptr<JitModule>> cache;
@@ -46,6 +48,11 @@ std::shared_ptr<JitModule> jit_cached(const std::string& text, const std::vector
   return m;
 }
 
+namespace {
+std::shared_ptr<JitModule> jit_cached(const std::string& text, const std::vector<std::string>& kernels,
+                                      const CompileOptions& o) {
+  return jit_module_cached(text, kernels, o);
+}
 }  // namespace
 
 bool fusible(const Node& n) {

@@ -38,6 +38,7 @@ const LoweringTable& LoweringTable::global() {
     register_nn(*table);
     register_nn_conv(*table);
     register_nn_norm(*table);
+    register_ordering(*table);
     register_fused(*table);
     register_missing(*table);
     return table;

@@ -9,6 +9,7 @@
 #include "plan.h"
 
 #include <algorithm>
+#include <set>
 
 #include "hgc/base/error.h"
 #include "hgc/passes/memory_plan.h"
@@ -35,8 +36,10 @@ int library_head(const Node& n) {
 }
 
 // Large single-output shape-polymorphic kernels are worth splitting across the cores: each
-// chunk is the same kernel on fewer rows (the libraries thread the GEMMs themselves).
-constexpr int64_t kSplitMinElements = int64_t(1) << 17;
+// chunk is the same kernel on fewer rows (the GEMMs are cut by the runtime itself). The pool
+// hands a chunk to a spinning worker in ~1-3 us (ThreadPool), and a streaming kernel over
+// 2^15 floats per operand takes ~10 us on one core (~20 GB/s): so two threads from 2^16.
+constexpr int64_t kSplitMinElements = int64_t(1) << 16;
 bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
   if (!l.shape_polymorphic || c.out_shapes.size() != 1 || c.out_shapes[0].empty()) return false;
   int64_t n = 1;
@@ -69,6 +72,52 @@ Graph epilogue_graph(const Graph& sub, int head) {
   return sorted;
 }
 
+// Whether `n`'s kernel may be written over its symbolic shapes `c` (dims <= -2): its lowering
+// reads no dim value (shape-polymorphic ones, and those listed as reading only axes and
+// attributes), or it reads only dims that stay concrete (reductions, normalization and pooling
+// whose symbolic dims pass through to every output unchanged, gathers from a concrete table).
+bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
+  static const std::set<std::string> dim_free = {"transpose", "SwapAxis", "softmax", "log_softmax", "softmin",
+                                                 "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm",
+                                                 "sum", "max", "min", "prod"};
+  static const std::set<std::string> passing = {"mean", "LayerNorm", "Pooling", "_backward_Pooling"};
+  if (!n.op) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  if (!l || l->kind != lower::Kind::Kernel) return false;
+  auto sym = [](const lower::Dims& d) { return std::any_of(d.begin(), d.end(), [](int64_t x) { return x < 0; }); };
+  if (n.op->has(kSubgraph)) {
+    if (n.subgraphs.empty()) return false;
+    const Graph& sub = *n.subgraphs[0];
+    for (const Node& m : sub.nodes) {
+      if (m.is_variable() || !m.op) continue;
+      const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);
+      if (ml && ml->kind == lower::Kind::Library) continue;  // a GEMM head runs with concrete shapes
+      if (!symbolic_ok(m, lower::node_ctx(sub, m))) return false;
+    }
+    return true;
+  }
+  if (l->shape_polymorphic || dim_free.count(n.op->name)) return true;
+  auto axis_static = [&](int64_t axis) {  // the op's axis is concrete in every input
+    for (const lower::Dims& in : c.in_shapes) {
+      int64_t a = axis < 0 ? axis + static_cast<int64_t>(in.size()) : axis;
+      if (a < 0 || a >= static_cast<int64_t>(in.size()) || in[a] < 0) return false;
+    }
+    return true;
+  };
+  if (n.op->name == "Concat") return axis_static(c.attrs.i("dim"));
+  if (n.op->name == "slice_axis") return axis_static(c.attrs.i("axis"));
+  if (n.op->name == "Embedding") return !sym(c.in_shapes.at(1));
+  if (n.op->name == "take") return !sym(c.in_shapes.at(0));
+  if (!passing.count(n.op->name)) return false;
+  for (const lower::Dims& in : c.in_shapes)
+    for (size_t j = 0; j < in.size(); ++j) {
+      if (in[j] >= 0) continue;
+      for (const lower::Dims& out : c.out_shapes)
+        if (out.size() != in.size() || out[j] != in[j]) return false;
+    }
+  return true;
+}
+
 class Planner {
  public:
   Planner(const Graph& g, const StepPlanOptions& o) : g_(g), o_(o), e_(*p_.exe), buf_(g.nodes.size()) {}
@@ -93,6 +142,7 @@ class Planner {
 
   // Stage 1: one node's buffers and step.
   void add_node(size_t i) {
+    step_node_ = i;
     const Node& n = g_.nodes[i];
     for (const Shape& s : n.out_shapes)
       if (!s.known()) fail("compiler", n.describe(), ": shape ", s.str(), " is not fully known; infer shapes first");
@@ -120,8 +170,11 @@ class Planner {
     // In place only where output element i reads input element i alone: a generated kernel
     // (never a library call), an op that allows it, the same dtype and exactly the same
     // shape (a broadcast first input would be overwritten before it is read again).
+    // With symbolic dims, by the symbolic shapes: the kernel text (which says whether outputs
+    // may alias) stays the same at every size (equal symbols are equal sizes).
+    const lower::NodeCtx& ic = o_.symbolic ? node_ctx(*o_.symbolic, o_.symbolic->nodes[i]) : c;
     bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
-                   nout > 0 && c.in_types[0] == c.out_types[0] && c.in_shapes[0] == c.out_shapes[0];
+                   nout > 0 && ic.in_types[0] == ic.out_types[0] && ic.in_shapes[0] == ic.out_shapes[0];
     if (int h = library_head(n); h >= 0) add_gemm_epilogue(n, h, c, step);
     else if (l->kind == lower::Kind::Library) {
       if (!o_.module_only) {
@@ -161,8 +214,36 @@ class Planner {
     step.kernel_name = it->second;
   }
 
+  // The node's view in the symbolic graph when its kernel may be written over it, else null.
+  const Node* symbolic_node(const Node& n) {
+    if (!o_.symbolic) return nullptr;
+    size_t i = static_cast<size_t>(&n - g_.nodes.data());
+    const Node& sn = o_.symbolic->nodes.at(i);
+    if (!symbolic_ok(sn, node_ctx(*o_.symbolic, sn))) {
+      p_.specialized.push_back(n.name);
+      return nullptr;
+    }
+    return &sn;
+  }
+
   void add_kernel(const Node& n, const lower::Lowering& l, const lower::NodeCtx& c, bool inplace, Step& step) {
+    if (const Node* sn = symbolic_node(n)) {
+      try {
+        lower::KernelWriter w("__KERNEL__");
+        write_kernel(*sn, l, node_ctx(*o_.symbolic, *sn), inplace, step, w);
+        return add_text(w.finish(), step);
+      } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
+        p_.specialized.push_back(n.name);
+        step.split_arg.clear();
+      }
+    }
     lower::KernelWriter w("__KERNEL__");
+    write_kernel(n, l, c, inplace, step, w);
+    add_text(w.finish(), step);
+  }
+
+  void write_kernel(const Node& n, const lower::Lowering& l, const lower::NodeCtx& c, bool inplace, Step& step,
+                    lower::KernelWriter& w) {
     lower::NodeCtx kc = c;
     // Shape-polymorphic kernels are generated with dynamic dims: LLVM vectorizes those
     // loops far better than fully static ones (erf over 4M floats: 17 ms static, ~3 ms
@@ -171,10 +252,12 @@ class Planner {
       for (auto& d : kc.in_shapes) d = lower::generalize(d);
       for (auto& d : kc.out_shapes) d = lower::generalize(d);
     }
-    if (!o_.static_shapes && splittable(l, c)) {  // and big ones run in row chunks across the cores
+    const lower::NodeCtx& cc = o_.symbolic ? node_ctx(g_, g_.nodes[step_node_]) : c;  // concrete, for the split
+    if (!o_.static_shapes && splittable(l, cc)) {  // and big ones run in row chunks across the cores
       step.split = true;
-      for (size_t k = 0; k < c.in_shapes.size(); ++k)
-        step.split_arg.push_back(c.in_shapes[k].size() == c.out_shapes[0].size() && c.in_shapes[k][0] == c.out_shapes[0][0]);
+      step.split_arg.clear();
+      for (size_t k = 0; k < cc.in_shapes.size(); ++k)
+        step.split_arg.push_back(cc.in_shapes[k].size() == cc.out_shapes[0].size() && cc.in_shapes[k][0] == cc.out_shapes[0][0]);
       step.split_arg.push_back(true);
     }
     std::vector<std::string> ins, outs;
@@ -182,7 +265,6 @@ class Planner {
     for (size_t k = 0; k < n.out_shapes.size(); ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
     l.kernel(kc, w, ins, outs);
     if ((inplace && o_.reuse_memory) || o_.aliasing) w.outputs_may_alias();
-    add_text(w.finish(), step);
   }
 
   // Stage 2: a GEMM with its epilogue. The library call writes the group's output, then the
@@ -201,6 +283,20 @@ class Planner {
       step.call.operands = head_args;
       step.library = make_library(step.call);
     }
+    if (const Node* sn = symbolic_node(n)) {
+      try {
+        return add_epilogue_text(*sn, h, node_ctx(*o_.symbolic, *sn), step);
+      } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
+        p_.specialized.push_back(n.name);
+      }
+    }
+    add_epilogue_text(n, h, c, step);
+  }
+
+  // The epilogue kernel of a GEMM-headed group `n` (concrete or symbolic) whose head is `h`.
+  void add_epilogue_text(const Node& n, int h, const lower::NodeCtx& c, Step& step) {
+    const auto& table = lower::LoweringTable::global();
+    const Graph& sub = *n.subgraphs[0];
     Node tail = n;
     tail.subgraphs = {std::make_shared<Graph>(epilogue_graph(sub, h))};
     lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
@@ -209,7 +305,17 @@ class Planner {
       tc.in_shapes.push_back(ts.nodes[id].out_shapes[0].dims());
       tc.in_types.push_back(ts.nodes[id].out_dtypes[0]);
     }
+    lower::KernelWriter w("__KERNEL__");
+    std::vector<std::string> ins, outs;
+    for (size_t k = 0; k < tc.in_shapes.size(); ++k) ins.push_back(w.input(tc.in_shapes[k], tc.in_types[k]));
+    outs.push_back(w.output(tc.out_shapes[0], tc.out_types[0]));
+    table.find(*n.op)->kernel(tc, w, ins, outs);
+    w.outputs_may_alias();  // it reads the head's output where it writes
+    std::string text = w.finish();
     // Epilogue kernel arguments: the group's inputs by variable name, the head's output.
+    const Node& hn = sub.nodes[h];
+    std::vector<int> vars = sub.variable_ids();
+    step.epilogue_args.clear();
     for (int id : ts.variable_ids()) {
       const std::string& vn = ts.nodes[id].name;
       if (vn == hn.name) step.epilogue_args.push_back(step.args.back());
@@ -218,13 +324,7 @@ class Planner {
                                                      }) - vars.begin()]);
     }
     step.epilogue_args.push_back(step.args.back());
-    lower::KernelWriter w("__KERNEL__");
-    std::vector<std::string> ins, outs;
-    for (size_t k = 0; k < tc.in_shapes.size(); ++k) ins.push_back(w.input(tc.in_shapes[k], tc.in_types[k]));
-    outs.push_back(w.output(tc.out_shapes[0], tc.out_types[0]));
-    table.find(*n.op)->kernel(tc, w, ins, outs);
-    w.outputs_may_alias();  // it reads the head's output where it writes
-    add_text(w.finish(), step);
+    add_text(std::move(text), step);
   }
 
   void mark_outputs() {
@@ -284,6 +384,7 @@ class Planner {
   Plan p_;
   Executable& e_;
   std::vector<std::vector<int>> buf_;  // value -> buffer id
+  size_t step_node_ = 0;               // the node add_node is at
   // Per step: how many of its args it reads, and whether its output may overwrite its first
   // input (the memory planner's inplace_read).
   std::vector<std::pair<size_t, bool>> step_io_;

@@ -26,6 +26,9 @@ struct Plan {
   std::vector<std::pair<size_t, std::string>> kernel_steps;  // step index, kernel name
   std::unordered_map<std::string, std::string> unique;       // kernel text -> kernel name
   std::string plan_table;                                    // the arena layout, for explain()
+  // With StepPlanOptions::symbolic: kernels that kept the concrete shapes (their lowering
+  // reads a symbolic dim's value), so their text changes with the size.
+  std::vector<std::string> specialized;
 };
 
 struct StepPlanOptions {
@@ -39,6 +42,10 @@ struct StepPlanOptions {
   bool static_shapes = false;
   // The caller's output buffers may be its input buffers (CompileOptions::outputs_alias_inputs).
   bool aliasing = false;
+  // The same prepared graph with symbolic dims (ids <= -2; compiler/include/hgc/compiler/
+  // dynamic.h): kernels are written over it where their lowering allows, so their text is the
+  // same for every size (may be null: every kernel with the graph's shapes).
+  const Graph* symbolic = nullptr;
 
   static StepPlanOptions from(const CompileOptions& o) {
     StepPlanOptions s;
@@ -50,7 +57,13 @@ struct StepPlanOptions {
   StepPlanOptions& reuse(bool on) { reuse_memory = on; return *this; }
   StepPlanOptions& with_frozen(const std::map<std::string, HostTensor>* f) { frozen = f; return *this; }
   StepPlanOptions& static_kernels(bool on) { static_shapes = on; return *this; }
+  StepPlanOptions& with_symbolic(const Graph* g) { symbolic = g; return *this; }
 };
+
+class JitModule;
+// The JIT module of `text` through the in-memory and disk caches (compile.cc).
+std::shared_ptr<JitModule> jit_module_cached(const std::string& text, const std::vector<std::string>& kernels,
+                                             const CompileOptions& o);
 
 // `g` must have inferred, fully known shapes (prepare() has run).
 Plan plan_steps(const Graph& g, const StepPlanOptions& opts);

@@ -27,5 +27,15 @@ mkdir "$T/out"
   --emit=lib -o "$T/out/libmlp.so"
 "$T/consumer/hgc_consumer" run "$T/out/libmlp.so" "$T/out"
 # pkg-config finds the same library and headers.
-PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs hgc | grep -q -- "-lhgc"
-echo "install check: passed (prefix moved, consumer built and run, hgc compile --emit=lib from the prefix)"
+PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs hgc > "$T/pc"
+grep -q -- "-lhgc" "$T/pc" || { echo "FAIL: pkg-config hgc"; cat "$T/pc"; exit 1; }
+# The .deb: dpkg-shlibdeps' run-time dependencies (MLIR/LLVM and oneDNN among them) and the files.
+(cd "$T" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$T/deb" > "$T/cpack.log" 2>&1) || { cat "$T/cpack.log"; exit 1; }
+DEB=$(ls "$T"/deb/hgc_*.deb)
+dpkg-deb -f "$DEB" Depends | tee "$T/depends"
+for dep in libmlir-19 libllvm19 libdnnl2 libopenblas0 clang-19; do
+  grep -q "$dep" "$T/depends" || { echo "FAIL: the .deb does not depend on $dep"; exit 1; }
+done
+dpkg-deb -c "$DEB" > "$T/contents"
+grep -q './usr/lib/libhgc.so' "$T/contents" || { echo "FAIL: the .deb lacks libhgc.so"; exit 1; }
+echo "install check: passed (prefix moved, consumer built and run, hgc compile --emit=lib from the prefix, .deb)"

@@ -23,7 +23,8 @@ static const char* kDumpHelp = R"(usage: hgc dump MODEL-symbol.json [options]
 Loads an MXNet symbol JSON file (any era), infers shapes and dtypes, and prints the graph.
 
 options:
-  --shape NAME=DIMS     input shape, e.g. --shape data=1x3x224x224 (repeatable)
+  --shape NAME=DIMS     input shape, e.g. --shape data=1x3x224x224 (repeatable); '?' for a
+                        dynamic dim (data=?x3x224x224): dims that depend on it print as "?"
   --params FILE         MXNet .params file; parameter shapes/dtypes come from it
   --format text|json|dot
                         text (default): one line per node and a summary
@@ -82,7 +83,7 @@ int cmd_dump(Args& args) {
       std::cout << kDumpHelp;
       return 0;
     } else if (args.option("--shape")) {
-      auto [name, shape] = parse_shape_arg(args.value());
+      auto [name, shape] = parse_shape_arg(args.value(), true);
       opts.shapes[name] = shape;
     } else if (args.option("--params")) {
       params_path = args.value();
@@ -113,7 +114,9 @@ int cmd_dump(Args& args) {
     add_param_shapes(g, params, opts);
   }
   // Complete inference is required only when the user told us the input shapes.
+  // '?' dims (--shape data=?x784) stay symbolic: what depends on them prints as "?".
   opts.require_complete = !opts.shapes.empty();
+  for (const auto& [n, s] : opts.shapes) opts.require_complete = opts.require_complete && s.known();
   PassManager pm;
   pm.add(make_infer_pass(opts));
   // The compile pipeline itself (compiler/pipeline.h), so --after shows what compile() makes;

@@ -12,6 +12,7 @@ commands:
   dump     load a model JSON, infer shapes, print it (text, canonical JSON, Graphviz)
   run      compile a model through MLIR/LLVM and run it (inputs from .npy or random)
   compile  compile a model ahead of time: a standalone program, an object, MLIR or LLVM IR
+  launch   run N ranks of a data-parallel program on this machine (gloo or mpi)
 
 Run `hgc COMMAND --help` for a command's options.
 )";
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     if (cmd == "dump") return hgc::cli::cmd_dump(args);
     if (cmd == "run") return hgc::cli::cmd_run(args);
     if (cmd == "compile") return hgc::cli::cmd_compile(args);
+    if (cmd == "launch") return hgc::cli::cmd_launch(args);
     std::cerr << "hgc: unknown command '" << cmd << "'\n" << kHelp;
     return 2;
   } catch (const hgc::Error& e) {

@@ -8,23 +8,6 @@
 namespace hgc::lower {
 namespace {
 
-// x op scalar (or scalar op x): the scalar a constant of the code, or, with scalar_input, read
-// once from the trailing 0-d input before the loop.
-KernelFn scalar(BinaryExpr e, bool reversed) {
-  return [e, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
-    std::string k;
-    if (c.scalar_input) {
-      k = w.fresh();
-      w.body() << "  " << k << " = tensor.extract " << ins[1] << "[] : " << tensor_type({}, c.out_types[0]) << "\n";
-    }
-    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
-      std::string v = c.scalar_input ? k : b.constant(c.attrs.f("scalar"));
-      return reversed ? e(b, v, a[0]) : e(b, a[0], v);
-    }));
-  };
-}
-
 // MLIR conversion op between two element types.
 std::string convert(ScalarBuilder& b, const std::string& x, DType from, DType to) {
   if (from == to) return x;
@@ -46,11 +29,30 @@ std::string convert(ScalarBuilder& b, const std::string& x, DType from, DType to
   return b.raw(op + " " + x + " : " + f + " to " + t);
 }
 
+// x op scalar (or scalar op x): the scalar a constant of the code, or, with scalar_input, read
+// once from the trailing 0-d input before the loop.
+KernelFn scalar(std::string kind, bool reversed) {
+  return [kind, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    BinaryExpr e = binary_expr_for(c, kind);
+    std::string k;
+    if (c.scalar_input) {
+      k = w.fresh();
+      w.body() << "  " << k << " = tensor.extract " << ins[1] << "[] : " << tensor_type({}, c.out_types[0]) << "\n";
+    }
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      std::string v = c.scalar_input ? k : b.constant(c.attrs.f("scalar"));
+      // An int tensor with a float scalar (is_int=False) computes in the float64 output.
+      std::string x = convert(b, a[0], c.in_types[0], c.out_types[0]);
+      return reversed ? e(b, v, x) : e(b, x, v);
+    }));
+  };
+}
+
 }  // namespace
 
 void register_elementwise(LoweringTable& t) {
   for (const auto& [name, e] : unary_exprs())
-    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary(e));
+    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary_named(name));
 
   const std::vector<std::pair<const char*, const char*>> binaries = {
       {"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"}, {"elemwise_div", "div"},
@@ -58,7 +60,7 @@ void register_elementwise(LoweringTable& t) {
       {"_minimum", "minimum"}, {"_equal", "equal"}, {"_not_equal", "not_equal"}, {"_greater", "greater"},
       {"_greater_equal", "greater_equal"}, {"_lesser", "lesser"}, {"_lesser_equal", "lesser_equal"},
       {"_logical_and", "logical_and"}, {"_logical_or", "logical_or"}, {"_logical_xor", "logical_xor"}};
-  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary(binary_exprs().at(kind)));
+  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary_named(kind));
 
   const std::vector<std::tuple<const char*, const char*, bool>> scalars = {
       {"_plus_scalar", "add", false}, {"_minus_scalar", "sub", false}, {"_rminus_scalar", "sub", true},
@@ -71,13 +73,13 @@ void register_elementwise(LoweringTable& t) {
       {"_lesser_scalar", "lesser", false}, {"_lesser_equal_scalar", "lesser_equal", false},
       {"_logical_and_scalar", "logical_and", false}, {"_logical_or_scalar", "logical_or", false},
       {"_logical_xor_scalar", "logical_xor", false}};
-  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(binary_exprs().at(kind), rev));
+  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(kind, rev));
 
   t.poly_kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
     double lo = c.attrs.f("a_min"), hi = c.attrs.f("a_max");
+    BinaryExpr mx = binary_expr_for(c, "maximum"), mn = binary_expr_for(c, "minimum");
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
-      return b.binary("arith.minimumf", b.binary("arith.maximumf", a[0], b.constant(lo)), b.constant(hi));
+      return mn(b, mx(b, a[0], b.constant(lo)), b.constant(hi));
     }));
   });
   t.poly_kernel("hard_sigmoid", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
@@ -102,7 +104,6 @@ void register_elementwise(LoweringTable& t) {
   });
   // Not shape-polymorphic: a 1-D condition follows dim 0, which row splitting cannot see.
   t.kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
     const Dims& out = c.out_shapes[0];
     // A 1-D condition selects whole rows (MXNet): it follows dim 0, not numpy alignment.
     std::string cmap = c.in_shapes[0].size() == 1 && out.size() > 1 ? affine_map(out.size(), {"d0"})
@@ -120,10 +121,10 @@ void register_elementwise(LoweringTable& t) {
                           }));
   });
   t.poly_kernel("add_n", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
+    BinaryExpr add = binary_expr_for(c, "add");
     w.result(0, w.elementwise(ins, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
       std::string s = a[0];
-      for (size_t i = 1; i < a.size(); ++i) s = b.binary("arith.addf", s, a[i]);
+      for (size_t i = 1; i < a.size(); ++i) s = add(b, s, a[i]);
       return s;
     }));
   });

@@ -48,6 +48,71 @@ std::string py_mod(S& b, const std::string& x, const std::string& y) {
   return b.select(b.cmp_i1("oeq", y, zero), zero, adj);
 }
 
+// ---- special functions the math dialect lacks (MXNet: erfinv, gamma, gammaln) ----
+
+// p0 + w * (p1 + w * (...)) with `c` listed from the highest power down.
+std::string horner(S& b, const std::string& w, const std::vector<double>& c) {
+  std::string p = b.constant(c[0]);
+  for (size_t i = 1; i < c.size(); ++i) p = b.binary("arith.addf", b.constant(c[i]), b.binary("arith.mulf", p, w));
+  return p;
+}
+
+// erfinv: Giles' single-precision approximation ("Approximating the erfinv function", GPU
+// Gems 2011), then two Newton steps on erf(r) = x, which take it to double precision;
+// +-1 map to +-inf and |x| > 1 to NaN.
+std::string erfinv(S& b, const std::string& x) {
+  auto one = b.constant(1);
+  auto w = b.unary("arith.negf", b.unary("math.log", b.binary("arith.mulf", b.binary("arith.subf", one, x),
+                                                                  b.binary("arith.addf", one, x))));
+  auto central = horner(b, b.binary("arith.subf", w, b.constant(2.5)),
+                        {2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                         -0.00125372503, -0.00417768164, 0.246640727, 1.50140941});
+  auto tail = horner(b, b.binary("arith.subf", b.unary("math.sqrt", w), b.constant(3)),
+                     {-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                      -0.0076224613, 0.00943887047, 1.00167406, 2.83297682});
+  auto r = b.binary("arith.mulf", b.select(b.cmp_i1("olt", w, b.constant(5)), central, tail), x);
+  for (int step = 0; step < 2; ++step) {
+    auto err = b.binary("arith.subf", b.unary("math.erf", r), x);
+    auto slope = b.binary("arith.mulf", b.constant(2 / std::sqrt(M_PI)),
+                          b.unary("math.exp", b.unary("arith.negf", b.binary("arith.mulf", r, r))));
+    r = b.binary("arith.subf", r, b.binary("arith.divf", err, slope));
+  }
+  auto ax = b.unary("math.absf", x);
+  auto inf = b.binary("math.copysign", b.constant(INFINITY), x);
+  r = b.select(b.cmp_i1("oeq", ax, one), inf, r);
+  return b.select(b.cmp_i1("ogt", ax, one), b.constant(NAN), r);
+}
+
+// log Gamma(z) for z >= 0.5 by Lanczos' series (g = 7, 9 terms; ~1e-15 relative).
+std::string lanczos_lgamma(S& b, const std::string& z0) {
+  static const double p[] = {0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+                             -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+                             1.5056327351493116e-7};
+  auto z = b.binary("arith.subf", z0, b.constant(1));
+  std::string a = b.constant(p[0]);
+  for (int i = 1; i < 9; ++i)
+    a = b.binary("arith.addf", a, b.binary("arith.divf", b.constant(p[i]), b.binary("arith.addf", z, b.constant(i))));
+  auto t = b.binary("arith.addf", z, b.constant(7.5));
+  auto r = b.binary("arith.mulf", b.binary("arith.addf", z, b.constant(0.5)), b.unary("math.log", t));
+  r = b.binary("arith.subf", r, t);
+  return b.binary("arith.addf", b.binary("arith.addf", r, b.constant(0.5 * std::log(2 * M_PI))), b.unary("math.log", a));
+}
+
+// gamma / gammaln with the reflection formula below 0.5: Gamma(z) Gamma(1 - z) = pi / sin(pi z).
+std::string gamma_fn(S& b, const std::string& x, bool log) {
+  auto refl = b.cmp_i1("olt", x, b.constant(0.5));
+  auto z = b.select(refl, b.binary("arith.subf", b.constant(1), x), x);
+  auto lg = lanczos_lgamma(b, z);
+  auto s = b.unary("math.sin", b.binary("arith.mulf", b.constant(M_PI), x));
+  if (log) {
+    auto lr = b.binary("arith.subf", b.unary("math.log", b.binary("arith.divf", b.constant(M_PI), b.unary("math.absf", s))), lg);
+    return b.select(refl, lr, lg);
+  }
+  auto g = b.unary("math.exp", lg);
+  auto gr = b.binary("arith.divf", b.constant(M_PI), b.binary("arith.mulf", s, g));
+  return b.select(refl, gr, g);
+}
+
 std::string logical(S& b, const std::string& op, const std::string& x, const std::string& y) {
   auto zero = b.constant(0);
   auto bx = b.cmp_i1("une", x, zero), by = b.cmp_i1("une", y, zero);
@@ -93,6 +158,9 @@ const std::map<std::string, UnaryExpr>& unary_exprs() {
       {"fix", [](S& b, auto x) { return b.unary("math.trunc", x); }},
       {"trunc", [](S& b, auto x) { return b.unary("math.trunc", x); }},
       {"erf", [](S& b, auto x) { return b.unary("math.erf", x); }},
+      {"erfinv", [](S& b, auto x) { return erfinv(b, x); }},
+      {"gamma", [](S& b, auto x) { return gamma_fn(b, x, false); }},
+      {"gammaln", [](S& b, auto x) { return gamma_fn(b, x, true); }},
       {"sin", [](S& b, auto x) { return b.unary("math.sin", x); }},
       {"cos", [](S& b, auto x) { return b.unary("math.cos", x); }},
       {"tan", [](S& b, auto x) { return b.unary("math.tan", x); }},

@@ -28,5 +28,12 @@ void require_float(const NodeCtx& c);
 // A kernel applying `e` to input 0 (unary) or to inputs 0 and 1 with numpy broadcasting.
 KernelFn unary(UnaryExpr e);
 KernelFn binary(BinaryExpr e);
+// The expression for the node's output dtype: the float one, or its integer form
+// (elementwise_int.cc); an op without one fails naming the op and dtype.
+UnaryExpr unary_expr_for(const NodeCtx& c, const std::string& name);
+BinaryExpr binary_expr_for(const NodeCtx& c, const std::string& kind);
+// unary()/binary() for any dtype the expression has a form for.
+KernelFn unary_named(const std::string& name);
+KernelFn binary_named(const std::string& kind);
 
 }  // namespace hgc::lower

@@ -47,6 +47,16 @@ void register_init(LoweringTable& t) {
   };
   t.poly_kernel("zeros_like", fill_like(0));
   t.poly_kernel("ones_like", fill_like(1));
+  // _eye: ones where column - row == k.
+  t.kernel("_eye", [](const NodeCtx& c, KernelWriter& w, auto&, auto& outs) {
+    int64_t k = c.attrs.i("k");
+    w.result(0, w.generic({}, {}, outs[0], "", parallel(2), c.out_types[0], [&](ScalarBuilder& b, auto&) {
+      auto i = b.raw(KernelWriter::index_op(0)), j = b.raw(KernelWriter::index_op(1));
+      auto diag = b.raw("arith.addi " + i + ", " + idx_const(b, k) + " : index");
+      auto eq = b.raw("arith.cmpi eq, " + j + ", " + diag + " : index");
+      return b.select(eq, b.constant(1), b.constant(0));
+    }));
+  });
 }
 
 }  // namespace hgc::lower

@@ -34,7 +34,9 @@ std::string strided_copy(KernelWriter& w, const std::string& x, const std::strin
   bool positive = true;
   for (int64_t st : strides) positive = positive && st > 0;
   if (positive) {
-    std::string v = w.emit("tensor.extract_slice " + x + "[" + join(offsets) + "] [" + join(os) + "] [" + join(strides) +
+    std::string sizes;  // symbolic dims (ids <= -2) are read off an argument at run time
+    for (size_t i = 0; i < os.size(); ++i) sizes += (i ? ", " : "") + (os[i] < 0 ? w.dim_value(os[i]) : std::to_string(os[i]));
+    std::string v = w.emit("tensor.extract_slice " + x + "[" + join(offsets) + "] [" + sizes + "] [" + join(strides) +
                                "] : " + tensor_type(in, t) + " to " + tensor_type(os, t),
                            os, t);
     return gather_copy(w, v, out, identity_map(n));

@@ -1,15 +1,15 @@
 // Lowering records of the nn_norm family: LayerNorm and BatchNorm (predict mode) as
-// reductions (reduce_util.h), L2Normalization as one reduction and a division.
+// reductions (reduce_util.h), L2Normalization as one reduction and a division,
+// InstanceNorm and GroupNorm as per-(n, channel or group) moments.
 #include <cmath>
 
 #include "../lowering.h"
 #include "hgc/base/error.h"
+#include "movement_util.h"
 #include "reduce_util.h"
 
 namespace hgc::lower {
 namespace {
-
-std::string d(int i) { return "d" + std::to_string(i); }
 
 std::string channel_map(int rank, int axis) { return affine_map(rank, {"d" + std::to_string(axis)}); }
 
@@ -66,9 +66,80 @@ void lower_batch_norm(const NodeCtx& c, KernelWriter& w, const std::vector<std::
   w.result(2, copy(ins[4], outs[2]));
 }
 
+
+// InstanceNorm and GroupNorm: moments over dims 2.. of (N, C, S...) for InstanceNorm, of
+// the data seen as (N, G, C/G, S...) for GroupNorm (an expand_shape view); gamma and beta are
+// indexed by dim 1 (channel or group). Output 2 is the variance (InstanceNorm) or
+// sqrt(var + eps) (GroupNorm, as MXNet's).
+void lower_group_moments(const NodeCtx& c, KernelWriter& w, const std::vector<std::string>& ins,
+                         const std::vector<std::string>& outs, int64_t groups, bool out_std) {
+  const Dims& in = c.in_shapes[0];
+  DType t = c.out_types[0];
+  double eps = c.attrs.f("eps");
+  std::string x = ins[0], out = outs[0];
+  Dims shape = in;
+  if (groups > 0) {
+    if (in.size() < 2 || in[1] % groups != 0) c.error("GroupNorm: channels are not a multiple of num_groups");
+    shape = {in[0], groups, in[1] / groups};
+    for (size_t i = 2; i < in.size(); ++i) shape.push_back(in[i]);
+    std::string grp = "[[0], [1, 2]";
+    for (size_t i = 2; i < in.size(); ++i) grp += ", [" + std::to_string(i + 1) + "]";
+    grp += "]";
+    auto expand = [&](const std::string& v) {
+      return w.emit("tensor.expand_shape " + v + " " + grp + " output_shape [" + join(shape) + "] : " + tensor_type(in, t) +
+                        " into " + tensor_type(shape, t),
+                    shape, t);
+    };
+    x = expand(x);
+    out = expand(out);
+  }
+  int rank = static_cast<int>(shape.size());
+  AxisSet axes;
+  for (int i = 2; i < rank; ++i) axes.insert(i);
+  std::string km = affine_map(rank, {"d0", "d1"}), id = identity_map(rank), cm = affine_map(rank, {"d1"});
+  double inv_n = 1.0 / static_cast<double>(std::max<int64_t>(1, count(shape, axes)));
+  std::string mean = scale(w, reduce_into(w, x, w.fill(outs[1], 0), km, axes, t, "arith.addf"), inv_n);
+  std::string var = w.generic({x, mean}, {id, km}, w.fill(outs[2], 0), km, iterators(rank, axes), t,
+                              [&](ScalarBuilder& b, auto& a) {
+                                auto d = b.binary("arith.subf", a[0], a[1]);
+                                return b.reduce_step("arith.addf", a[2], b.binary("arith.mulf", d, d));
+                              }, true);
+  std::vector<std::string> par2(2, "parallel"), par(rank, "parallel");
+  std::string sd = w.generic({var}, {identity_map(2)}, w.empty({shape[0], shape[1]}, t), "", par2, t,
+                             [&](ScalarBuilder& b, auto& a) {
+                               return b.unary("math.sqrt", b.binary("arith.addf", b.binary("arith.mulf", a[0], b.constant(inv_n)),
+                                                                     b.constant(eps)));
+                             });
+  std::string y = w.generic({x, mean, sd, ins[1], ins[2]}, {id, km, km, cm, cm}, out, "", par, t,
+                            [&](ScalarBuilder& b, auto& a) {
+                              auto n = b.binary("arith.divf", b.binary("arith.subf", a[0], a[1]), a[2]);
+                              return b.binary("arith.addf", b.binary("arith.mulf", n, a[3]), a[4]);
+                            });
+  if (groups > 0) {
+    std::string grp = "[[0], [1, 2]";
+    for (size_t i = 2; i < in.size(); ++i) grp += ", [" + std::to_string(i + 1) + "]";
+    grp += "]";
+    y = w.emit("tensor.collapse_shape " + y + " " + grp + " : " + tensor_type(shape, t) + " into " + tensor_type(in, t), in, t);
+  }
+  w.result(0, y);
+  w.result(1, mean);
+  if (out_std) {
+    w.result(2, sd);
+  } else {
+    w.result(2, w.generic({var}, {identity_map(2)}, w.empty({shape[0], shape[1]}, t), "", par2, t,
+                          [&](ScalarBuilder& b, auto& a) { return b.binary("arith.mulf", a[0], b.constant(inv_n)); }));
+  }
+}
+
 }  // namespace
 
 void register_nn_norm(LoweringTable& t) {
+  t.kernel("InstanceNorm", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    lower_group_moments(c, w, ins, outs, 0, false);
+  });
+  t.kernel("GroupNorm", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    lower_group_moments(c, w, ins, outs, c.attrs.i("num_groups"), true);
+  });
   t.kernel("LayerNorm", lower_layer_norm);
   t.kernel("BatchNorm", lower_batch_norm);
   // out = x / norm, norm = sqrt(sum x^2 + eps) over the mode's axes; norm is output 1 (the

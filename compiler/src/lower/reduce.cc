@@ -2,6 +2,7 @@
 // (helpers in reduce_util.h).
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "../lowering.h"
 #include "hgc/base/error.h"
@@ -22,12 +23,12 @@ KernelFn softmax_kernel(bool log, bool negate) {
 
 // argmax/argmin over one axis (or the flattened input when axis is None): the extreme value
 // first, then the smallest index holding it (MXNet returns the first), as a float index.
-void lower_arg_extreme(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out, bool is_max) {
+void lower_arg_extreme(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out, bool is_max,
+                       std::optional<int64_t> ax) {
   const Dims& in = c.in_shapes[0];
   int rank = static_cast<int>(in.size());
   DType t = c.out_types[0];
   if (!dtype_is_float(c.in_types[0]) || !dtype_is_float(t)) c.error("argmax/argmin are generated for floating-point types");
-  auto ax = c.attrs.opt_i("axis");
   AxisSet axes;
   if (ax) axes.insert(normalize_axis(*ax, rank, c.node.describe()));
   else
@@ -60,10 +61,35 @@ void lower_arg_extreme(const NodeCtx& c, KernelWriter& w, const std::string& x, 
 
 void register_reduce(LoweringTable& t) {
   t.kernel("argmax", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    lower_arg_extreme(c, w, ins[0], outs[0], true);
+    lower_arg_extreme(c, w, ins[0], outs[0], true, c.attrs.opt_i("axis"));
+  });
+  // The legacy spelling of argmax over axis 1.
+  t.kernel("argmax_channel", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    lower_arg_extreme(c, w, ins[0], outs[0], true, int64_t(1));
+  });
+  // norm: ord 1 sums |x|, ord 2 is sqrt(sum x^2), over `axis` (all axes when None).
+  t.kernel("norm", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    int rank = static_cast<int>(c.in_shapes[0].size());
+    DType t = c.out_types[0];
+    if (!dtype_is_float(t) || t != c.in_types[0]) c.error("norm is generated for floating-point data with out_dtype None");
+    int64_t ord = c.attrs.i("ord");
+    if (ord != 1 && ord != 2) c.error("norm supports ord=1 and ord=2, got " + std::to_string(ord));
+    AxisSet axes = axes_of(c, rank, "axis", false);
+    std::string omap = out_map(rank, axes, c.out_shapes[0]);
+    std::string s = w.generic({ins[0]}, {identity_map(rank)}, w.fill(outs[0], 0), omap, iterators(rank, axes), t,
+                              [&](ScalarBuilder& b, auto& a) {
+                                auto v = ord == 1 ? b.unary("math.absf", a[0]) : b.binary("arith.mulf", a[0], a[0]);
+                                return b.reduce_step("arith.addf", a[1], v);
+                              }, true);
+    if (ord == 2) {
+      int orank = static_cast<int>(c.out_shapes[0].size());
+      s = w.generic({s}, {identity_map(orank)}, w.empty(c.out_shapes[0], t), "", std::vector<std::string>(orank, "parallel"),
+                    t, [&](ScalarBuilder& b, auto& a) { return b.unary("math.sqrt", a[0]); });
+    }
+    w.result(0, s);
   });
   t.kernel("argmin", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    lower_arg_extreme(c, w, ins[0], outs[0], false);
+    lower_arg_extreme(c, w, ins[0], outs[0], false, c.attrs.opt_i("axis"));
   });
   for (const char* k : {"sum", "mean", "max", "min", "prod", "nansum", "nanprod"}) {
     std::string kind = k;

@@ -79,14 +79,53 @@ std::string scale(KernelWriter& w, const std::string& t, double k) {
                    [&](ScalarBuilder& b, auto& a) { return b.binary("arith.mulf", a[0], b.constant(k)); });
 }
 
+// Integer sum/prod/max/min/mean in the integer type (MXNet's; mean truncates the quotient).
+static void lower_int_reduce(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out,
+                      const std::string& kind, const AxisSet& axes, const std::string& omap) {
+  DType t = c.out_types[0];
+  if (t == DType::boolean || (kind != "sum" && kind != "mean" && kind != "prod" && kind != "max" && kind != "min"))
+    c.error(kind + " has no integer form (dtype " + dtype_name(t) + ")");
+  bool uns = t == DType::u8 || t == DType::u16 || t == DType::u32 || t == DType::u64;
+  int bits = static_cast<int>(dtype_size(t)) * 8;
+  // The identity of max/min: the type's extreme value as a literal (a double cannot hold
+  // INT64_MAX exactly).
+  auto extreme = [&](bool lowest) -> std::string {
+    if (uns) return lowest ? "0" : "-1";  // all ones
+    if (bits == 64) return lowest ? "-9223372036854775808" : "9223372036854775807";
+    int64_t m = (int64_t(1) << (bits - 1));
+    return std::to_string(lowest ? -m : m - 1);
+  };
+  std::string lit = kind == "prod" ? "1" : kind == "max" ? extreme(true) : kind == "min" ? extreme(false) : "0";
+  std::string cst = w.fresh();
+  w.body() << "  " << cst << " = arith.constant " << lit << " : " << elem_type(t) << "\n";
+  std::string init = w.emit("linalg.fill ins(" + cst + " : " + elem_type(t) + ") outs(" + out + " : " +
+                                tensor_type(w.shape_of(out), t) + ") -> " + tensor_type(w.shape_of(out), t),
+                            w.shape_of(out), t);
+  std::string op = kind == "prod" ? "arith.muli" : kind == "max" ? (uns ? "arith.maxui" : "arith.maxsi")
+                   : kind == "min" ? (uns ? "arith.minui" : "arith.minsi") : "arith.addi";
+  std::string r = reduce_into(w, x, init, omap, axes, t, op);
+  if (kind == "mean") {
+    int orank = static_cast<int>(w.shape_of(r).size());
+    int64_t n = count(c.in_shapes[0], axes);
+    r = w.generic({r}, {identity_map(orank)}, w.empty(w.shape_of(r), t), "", std::vector<std::string>(orank, "parallel"), t,
+                  [&](ScalarBuilder& b, auto& a) {
+                    return b.binary(uns ? "arith.divui" : "arith.divsi", a[0], b.constant(static_cast<double>(std::max<int64_t>(n, 1))));
+                  });
+  }
+  w.result(0, r);
+}
+
 void lower_reduce(const NodeCtx& c, KernelWriter& w, const std::string& x, const std::string& out,
                   const std::string& kind) {
   const Dims& in = c.in_shapes[0];
   int rank = static_cast<int>(in.size());
   DType t = c.out_types[0];
-  if (!dtype_is_float(t)) c.error("reductions are generated for floating-point types");
   AxisSet axes = axes_of(c, rank);
   std::string omap = out_map(rank, axes, c.out_shapes[0]);
+  if (!dtype_is_float(t)) {
+    lower_int_reduce(c, w, x, out, kind, axes, omap);
+    return;
+  }
   const double inf = std::numeric_limits<double>::infinity();
   std::string r;
   if (kind == "sum" || kind == "mean" || kind == "nansum") r = reduce_into(w, x, w.fill(out, 0), omap, axes, t, "arith.addf");

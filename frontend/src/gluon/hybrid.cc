@@ -10,6 +10,8 @@
 #include "hgc/frontend/gluon/block.h"
 #include "hgc/frontend/symbol/symbol.h"
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
+#include "hgc/compiler/dynamic.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "symbol/trace.h"
@@ -98,7 +100,60 @@ void complete_params(const TraceGraph& g) {
   }
 }
 
-HybridBlock::HybridBlock(const std::string& hint, BlockArgs args) : Block(hint, std::move(args)) {}
+std::vector<bool> HybridizeOptions::dynamic_mask(size_t input, int rank) const {
+  std::vector<bool> m(rank, false);
+  if (static_only) return m;
+  auto it = dynamic.find(input);
+  if (it == dynamic.end()) {
+    if (rank > 0) m[0] = true;
+    return m;
+  }
+  for (int a : it->second) {
+    int k = a < 0 ? a + rank : a;
+    if (k >= 0 && k < rank) m[k] = true;
+  }
+  return m;
+}
+
+std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int64_t>>& shapes,
+                                               const std::vector<std::vector<bool>>& dynamic) {
+  std::vector<std::vector<int64_t>> p = shapes;
+  bool any = false;
+  for (size_t i = 0; i < p.size(); ++i)
+    for (size_t k = 0; k < p[i].size() && i < dynamic.size(); ++k)
+      if (dynamic[i][k]) {
+        // A function of the value alone, so that sizes equal at the call stay equal (a batch
+        // axis shared by several inputs); sizes that merely happen to be equal are told apart
+        // at the next size (DynamicGraph binds each symbol to one value).
+        p[i][k] = p[i][k] + 1;
+        any = true;
+      }
+  if (!any) p.clear();
+  return p;
+}
+
+std::string trace_difference(const TraceGraph& a, const TraceGraph& b) {
+  std::string d = structure_difference(a.graph, b.graph);
+  if (!d.empty()) return d;
+  for (const auto& [name, t] : a.constants) {
+    auto it = b.constants.find(name);
+    if (it == b.constants.end() || it->second.shape() != t.shape()) return "constant '" + name + "' has a size-dependent shape";
+  }
+  return "";
+}
+
+std::function<void(const std::string&, const std::string&)> HybridBlock::Counters::hook(bool backward_graph,
+                                                                                         std::string first_reason) {
+  return [this, backward_graph, first_reason](const std::string& reason, const std::string& sig) {
+    ++(backward_graph ? backward : forward);
+    if (log_enabled("compile"))
+      log_line("compile " + block + " " + (backward_graph ? "backward" : "forward") + " " + sig +
+               " reason: " + (reason == "first call" ? first_reason : reason));
+  };
+}
+
+HybridBlock::HybridBlock(const std::string& hint, BlockArgs args)
+    : Block(hint, std::move(args)), counters_(std::make_shared<Counters>()) {}
 HybridBlock::~HybridBlock() = default;
 
 NDArray HybridBlock::hybrid_forward(const NDArray&) {
@@ -130,7 +185,23 @@ void HybridBlock::clear_cache() {
 HybridBlock::CacheStats HybridBlock::cache_stats() const {
   CacheStats s = stats_;
   s.entries = cache_.size();
+  s.forward_compiles = counters_->forward;
+  s.backward_compiles = counters_->backward;
   return s;
+}
+
+std::function<void(const std::string&, const std::string&)> HybridBlock::compile_hook(bool backward,
+                                                                                      const std::string& reason) {
+  counters_->block = name();
+  return counters_->hook(backward, reason);
+}
+
+int64_t HybridBlock::compile_count() const { return counters_->forward + counters_->backward; }
+
+std::vector<std::vector<bool>> HybridBlock::dynamic_masks(const std::vector<NDArray>& xs) const {
+  std::vector<std::vector<bool>> m;
+  for (size_t i = 0; i < xs.size(); ++i) m.push_back(opts_.dynamic_mask(i, static_cast<int>(xs[i].shape().size())));
+  return m;
 }
 
 std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
@@ -189,12 +260,19 @@ std::vector<NDArray> HybridBlock::run_cached(const std::vector<NDArray>& xs) {
 std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArray>& xs, bool forward) {
   bool training = is_training();
   Context ctx = context_of(xs, name());
+  counters_->block = name();
+  // The key: mode, context, dtypes, ranks and the static axes' sizes.
+  auto matches = [&](const Cached& c) {
+    if (c.training != training || c.ctx != ctx || c.shapes.size() != xs.size()) return false;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (c.dtypes[i] != xs[i].dtype() || c.shapes[i].size() != xs[i].shape().size()) return false;
+      for (size_t k = 0; k < c.shapes[i].size(); ++k)
+        if (!c.dynamic[i][k] && c.shapes[i][k] != xs[i].shape()[k]) return false;
+    }
+    return true;
+  };
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-    const Cached& c = **it;
-    if (c.training != training || c.ctx != ctx || c.shapes.size() != xs.size()) continue;
-    bool same = true;
-    for (size_t i = 0; same && i < xs.size(); ++i) same = c.shapes[i] == xs[i].shape() && c.dtypes[i] == xs[i].dtype();
-    if (!same) continue;
+    if (!matches(**it)) continue;
     ++stats_.hits;
     if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
     if (forward && !(*it)->graph) build_forward(*it, xs);
@@ -208,14 +286,80 @@ std::shared_ptr<HybridBlock::Cached> HybridBlock::lookup(const std::vector<NDArr
     c->shapes.push_back(x.shape());
     c->dtypes.push_back(x.dtype());
   }
+  c->dynamic = ctx.device_type == DeviceType::gpu ? std::vector<std::vector<bool>>(xs.size()) : dynamic_masks(xs);
+  for (size_t i = 0; i < xs.size(); ++i) c->dynamic[i].resize(xs[i].shape().size(), false);
+  // Why the signature is new, against the most recent entry of this mode.
+  c->reason = "first call";
+  const Cached* near = nullptr;
+  for (const auto& e : cache_)
+    if (e->ctx == ctx && e->shapes.size() == xs.size()) {
+      if (e->training == training) {
+        near = e.get();
+        break;
+      }
+      if (!near) near = e.get();
+    }
+  if (near && near->training != training) c->reason = std::string("mode change (") + (training ? "training" : "predict") + ")";
+  else if (near) {
+    c->reason = "static axis changed";
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (near->dtypes[i] != xs[i].dtype()) c->reason = "new dtype";
+      else if (near->shapes[i].size() != xs[i].shape().size() && c->reason != "new dtype") c->reason = "new rank";
+    }
+    if (c->reason == "static axis changed" && !near->reason.empty() && near->reason.rfind("size-dependent", 0) == 0)
+      c->reason = near->reason;
+  } else if (stats_.misses > 1) {
+    c->reason = "evicted";
+  }
   if (forward) build_forward(c, xs);  // first, so a failed trace leaves nothing cached
   cache_.push_front(c);
-  while (cache_.size() > std::max<size_t>(1, opts_.cache_size)) cache_.pop_back();
+  while (cache_.size() > std::max<size_t>(1, opts_.cache_size)) {
+    const Cached& old = *cache_.back();
+    ++stats_.evictions;
+    if (log_enabled("compile"))
+      log_line("compile " + name() + " evict " + signature_str(default_input_names(old.shapes.size()), old.shapes, old.dtypes,
+                                                               old.dynamic) +
+               (old.training ? " training" : " predict") + " reason: evicted");
+    cache_.pop_back();
+  }
   return c;
 }
 
+bool HybridBlock::probe_first() {
+  for (const auto& p : collect_params().values())
+    if (p->deferred()) return false;
+  return true;
+}
+
 void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs) {
+  std::vector<std::vector<int64_t>> probe = probe_shapes(c->shapes, c->dynamic);
+  std::optional<Traced> early;  // the probe traced first, so what the trace leaves behind is the call's
+  std::string early_error;
+  if (!probe.empty() && probe_first()) {
+    try {
+      early = trace_forward(*this, probe, c->dtypes, true);
+    } catch (const Error& e) {
+      early_error = e.what();
+    }
+  }
   Traced t = trace_forward(*this, c->shapes, c->dtypes, true);
+  if (!probe.empty()) {  // the same graph at other sizes of the dynamic axes, or specialize
+    std::string diff;
+    try {
+      if (!early_error.empty()) fail("gluon", early_error);
+      Traced tp = early ? *early : trace_forward(*this, probe, c->dtypes, true);
+      diff = trace_difference(*t.g, *tp.g);
+      if (diff.empty() && !t.g->random_inputs.empty())
+        diff = "random inputs (Dropout masks) are drawn at the traced shape";
+    } catch (const Error& e) {
+      diff = std::string("tracing at another size fails: ") + e.what();
+    }
+    if (!diff.empty()) {
+      probe.clear();
+      for (auto& m : c->dynamic) std::fill(m.begin(), m.end(), false);
+      c->reason = "size-dependent graph (" + diff + ")";
+    }
+  }
   std::map<std::string, std::shared_ptr<Parameter>> params;
   for (const auto& p : t.g->params) params[p->name()] = p;
   Effects effects = Effects::of(*t.g);
@@ -228,7 +372,8 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
   c->params = t.g->params;
   c->traced = true;
   c->constants = t.g->constants;
-  c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name(), c->ctx);
+  c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name(), c->ctx, probe,
+                                counters_->hook(false, c->reason));
   c->effects = std::move(effects);
   c->num_outputs = t.outputs.size();
   ++stats_.traces;

@@ -2,6 +2,7 @@
 // hybrid_train.cc): the compiled forward for one input signature and training mode, and the
 // compiled gradient graphs built for it under autograd::record().
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,8 +48,18 @@ struct HybridBlock::Backward {
   std::vector<int> which;
 };
 
+struct HybridBlock::Counters {
+  std::string block;
+  int64_t forward = 0, backward = 0;
+  // The callback a CachedGraph calls when it compiles: counts and logs; the reason of an entry's
+  // first compile is the entry's (why the signature was new).
+  std::function<void(const std::string&, const std::string&)> hook(bool backward_graph, std::string first_reason);
+};
+
 struct HybridBlock::Cached {
   std::vector<std::vector<int64_t>> shapes;
+  std::vector<std::vector<bool>> dynamic;  // per input: axes whose size may change (key: the rest)
+  std::string reason;                      // why this signature was new
   std::vector<DType> dtypes;
   Context ctx;  // the inputs' context: gpu(i) compiles for that device
   bool training = false;
@@ -60,6 +71,12 @@ struct HybridBlock::Cached {
   std::vector<std::shared_ptr<Parameter>> params;
   std::map<std::vector<bool>, std::shared_ptr<Backward>> backward;
 };
+
+// The inputs' shapes at other sizes of their dynamic axes (the probe; empty when none).
+std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int64_t>>& shapes,
+                                               const std::vector<std::vector<bool>>& dynamic);
+// Why two traces of a block at different sizes differ (a size baked into the graph), or empty.
+std::string trace_difference(const TraceGraph& a, const TraceGraph& b);
 
 // Deferred dims of the traced parameters come back from the graph's inferred shapes.
 void complete_params(const TraceGraph& g);

@@ -17,6 +17,7 @@
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/symbol/symbol.h"
 #include "hgc/base/error.h"
+#include "hgc/compiler/dynamic.h"
 #include "gluon/hybrid_cached.h"
 #include "symbol/trace.h"
 
@@ -35,22 +36,35 @@ void accumulate(std::map<ValueRef, NDArray>& m, ValueRef k, const NDArray& g) {
 
 }  // namespace
 
+namespace {
+// One trace of the forward and the reverse sweep (build_backward).
+struct TrainTrace {
+  std::shared_ptr<TraceGraph> g;
+  std::vector<ValueRef> vars, ys, heads;  // vars: the variable of each of (inputs ++ params)
+  std::vector<int> which;
+  std::vector<bool> need;
+  int forward_nodes = 0;
+};
+}  // namespace
+
 std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, const std::vector<NDArray>& xs,
-                                                                   std::vector<bool> need) {
-  auto g = std::make_shared<TraceGraph>(name());
+                                                                   std::vector<bool> need_in) {
+  std::vector<std::string> names = default_input_names(xs.size());
+  auto trace_at = [&](const std::vector<std::vector<int64_t>>& shapes) {
+  TrainTrace r;
+  r.need = need_in;
+  auto g = r.g = std::make_shared<TraceGraph>(name());
   g->training = c.training;
   g->for_compile = true;
-  std::vector<std::string> names = default_input_names(xs.size());
-  std::vector<ValueRef> vars, ys, heads;  // vars: the variable of each of (inputs ++ params)
-  auto bw = std::make_shared<Backward>();
-  int forward_nodes = 0;
+  auto& vars = r.vars; auto& ys = r.ys; auto& heads = r.heads; auto& need = r.need;
+  int& forward_nodes = r.forward_nodes;
   {
     autograd::Scope off(false, c.training);  // trace, never tape
     trace::Activate on(g);
     trace::ScopeGuard scope(*g, prefix());
     std::vector<NDArray> sx;
     for (size_t i = 0; i < xs.size(); ++i) {
-      sx.push_back(trace::input(g, names[i], Shape(xs[i].shape()), xs[i].dtype()));
+      sx.push_back(trace::input(g, names[i], Shape(shapes[i]), xs[i].dtype()));
       vars.push_back(trace::value_ref(sx.back()));
     }
     for (const NDArray& y : hybrid_forward_multi(sx)) {
@@ -107,10 +121,49 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
           g->graph.nodes[trace::value_ref(gk).node].is_variable())
         gk = gk.copy();
       heads.push_back(trace::value_ref(gk));
-      bw->which.push_back(static_cast<int>(k));
+      r.which.push_back(static_cast<int>(k));
     }
   }
   complete_params(*g);
+  return r;
+  };
+  std::vector<std::vector<int64_t>> shapes;
+  for (const NDArray& x : xs) shapes.push_back(x.shape());
+  std::vector<std::vector<int64_t>> probe = probe_shapes(shapes, c.dynamic);
+  TrainTrace tp;
+  std::string early_error;
+  bool early = !probe.empty() && probe_first();  // so what the trace leaves behind is the call's
+  if (early) {
+    try {
+      tp = trace_at(probe);
+    } catch (const Error& e) {
+      early_error = e.what();
+    }
+  }
+  TrainTrace tr = trace_at(shapes);
+  if (!probe.empty()) {  // the same graphs at other sizes of the dynamic axes, or specialize
+    std::string diff;
+    try {
+      if (!early_error.empty()) fail("gluon", early_error);
+      if (!early) tp = trace_at(probe);
+      diff = trace_difference(*tr.g, *tp.g);
+      if (diff.empty() && !tr.g->random_inputs.empty()) diff = "random inputs (Dropout masks) are drawn at the traced shape";
+    } catch (const Error& e) {
+      diff = std::string("tracing at another size fails: ") + e.what();
+    }
+    if (!diff.empty()) {
+      probe.clear();
+      tp = TrainTrace();
+      for (auto& m : c.dynamic) std::fill(m.begin(), m.end(), false);
+      c.reason = "size-dependent graph (" + diff + ")";
+    }
+  }
+  auto g = tr.g;
+  auto bw = std::make_shared<Backward>();
+  bw->which = tr.which;
+  std::vector<bool> need = tr.need;
+  std::vector<ValueRef> ys = tr.ys, heads = tr.heads;
+  int forward_nodes = tr.forward_nodes;
   if (!c.traced) {
     c.params = g->params;
     c.traced = true;
@@ -145,7 +198,7 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   std::vector<NDArray> fwd_examples = xs;
   bw->effects.add_inputs(*g, fwd_names, fwd_examples);
   bw->forward = CachedGraph::build(prune_graph(full, fwd_heads), fwd_names, fwd_examples, params, g->constants,
-                                   opts_.compile, name());
+                                   opts_.compile, name(), Context(), probe, counters_->hook(false, c.reason));
   if (heads.empty()) return bw;
   // The gradient graph: saved values become variables, the forward ops behind them drop out.
   // Its inputs: the forward's (random inputs too: the gradient reuses the masks), the
@@ -171,9 +224,16 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
     in_names.push_back(kHeadGrad + std::to_string(i));
     examples.emplace_back(HostTensor(full.dtype(ys[i]), full.shape(ys[i]).dims()));
   }
+  std::vector<std::vector<int64_t>> back_probe;
+  if (!probe.empty()) {
+    back_probe = probe;
+    for (const auto& p : g->params) back_probe.push_back(p->shape());
+    const Graph& pf = tp.g->graph;
+    for (const ValueRef& v : saved) back_probe.push_back(pf.nodes[v.node].out_shapes[0].dims());
+    for (const ValueRef& y : ys) back_probe.push_back(pf.shape(y).dims());
+  }
   bw->graph = CachedGraph::build(prune_graph(back, heads), in_names, examples, {}, g->constants, opts_.compile,
-                                 name());
-  ++stats_.backward_compiles;
+                                 name(), Context(), back_probe, counters_->hook(true, c.reason));
   return bw;
 }
 

@@ -212,7 +212,13 @@ std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
            xs[i].context().str(), "; copy them to one context with as_in_context()");
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     bool same = (*it)->graph->ctx == ctx;
-    for (size_t i = 0; same && i < xs.size(); ++i) same = (*it)->shapes[i] == xs[i].shape() && (*it)->dtypes[i] == xs[i].dtype();
+    // The batch axis (axis 0) is symbolic on cpu (issue 19): any batch size shares the entry.
+    auto key = [&](std::vector<int64_t> d) {
+      if (ctx.device_type != DeviceType::gpu && !d.empty()) d[0] = -1;
+      return d;
+    };
+    for (size_t i = 0; same && i < xs.size(); ++i)
+      same = key((*it)->shapes[i]) == key(xs[i].shape()) && (*it)->dtypes[i] == xs[i].dtype();
     if (!same) continue;
     if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
     return (*it)->graph->run(xs);
@@ -242,7 +248,14 @@ std::vector<NDArray> SymbolBlock::run(const std::vector<NDArray>& xs) {
     e->shapes.push_back(x.shape());
     e->dtypes.push_back(x.dtype());
   }
-  e->graph = CachedGraph::build(graph_, inputs_, xs, ps, {}, {}, name().empty() ? "symbolblock" : name(), ctx);
+  std::vector<std::vector<int64_t>> probe;
+  if (ctx.device_type != DeviceType::gpu)
+    for (const NDArray& x : xs) {
+      probe.push_back(x.shape());
+      if (!probe.back().empty()) probe.back()[0] += 1;
+    }
+  e->graph = CachedGraph::build(graph_, inputs_, xs, ps, {}, {}, name().empty() ? "symbolblock" : name(), ctx, probe,
+                                compile_hook(false, cache_.empty() ? "first call" : "static axis changed"));
   cache_.push_front(e);
   while (cache_.size() > 8) cache_.pop_back();
   return e->graph->run(xs);

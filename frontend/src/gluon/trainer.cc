@@ -5,6 +5,7 @@
 //   "<param>:state<k>"      the k-th state array (create_state's order)
 #include <set>
 
+#include "dist_sync.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/gluon/trainer.h"
 #include "hgc/base/error.h"
@@ -19,28 +20,79 @@ NDArray scalar_f64(double v) { return nd::full({1}, v, DType::f64); }
 
 Trainer::Trainer(const ParameterDict& params, const std::string& optimizer,
                  const std::map<std::string, double>& optimizer_params,
-                 std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler)
-    : Trainer(params, optim::create(optimizer, optimizer_params, std::move(lr_scheduler))) {}
+                 std::shared_ptr<lr_scheduler::LRScheduler> lr_scheduler, const std::string& kvstore)
+    : Trainer(params, optim::create(optimizer, optimizer_params, std::move(lr_scheduler)), kvstore) {}
 
-Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer)
-    : params_(params.values()), opt_(std::move(optimizer)) {
+Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> optimizer, const std::string& kvstore)
+    : params_(params.values()), opt_(std::move(optimizer)), kvstore_(kvstore) {
   if (!opt_) fail("trainer", "needs an optimizer");
   scale_ = opt_->rescale_grad();
+  if (kvstore_.empty() || kvstore_ == "none") kvstore_ = "device";
+  if (kvstore_ == "dist_device_sync" || kvstore_ == "dist_sync_device" || kvstore_ == "horovod") kvstore_ = "dist_sync";
+  if (kvstore_ == "dist_sync") {
+    dist_ = std::make_unique<DistSync>(KVStoreOptions());
+  } else if (kvstore_ == "dist_async" || kvstore_ == "dist_device_async") {
+    fail("trainer", "kvstore '", kvstore, "' is not supported: hgc trains data-parallel synchronously (dist_sync)");
+  } else if (kvstore_ != "device" && kvstore_ != "local") {
+    fail("trainer", "unknown kvstore '", kvstore, "' (device, local, dist_sync, dist_device_sync, horovod)");
+  }
+}
+
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+
+int Trainer::num_workers() const { return dist_ ? dist_->comm().size() : 1; }
+int Trainer::rank() const { return dist_ ? dist_->comm().rank() : 0; }
+
+void Trainer::set_kvstore_options(const KVStoreOptions& o) {
+  if (!dist_) fail("trainer", "set_kvstore_options: kvstore '", kvstore_, "' does not communicate (use dist_sync)");
+  dist_->set_options(o);
+}
+
+CommStats Trainer::comm_stats() const { return dist_ ? dist_->stats() : CommStats{}; }
+
+void Trainer::check_initialized() const {
+  for (const auto& p : params_)
+    if (!p->has_grad() && p->grad_req() != "null" && p->deferred())
+      fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
+}
+
+void Trainer::update_one(size_t i) {
+  const auto& p = params_[i];
+  opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
 }
 
 void Trainer::step(double batch_size) {
   if (!(batch_size > 0)) fail("trainer", "step: batch_size must be positive, got ", batch_size);
+  check_initialized();
   autograd::Scope off(false, autograd::is_training());  // updates are never taped
-  opt_->set_rescale_grad(scale_ / batch_size);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& p = params_[i];
-    if (!p->has_grad()) {
-      if (p->grad_req() != "null" && p->deferred())
-        fail("trainer", "parameter '", p->name(), "' is not initialized yet (deferred); run a forward first");
-      continue;
-    }
-    opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
+  opt_->set_rescale_grad(scale_ / (batch_size * num_workers()));
+  if (dist_) {
+    if (!dist_->started()) dist_->start(params_);
+    dist_->reduce(params_, [&](size_t i) { update_one(i); });
+    return;
   }
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i]->has_grad()) update_one(i);
+}
+
+void Trainer::allreduce_grads() {
+  check_initialized();
+  if (!dist_) return;
+  autograd::Scope off(false, autograd::is_training());
+  if (!dist_->started()) dist_->start(params_);
+  dist_->reduce(params_, {});
+}
+
+void Trainer::update(double batch_size) {
+  if (!(batch_size > 0)) fail("trainer", "update: batch_size must be positive, got ", batch_size);
+  check_initialized();
+  if (dist_ && !dist_->started())
+    fail("trainer", "update: with kvstore dist_sync call allreduce_grads() first (or step())");
+  autograd::Scope off(false, autograd::is_training());
+  opt_->set_rescale_grad(scale_ / (batch_size * num_workers()));
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i]->has_grad()) update_one(i);
 }
 
 void Trainer::zero_grad() {

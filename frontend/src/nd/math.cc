@@ -1,6 +1,6 @@
 // NDArray operators and nd:: math, reductions, linear algebra and movement: each is one
 // registered op through nd_detail::call (hgc::invoke), or a few of them where an op has no
-// lowering of its own yet (argmax/argmin, stack, norm are composed from lowered ops).
+// lowering of its own yet (argmax/argmin are composed from lowered ops).
 #include <cmath>
 
 #include "hgc/base/error.h"
@@ -121,8 +121,7 @@ NDArray prod(const NDArray& x, const std::vector<int64_t>& axis, bool keepdims, 
 NDArray argmax(const NDArray& x, std::optional<int> axis, bool keepdims) { return arg_reduce("max", x, axis, keepdims); }
 NDArray argmin(const NDArray& x, std::optional<int> axis, bool keepdims) { return arg_reduce("min", x, axis, keepdims); }
 
-// The `norm` op has no lowering: sqrt(sum(x^2)).
-NDArray norm(const NDArray& x) { return sqrt(sum(square(x))); }
+NDArray norm(const NDArray& x) { return call("norm", {}, {x}); }
 
 // ---- linear algebra ----
 NDArray dot(const NDArray& a, const NDArray& b, bool transpose_a, bool transpose_b) {
@@ -150,7 +149,6 @@ NDArray concat(const std::vector<NDArray>& xs, int dim) {
   return call("Concat", {{"num_args", int64_t(xs.size())}, {"dim", int64_t(dim)}}, xs);
 }
 
-// The `stack` op has no lowering: expand every input at `axis`, then Concat there.
 NDArray stack(const std::vector<NDArray>& xs, int axis) {
   if (xs.empty()) fail("ndarray", "stack: no arrays to join");
   for (const NDArray& x : xs)
@@ -158,9 +156,7 @@ NDArray stack(const std::vector<NDArray>& xs, int axis) {
       fail("ndarray", "stack: shapes differ: ", nd_detail::shape_str(xs[0].shape()), " vs ",
            nd_detail::shape_str(x.shape()));
   int ax = nd_detail::normalize_axis(axis, xs[0].ndim() + 1, "stack");
-  std::vector<NDArray> parts;
-  for (const NDArray& x : xs) parts.push_back(x.expand_dims(ax));
-  return parts.size() == 1 ? parts[0] : concat(parts, ax);
+  return call("stack", {{"axis", int64_t(ax)}, {"num_args", int64_t(xs.size())}}, xs);
 }
 
 NDArray broadcast_to(const NDArray& x, const std::vector<int64_t>& shape) {

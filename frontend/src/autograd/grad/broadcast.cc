@@ -28,9 +28,9 @@ void binaries(RuleTable& t, const std::vector<std::pair<const char*, const char*
 void register_broadcast_rules(RuleTable& t) {
   binaries(t, {{"broadcast_add", "add"}, {"broadcast_sub", "sub"}, {"broadcast_mul", "mul"}, {"broadcast_div", "div"},
                {"broadcast_maximum", "maximum"}, {"broadcast_minimum", "minimum"}, {"broadcast_power", "power"},
-               {"broadcast_hypot", "hypot"}});
+               {"broadcast_hypot", "hypot"}, {"broadcast_mod", "mod"}});
   for (const char* op : {"broadcast_equal", "broadcast_not_equal", "broadcast_greater", "broadcast_greater_equal",
-                         "broadcast_lesser", "broadcast_lesser_equal", "broadcast_mod", "broadcast_logical_and",
+                         "broadcast_lesser", "broadcast_lesser_equal", "broadcast_logical_and",
                          "broadcast_logical_or", "broadcast_logical_xor"})
     t.zero(op);
   for (const char* op : {"broadcast_to", "broadcast_axis"})

@@ -1,5 +1,5 @@
 // Gradient rules of the elementwise family: unary math, same-shape binaries, *_scalar ops,
-// clip, Cast, add_n, where, and the ops with a zero gradient (rounding, comparisons, mod).
+// clip, Cast, add_n, where, and the ops with a zero gradient (rounding, comparisons).
 // Rules are written with nd:: ops (one registered op per call) so they run on the same
 // kernels as forward and trace into IR unchanged.
 #include <cmath>
@@ -85,13 +85,14 @@ void register_elementwise_rules(RuleTable& t) {
   for (const char* op : {"sign", "floor", "ceil", "round", "rint", "fix", "trunc", "logical_not", "BlockGrad",
                          "_equal", "_not_equal", "_greater", "_greater_equal", "_lesser", "_lesser_equal",
                          "_equal_scalar", "_not_equal_scalar", "_greater_scalar", "_greater_equal_scalar",
-                         "_lesser_scalar", "_lesser_equal_scalar", "_mod", "_mod_scalar", "_rmod_scalar",
+                         "_lesser_scalar", "_lesser_equal_scalar",
                          "_logical_and", "_logical_or", "_logical_xor", "_logical_and_scalar", "_logical_or_scalar",
                          "_logical_xor_scalar"})
     t.zero(op);
 
   binaries(t, {{"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"}, {"elemwise_div", "div"},
-               {"_maximum", "maximum"}, {"_minimum", "minimum"}, {"_power", "power"}, {"_hypot", "hypot"}});
+               {"_maximum", "maximum"}, {"_minimum", "minimum"}, {"_power", "power"}, {"_hypot", "hypot"},
+               {"_mod", "mod"}});
   t.add("add_n", [](const GradCtx& c) -> Grads { return Grads(c.in.size(), c.og[0]); });
 
   auto sc = [&](const char* op, std::function<NDArray(const NDArray& x, const NDArray& y, const NDArray& g, double s)> f) {
@@ -107,11 +108,15 @@ void register_elementwise_rules(RuleTable& t) {
   sc("_rpower_scalar", [](auto&, auto& y, auto& g, double s) { return g * y * std::log(s); });
   sc("_maximum_scalar", [](auto& x, auto&, auto& g, double s) { return g * (x >= s); });
   sc("_minimum_scalar", [](auto& x, auto&, auto& g, double s) { return g * (x <= s); });
+  // MXNet's mod_grad and rmod_grad: d(x mod s)/dx = 1, d(s mod x)/dx = -floor(s / x).
+  sc("_mod_scalar", [](auto&, auto&, auto& g, double) { return g; });
+  sc("_rmod_scalar", [](auto& x, auto&, auto& g, double s) { return -(g * nd::floor(s / x)); });
   sc("_hypot_scalar", [](auto& x, auto& y, auto& g, double) { return g * x / y; });
   t.add("where", [](const GradCtx& c) -> Grads {
     NDArray z = nd::zeros_like(c.og[0]);
     return {NDArray(), nd::where(c.in[0], c.og[0], z), nd::where(c.in[0], z, c.og[0])};
   });
+  un("erfinv", [](auto&, auto& y, auto& g) { return g * (std::sqrt(M_PI) / 2) * nd::exp(nd::square(y)); });
 }
 
 }  // namespace hgc::grad

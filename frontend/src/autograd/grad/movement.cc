@@ -55,6 +55,49 @@ void register_movement_rules(RuleTable& t) {
     return {parts.size() == 1 ? parts[0] : nd::concat(parts, ax)};
   });
   for (const char* op : {"shape_array", "size_array"}) t.zero(op);
+  // tile: g seen as (reps0, x0, reps1, x1, ...) (x right-aligned with reps) summed over
+  // the reps axes.
+  t.add("tile", [](const GradCtx& c) -> Grads {
+    const std::vector<int64_t>& xs = c.in[0].shape();
+    const std::vector<int64_t>& os = c.og[0].shape();
+    int n = static_cast<int>(os.size()), r = static_cast<int>(xs.size());
+    std::vector<int64_t> split, red;
+    for (int j = 0; j < n; ++j) {
+      int64_t x = j >= n - r ? xs[j - (n - r)] : 1;
+      int64_t reps = x == 0 ? 0 : os[j] / x;
+      red.push_back(static_cast<int64_t>(split.size()));
+      split.push_back(reps);
+      split.push_back(x);
+    }
+    return {nd::sum(c.og[0].reshape(split), red).reshape(xs)};
+  });
+  // repeat: g seen as (..., x_axis, repeats, ...) summed over the repeats axis.
+  t.add("repeat", [](const GradCtx& c) -> Grads {
+    const std::vector<int64_t>& xs = c.in[0].shape();
+    int64_t reps = c.attrs.i("repeats");
+    if (reps == 0) return {nd::zeros(xs, c.in[0].dtype())};
+    std::vector<int64_t> split;
+    int64_t at;
+    if (auto ax = c.attrs.opt_i("axis")) {
+      int a = normalize_axis(*ax, c.in[0].ndim(), "repeat axis");
+      split = xs;
+      split.insert(split.begin() + a + 1, reps);
+      at = a + 1;
+    } else {
+      split = {c.in[0].size(), reps};
+      at = 1;
+    }
+    return {nd::sum(c.og[0].reshape(split), {at}).reshape(xs)};
+  });
+  t.add("reverse", [](const GradCtx& c) -> Grads {
+    return {nd::op("reverse", {{"axis", c.attrs.tuple("axis")}}, {c.og[0]})};
+  });
+  t.add("depth_to_space", [](const GradCtx& c) -> Grads {
+    return {nd::op("space_to_depth", {{"block_size", c.attrs.i("block_size")}}, {c.og[0]})};
+  });
+  t.add("space_to_depth", [](const GradCtx& c) -> Grads {
+    return {nd::op("depth_to_space", {{"block_size", c.attrs.i("block_size")}}, {c.og[0]})};
+  });
 }
 
 }  // namespace hgc::grad

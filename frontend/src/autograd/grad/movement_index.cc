@@ -111,6 +111,43 @@ void register_movement_index_rules(RuleTable& t) {
     for (int d = ax + 1; d < a.ndim(); ++d) back.push_back(d);
     return {ax == 0 ? r : nd::transpose(r, back), NDArray()};
   });
+  // pick: g scattered to the picked position along the axis: one_hot(index) * g.
+  t.add("pick", [](const GradCtx& c) -> Grads {
+    const NDArray &x = c.in[0], &idx = c.in[1];
+    if (c.attrs.is_none("axis")) fail("autograd", "pick: gradients need an axis");
+    int ax = normalize_axis(c.attrs.i("axis"), x.ndim(), "pick axis");
+    int64_t n = x.shape()[ax];
+    NDArray i = idx.astype(x.dtype());
+    if (c.attrs.s("mode") == "wrap") i = i - nd::floor(i / double(n)) * double(n);
+    else i = nd::clip(i, 0, double(n - 1));
+    std::vector<int64_t> kept = x.shape();  // x's shape with the axis as 1
+    kept[ax] = 1;
+    NDArray oh = nd::one_hot(i.reshape(kept), n, 1, 0, x.dtype());  // kept + (n)
+    // Move the one_hot axis into the axis's place (the kept size-1 axis drops out).
+    std::vector<int64_t> perm;
+    for (int d = 0; d < x.ndim(); ++d) perm.push_back(d == ax ? x.ndim() : d);
+    perm.push_back(ax);
+    NDArray mask = nd::transpose(oh, perm).reshape(x.shape());
+    return {mask * c.og[0].reshape(kept), NDArray()};
+  });
+  // gather_nd: the M index rows made one flat index into data's first M dims, then the rows
+  // of g scattered back as one_hot(flat)^T . g (as take's).
+  t.add("gather_nd", [](const GradCtx& c) -> Grads {
+    const NDArray &x = c.in[0], &idx = c.in[1];
+    int64_t m = idx.shape()[0], y = idx.size() / std::max<int64_t>(1, m), lead = 1, rest = 1;
+    for (int d = 0; d < x.ndim(); ++d) (d < m ? lead : rest) *= x.shape()[d];
+    NDArray rows = idx.astype(x.dtype()).reshape({m, y});
+    NDArray flat = nd::zeros({y}, x.dtype());
+    for (int64_t d = 0; d < m; ++d) {
+      double dim = double(x.shape()[d]);
+      NDArray r = rows.slice_axis(0, d, d + 1).reshape({y});
+      r = r - nd::floor(r / dim) * dim;  // negative indices count from the end
+      flat = flat * dim + r;
+    }
+    NDArray g2 = c.og[0].reshape({y, rest});
+    NDArray back = nd::dot(nd::one_hot(flat, lead, 1, 0, x.dtype()), g2, true, false);  // (lead, rest)
+    return {back.reshape(x.shape()), NDArray()};
+  });
 }
 
 }  // namespace hgc::grad

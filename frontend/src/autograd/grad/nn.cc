@@ -95,9 +95,23 @@ void register_nn_rules(RuleTable& t) {
   t.add("FullyConnected", [](const GradCtx& c) -> Grads {
     const NDArray &x = c.in[0], &w = c.in[1];
     int64_t hidden = c.attrs.i("num_hidden");
-    NDArray x2 = c.attrs.b("flatten") ? x.reshape({x.shape()[0], -1}) : x.reshape({-1, x.shape().back()});
+    // Reshapes name no batch (or sequence) size, so that a traced gradient graph serves every
+    // size of those axes (issue 19): 0 copies the input's dim, and N-D dot keeps the leading axes.
+    bool flatten = c.attrs.b("flatten");
+    int64_t rank = static_cast<int64_t>(x.shape().size());
+    NDArray x2 = flatten ? x.reshape({0, -1}) : x.reshape({-1, x.shape().back()});
     NDArray g2 = reshape_to(c.og[0], {-1, hidden});
-    Grads r{reshape_to(nd::dot(g2, w), x.shape()), nd::dot(g2, x2, true, false)};
+    NDArray dx;
+    if (!flatten && rank > 2) dx = nd::dot(c.og[0], w);
+    else {
+      dx = nd::dot(g2, w);
+      if (rank > 2) {
+        std::vector<int64_t> back{0};
+        back.insert(back.end(), x.shape().begin() + 1, x.shape().end());
+        dx = dx.reshape(back);
+      }
+    }
+    Grads r{dx, nd::dot(g2, x2, true, false)};
     if (!c.attrs.b("no_bias")) r.push_back(nd::sum(g2, {0}));
     return r;
   });

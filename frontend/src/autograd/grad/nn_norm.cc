@@ -1,5 +1,6 @@
 // Gradient rules of the nn_norm family in the form the ops compute them: LayerNorm,
-// BatchNorm (with its moving statistics as constants), L2Normalization.
+// BatchNorm (with its moving statistics as constants), L2Normalization, InstanceNorm and
+// GroupNorm.
 #include "autograd/grad_rules.h"
 #include "hgc/base/error.h"
 #include "hgc/frontend/nd/op.h"
@@ -57,6 +58,32 @@ void register_nn_norm_rules(RuleTable& t) {
     NDArray n = nd::sqrt(nd::sum(x * x, red, true) + c.attrs.f("eps"));
     return {(g - y * nd::sum(g * y, red, true)) / n};
   });
+  // InstanceNorm / GroupNorm: LayerNorm's rule over dims 2.. of x seen as (N, C, S...) or
+  // (N, G, C/G * S...); gamma and beta are per dim 1 (channel or group).
+  auto moments_rule = [](bool grouped) {
+    return [grouped](const GradCtx& c) -> Grads {
+      const NDArray &x = c.in[0], &gamma = c.in[1];
+      int64_t groups = grouped ? c.attrs.i("num_groups") : x.shape()[1];
+      std::vector<int64_t> s{x.shape()[0], groups, -1};
+      if (!grouped) {  // keep the spatial dims as they are
+        s = x.shape();
+        if (x.ndim() == 2) s.push_back(1);
+      }
+      NDArray xs = x.reshape(s), g = c.og[0].reshape(s);
+      int nd_ = xs.ndim();
+      std::vector<int64_t> red;
+      for (int d = 2; d < nd_; ++d) red.push_back(d);
+      NDArray xc = xs - nd::mean(xs, red, true);
+      NDArray rstd = nd::rsqrt(nd::mean(xc * xc, red, true) + c.attrs.f("eps"));
+      NDArray xhat = xc * rstd;
+      NDArray gh = g * along(gamma, 1, nd_);
+      NDArray dx = rstd * (gh - nd::mean(gh, red, true) - xhat * nd::mean(gh * xhat, red, true));
+      std::vector<int64_t> others = all_but(nd_, {1});
+      return {dx.reshape(x.shape()), nd::sum(g * xhat, others), nd::sum(g, others)};
+    };
+  };
+  t.add("InstanceNorm", moments_rule(false));
+  t.add("GroupNorm", moments_rule(true));
 }
 
 }  // namespace hgc::grad

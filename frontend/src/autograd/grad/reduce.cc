@@ -69,6 +69,19 @@ void register_reduce_rules(RuleTable& t) {
     return {softmax_back(c.out[0], c.og[0], axes)};
   });
   for (const char* op : {"argmax", "argmin", "argmax_channel"}) t.zero(op);
+  // norm: g * x / y (ord 2; 0 where y is 0), g * sign(x) (ord 1), y expanded over the axes.
+  t.add("norm", [](const GradCtx& c) -> Grads {
+    const NDArray& x = c.in[0];
+    std::vector<int64_t> axes;
+    if (!c.attrs.is_none("axis")) axes = c.attrs.tuple("axis");
+    if (axes.empty())
+      for (int d = 0; d < x.ndim(); ++d) axes.push_back(d);
+    for (int64_t& a : axes) a = normalize_axis(a, x.ndim(), "norm axis");
+    NDArray g = expand_to(c.og[0], x.shape(), axes);
+    if (c.attrs.i("ord") == 1) return {g * nd::sign(x)};
+    NDArray y = expand_to(c.out[0], x.shape(), axes);
+    return {nd::where(y, g * x / nd::where(y, y, nd::ones_like(y)), nd::zeros_like(x))};
+  });
 }
 
 }  // namespace hgc::grad

@@ -23,6 +23,7 @@ const RuleTable& RuleTable::global() {
     register_nn_rules(r);
     register_nn_conv_rules(r);
     register_nn_norm_rules(r);
+    register_ordering_rules(r);
     register_missing(r);
     return r;
   }();
@@ -132,6 +133,9 @@ const std::map<std::string, BinaryGrad>& binary_grads() {
       {"power", [](auto& a, auto& b, auto& y, auto& g) {
         return std::pair{g * b * nd::power(a, b - 1.0), g * y * nd::log(a)};
       }},
+      // MXNet's mod_grad / mod_rgrad: y = a - floor(a / b) * b with floor(a / b) held
+      // constant (it is piecewise constant), so dy/da = 1 and dy/db = -floor(a / b).
+      {"mod", [](auto& a, auto& b, auto&, auto& g) { return std::pair{g, -(g * nd::floor(a / b))}; }},
       {"hypot", [](auto& a, auto& b, auto& y, auto& g) {
         NDArray gy = g / y;
         return std::pair{gy * a, gy * b};

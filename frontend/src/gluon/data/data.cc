@@ -120,11 +120,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   const std::string& l = opts_.last_batch_;
   if (l != "keep" && l != "discard" && l != "rollover")
     fail("data", "DataLoader: last_batch '", l, "' is not keep, discard or rollover");
+  if (opts_.num_parts_ < 1 || opts_.part_index_ < 0 || opts_.part_index_ >= opts_.num_parts_)
+    fail("data", "DataLoader: shard part_index ", opts_.part_index_, " is not in [0, num_parts ", opts_.num_parts_, ")");
 }
 
 size_t DataLoader::num_batches() const {
   if (!batches_.empty() || epoch_ > 0) return batches_.size();
-  int64_t n = ds_->size(), b = opts_.batch_size_;
+  int64_t n = ds_->size() / opts_.num_parts_, b = opts_.batch_size_;
   return opts_.last_batch_ == "keep" ? (n + b - 1) / b : n / b;
 }
 
@@ -136,6 +138,12 @@ DataLoader::iterator DataLoader::begin() {
     std::shuffle(order.begin(), order.end(), gen);
   }
   ++epoch_;
+  if (opts_.num_parts_ > 1) {
+    size_t parts = static_cast<size_t>(opts_.num_parts_), each = order.size() / parts;
+    std::vector<int64_t> mine(each);
+    for (size_t k = 0; k < each; ++k) mine[k] = order[k * parts + static_cast<size_t>(opts_.part_index_)];
+    order = std::move(mine);
+  }
   order.insert(order.begin(), leftover_.begin(), leftover_.end());
   leftover_.clear();
   batches_.clear();

@@ -27,6 +27,7 @@
 // running statistics are written back from extra outputs; export writes the predict-mode
 // graph (Dropout and BatchNorm ops) whatever mode ran last.
 #pragma once
+#include <functional>
 #include <list>
 #include <map>
 #include <ostream>
@@ -53,11 +54,25 @@ struct BlockArgs {
   BlockArgs& params(std::shared_ptr<ParameterDict> d) { params_ = std::move(d); return *this; }
 };
 
+// How a hybridized block compiles. Axes marked dynamic may change size between calls without
+// a trace or a compile: the kernels are generated over them once (a new size re-infers
+// shapes and plans memory, a few ms). By default axis 0 (the batch) of every input is dynamic.
+//
+//   net->hybridize(true, HybridizeOptions().dynamic_axes(0, {0, 1}));  // batch and sequence
+//   net->hybridize(true, HybridizeOptions().static_shapes());          // one compile per shape
 struct HybridizeOptions {
   CompileOptions compile;
-  size_t cache_size = 8;  // compiled graphs kept per block (by input shapes, dtypes, mode)
+  size_t cache_size = 8;  // compiled graphs kept per block (by input signature, dtypes, mode)
+  std::map<size_t, std::vector<int>> dynamic;  // input -> its dynamic axes (default: {0})
+  bool static_only = false;
   HybridizeOptions& compile_options(CompileOptions o) { compile = std::move(o); return *this; }
   HybridizeOptions& max_cached(size_t n) { cache_size = n; return *this; }
+  // Input `input`'s dynamic axes (negative counts from the end); {} makes it static.
+  HybridizeOptions& dynamic_axes(size_t input, std::vector<int> axes) { dynamic[input] = std::move(axes); return *this; }
+  // Every dim static: one compile per input shape (MXNet's CachedOp).
+  HybridizeOptions& static_shapes(bool on = true) { static_only = on; return *this; }
+  // Which axes of input `input` (of rank `rank`) are dynamic.
+  std::vector<bool> dynamic_mask(size_t input, int rank) const;
 };
 
 // While alive, blocks created on this thread are children of `block` for naming (Gluon's
@@ -135,6 +150,14 @@ class Block : public std::enable_shared_from_this<Block> {
   // Also accepts files with full parameter names (save_params / ParameterDict::save).
   void load_parameters(const std::string& path, bool allow_missing = false, bool ignore_extra = false);
 
+  // Every parameter under its structural name ("0.weight"), the names save_parameters
+  // writes: stable across processes whatever the blocks' global name counters.
+  std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> structural_params() const {
+    std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> out;
+    collect_with_prefix("", out);
+    return out;
+  }
+
   // The older save_params/load_params (the book's): full names with this block's prefix
   // stripped, so another instance (another prefix) loads them.
   void save_params(const std::string& path) const { collect_params().save(path, prefix_); }
@@ -182,15 +205,23 @@ class HybridBlock : public Block {
     int64_t hits = 0, misses = 0;   // calls that found / added a cache entry (input signature)
     int64_t traces = 0;             // times hybrid_forward ran on traced values (graphs built)
     int64_t backward_compiles = 0;  // gradient graphs compiled (run_recorded, hybrid_train.cc)
+    int64_t forward_compiles = 0;   // forward graphs compiled (predict and training forwards)
+    int64_t sizes = 0;              // executables planned for a new size without compiling
+    int64_t evictions = 0;          // cache entries dropped for cache_size
     size_t entries = 0;
   };
   CacheStats cache_stats() const;
+  // Modules compiled for this block (forward and backward; a size served by existing
+  // kernels costs none). HGC_LOG=compile prints a line for each, with its reason.
+  int64_t compile_count() const;
   void clear_cache();
 
  protected:
   std::vector<NDArray> run(const std::vector<NDArray>& xs) override;
   // Completes deferred parameter shapes by tracing this block on the inputs' shapes.
   void infer_deferred(const std::vector<NDArray>& xs);
+  // What a compiled graph of this block calls when it compiles (counts it, logs with HGC_LOG).
+  std::function<void(const std::string&, const std::string&)> compile_hook(bool backward, const std::string& reason);
 
  private:
   struct Cached;
@@ -205,10 +236,17 @@ class HybridBlock : public Block {
   std::vector<NDArray> run_recorded(const std::vector<NDArray>& xs);
   std::shared_ptr<Backward> build_backward(Cached& c, const std::vector<NDArray>& xs, std::vector<bool> need);
   bool hybridized_ = false;
+  // Compile events of this block's graphs (shared with them: a tape node may outlive a call).
+  struct Counters;
+  std::vector<std::vector<bool>> dynamic_masks(const std::vector<NDArray>& xs) const;
+  // Whether the probe trace (another size) may run before the call's own: no parameter is
+  // deferred (a probe must not complete one).
+  bool probe_first();
   HybridizeOptions opts_;
   std::list<std::shared_ptr<Cached>> cache_;
   std::shared_ptr<Cached> last_;
   CacheStats stats_;
+  std::shared_ptr<Counters> counters_;
 };
 
 // Prints Block::repr().

@@ -9,8 +9,13 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "hgc/frontend/nd/ndarray.h"
+
+namespace hgc::dist {
+class Communicator;
+}
 
 namespace hgc::gluon::metric {
 
@@ -22,6 +27,12 @@ class EvalMetric {
   virtual void reset() { sum_ = 0, count_ = 0; }
   // {name, value}; the value is NaN before any update.
   virtual std::pair<std::string, double> get() const;
+  // The running sums get() derives its value from (MXNet's sum_metric and num_inst, plus a
+  // metric's own counts), so ranks can add theirs up: metric::allreduce below.
+  virtual std::vector<double> state() const { return {sum_, count_}; }
+  virtual void set_state(const std::vector<double>& s);
+  double sum_metric() const { return sum_; }
+  double num_inst() const { return count_; }
 
  protected:
   std::string name_;
@@ -96,6 +107,8 @@ class F1 : public EvalMetric {
   explicit F1(std::string average = "macro");
   void update(const NDArray& labels, const NDArray& preds) override;
   void reset() override;
+  std::vector<double> state() const override { return {sum_, count_, tp_, fp_, fn_, tn_}; }
+  void set_state(const std::vector<double>& s) override;
 
  private:
   std::string average_;
@@ -108,5 +121,10 @@ class RMSE : public EvalMetric {
   RMSE() : EvalMetric("rmse") {}
   void update(const NDArray& labels, const NDArray& preds) override;
 };
+
+// Data-parallel evaluation: sums every rank's state() over `comm` (a collective: every rank
+// calls it) and leaves the global figure in each rank's get() — e.g. the accuracy over all
+// ranks' shards of the test set.
+void allreduce(EvalMetric& m, dist::Communicator& comm);
 
 }  // namespace hgc::gluon::metric

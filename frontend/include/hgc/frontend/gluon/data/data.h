@@ -51,7 +51,18 @@ struct DataLoaderOptions {
   bool shuffle_ = false;
   uint64_t seed_ = 0;
   std::string last_batch_ = "keep";  // keep | discard | rollover
+  // Data-parallel sharding (MXNet's SplitSampler num_parts / part_index): every epoch's order
+  // (shuffled with the seed common to all ranks) is dealt out round-robin, part_index taking
+  // samples part_index, part_index + num_parts, ...; each part gets floor(size / num_parts)
+  // samples, so every rank runs the same number of batches. Batch k of the parts together
+  // holds exactly batch k of one unsharded loader with num_parts times the batch size.
+  int64_t num_parts_ = 1, part_index_ = 0;
   DataLoaderOptions& batch_size(int64_t b) { batch_size_ = b; return *this; }
+  DataLoaderOptions& shard(int64_t num_parts, int64_t part_index) {
+    num_parts_ = num_parts;
+    part_index_ = part_index;
+    return *this;
+  }
   DataLoaderOptions& shuffle(bool s) { shuffle_ = s; return *this; }
   DataLoaderOptions& seed(uint64_t s) { seed_ = s; return *this; }
   DataLoaderOptions& last_batch(std::string l) { last_batch_ = std::move(l); return *this; }
