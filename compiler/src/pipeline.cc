@@ -6,6 +6,7 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
+#include "hgc/passes/amp.h"
 #include "hgc/passes/expand_rnn.h"
 #include "hgc/passes/fuse.h"
 #include "hgc/passes/simplify.h"
@@ -22,6 +23,8 @@ bool gemm_head(const Node& n) {
 std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
   std::vector<std::unique_ptr<Pass>> v;
   v.push_back(make_expand_rnn_pass());
+  // Before simplification: the casts it inserts are CSE'd, folded into frozen weights and fused.
+  if (opts.amp != DType::unknown) v.push_back(make_amp_pass(AmpOptions().target_dtype(opts.amp)));
   if (opts.optimize) {
     Evaluator eval;
     if (frozen) eval = [](const Node& n, const std::vector<HostTensor>& in) { return invoke_typed(n.op->name, n.attrs, in); };
@@ -37,13 +40,7 @@ std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, Te
 }
 
 void run_compile_passes(Graph& g, const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
-  InferOptions io;
-  io.require_complete = false;
-  for (const Node& n : g.nodes) {
-    if (!n.is_variable()) continue;
-    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
-    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
-  }
+  InferOptions io = variable_infer_options(g);
   PassManager pm;
   pm.add(make_infer_pass(io));
   for (auto& p : compile_passes(opts, frozen, report)) pm.add(std::move(p));

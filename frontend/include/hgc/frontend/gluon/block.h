@@ -152,6 +152,8 @@ class Block : public std::enable_shared_from_this<Block> {
 
   // Hybridizes the HybridBlocks in this tree (this one, or its children).
   virtual void hybridize(bool active = true, const HybridizeOptions& opts = {});
+  // The options of the last hybridize() call (defaults before any).
+  const HybridizeOptions& hybridize_options() const { return hybridize_opts_; }
   void initialize(const Initializer& init = init::Uniform(), bool force_reinit = false) {
     collect_params().initialize(init, force_reinit);
   }
@@ -222,6 +224,7 @@ class Block : public std::enable_shared_from_this<Block> {
   std::shared_ptr<std::map<int, ForwardPreHook>> pre_hooks_ = std::make_shared<std::map<int, ForwardPreHook>>();
   std::shared_ptr<std::map<int, ForwardHook>> hooks_ = std::make_shared<std::map<int, ForwardHook>>();
   int next_hook_ = 0;
+  HybridizeOptions hybridize_opts_;
 };
 
 class HybridBlock : public Block {
