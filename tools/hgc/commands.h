@@ -6,4 +6,5 @@ namespace hgc::cli {
 int cmd_dump(Args& args);
 int cmd_run(Args& args);
 int cmd_compile(Args& args);
+int cmd_onnx_test(Args& args);
 }  // namespace hgc::cli

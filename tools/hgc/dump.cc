@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "model_load.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/files.h"
 #include "hgc/ir/json_io.h"
@@ -105,14 +106,15 @@ int cmd_dump(Args& args) {
   if (format != "text" && format != "json" && format != "dot")
     fail("cli", "dump: --format must be text, json or dot, got '", format, "'");
 
-  Graph g = load_json_file(model);
+  // Complete inference is required only when the user told us the input shapes.
+  bool user_shapes = !opts.shapes.empty();
   std::map<std::string, HostTensor> params;
+  Graph g = load_model(model, opts, params);
   if (!params_path.empty()) {
     params = load_params_by_name(params_path);
     add_param_shapes(g, params, opts);
   }
-  // Complete inference is required only when the user told us the input shapes.
-  opts.require_complete = !opts.shapes.empty();
+  opts.require_complete = user_shapes;
   PassManager pm;
   pm.add(make_infer_pass(opts));
   if (!after.empty() && after != "infer") {

@@ -1,0 +1,217 @@
+// ONNX neural-network ops (convolution, pooling, normalization, GEMM) -> registry ops.
+#include "map_util.h"
+
+namespace hgc::onnx_detail {
+namespace {
+
+// Symmetric per-dim padding from ONNX pads/auto_pad; asymmetric padding is refused.
+std::vector<int64_t> window_pads(Importer& im, int nd, const std::vector<int64_t>& kernel,
+                                 const std::vector<int64_t>& stride, const std::vector<int64_t>& dil,
+                                 const std::vector<int64_t>& spatial) {
+  std::string ap = im.attr_s("auto_pad", "NOTSET");
+  std::vector<int64_t> pads = im.attr_ints("pads");
+  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+    pads.assign(2 * nd, 0);
+    for (int k = 0; k < nd; ++k) {
+      if (spatial.size() != (size_t)nd || spatial[k] < 0) im.error("auto_pad needs known spatial dims");
+      int64_t out = (spatial[k] + stride[k] - 1) / stride[k];
+      int64_t total = std::max<int64_t>(0, (out - 1) * stride[k] + (kernel[k] - 1) * dil[k] + 1 - spatial[k]);
+      int64_t small = total / 2, big = total - small;
+      pads[k] = ap == "SAME_UPPER" ? small : big;
+      pads[k + nd] = ap == "SAME_UPPER" ? big : small;
+    }
+  } else if (ap == "VALID" || pads.empty()) {
+    pads.assign(2 * nd, 0);
+  }
+  if ((int)pads.size() != 2 * nd) im.error("pads has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * nd));
+  std::vector<int64_t> p(nd);
+  for (int k = 0; k < nd; ++k) {
+    if (pads[k] != pads[k + nd]) im.error("asymmetric padding " + tuple_str(pads) + " is not supported");
+    p[k] = pads[k];
+  }
+  return p;
+}
+
+std::vector<int64_t> or_ones(std::vector<int64_t> v, int nd) {
+  if (v.empty()) v.assign(nd, 1);
+  return v;
+}
+
+void conv(Importer& im, bool transpose) {
+  std::vector<int64_t> w = known_shape(im, 1), x = known_shape(im, 0);
+  int nd = (int)w.size() - 2;
+  if (nd < 1) im.error("weight of rank " + std::to_string(w.size()));
+  std::vector<int64_t> kernel = im.attr_ints("kernel_shape");
+  if (kernel.empty()) kernel.assign(w.begin() + 2, w.end());
+  std::vector<int64_t> stride = or_ones(im.attr_ints("strides"), nd), dil = or_ones(im.attr_ints("dilations"), nd);
+  std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  int64_t group = im.attr_i("group", 1);
+  KV kv{{"kernel", tuple_str(kernel)}, {"stride", tuple_str(stride)}, {"dilate", tuple_str(dil)},
+        {"num_group", group}, {"no_bias", !im.has_input(2)}};
+  std::vector<ValueRef> ins{im.in(0), im.in(1)};
+  if (im.has_input(2)) ins.push_back(im.in(2));
+  if (!transpose) {
+    kv.push_back({"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial))});
+    kv.push_back({"num_filter", w[0]});
+    im.set_output(0, im.add("Convolution", ins, kv));
+    return;
+  }
+  std::vector<int64_t> adj = im.attr_ints("output_padding");
+  if (adj.empty()) adj.assign(nd, 0);
+  std::vector<int64_t> out_shape = im.attr_ints("output_shape");
+  std::vector<int64_t> pad(nd, 0);
+  if (!out_shape.empty() || im.attr_s("auto_pad", "NOTSET") != "NOTSET") {
+    if (out_shape.empty())
+      for (int k = 0; k < nd; ++k) out_shape.push_back(spatial[k] * stride[k]);
+    if ((int)out_shape.size() > nd) out_shape.erase(out_shape.begin(), out_shape.end() - nd);
+    for (int k = 0; k < nd; ++k) {  // total padding = stride*(in-1) + adj + (k-1)*d + 1 - out
+      int64_t total = stride[k] * (spatial[k] - 1) + adj[k] + (kernel[k] - 1) * dil[k] + 1 - out_shape[k];
+      if (total < 0 || total % 2) im.error("output_shape " + tuple_str(out_shape) + " needs asymmetric padding");
+      pad[k] = total / 2;
+    }
+  } else {
+    pad = window_pads(im, nd, kernel, stride, dil, spatial);
+  }
+  kv.push_back({"pad", tuple_str(pad)});
+  kv.push_back({"adj", tuple_str(adj)});
+  kv.push_back({"num_filter", w[1] * group});
+  im.set_output(0, im.add("Deconvolution", ins, kv));
+}
+
+void pool(Importer& im, const std::string& type) {
+  std::vector<int64_t> x = known_shape(im, 0);
+  int nd = (int)x.size() - 2;
+  std::vector<int64_t> kernel = im.attr_ints("kernel_shape");
+  if ((int)kernel.size() != nd) im.error("kernel_shape must have one entry per spatial dim");
+  std::vector<int64_t> stride = or_ones(im.attr_ints("strides"), nd), dil = or_ones(im.attr_ints("dilations"), nd);
+  for (int64_t d : dil)
+    if (d != 1) im.error("pooling with dilations is not supported");
+  if (im.has_output(1)) im.error("the Indices output of MaxPool is not supported");
+  if (im.attr_i("storage_order", 0) != 0) im.error("storage_order=1 is not supported");
+  std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  KV kv{{"kernel", tuple_str(kernel)}, {"stride", tuple_str(stride)}, {"pool_type", type},
+        {"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial))},
+        {"pooling_convention", im.attr_i("ceil_mode", 0) ? "full" : "valid"}};
+  if (type == "avg") kv.push_back({"count_include_pad", im.attr_i("count_include_pad", 0) != 0});
+  im.set_output(0, im.add("Pooling", {im.in(0)}, kv));
+}
+
+void global_pool(Importer& im, const std::string& type) {
+  int nd = im.rank(0) - 2;
+  im.set_output(0, im.add("Pooling", {im.in(0)}, {{"kernel", tuple_str(std::vector<int64_t>(nd, 1))}, {"pool_type", type}, {"global_pool", true}}));
+}
+
+// numpy matmul: 1-D operands promoted, batch dims broadcast, then dot or batch_dot.
+ValueRef matmul(Importer& im, ValueRef a, ValueRef b) {
+  std::vector<int64_t> sa = known_shape_of(im, a), sb = known_shape_of(im, b);
+  bool va = sa.size() == 1, vb = sb.size() == 1;
+  if (va) sa.insert(sa.begin(), 1);
+  if (vb) sb.push_back(1);
+  a = reshape_to(im, a, sa);
+  b = reshape_to(im, b, sb);
+  std::vector<int64_t> out;
+  ValueRef r;
+  if (sa.size() == 2 && sb.size() == 2) {
+    r = im.add("dot", {a, b});
+    out = {sa[0], sb[1]};
+  } else if (sb.size() == 2) {  // (..., m, k) x (k, n): one GEMM over the flattened rows
+    int64_t rows = 1;
+    for (size_t k = 0; k + 1 < sa.size(); ++k) rows *= sa[k];
+    r = im.add("dot", {reshape_to(im, a, {rows, sa.back()}), b});
+    out = sa;
+    out.back() = sb[1];
+  } else {
+    std::vector<int64_t> ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+    std::vector<int64_t> batch = broadcast_dims(im, ba, bb);
+    int64_t nb = 1;
+    for (int64_t d : batch) nb *= d;
+    auto full = [&](ValueRef v, const std::vector<int64_t>& s) {
+      std::vector<int64_t> f = batch;
+      f.push_back(s[s.size() - 2]);
+      f.push_back(s.back());
+      v = broadcast_to(im, v, f);
+      return reshape_to(im, v, {nb, s[s.size() - 2], s.back()});
+    };
+    r = im.add("batch_dot", {full(a, sa), full(b, sb)});
+    out = batch;
+    out.push_back(sa[sa.size() - 2]);
+    out.push_back(sb.back());
+  }
+  if (va) out.erase(out.end() - 2);
+  if (vb) out.erase(out.end() - 1);
+  return reshape_to(im, r, out);
+}
+
+}  // namespace
+
+void register_nn(MapTable& t) {
+  t["Conv"] = [](Importer& im) { conv(im, false); };
+  t["ConvTranspose"] = [](Importer& im) { conv(im, true); };
+  t["MaxPool"] = [](Importer& im) { pool(im, "max"); };
+  t["AveragePool"] = [](Importer& im) { pool(im, "avg"); };
+  t["GlobalAveragePool"] = [](Importer& im) { global_pool(im, "avg"); };
+  t["GlobalMaxPool"] = [](Importer& im) { global_pool(im, "max"); };
+  t["BatchNormalization"] = [](Importer& im) {
+    if (im.attr_i("training_mode", 0) || im.num_outputs() > 1)
+      im.unsupported(OnnxUnsupportedKind::Training, "BatchNormalization in training mode");
+    std::vector<ValueRef> ins;
+    for (int i = 0; i < 5; ++i) ins.push_back(im.in(i));
+    im.set_output(0, im.add("BatchNorm", ins, {{"eps", im.attr_f("epsilon", 1e-5)}, {"fix_gamma", false}, {"use_global_stats", true}}));
+  };
+  t["InstanceNormalization"] = [](Importer& im) {
+    im.set_output(0, im.add("InstanceNorm", {im.in(0), im.in(1), im.in(2)}, {{"eps", im.attr_f("epsilon", 1e-5)}}));
+  };
+  t["LayerNormalization"] = [](Importer& im) {
+    if (im.num_outputs() > 1 && (im.has_output(1) || im.has_output(2)))
+      im.error("the Mean/InvStdDev outputs of LayerNormalization are not supported");
+    std::vector<int64_t> s = known_shape(im, 0);
+    int r = (int)s.size(), axis = norm_axis(im, im.attr_i("axis", -1), r);
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < r; ++k) (k < axis ? outer : inner) *= s[k];
+    ValueRef x = reshape_to(im, im.in(0), {outer, inner});
+    ValueRef g = broadcast_to(im, im.in(1), std::vector<int64_t>(s.begin() + axis, s.end()));
+    g = reshape_to(im, g, {inner});
+    ValueRef b = im.has_input(2) ? im.in(2) : im.scalar_ref(0, im.dtype(0));
+    b = reshape_to(im, broadcast_to(im, b, std::vector<int64_t>(s.begin() + axis, s.end())), {inner});
+    ValueRef y = im.add("LayerNorm", {x, g, b}, {{"axis", int64_t(-1)}, {"eps", im.attr_f("epsilon", 1e-5)}});
+    im.set_output(0, reshape_to(im, y, s));
+  };
+  t["Dropout"] = [](Importer& im) {
+    bool training = im.has_input(2) && (!im.constant(2) || im.constant(2)->as_double(0) != 0);
+    if (training) im.unsupported(OnnxUnsupportedKind::Training, "Dropout with training_mode");
+    ValueRef x = im.in(0);
+    im.set_output(0, im.add("_copy", {x}));
+    if (im.has_output(1)) im.set_output(1, im.cast(im.add("ones_like", {to_float(im, x)}), DType::boolean));
+  };
+  t["Flatten"] = [](Importer& im) {
+    std::vector<int64_t> s = known_shape(im, 0);
+    int r = (int)s.size();
+    int64_t a = im.attr_i("axis", 1);
+    if (a < -r || a > r) im.error("axis out of range");
+    if (a < 0) a += r;
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < r; ++k) (k < a ? outer : inner) *= s[k];
+    im.set_output(0, im.add("_copy", {reshape_to(im, im.in(0), {outer, inner})}));
+  };
+  t["MatMul"] = [](Importer& im) { im.set_output(0, matmul(im, im.in(0), im.in(1))); };
+  t["Gemm"] = [](Importer& im) {
+    double alpha = im.attr_f("alpha", 1.0), beta = im.attr_f("beta", 1.0);
+    bool ta = im.attr_i("transA", 0) != 0, tb = im.attr_i("transB", 0) != 0;
+    std::vector<int64_t> sb = known_shape(im, 1);
+    // Linear layers: y = x W^T + b in one FullyConnected.
+    if (!ta && tb && alpha == 1.0 && beta == 1.0 && im.has_input(2) && im.shape(2).ndim() == 1 && im.shape(2)[0] == sb[0]) {
+      im.set_output(0, im.add("FullyConnected", {im.in(0), im.in(1), im.in(2)}, {{"num_hidden", sb[0]}, {"flatten", false}}));
+      return;
+    }
+    ValueRef y = im.add("dot", {im.in(0), im.in(1)}, {{"transpose_a", ta}, {"transpose_b", tb}});
+    if (alpha != 1.0) y = im.add("_mul_scalar", {y}, {{"scalar", alpha}});
+    if (im.has_input(2) && beta != 0.0) {
+      ValueRef c = im.in(2);
+      if (beta != 1.0) c = im.add("_mul_scalar", {c}, {{"scalar", beta}});
+      y = im.add("broadcast_add", {y, c});
+    }
+    im.set_output(0, y);
+  };
+}
+
+}  // namespace hgc::onnx_detail
