@@ -85,7 +85,16 @@ std::string ScalarBuilder::raw(const std::string& text) {
 
 std::string ScalarBuilder::constant(double v) {
   if (dtype_is_float(t_)) return raw("arith.constant " + float_literal(v, t_) + " : " + ty());
-  return raw("arith.constant " + std::to_string(static_cast<long long>(v)) + " : " + ty());
+  // Integer constants saturate to the dtype's range (a max-pool's -inf start is its minimum).
+  int bits = static_cast<int>(dtype_size(t_)) * 8;
+  bool uns = t_ == DType::u8 || t_ == DType::u16 || t_ == DType::u32 || t_ == DType::u64 || t_ == DType::boolean;
+  double lo = uns ? 0.0 : -std::ldexp(1.0, bits - 1), hi = uns ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  if (std::isnan(v)) v = 0;
+  v = std::min(std::max(v, lo), hi);
+  if (bits == 64 && !uns && v >= 9.2233720368547758e18) return raw("arith.constant 9223372036854775807 : " + ty());
+  if (bits == 64 && uns && v >= 1.8446744073709552e19) return raw("arith.constant -1 : " + ty());
+  std::string lit = uns && bits == 64 ? std::to_string(static_cast<unsigned long long>(v)) : std::to_string(static_cast<long long>(v));
+  return raw("arith.constant " + lit + " : " + ty());
 }
 
 std::string ScalarBuilder::binary(const std::string& op, const std::string& a, const std::string& b) {

@@ -155,7 +155,7 @@ void block_move(Ctx& c, bool to_space) {
 }  // namespace
 
 void add_movement_kernels(KernelTable& t) {
-  for (const char* name : {"Reshape", "Flatten", "expand_dims", "squeeze"}) t[name] = copy;
+  for (const char* name : {"Reshape", "_np_reshape", "Flatten", "expand_dims", "squeeze"}) t[name] = copy;
   t["transpose"] = transpose;
   t["SwapAxis"] = swap_axis;
   t["Concat"] = concat;

@@ -13,16 +13,25 @@ void require_float(const NodeCtx& c) {
     c.error("elementwise code is generated for floating-point types; got " + dtype_name(c.out_types[0]));
 }
 
-KernelFn unary(UnaryExpr e) {
-  return [e](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
+// The expression for the node's dtype: the float one, or the integer one where it exists.
+template <typename E>
+const E& pick(const NodeCtx& c, const E& fe, const std::map<std::string, E>& ints, const std::string& kind) {
+  if (dtype_is_float(c.out_types[0])) return fe;
+  auto it = ints.find(kind);
+  if (it == ints.end() || c.in_types[0] != c.out_types[0]) require_float(c);
+  return it->second;
+}
+
+KernelFn unary(UnaryExpr fe, std::string kind) {
+  return [fe, kind](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    const UnaryExpr& e = pick(c, fe, int_unary_exprs(), kind);
     w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) { return e(b, a[0]); }));
   };
 }
 
-KernelFn binary(BinaryExpr e) {
-  return [e](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
+KernelFn binary(BinaryExpr fe, std::string kind) {
+  return [fe, kind](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    const BinaryExpr& e = pick(c, fe, int_binary_exprs(), kind);
     w.result(0, w.elementwise({ins[0], ins[1]}, outs[0], c.out_types[0],
                               [&](ScalarBuilder& b, auto& a) { return e(b, a[0], a[1]); }));
   };
@@ -30,9 +39,9 @@ KernelFn binary(BinaryExpr e) {
 
 // x op scalar (or scalar op x): the scalar a constant of the code, or, with scalar_input, read
 // once from the trailing 0-d input before the loop.
-KernelFn scalar(BinaryExpr e, bool reversed) {
-  return [e, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
+KernelFn scalar(BinaryExpr fe, std::string kind, bool reversed) {
+  return [fe, kind, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    const BinaryExpr& e = pick(c, fe, int_binary_exprs(), kind);
     std::string k;
     if (c.scalar_input) {
       k = w.fresh();
@@ -70,7 +79,7 @@ std::string convert(ScalarBuilder& b, const std::string& x, DType from, DType to
 
 void register_elementwise(LoweringTable& t) {
   for (const auto& [name, e] : unary_exprs())
-    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary(e));
+    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary(e, name));
 
   t.poly_kernel("Activation", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
@@ -93,7 +102,7 @@ void register_elementwise(LoweringTable& t) {
     for (size_t k = 1; k < outs.size(); ++k) w.result(k, w.fill(outs[k], 0));
   });
 
-  t.poly_kernel("LogisticRegressionOutput", unary(unary_exprs().at("sigmoid")));
+  t.poly_kernel("LogisticRegressionOutput", unary(unary_exprs().at("sigmoid"), "sigmoid"));
 
   const std::vector<std::pair<const char*, const char*>> binaries = {
       {"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"}, {"elemwise_div", "div"},
@@ -101,8 +110,8 @@ void register_elementwise(LoweringTable& t) {
       {"_minimum", "minimum"}, {"_equal", "equal"}, {"_not_equal", "not_equal"}, {"_greater", "greater"},
       {"_greater_equal", "greater_equal"}, {"_lesser", "lesser"}, {"_lesser_equal", "lesser_equal"},
       {"_logical_and", "logical_and"}, {"_logical_or", "logical_or"}, {"_logical_xor", "logical_xor"}};
-  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary(binary_exprs().at(kind)));
-  for (const auto& [kind, e] : binary_exprs()) t.poly_kernel("broadcast_" + kind, binary(e));
+  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary(binary_exprs().at(kind), kind));
+  for (const auto& [kind, e] : binary_exprs()) t.poly_kernel("broadcast_" + kind, binary(e, kind));
 
   const std::vector<std::tuple<const char*, const char*, bool>> scalars = {
       {"_plus_scalar", "add", false}, {"_minus_scalar", "sub", false}, {"_rminus_scalar", "sub", true},
@@ -115,7 +124,7 @@ void register_elementwise(LoweringTable& t) {
       {"_lesser_scalar", "lesser", false}, {"_lesser_equal_scalar", "lesser_equal", false},
       {"_logical_and_scalar", "logical_and", false}, {"_logical_or_scalar", "logical_or", false},
       {"_logical_xor_scalar", "logical_xor", false}};
-  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(binary_exprs().at(kind), rev));
+  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(binary_exprs().at(kind), kind, rev));
 
   t.poly_kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     require_float(c);
@@ -146,7 +155,6 @@ void register_elementwise(LoweringTable& t) {
   });
   // Not shape-polymorphic: a 1-D condition follows dim 0, which row splitting cannot see.
   t.kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    require_float(c);
     const Dims& out = c.out_shapes[0];
     // A 1-D condition selects whole rows (MXNet): it follows dim 0, not numpy alignment.
     std::string cmap = c.in_shapes[0].size() == 1 && out.size() > 1 ? affine_map(out.size(), {"d0"})

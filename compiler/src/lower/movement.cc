@@ -112,7 +112,7 @@ std::vector<int64_t> tuple_entries(const std::string& text, int64_t none) {
 
 void register_movement(LoweringTable& t) {
   // Dropout is the identity in predict mode; the regression losses' forward is their input.
-  for (const char* v : {"Reshape", "Flatten", "expand_dims", "squeeze", "Dropout", "LinearRegressionOutput",
+  for (const char* v : {"Reshape", "_np_reshape", "Flatten", "expand_dims", "squeeze", "Dropout", "LinearRegressionOutput",
                         "MAERegressionOutput"})
     t.view(v);
 

@@ -292,7 +292,12 @@ OnnxModel Importer::run(const pb::ModelProto& m) {
   for (const auto& o : m.opset_import()) {
     if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
   }
-  if (opset_ <= 0) fail("onnx", origin_, ": the model imports no ai.onnx opset");
+  if (opset_ <= 0) {
+    for (const auto& o : m.opset_import())
+      if (o.domain() == "ai.onnx.preview.training")
+        throw OnnxUnsupported(OnnxUnsupportedKind::Training, origin_ + ": a training model (ai.onnx.preview.training operators only)");
+    fail("onnx", origin_, ": the model imports no ai.onnx opset");
+  }
   if (opset_ > 17) fail("onnx", origin_, ": opset ", opset_, " is newer than 17, the newest this build reads");
   if (!m.has_graph()) fail("onnx", origin_, ": the model has no graph");
   const pb::GraphProto& gp = m.graph();
@@ -351,6 +356,7 @@ const MapTable& map_table() {
     register_math(m);
     register_nn(m);
     register_movement(m);
+    register_extra(m);
     return m;
   }();
   return t;

@@ -9,7 +9,7 @@ MapFn unary(const std::string& op) {
   return [op](Importer& im) {
     ValueRef x = im.in(0);
     DType t = im.dtype_of(x);
-    im.set_output(0, im.cast(im.add(op, {to_float(im, x)}), t));
+    im.set_output(0, im.cast(im.add(op, {int_native(op) ? x : to_float(im, x)}), t));
   };
 }
 
@@ -24,6 +24,7 @@ MapFn scalar_after(const std::string& op, const std::string& sop, double s) {
 // result dtype (comparisons give bool).
 ValueRef bin(Importer& im, const std::string& op, ValueRef a, ValueRef b) {
   DType ta = im.dtype_of(a), tb = im.dtype_of(b);
+  if (ta == tb && int_native(op)) return im.add(op, {a, b});
   if (ta != tb) {
     if (dtype_is_float(ta)) b = im.cast(b, ta);
     else if (dtype_is_float(tb)) a = im.cast(a, tb);
@@ -86,6 +87,7 @@ MapFn reduce(const std::string& op, const std::string& pre, const std::string& p
     KV kv{{"keepdims", im.attr_i("keepdims", 1) != 0}};
     if (!all) kv.push_back({"axis", tuple_str(axes)});
     ValueRef r = im.add(op, {x}, kv);
+    if (all && !im.attr_i("keepdims", 1)) r = reshape_to(im, r, {});  // MXNet keeps (1,)
     if (!post.empty()) r = im.add(post, {r});
     im.set_output(0, im.cast(r, t));
   };
@@ -98,7 +100,17 @@ MapFn arg_reduce(const std::string& op) {
     bool keep = im.attr_i("keepdims", 1) != 0;
     ValueRef x = to_float(im, im.in(0));
     bool last = im.attr_i("select_last_index", 0) != 0;
-    if (last) x = im.add("reverse", {x}, {{"axis", tuple_str({axis})}});
+    if (last) {  // reversed along the axis: a slice with step -1
+      std::vector<std::string> st(r, "None");
+      st[axis] = "-1";
+      std::string b = "(", e = "(", sp = "(";
+      for (int k = 0; k < r; ++k) {
+        b += std::string(k ? ", " : "") + "None";
+        sp += std::string(k ? ", " : "") + st[k];
+      }
+      std::string close = r == 1 ? ",)" : ")";
+      x = im.add("slice", {x}, {{"begin", b + close}, {"end", b + close}, {"step", sp + close}});
+    }
     ValueRef y = im.add(op, {x}, {{"axis", int64_t(axis)}, {"keepdims", keep}});
     if (last) {
       int64_t n = known_shape(im, 0)[axis];
@@ -138,9 +150,7 @@ void register_math(MapTable& t) {
       {"Acosh", "arccosh"}, {"Atanh", "arctanh"}, {"Erf", "erf"}, {"Relu", "relu"}, {"Sigmoid", "sigmoid"},
       {"Tanh", "tanh"}, {"Softsign", "softsign"}, {"Identity", "_copy"}};
   for (const auto& [o, h] : unaries) t[o] = unary(h);
-  t["Not"] = [](Importer& im) {
-    im.set_output(0, im.cast(im.add("logical_not", {to_float(im, im.in(0))}), DType::boolean));
-  };
+  t["Not"] = [](Importer& im) { im.set_output(0, im.cast(im.add("logical_not", {im.in(0)}), DType::boolean)); };
   t["Softplus"] = [](Importer& im) { im.set_output(0, im.add("Activation", {im.in(0)}, {{"act_type", "softrelu"}})); };
   t["LeakyRelu"] = [](Importer& im) { leaky(im, "leaky", im.attr_f("alpha", 0.01)); };
   t["Elu"] = [](Importer& im) { leaky(im, "elu", im.attr_f("alpha", 1.0)); };
@@ -156,9 +166,17 @@ void register_math(MapTable& t) {
   };
   t["PRelu"] = [](Importer& im) {  // relu(x) + slope * min(x, 0), slope broadcast numpy-style
     ValueRef x = im.in(0);
+    Shape xs = im.shape(0), ss = im.shape(1);
+    ValueRef slope = im.in(1);
+    // Old exporters give a per-channel slope as (C,): it follows axis 1, not the last axis.
+    if (xs.known() && ss.known() && xs.ndim() > 2 && ss.ndim() == 1 && ss[0] == xs[1] && ss[0] != xs[xs.ndim() - 1]) {
+      std::vector<int64_t> cs(xs.ndim() - 1, 1);
+      cs[0] = ss[0];
+      slope = reshape_to(im, slope, cs);
+    }
     ValueRef pos = im.add("relu", {x});
     ValueRef neg = im.add("_minimum_scalar", {x}, {{"scalar", 0.0}});
-    im.set_output(0, im.add("broadcast_add", {pos, im.add("broadcast_mul", {neg, im.in(1)})}));
+    im.set_output(0, im.add("broadcast_add", {pos, im.add("broadcast_mul", {neg, slope})}));
   };
   t["HardSigmoid"] = [](Importer& im) {
     im.set_output(0, im.add("hard_sigmoid", {im.in(0)}, {{"alpha", im.attr_f("alpha", 0.2)}, {"beta", im.attr_f("beta", 0.5)}}));
@@ -190,9 +208,7 @@ void register_math(MapTable& t) {
   t["Mul"] = binary("broadcast_mul");
   t["Div"] = [](Importer& im) {
     DType ty = im.dtype(0);
-    ValueRef r = bin(im, "broadcast_div", im.in(0), im.in(1));
-    if (!dtype_is_float(ty)) r = im.add("trunc", {r});  // C division for integers
-    im.set_output(0, im.cast(r, ty));
+    im.set_output(0, im.cast(bin(im, "broadcast_div", im.in(0), im.in(1)), ty));  // C division for integers
   };
   t["Pow"] = [](Importer& im) {
     DType ty = im.dtype(0);
@@ -200,9 +216,10 @@ void register_math(MapTable& t) {
   };
   t["Mod"] = [](Importer& im) {
     DType ty = im.dtype(0);
-    ValueRef a = to_float(im, im.in(0)), b = im.cast(im.in(1), im.dtype_of(a));
+    bool fmod = im.attr_i("fmod", 0) != 0;
+    ValueRef a = fmod ? to_float(im, im.in(0)) : im.in(0), b = im.cast(im.in(1), im.dtype_of(a));
     ValueRef r;
-    if (im.attr_i("fmod", 0)) {  // C fmod: a - trunc(a / b) * b
+    if (fmod) {  // C fmod: a - trunc(a / b) * b
       ValueRef q = im.add("trunc", {im.add("broadcast_div", {a, b})});
       r = im.add("broadcast_sub", {a, im.add("broadcast_mul", {q, b})});
     } else {
@@ -226,7 +243,7 @@ void register_math(MapTable& t) {
     std::vector<int64_t> s = broadcast_dims(im, broadcast_dims(im, known_shape(im, 0), known_shape(im, 1)), known_shape(im, 2));
     DType ty = im.dtype(1);
     ValueRef c = broadcast_to(im, im.in(0), s);
-    ValueRef x = broadcast_to(im, to_float(im, im.in(1)), s);
+    ValueRef x = broadcast_to(im, im.in(1), s);
     ValueRef y = broadcast_to(im, im.cast(im.in(2), im.dtype_of(x)), s);
     im.set_output(0, im.cast(im.add("where", {c, x, y}), ty));
   };

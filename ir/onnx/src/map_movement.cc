@@ -35,7 +35,7 @@ void reshape(Importer& im) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
   if (n != numel) im.error("cannot reshape " + Shape(x).str() + " to " + Shape(s).str());
-  im.set_output(0, im.add("Reshape", {im.in(0)}, {{"shape", tuple_str(s)}}));
+  im.set_output(0, im.add("_np_reshape", {im.in(0)}, {{"newshape", tuple_str(s)}}));
 }
 
 void slice(Importer& im) {
@@ -149,7 +149,7 @@ void register_movement(MapTable& t) {
     }
     for (int k = 0; k < r; ++k)
       if (!drop[k]) o.push_back(s[k]);
-    im.set_output(0, im.add("Reshape", {im.in(0)}, {{"shape", tuple_str(o)}}));
+    im.set_output(0, im.add("_np_reshape", {im.in(0)}, {{"newshape", tuple_str(o)}}));
   };
   t["Unsqueeze"] = [](Importer& im) {
     std::vector<int64_t> s = known_shape(im, 0), axes = axes_arg(im, 1), o;
@@ -161,7 +161,7 @@ void register_movement(MapTable& t) {
       ins[k] = true;
     }
     for (int k = 0, j = 0; k < r; ++k) o.push_back(ins[k] ? 1 : s[j++]);
-    im.set_output(0, im.add("Reshape", {im.in(0)}, {{"shape", tuple_str(o)}}));
+    im.set_output(0, im.add("_np_reshape", {im.in(0)}, {{"newshape", tuple_str(o)}}));
   };
   t["Slice"] = slice;
   t["Gather"] = [](Importer& im) {

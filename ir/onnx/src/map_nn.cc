@@ -162,8 +162,6 @@ void register_nn(MapTable& t) {
     im.set_output(0, im.add("InstanceNorm", {im.in(0), im.in(1), im.in(2)}, {{"eps", im.attr_f("epsilon", 1e-5)}}));
   };
   t["LayerNormalization"] = [](Importer& im) {
-    if (im.num_outputs() > 1 && (im.has_output(1) || im.has_output(2)))
-      im.error("the Mean/InvStdDev outputs of LayerNormalization are not supported");
     std::vector<int64_t> s = known_shape(im, 0);
     int r = (int)s.size(), axis = norm_axis(im, im.attr_i("axis", -1), r);
     int64_t outer = 1, inner = 1;
@@ -173,8 +171,18 @@ void register_nn(MapTable& t) {
     g = reshape_to(im, g, {inner});
     ValueRef b = im.has_input(2) ? im.in(2) : im.scalar_ref(0, im.dtype(0));
     b = reshape_to(im, broadcast_to(im, b, std::vector<int64_t>(s.begin() + axis, s.end())), {inner});
-    ValueRef y = im.add("LayerNorm", {x, g, b}, {{"axis", int64_t(-1)}, {"eps", im.attr_f("epsilon", 1e-5)}});
+    double eps = im.attr_f("epsilon", 1e-5);
+    ValueRef y = im.add("LayerNorm", {x, g, b}, {{"axis", int64_t(-1)}, {"eps", eps}});
     im.set_output(0, reshape_to(im, y, s));
+    if (im.has_output(1) || im.has_output(2)) {  // Mean and InvStdDev, shaped (s[:axis], 1, ...)
+      std::vector<int64_t> ms(s.begin(), s.begin() + axis);
+      ms.resize(r, 1);
+      ValueRef mean = im.add("mean", {x}, {{"axis", "(1,)"}, {"keepdims", true}});
+      ValueRef var = im.add("mean", {im.add("square", {im.add("broadcast_sub", {x, mean})})}, {{"axis", "(1,)"}, {"keepdims", true}});
+      ValueRef inv = im.add("rsqrt", {im.add("_plus_scalar", {var}, {{"scalar", eps}})});
+      im.set_output(1, reshape_to(im, mean, ms));
+      im.set_output(2, reshape_to(im, inv, ms));
+    }
   };
   t["Dropout"] = [](Importer& im) {
     bool training = im.has_input(2) && (!im.constant(2) || im.constant(2)->as_double(0) != 0);

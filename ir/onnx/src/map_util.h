@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "importer.h"
 
@@ -21,7 +22,18 @@ inline int norm_axis(Importer& im, int64_t a, int rank) {
   return a < 0 ? static_cast<int>(a + rank) : static_cast<int>(a);
 }
 
-// Integer and bool tensors go through float64 for ops whose kernels are float-only (exact
+// Ops whose kernels take integer and bool tensors as they are.
+inline bool int_native(const std::string& op) {
+  static const std::set<std::string> ops = {
+      "broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div", "broadcast_mod",
+      "broadcast_maximum", "broadcast_minimum", "broadcast_equal", "broadcast_not_equal",
+      "broadcast_greater", "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal",
+      "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "abs", "negative",
+      "sign", "relu", "_copy", "square", "logical_not", "where"};
+  return ops.count(op) > 0;
+}
+
+// Other integer and bool tensors go through float64 for ops whose kernels are float-only (exact
 // for integers below 2^53); `back` restores the dtype.
 inline bool kernel_float(DType t) { return dtype_is_float(t); }
 inline ValueRef to_float(Importer& im, ValueRef v) {
@@ -30,7 +42,7 @@ inline ValueRef to_float(Importer& im, ValueRef v) {
 
 inline ValueRef reshape_to(Importer& im, ValueRef v, const std::vector<int64_t>& s) {
   if (im.shape_of(v).known() && im.shape_of(v).dims() == s) return v;
-  return im.add("Reshape", {v}, {{"shape", tuple_str(s)}});
+  return im.add("_np_reshape", {v}, {{"newshape", tuple_str(s)}});
 }
 
 // The known shape of input i, or an error naming it.
