@@ -357,6 +357,7 @@ const MapTable& map_table() {
     register_nn(m);
     register_movement(m);
     register_extra(m);
+    register_resize(m);
     return m;
   }();
   return t;

@@ -112,6 +112,7 @@ void register_math(MapTable& t);
 void register_nn(MapTable& t);
 void register_movement(MapTable& t);
 void register_extra(MapTable& t);
+void register_resize(MapTable& t);
 const MapTable& map_table();
 // Evaluates the node when all its inputs are constants and it is a shape-style op the
 // folder knows; returns false otherwise (then it is mapped into the graph).
