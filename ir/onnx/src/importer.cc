@@ -358,6 +358,7 @@ const MapTable& map_table() {
     register_movement(m);
     register_extra(m);
     register_resize(m);
+    register_pad(m);
     return m;
   }();
   return t;

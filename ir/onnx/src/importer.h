@@ -113,6 +113,9 @@ void register_nn(MapTable& t);
 void register_movement(MapTable& t);
 void register_extra(MapTable& t);
 void register_resize(MapTable& t);
+void register_pad(MapTable& t);
+// `pads` as ONNX's [begins..., ends...]; mode constant/edge/reflect.
+ValueRef pad_tensor(Importer& im, ValueRef x, const std::vector<int64_t>& pads, const std::string& mode, double value);
 const MapTable& map_table();
 // Evaluates the node when all its inputs are constants and it is a shape-style op the
 // folder knows; returns false otherwise (then it is mapped into the graph).

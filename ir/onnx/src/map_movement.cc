@@ -190,10 +190,6 @@ void register_movement(MapTable& t) {
     }
     if (at != s[axis]) im.error("split sizes sum to " + std::to_string(at) + ", dim is " + std::to_string(s[axis]));
   };
-  t["Tile"] = [](Importer& im) {
-    std::vector<int64_t> reps = tensor_ints(im.need_constant(1, "repeats"));
-    im.set_output(0, im.add("tile", {im.in(0)}, {{"reps", tuple_str(reps)}}));
-  };
   t["Expand"] = [](Importer& im) {
     std::vector<int64_t> target = tensor_ints(im.need_constant(1, "shape"));
     std::vector<int64_t> out = broadcast_dims(im, known_shape(im, 0), target);

@@ -7,7 +7,7 @@ namespace {
 // Symmetric per-dim padding from ONNX pads/auto_pad; asymmetric padding is refused.
 std::vector<int64_t> window_pads(Importer& im, int nd, const std::vector<int64_t>& kernel,
                                  const std::vector<int64_t>& stride, const std::vector<int64_t>& dil,
-                                 const std::vector<int64_t>& spatial) {
+                                 const std::vector<int64_t>& spatial, std::vector<int64_t>* asym = nullptr) {
   std::string ap = im.attr_s("auto_pad", "NOTSET");
   std::vector<int64_t> pads = im.attr_ints("pads");
   if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
@@ -26,7 +26,11 @@ std::vector<int64_t> window_pads(Importer& im, int nd, const std::vector<int64_t
   if ((int)pads.size() != 2 * nd) im.error("pads has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * nd));
   std::vector<int64_t> p(nd);
   for (int k = 0; k < nd; ++k) {
-    if (pads[k] != pads[k + nd]) im.error("asymmetric padding " + tuple_str(pads) + " is not supported");
+    if (pads[k] != pads[k + nd]) {
+      if (!asym) im.error("asymmetric padding " + tuple_str(pads) + " is not supported here");
+      *asym = pads;  // the caller pads explicitly
+      return std::vector<int64_t>(nd, 0);
+    }
     p[k] = pads[k];
   }
   return p;
@@ -51,7 +55,16 @@ void conv(Importer& im, bool transpose) {
   std::vector<ValueRef> ins{im.in(0), im.in(1)};
   if (im.has_input(2)) ins.push_back(im.in(2));
   if (!transpose) {
-    kv.push_back({"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial))});
+    std::vector<int64_t> asym;
+    kv.push_back({"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial, &asym))});
+    if (!asym.empty()) {  // zero-pad first: (0, 0, begins..., 0, 0, ends...)
+      std::vector<int64_t> full(2 * (nd + 2), 0);
+      for (int k = 0; k < nd; ++k) {
+        full[2 + k] = asym[k];
+        full[nd + 4 + k] = asym[k + nd];
+      }
+      ins[0] = pad_tensor(im, ins[0], full, "constant", 0.0);
+    }
     kv.push_back({"num_filter", w[0]});
     im.set_output(0, im.add("Convolution", ins, kv));
     return;
@@ -89,11 +102,44 @@ void pool(Importer& im, const std::string& type) {
   if (im.has_output(1)) im.error("the Indices output of MaxPool is not supported");
   if (im.attr_i("storage_order", 0) != 0) im.error("storage_order=1 is not supported");
   std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  std::vector<int64_t> asym;
+  std::vector<int64_t> sym = window_pads(im, nd, kernel, stride, dil, spatial, &asym);
+  ValueRef data = im.in(0);
+  if (!asym.empty()) {  // max pooling: pad with -inf, then pool unpadded
+    std::vector<int64_t> full(2 * (nd + 2), 0);
+    for (int k = 0; k < nd; ++k) {
+      full[2 + k] = asym[k];
+      full[nd + 4 + k] = asym[k + nd];
+    }
+    if (type == "avg") {  // sum over the zero-padded window / number of counted elements
+      KV sk{{"kernel", tuple_str(kernel)}, {"stride", tuple_str(stride)}, {"pool_type", "sum"},
+            {"pooling_convention", im.attr_i("ceil_mode", 0) ? "full" : "valid"}};
+      ValueRef num = im.add("Pooling", {pad_tensor(im, data, full, "constant", 0.0)}, sk);
+      ValueRef den;
+      if (im.attr_i("count_include_pad", 0)) {
+        int64_t n = 1;
+        for (int64_t k : kernel) n *= k;
+        den = im.scalar_ref(static_cast<double>(n), im.dtype(0));
+      } else {
+        OnnxTensor ones = make_tensor(im.dtype(0), std::vector<int64_t>{1, 1});
+        ones.shape.insert(ones.shape.end(), spatial.begin(), spatial.end());
+        ones.bytes.assign(Shape(ones.shape).numel() * dtype_size(ones.dtype), '\0');
+        for (int64_t i = 0; i < Shape(ones.shape).numel(); ++i) set_elem(ones, i, 1.0);
+        std::vector<int64_t> sp(x.size(), 1);
+        for (size_t k = 2; k < x.size(); ++k) sp[k] = x[k];
+        ValueRef o = im.const_ref(ones, "pool_count");
+        den = im.add("Pooling", {pad_tensor(im, o, full, "constant", 0.0)}, sk);
+      }
+      im.set_output(0, im.add("broadcast_div", {num, den}));
+      return;
+    }
+    data = pad_tensor(im, data, full, "constant", -std::numeric_limits<double>::infinity());
+  }
   KV kv{{"kernel", tuple_str(kernel)}, {"stride", tuple_str(stride)}, {"pool_type", type},
-        {"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial))},
+        {"pad", tuple_str(sym)},
         {"pooling_convention", im.attr_i("ceil_mode", 0) ? "full" : "valid"}};
   if (type == "avg") kv.push_back({"count_include_pad", im.attr_i("count_include_pad", 0) != 0});
-  im.set_output(0, im.add("Pooling", {im.in(0)}, kv));
+  im.set_output(0, im.add("Pooling", {data}, kv));
 }
 
 void global_pool(Importer& im, const std::string& type) {
@@ -157,9 +203,6 @@ void register_nn(MapTable& t) {
     std::vector<ValueRef> ins;
     for (int i = 0; i < 5; ++i) ins.push_back(im.in(i));
     im.set_output(0, im.add("BatchNorm", ins, {{"eps", im.attr_f("epsilon", 1e-5)}, {"fix_gamma", false}, {"use_global_stats", true}}));
-  };
-  t["InstanceNormalization"] = [](Importer& im) {
-    im.set_output(0, im.add("InstanceNorm", {im.in(0), im.in(1), im.in(2)}, {{"eps", im.attr_f("epsilon", 1e-5)}}));
   };
   t["LayerNormalization"] = [](Importer& im) {
     std::vector<int64_t> s = known_shape(im, 0);
