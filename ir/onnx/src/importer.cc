@@ -359,6 +359,7 @@ const MapTable& map_table() {
     register_extra(m);
     register_resize(m);
     register_pad(m);
+    register_misc(m);
     return m;
   }();
   return t;

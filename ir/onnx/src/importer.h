@@ -114,6 +114,10 @@ void register_movement(MapTable& t);
 void register_extra(MapTable& t);
 void register_resize(MapTable& t);
 void register_pad(MapTable& t);
+void register_misc(MapTable& t);
+// MaxPool with dilations: `pads` as [begins..., ends...] over the spatial dims.
+void dilated_max_pool(Importer& im, const std::vector<int64_t>& kernel, const std::vector<int64_t>& stride,
+                      const std::vector<int64_t>& dil, const std::vector<int64_t>& pads);
 // `pads` as ONNX's [begins..., ends...]; mode constant/edge/reflect.
 ValueRef pad_tensor(Importer& im, ValueRef x, const std::vector<int64_t>& pads, const std::string& mode, double value);
 const MapTable& map_table();

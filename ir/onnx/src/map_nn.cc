@@ -1,4 +1,6 @@
 // ONNX neural-network ops (convolution, pooling, normalization, GEMM) -> registry ops.
+#include <algorithm>
+
 #include "map_util.h"
 
 namespace hgc::onnx_detail {
@@ -72,23 +74,42 @@ void conv(Importer& im, bool transpose) {
   std::vector<int64_t> adj = im.attr_ints("output_padding");
   if (adj.empty()) adj.assign(nd, 0);
   std::vector<int64_t> out_shape = im.attr_ints("output_shape");
-  std::vector<int64_t> pad(nd, 0);
+  std::vector<int64_t> pad(nd, 0), crop_begin, crop_end;
   if (!out_shape.empty() || im.attr_s("auto_pad", "NOTSET") != "NOTSET") {
     if (out_shape.empty())
       for (int k = 0; k < nd; ++k) out_shape.push_back(spatial[k] * stride[k]);
     if ((int)out_shape.size() > nd) out_shape.erase(out_shape.begin(), out_shape.end() - nd);
+    bool upper = im.attr_s("auto_pad", "NOTSET") == "SAME_UPPER";
     for (int k = 0; k < nd; ++k) {  // total padding = stride*(in-1) + adj + (k-1)*d + 1 - out
       int64_t total = stride[k] * (spatial[k] - 1) + adj[k] + (kernel[k] - 1) * dil[k] + 1 - out_shape[k];
-      if (total < 0 || total % 2) im.error("output_shape " + tuple_str(out_shape) + " needs asymmetric padding");
-      pad[k] = total / 2;
+      if (total < 0) {  // a larger output: the extra rows at the end (MXNet's adj)
+        adj[k] += -total;
+        total = 0;
+      }
+      int64_t begin = upper ? total / 2 : total - total / 2, end = total - begin;
+      pad[k] = std::min(begin, end);
+      crop_begin.push_back(begin - pad[k]);
+      crop_end.push_back(end - pad[k]);
     }
   } else {
     pad = window_pads(im, nd, kernel, stride, dil, spatial);
   }
   kv.push_back({"pad", tuple_str(pad)});
-  kv.push_back({"adj", tuple_str(adj)});
+  kv.push_back({"adj", tuple_str(adj)});  // after output_shape may have grown it
   kv.push_back({"num_filter", w[1] * group});
-  im.set_output(0, im.add("Deconvolution", ins, kv));
+  ValueRef y = im.add("Deconvolution", ins, kv);
+  bool crop = false;
+  for (size_t k = 0; k < crop_begin.size(); ++k) crop = crop || crop_begin[k] || crop_end[k];
+  if (crop) {  // the odd pixel of asymmetric padding
+    std::vector<int64_t> ys = known_shape_of(im, y);
+    std::string b = "(None, None", e = "(None, None";
+    for (int k = 0; k < nd; ++k) {
+      b += ", " + std::to_string(crop_begin[k]);
+      e += ", " + std::to_string(ys[k + 2] - crop_end[k]);
+    }
+    y = im.add("slice", {y}, {{"begin", b + ")"}, {"end", e + ")"}});
+  }
+  im.set_output(0, y);
 }
 
 void pool(Importer& im, const std::string& type) {
@@ -97,9 +118,18 @@ void pool(Importer& im, const std::string& type) {
   std::vector<int64_t> kernel = im.attr_ints("kernel_shape");
   if ((int)kernel.size() != nd) im.error("kernel_shape must have one entry per spatial dim");
   std::vector<int64_t> stride = or_ones(im.attr_ints("strides"), nd), dil = or_ones(im.attr_ints("dilations"), nd);
-  for (int64_t d : dil)
-    if (d != 1) im.error("pooling with dilations is not supported");
   if (im.has_output(1)) im.error("the Indices output of MaxPool is not supported");
+  if (std::any_of(dil.begin(), dil.end(), [](int64_t d) { return d != 1; })) {
+    if (type != "max") im.error("average pooling with dilations is not supported");
+    std::vector<int64_t> asym;
+    std::vector<int64_t> sym = window_pads(im, nd, kernel, stride, dil, std::vector<int64_t>(x.begin() + 2, x.end()), &asym);
+    if (asym.empty()) {
+      asym = sym;
+      asym.insert(asym.end(), sym.begin(), sym.end());
+    }
+    dilated_max_pool(im, kernel, stride, dil, asym);
+    return;
+  }
   if (im.attr_i("storage_order", 0) != 0) im.error("storage_order=1 is not supported");
   std::vector<int64_t> spatial(x.begin() + 2, x.end());
   std::vector<int64_t> asym;
