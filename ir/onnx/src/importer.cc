@@ -69,7 +69,8 @@ const OnnxTensor& Importer::need_constant(int i, const std::string& what) {
 ValueRef Importer::in(int i) {
   Val& v = value(i);
   if (v.is_const && !v.has_ref) {
-    v.ref = const_ref(v.c, node_->input(i));
+    bool own = initializers_.erase(node_->input(i)) > 0;  // an initializer keeps its name
+    v.ref = const_ref(v.c, node_->input(i), own);
     v.has_ref = true;
   }
   return v.ref;
@@ -186,8 +187,8 @@ OnnxTensor Importer::scalar_tensor(double v, DType t) {
   return c;
 }
 
-ValueRef Importer::const_ref(const OnnxTensor& t, const std::string& hint) {
-  std::string name = unique_name(hint);
+ValueRef Importer::const_ref(const OnnxTensor& t, const std::string& hint, bool exact) {
+  std::string name = exact ? hint : unique_name(hint);
   int id = g_.add_variable(name);
   Node& n = g_.nodes[id];
   n.hidden["__param__"] = "1";  // a parameter wherever it is used (Graph::role)
@@ -227,6 +228,7 @@ void Importer::read_graph_io(const pb::GraphProto& gp) {
     v.is_const = true;
     v.c = tensor_from_proto(init, base_dir_, origin_ + ": initializer");
     names_.insert(init.name());
+    initializers_.insert(init.name());
     values_[init.name()] = std::move(v);
   }
   if (gp.sparse_initializer_size()) fail("onnx", origin_, ": sparse initializers are not supported");

@@ -73,7 +73,8 @@ class Importer {
     return add_typed(op, std::move(inputs), attrs(op, kv));
   }
   ValueRef cast(ValueRef v, DType t);  // no node when already `t`
-  ValueRef const_ref(const OnnxTensor& t, const std::string& hint);
+  // A parameter variable holding `t`; `exact` keeps `hint` as its name (initializers).
+  ValueRef const_ref(const OnnxTensor& t, const std::string& hint, bool exact = false);
   ValueRef scalar_ref(double v, DType t) { return const_ref(scalar_tensor(v, t), "const"); }
   static OnnxTensor scalar_tensor(double v, DType t);
   const Shape& shape_of(ValueRef r) const { return g_.shape(r); }
@@ -99,6 +100,7 @@ class Importer {
   std::map<std::string, Val> values_;
   std::map<std::string, OnnxTensor> params_;
   std::set<std::string> names_;
+  std::set<std::string> initializers_;  // names reserved for their own variables
   const pb::NodeProto* node_ = nullptr;
   int64_t node_index_ = 0;
   int64_t opset_ = 0;

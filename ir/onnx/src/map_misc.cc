@@ -60,7 +60,69 @@ void dilated_max_pool(Importer& im, const std::vector<int64_t>& kernel, const st
   im.set_output(0, best);
 }
 
+namespace {
+
+// Row numbers of `indices`' last-axis tuples into data viewed as (rows, inner), computed in
+// the graph (indices are data): sum_k idx[..., k] * stride_k, through float64 (exact).
+ValueRef flat_rows(Importer& im, ValueRef indices, const std::vector<int64_t>& ds, int64_t& inner) {
+  std::vector<int64_t> is = known_shape_of(im, indices);
+  int64_t k = is.back();
+  if (k > (int64_t)ds.size()) im.error("index tuples longer than the data's rank");
+  std::vector<int64_t> strides(k, 1);
+  inner = 1;
+  for (size_t d = k; d < ds.size(); ++d) inner *= ds[d];
+  for (int64_t d = k - 2; d >= 0; --d) strides[d] = strides[d + 1] * ds[d + 1];
+  OnnxTensor st = make_tensor(DType::f64, {k}), dims = make_tensor(DType::f64, {k});
+  for (int64_t d = 0; d < k; ++d) {
+    set_elem(st, d, static_cast<double>(strides[d]));
+    set_elem(dims, d, static_cast<double>(ds[d]));
+  }
+  ValueRef f = im.cast(indices, DType::f64);
+  f = im.add("broadcast_mod", {f, im.const_ref(dims, "index_dims")});  // negative indices count from the end
+  ValueRef rows = im.add("sum", {im.add("broadcast_mul", {f, im.const_ref(st, "index_strides")})}, {{"axis", tuple_str({(int64_t)is.size() - 1})}});
+  std::vector<int64_t> rs(is.begin(), is.end() - 1);
+  if (rs.empty()) rs = {1};
+  return im.cast(reshape_to(im, rows, rs), DType::i64);
+}
+
+}  // namespace
+
 void register_misc(MapTable& t) {
+  t["GatherND"] = [](Importer& im) {
+    if (im.attr_i("batch_dims", 0) != 0) im.error("batch_dims != 0 is not supported");
+    std::vector<int64_t> ds = known_shape(im, 0), is = known_shape(im, 1);
+    int64_t inner = 1;
+    ValueRef rows = flat_rows(im, im.in(1), ds, inner);
+    int64_t total = Shape(ds).numel();
+    ValueRef data = reshape_to(im, im.in(0), {inner ? total / inner : 0, inner});
+    ValueRef y = im.add("take", {data, rows}, {{"axis", int64_t(0)}, {"mode", "clip"}});
+    std::vector<int64_t> out(is.begin(), is.end() - 1);
+    out.insert(out.end(), ds.begin() + is.back(), ds.end());
+    im.set_output(0, reshape_to(im, y, out));
+  };
+  t["ScatterND"] = [](Importer& im) {  // data with rows replaced (or added to) by updates
+    std::string red = im.attr_s("reduction", "none");
+    if (red != "none" && red != "add") im.error("reduction '" + red + "' is not supported");
+    std::vector<int64_t> ds = known_shape(im, 0), us = known_shape(im, 2);
+    DType ty = im.dtype(0);
+    if (ty != DType::f32) im.error("ScatterND of " + dtype_name(ty) + " is not supported");
+    int64_t inner = 1;
+    ValueRef rows = flat_rows(im, im.in(1), ds, inner);
+    int64_t n = inner ? Shape(ds).numel() / inner : 0, u = im.shape_of(rows).numel();
+    ValueRef oh = im.add("one_hot", {reshape_to(im, rows, {u})}, {{"depth", n}});  // (u, n)
+    ValueRef upd = reshape_to(im, im.in(2), {u, inner});
+    ValueRef scattered = im.add("dot", {oh, upd}, {{"transpose_a", true}});  // (n, inner)
+    ValueRef data = reshape_to(im, im.in(0), {n, inner});
+    ValueRef y;
+    if (red == "add") {
+      y = im.add("elemwise_add", {data, scattered});
+    } else {
+      ValueRef hit = im.add("_minimum_scalar", {im.add("sum", {oh}, {{"axis", "(0,)"}})}, {{"scalar", 1.0}});  // (n,)
+      ValueRef keep = im.add("_rminus_scalar", {reshape_to(im, hit, {n, 1})}, {{"scalar", 1.0}});
+      y = im.add("broadcast_add", {im.add("broadcast_mul", {data, keep}), scattered});
+    }
+    im.set_output(0, reshape_to(im, y, ds));
+  };
   t["BitShift"] = [](Importer& im) {  // x * 2^s or x / 2^s in the integer kernels
     DType ty = im.dtype(0);
     if (dtype_is_float(ty)) im.error("BitShift needs integer tensors");

@@ -200,14 +200,6 @@ void register_movement(MapTable& t) {
   };
   t["DepthToSpace"] = [](Importer& im) { blocks(im, true); };
   t["SpaceToDepth"] = [](Importer& im) { blocks(im, false); };
-  t["GatherND"] = [](Importer& im) {
-    if (im.attr_i("batch_dims", 0) != 0) im.error("batch_dims != 0 is not supported");
-    int r = im.rank(1);
-    std::vector<int64_t> perm{r - 1};
-    for (int k = 0; k + 1 < r; ++k) perm.push_back(k);
-    ValueRef idx = im.add("transpose", {im.cast(im.in(1), DType::i64)}, {{"axes", tuple_str(perm)}});
-    im.set_output(0, im.add("gather_nd", {im.in(0), idx}));
-  };
   auto shape_needed = [](Importer& im) { im.error("the input's shape must be known to evaluate it (give input shapes)"); };
   t["Shape"] = shape_needed;
   t["Size"] = shape_needed;

@@ -169,7 +169,11 @@ void pool(Importer& im, const std::string& type) {
         {"pad", tuple_str(sym)},
         {"pooling_convention", im.attr_i("ceil_mode", 0) ? "full" : "valid"}};
   if (type == "avg") kv.push_back({"count_include_pad", im.attr_i("count_include_pad", 0) != 0});
-  im.set_output(0, im.add("Pooling", {data}, kv));
+  // Integer max pooling runs on float32 (exact for 8/16-bit values).
+  DType ty = im.dtype(0);
+  bool via_float = !dtype_is_float(ty) && dtype_size(ty) <= 2;
+  if (via_float) data = im.cast(data, DType::f32);
+  im.set_output(0, im.cast(im.add("Pooling", {data}, kv), ty));
 }
 
 void global_pool(Importer& im, const std::string& type) {
