@@ -166,6 +166,7 @@ inline std::vector<Case> movement_cases() {
   cases.push_back({"transpose", {{"axes", "(0, 2, 1, 3)"}}, {Shape{2, 3, 4, 5}}});
   cases.push_back({"SwapAxis", {{"dim1", "0"}, {"dim2", "2"}}, {Shape{2, 3, 4}}});
   cases.push_back({"Reshape", {{"shape", "(-1, 0)"}}, {Shape{2, 3, 4}}});
+  cases.push_back({"_np_reshape", {{"newshape", "(4, -1)"}}, {Shape{2, 3, 4}}});
   cases.push_back({"Flatten", {}, {Shape{2, 3, 4}}});
   cases.push_back({"expand_dims", {{"axis", "1"}}, {Shape{2, 3}}});
   cases.push_back({"slice_axis", {{"axis", "1"}, {"begin", "1"}, {"end", "3"}}, {Shape{2, 4, 3}}});
