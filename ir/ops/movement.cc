@@ -118,7 +118,12 @@ bool reshape_shape(ShapeCtx& c) {
   Shape d = c.in[0];
   bool plain =
       !spec.empty() && std::all_of(spec.begin(), spec.end(), [](int64_t v) { return v > 0; });
-  if (!d.rank_known() && !plain) return false;
+  if (!d.rank_known() && !plain) {
+    // MXNet's ReverseReshapeInferShape: an unknown input takes the known output's shape
+    // (how a loss label behind Reshape(-1) gets its shape from SoftmaxOutput).
+    if (c.out[0].known()) c.assign_in(0, c.out[0]);
+    return false;
+  }
   if (!spec.empty())
     c.assign_out(0, plain ? Shape(spec) : infer_reshape(c, spec, d, c.attrs.b("reverse")));
   else if (!c.attrs.tuple("target_shape").empty())
