@@ -7,4 +7,5 @@ int cmd_dump(Args& args);
 int cmd_run(Args& args);
 int cmd_compile(Args& args);
 int cmd_onnx_test(Args& args);
+int cmd_convert(Args& args);
 }  // namespace hgc::cli

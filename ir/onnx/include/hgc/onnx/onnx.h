@@ -86,6 +86,12 @@ OnnxModel read_onnx_bytes(const std::string& bytes, const std::string& origin, c
 std::vector<std::string> read_onnx_input_names(const std::string& path);
 // A serialized TensorProto (the backend test data's input_K.pb / output_K.pb).
 OnnxTensor read_onnx_tensor_file(const std::string& path);
+// Export: `g` inferred (every shape known), `params` the values of its parameters and aux
+// states by name (the rest of its variables become graph inputs). The model passes
+// onnx::checker's full check (with shape inference) or this throws.
+std::string write_onnx_bytes(const Graph& g, const std::map<std::string, OnnxTensor>& params, int64_t opset = 17);
+void write_onnx_file(const std::string& path, const Graph& g, const std::map<std::string, OnnxTensor>& params,
+                     int64_t opset = 17);
 // True for paths ending in ".onnx".
 bool is_onnx_path(const std::string& path);
 
