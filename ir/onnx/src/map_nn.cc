@@ -43,6 +43,39 @@ std::vector<int64_t> or_ones(std::vector<int64_t> v, int nd) {
   return v;
 }
 
+// 3-D convolution as a sum over the kernel's depth of 2-D convolutions on depth slices (the
+// compiler lowers 1-D and 2-D convolutions): x (N, C, D, H, W) padded in depth, for each kd
+// the strided depth slice as (N*Do, C, H, W), convolved with W[:, :, kd].
+ValueRef conv3d_by_2d(Importer& im, ValueRef x, ValueRef w, const std::vector<int64_t>& ws, const std::vector<int64_t>& kernel,
+                      const std::vector<int64_t>& stride, const std::vector<int64_t>& dil, const std::vector<int64_t>& pad,
+                      int64_t group) {
+  std::vector<int64_t> pads(10, 0);
+  pads[2] = pads[7] = pad[0];
+  x = pad_tensor(im, x, pads, "constant", 0.0);
+  std::vector<int64_t> xs = known_shape_of(im, x);
+  int64_t n = xs[0], c = xs[1], d = xs[2], h = xs[3], wd = xs[4];
+  int64_t dout = (d - dil[0] * (kernel[0] - 1) - 1) / stride[0] + 1;
+  if (dout <= 0) im.error("the kernel is deeper than the padded input");
+  ValueRef sum{-1, 0};
+  for (int64_t kd = 0; kd < kernel[0]; ++kd) {
+    int64_t b = kd * dil[0];
+    ValueRef sl = im.add("slice", {x}, {{"begin", "(None, None, " + std::to_string(b) + ", None, None)"},
+                                         {"end", "(None, None, " + std::to_string(b + (dout - 1) * stride[0] + 1) + ", None, None)"},
+                                         {"step", "(None, None, " + std::to_string(stride[0]) + ", None, None)"}});
+    sl = im.add("transpose", {sl}, {{"axes", "(0, 2, 1, 3, 4)"}});
+    sl = reshape_to(im, sl, {n * dout, c, h, wd});
+    ValueRef wk = im.add("slice_axis", {w}, {{"axis", int64_t(2)}, {"begin", kd}, {"end", kd + 1}});
+    wk = reshape_to(im, wk, {ws[0], ws[1], ws[3], ws[4]});
+    ValueRef y = im.add("Convolution", {sl, wk}, {{"kernel", tuple_str({kernel[1], kernel[2]})}, {"stride", tuple_str({stride[1], stride[2]})},
+                                                 {"dilate", tuple_str({dil[1], dil[2]})}, {"pad", tuple_str({pad[1], pad[2]})},
+                                                 {"num_filter", ws[0]}, {"num_group", group}, {"no_bias", true}});
+    sum = sum.node < 0 ? y : im.add("elemwise_add", {sum, y});
+  }
+  std::vector<int64_t> ys = known_shape_of(im, sum);
+  ValueRef y = reshape_to(im, sum, {n, dout, ys[1], ys[2], ys[3]});
+  return im.add("transpose", {y}, {{"axes", "(0, 2, 1, 3, 4)"}});
+}
+
 void conv(Importer& im, bool transpose) {
   std::vector<int64_t> w = known_shape(im, 1), x = known_shape(im, 0);
   int nd = (int)w.size() - 2;
@@ -56,6 +89,14 @@ void conv(Importer& im, bool transpose) {
         {"num_group", group}, {"no_bias", !im.has_input(2)}};
   std::vector<ValueRef> ins{im.in(0), im.in(1)};
   if (im.has_input(2)) ins.push_back(im.in(2));
+  if (!transpose && nd == 3) {
+    std::vector<int64_t> asym, pad = window_pads(im, nd, kernel, stride, dil, spatial, &asym);
+    if (!asym.empty()) im.error("asymmetric 3-D padding is not supported");
+    ValueRef y = conv3d_by_2d(im, ins[0], ins[1], w, kernel, stride, dil, pad, group);
+    if (ins.size() > 2) y = im.add("broadcast_add", {y, reshape_to(im, ins[2], {w[0], 1, 1, 1})});
+    im.set_output(0, y);
+    return;
+  }
   if (!transpose) {
     std::vector<int64_t> asym;
     kv.push_back({"pad", tuple_str(window_pads(im, nd, kernel, stride, dil, spatial, &asym))});
