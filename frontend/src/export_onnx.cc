@@ -1,10 +1,10 @@
-// HybridBlock::export_onnx: MXNet's export (symbol JSON + params of the predict-mode graph),
+// gluon::export_onnx: MXNet's export (symbol JSON + params of the predict-mode graph),
 // inferred at the given input shapes, written as ONNX by the ONNX library's writer.
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
-#include "hgc/frontend/block.h"
+#include "hgc/frontend/export_onnx.h"
 #include "hgc/ir/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
@@ -13,10 +13,10 @@
 
 namespace hgc::gluon {
 
-void HybridBlock::export_onnx(const std::string& path, const std::map<std::string, std::vector<int64_t>>& input_shapes,
-                              int opset) const {
+void export_onnx(const HybridBlock& block, const std::string& path,
+                 const std::map<std::string, std::vector<int64_t>>& input_shapes, int opset) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("hgc-export-onnx-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+  fs::path dir = fs::temp_directory_path() / ("hgc-export-onnx-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(&block)));
   fs::create_directories(dir);
   struct Cleanup {
     fs::path d;
@@ -26,7 +26,7 @@ void HybridBlock::export_onnx(const std::string& path, const std::map<std::strin
     }
   } cleanup{dir};
   std::string prefix = (dir / "m").string();
-  export_model(prefix, 0);
+  block.export_model(prefix, 0);
   Graph g = load_json_file(prefix + "-symbol.json");
   InferOptions io;
   for (const auto& [n, s] : input_shapes) io.shapes[n] = Shape(s);

@@ -175,10 +175,6 @@ class HybridBlock : public Block {
   // MXNet's export: `path`-symbol.json and `path`-%04d.params (arg:/aux: names) of the graph
   // last compiled; needs a hybridized forward first, as in Gluon.
   void export_model(const std::string& path, int epoch = 0) const;
-  // The same graph as ONNX at `path` (checked with onnx::checker), for inputs of these shapes
-  // (by input name: data, or data0, data1, ...); frontend/src/export_onnx.cc.
-  void export_onnx(const std::string& path, const std::map<std::string, std::vector<int64_t>>& input_shapes,
-                   int opset = 17) const;
   struct CacheStats {
     int64_t hits = 0, misses = 0;   // calls that found / added a cache entry (input signature)
     int64_t traces = 0;             // times hybrid_forward ran on traced values (graphs built)
