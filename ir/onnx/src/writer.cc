@@ -6,6 +6,7 @@
 #include "hgc/ir/files.h"
 #include "importer.h"
 #include "onnx/checker.h"
+#include "onnx/shape_inference/implementation.h"
 
 namespace hgc {
 namespace onnx_detail {
@@ -251,7 +252,7 @@ std::string write_onnx_bytes(const Graph& g, const std::map<std::string, OnnxTen
   m.add_opset_import()->set_version(opset);
   pb::GraphProto* gp = m.mutable_graph();
   gp->set_name("hgc");
-  Writer w{g, params, opset, gp};
+  Writer w{g, params, opset, gp, {}, 0};
   for (int id = 0; id < static_cast<int>(g.nodes.size()); ++id) {
     const Node& n = g.nodes[id];
     if (n.out_shapes.empty() || !n.out_shapes[0].known())
@@ -282,7 +283,12 @@ std::string write_onnx_bytes(const Graph& g, const std::map<std::string, OnnxTen
     for (int64_t d : g.shape(h).dims()) tt->mutable_shape()->add_dim()->set_dim_value(d);
   }
   try {
-    ::onnx::checker::check_model(m, true);
+    // onnx.checker.check_model(full_check=True): the checker, then strict, type-checking
+    // shape inference on a copy.
+    ::onnx::checker::check_model(m);
+    pb::ModelProto inferred = m;
+    ::onnx::shape_inference::InferShapes(inferred, ::onnx::OpSchemaRegistry::Instance(),
+                                         ::onnx::ShapeInferenceOptions(true, 1, false));
   } catch (const std::exception& e) {
     fail("onnx", "export: the model fails onnx::checker: ", e.what());
   }
