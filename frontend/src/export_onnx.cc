@@ -1,5 +1,6 @@
 // gluon::export_onnx: MXNet's export (symbol JSON + params of the predict-mode graph),
 // inferred at the given input shapes, written as ONNX by the ONNX library's writer.
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>

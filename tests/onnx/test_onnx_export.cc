@@ -26,7 +26,7 @@ void round_trip(std::shared_ptr<gluon::nn::HybridSequential> net, const std::str
   std::string dir = temp_dir() + "/export_" + name;
   std::filesystem::create_directories(dir);
   gluon::export_onnx(*net, dir + "/m.onnx", {{"data", {2, 1, 28, 28}}});
-  auto back = gluon::SymbolBlock::imports(dir + "/m.onnx");
+  auto back = gluon::SymbolBlock::imports(dir + "/m.onnx", {});
   std::vector<float> got = (*back)(x).to_vector<float>();
   REQUIRE(got.size() == want.size());
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));

@@ -219,7 +219,7 @@ TEST_CASE("onnx: hgc dump and hgc run take .onnx files") {
 
 TEST_CASE("onnx: SymbolBlock::imports runs an .onnx model with its initializers") {
   std::string dir = kData + "pytorch-converted/test_Linear";
-  auto b = gluon::SymbolBlock::imports(testdata("pytorch-converted/test_Linear"));
+  auto b = gluon::SymbolBlock::imports(testdata("pytorch-converted/test_Linear"), {});
   CHECK(b->collect_params().size() == 2);
   OnnxTensor x = read_onnx_tensor_file(dir + "/test_data_set_0/input_0.pb");
   OnnxTensor want = read_onnx_tensor_file(dir + "/test_data_set_0/output_0.pb");
