@@ -4,6 +4,7 @@
 // installs (python3-torch, python3-torchvision): a missing one fails.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
