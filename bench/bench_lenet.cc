@@ -20,7 +20,7 @@
 #include <iostream>
 
 #include "hgc/compiler/imperative.h"
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "hgc/runtime/profile.h"
 #include "lenet/lenet.h"
 

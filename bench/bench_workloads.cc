@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -32,11 +33,13 @@
 #include <vector>
 
 #include "fashion/train.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/profile.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
 #include "lenet/lenet.h"
 #include "multivae/multivae.h"
+#include "raw_bounds.h"
 #include "workloads.h"
 
 extern char** environ;
@@ -377,10 +380,21 @@ void bst(const Options& o, bool forward, bool train) {
   }
 }
 
-void multivae_step(const Options& o) {
+// W5: with the run-time sparse-activation path (the click matrix is 1 % nonzero; the peer
+// uses torch.sparse); W5d: the same step with that path off (lib::set_sparse_activations,
+// or HGC_SPARSE=off), every product dense, against the dense peer.
+void multivae_step(const Options& o, bool sparse) {
   const int64_t items = 20108, batch = 500;
   NDArray x = binary(batch, items, 0.01, 0);
-  train_both(o, "W5", "multivae b=500 train step", 1, o.quick ? 1 : 2, [&](bool hybrid) {
+  const bool was = lib::sparse_activations();
+  lib::set_sparse_activations(sparse);
+  struct Restore {
+    bool on;
+    ~Restore() { lib::set_sparse_activations(on); }
+  } restore{was};
+  const char* w = sparse ? "W5" : "W5d";
+  const char* name = sparse ? "multivae b=500 train step, sparse clicks" : "multivae b=500 train step, dense";
+  train_both(o, w, name, 1, o.quick ? 1 : 2, [&](bool hybrid) {
     nd::random::seed(0);
     auto vae = std::make_shared<models::MultiVAE>(std::vector<int64_t>{200, 600, items});
     vae->initialize(init::Xavier());
@@ -399,7 +413,7 @@ void multivae_step(const Options& o) {
   });
 }
 
-// W6: whole epochs over the 60k images (SGD 0.1, batch 64, shuffled), hybridized.
+// W6: whole epochs over the 60k images (SGD 0.1 constant, batch 64, shuffled), hybridized.
 void fashion_epoch(const Options& o) {
   if (!fashion()) {
     g_skipped.push_back("W6: Fashion-MNIST is not installed (" + models::kFashionMnistDir + ")");
@@ -414,6 +428,7 @@ void fashion_epoch(const Options& o) {
   t.optimizer = "sgd";
   t.learning_rate = 0.1;
   t.momentum = 0;
+  t.cosine = false;  // a constant rate, as the peer's (FashionTrainOptions decays it by default)
   t.progress = false;
   if (o.quick) t.max_train = 640;
   auto curve = models::train_fashion(*net, *fashion(), t);
@@ -438,6 +453,23 @@ std::function<void()> random_train_step(std::shared_ptr<gluon::nn::HybridSequent
   return classifier_sgd_step(std::move(net), nd::random::uniform(0, 1, dims), ids({64}, 10, 6), true);
 }
 
+// The resident set now (bytes), from /proc/self/statm.
+double resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  double size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// The peak resident set of this process image (VmHWM): ru_maxrss would carry the parent's
+// peak across posix_spawn's exec (the child starts on the parent's memory map).
+double peak_resident_bytes() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
+  return 0;
+}
+
 // first-call: seconds of the Straight Dope MLP's first hybridized call (trace, passes,
 // compile or disk-cache load) at batch 1; rss-mlp / rss-lenet: peak resident bytes of the
 // process after 200 / 20 hybridized training steps at batch 64.
@@ -452,15 +484,18 @@ double child_figure(const std::string& mode) {
     NDArray y = (*net)(x);
     return std::chrono::duration<double>(Clock::now() - t0).count();
   }
+  // The growth modes subtract the resident set at this point (libraries loaded, nothing
+  // built): the peer's counterpart is the RSS after its imports.
+  const bool growth = mode.size() > 7 && mode.substr(mode.size() - 7) == "-growth";
+  const double base = resident_bytes();
+  const std::string net = growth ? mode.substr(0, mode.size() - 7) : mode;
   std::function<void()> step;
   int steps = 0;
-  if (mode == "rss-mlp") step = random_train_step(models::fashion_mlp(), Shape({784})), steps = 200;
-  if (mode == "rss-lenet") step = random_train_step(models::lenet(), Shape({1, 28, 28})), steps = 20;
+  if (net == "rss-mlp") step = random_train_step(models::fashion_mlp(), Shape({784})), steps = 200;
+  if (net == "rss-lenet") step = random_train_step(models::lenet(), Shape({1, 28, 28})), steps = 20;
   if (!step) fail("bench", "unknown --child mode '", mode, "'");
   for (int i = 0; i < steps; ++i) step();
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) * 1024.0;
+  return peak_resident_bytes() - (growth ? base : 0.0);
 }
 
 // Runs `--child mode` `times` times in fresh processes with extra environment `env`; the
@@ -512,27 +547,52 @@ void first_call(const Options& o) {
     add({"compile-warm", "mlp512 first hybridized call, new process, warm disk cache", "hybrid", "s/call", warm, {}});
 }
 
-// Peak resident memory of the hybridized MLP and LeNet training loops (whole process).
+// Peak resident memory of the hybridized MLP and LeNet training loops: the whole process,
+// and its growth over the process's own baseline once its libraries are loaded.
 void memory(const Options& o) {
-  auto mlp = child_figures(o, "rss-mlp", 1, {});
-  if (!mlp.empty()) add({"memory", "peak RSS, mlp784 b=64 x200 train steps", "hybrid", "bytes", mlp, {}});
-  auto lenet = child_figures(o, "rss-lenet", 1, {});
-  if (!lenet.empty()) add({"memory", "peak RSS, lenet b=64 x20 train steps", "hybrid", "bytes", lenet, {}});
+  for (auto [mode, name] : {std::pair<std::string, std::string>{"rss-mlp", "mlp784 b=64 x200 train steps"},
+                            {"rss-lenet", "lenet b=64 x20 train steps"}}) {
+    auto peak = child_figures(o, mode, 1, {});
+    if (!peak.empty()) add({"memory", "peak RSS, " + name, "hybrid", "bytes", peak, {}});
+    auto growth = child_figures(o, mode + "-growth", 1, {});
+    if (!growth.empty())
+      add({"memory", "peak RSS growth over the post-import baseline, " + name, "hybrid", "bytes", growth, {}});
+  }
+}
+
+// The variables that steer a thread pool or a BLAS (either side), as a JSON object.
+std::string env_json() {
+  static const char* prefixes[] = {"OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "DNNL_", "ONEDNN_", "HGC_"};
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    for (const char* p : prefixes)
+      if (kv.rfind(p, 0) == 0) vars[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+  }
+  std::string r = "{";
+  for (const auto& [k, v] : vars) r += (r.size() > 1 ? ", " : "") + json_str(k) + ": " + json_str(v);
+  return r + "}";
 }
 
 std::string machine_json(const Options& o) {
-  std::string cpu;
+  std::string cpu, isa;
   std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("model name", 0) == 0 && cpu.empty()) cpu = line.substr(line.find(':') + 2);
+    if (line.rfind("flags", 0) == 0 && isa.empty()) {
+      std::set<std::string> have;
+      std::istringstream in(line.substr(line.find(':') + 1));
+      for (std::string w; in >> w;) have.insert(w);
+      for (const char* x : {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                            "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"})
+        if (have.count(x)) isa += (isa.empty() ? "" : " ") + std::string(x);
     }
-  auto env = [](const char* k) { const char* v = std::getenv(k); return v ? json_str(v) : std::string("null"); };
-  return "{\"cpu\": " + json_str(cpu) + ", \"nproc\": " + std::to_string(std::thread::hardware_concurrency()) +
+  }
+  return "{\"cpu\": " + json_str(cpu) + ", \"isa\": " + json_str(isa) +
+         ", \"nproc\": " + std::to_string(std::thread::hardware_concurrency()) +
          ", \"hgc_threads\": " + std::to_string(ThreadPool::global().size()) +
-         ", \"threads_requested\": " + std::to_string(o.threads) +
-         ", \"OPENBLAS_NUM_THREADS\": " + env("OPENBLAS_NUM_THREADS") + ", \"HGC_NUM_THREADS\": " + env("HGC_NUM_THREADS") + "}";
+         ", \"threads_requested\": " + std::to_string(o.threads) + ", \"onednn\": " + json_str(lib::onednn_version()) +
+         ", \"openblas\": " + json_str(lib::openblas_version()) + ", \"env\": " + env_json() + "}";
 }
 
 int parse_count(const std::string& flag, const std::string& v) {
@@ -543,7 +603,7 @@ int parse_count(const std::string& flag, const std::string& v) {
 }
 
 const char* kUsage =
-    "usage: hgc_bench_workloads [--only W1,W1b,W2,W3,W4,W4b,W5,W6,startup,compile,memory] [--quick]\n"
+    "usage: hgc_bench_workloads [--only W1,W1b,W2,W3,W4,W4b,W5,W5d,W6,startup,compile,memory,raw] [--quick]\n"
     "                           [--runs N] [--threads N] [--hgc PATH] [--workdir DIR] [--profile]\n";
 
 }  // namespace
@@ -591,7 +651,8 @@ int main(int argc, char** argv) try {
     std::ofstream(child_out) << num(v) << "\n";
     return 0;
   }
-  static const std::set<std::string> known{"W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup", "compile", "memory"};
+  static const std::set<std::string> known{"W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W5d", "W6",
+                                           "startup", "compile", "memory", "raw"};
   for (const auto& w : o.only)
     if (!known.count(w)) fail("bench", "unknown workload '", w, "'\n", kUsage);
   if (o.quick) o.runs = std::min(o.runs, 2);
@@ -617,7 +678,13 @@ int main(int argc, char** argv) try {
   if (o.want("W2")) guarded("W2", [&] { fashion_mlp_step(o); });
   if (o.want("W3")) guarded("W3", [&] { lenet_step(o); });
   if (o.want("W4") || o.want("W4b")) guarded("W4", [&] { bst(o, o.want("W4"), o.want("W4b")); });
-  if (o.want("W5")) guarded("W5", [&] { multivae_step(o); });
+  if (o.want("W5")) guarded("W5", [&] { multivae_step(o, true); });
+  if (o.want("W5d")) guarded("W5d", [&] { multivae_step(o, false); });
+  if (o.want("raw"))
+    guarded("raw", [&] {
+      for (const auto& f : bench::raw_bounds(o.quick, o.runs, o.threads))
+        add({f.workload, f.name, f.mode, f.workload == "W1" || f.workload == "W1b" ? "s/1000 fwd" : "s/step", f.seconds, {"\"raw\": true"}});
+    });
   if (o.want("W6")) guarded("W6", [&] { fashion_epoch(o); });
   if (o.want("compile")) guarded("compile", [&] { first_call(o); });
   if (o.want("memory")) guarded("memory", [&] { memory(o); });

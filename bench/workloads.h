@@ -3,8 +3,8 @@
 #pragma once
 #include <memory>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/frontend/nn_attention.h"
+#include "hgc/hgc.h"
+#include "hgc/frontend/gluon/nn/attention.h"
 
 namespace hgc::bench {
 

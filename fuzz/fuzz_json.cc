@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/thread_pool.h"
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_executable.h"
 #include "hgc/runtime/plan_io.h"

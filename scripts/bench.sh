@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Issue 10's suite in one command: hgc (imperative, hybridized, `hgc compile` executables)
-# against PyTorch (eager, TorchScript) on the same machine in the same run, the two sides
-# alternating workload by workload, then a markdown table of speed-ups with the issue's
-# targets, the machine, the thread count and the load.
+# The bench suite in one command: hgc (imperative, hybridized, `hgc compile` executables)
+# against PyTorch (eager, TorchScript; torch.sparse for W5) on the same machine in the same
+# run, the two sides alternating workload by workload, then markdown tables of speed-ups
+# with issue 16's targets, the bounds measured in the same run (raw GEMMs, L2 reads), hgc's
+# scaling, memory, and the recorded machine (CPU, ISA flags, library versions, torch's
+# configuration, every thread/BLAS environment variable of both sides) and load.
 #
 #   scripts/bench.sh [--quick] [--threads N] [--rounds N] [--runs N] [--only W1,W4,...]
 #                    [--out DIR] [--build DIR] [--micro]
 #
-# --quick: a smoke run (few iterations, one round). Default: 1 thread per side (the machine
-# has 2 vCPUs shared with others), 2 rounds of 5 timed batches each. Installs python3-torch
-# and python3-numpy with apt-get when torch is missing; without them the PyTorch columns are
-# empty. Results (JSON per round and side, table.md) go to --out (default a new temp dir).
-# --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops: per-op
-# dispatch, fused elementwise GB/s vs memcpy, FullyConnected GFLOP/s vs raw OpenBLAS and
-# oneDNN sgemm). compile: the MLP's first hybridized call (empty cache; new process, warm
-# disk cache); memory: peak RSS of the MLP and LeNet training loops.
+# Two tables per run: 1 thread per side, then all cores per side (the headline), both with
+# passive OpenMP waits on both sides (OMP_WAIT_POLICY=PASSIVE) and every pool (hgc's,
+# OpenMP's, OpenBLAS's, torch's) given the same count. --threads N: one table at N threads.
+# --quick: a smoke run (few iterations, one round). Default 2 rounds of 5 timed batches.
+# Installs python3-torch and python3-numpy with apt-get when torch is missing. When
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set (they hold OpenBLAS, i.e. PyTorch's GEMMs, to an
+# older core's instruction set), the tables say so, and the peer is run again with them unset
+# for its command alone where its parity check (bench/parity) still passes that way.
+# Results (JSON per table, round and side; table.md) go to --out (default a new temp dir).
+# --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=""; MICRO=""; THREADS=1; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W6,startup,compile,memory"; OUT=""; BUILD=build
+QUICK=""; MICRO=""; THREADS=""; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W5d,W6,raw,startup,compile,memory"; OUT=""; BUILD=build
 while (($#)); do
   case "$1" in
     --quick) QUICK=--quick; ROUNDS=1 ;;
@@ -29,7 +33,7 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --out) OUT=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -57,40 +61,80 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
 fi
-ninja -C "$BUILD" hgc hgc_bench_workloads >/dev/null
+ninja -C "$BUILD" hgc hgc_bench_workloads hgc_parity_dump >/dev/null
 
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/hgc_bench.XXXXXX")}
 mkdir -p "$OUT"
-# The same thread count for every pool on both sides: hgc's, OpenBLAS's, OpenMP's.
-export HGC_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
-LOAD_BEFORE=$(uptime)
-echo "[bench] results in $OUT; load before: $LOAD_BEFORE" >&2
+NCORES=$(nproc)
+if [ -n "$THREADS" ]; then TABLES=("$THREADS"); else TABLES=(1 "$NCORES"); fi
 IFS=, read -r -a WS <<<"$ONLY"
-for ((r = 1; r <= ROUNDS; r++)); do
-  for w in "${WS[@]}"; do
-    # Alternate which side goes first so drifting machine load does not favour one.
-    sides=(hgc torch); ((r % 2 == 0)) && sides=(torch hgc)
-    for side in "${sides[@]}"; do
-      echo "[bench] round $r/$ROUNDS $w $side" >&2
-      if [ "$side" = hgc ]; then
-        "$BUILD/bench/hgc_bench_workloads" --only "$w" --runs "$RUNS" --threads "$THREADS" $QUICK \
-          >"$OUT/hgc_${w}_r$r.json" 2>>"$OUT/hgc.log" || echo "[bench] hgc $w failed (see $OUT/hgc.log)" >&2
-      elif [ -n "$PY" ]; then
-        "$PY" bench/peers/torch_workloads.py --only "$w" --runs "$RUNS" --threads "$THREADS" $QUICK \
-          >"$OUT/torch_${w}_r$r.json" 2>>"$OUT/torch.log" || echo "[bench] torch $w failed (see $OUT/torch.log)" >&2
-      fi
+# Passive waits: an OpenMP (or OpenBLAS) thread that has finished sleeps instead of spinning
+# against the next kernel's threads, on both sides.
+export OMP_WAIT_POLICY=PASSIVE
+
+# run_table THREADS DIR [SIDES]: every round of every workload, the sides alternating.
+run_table() {
+  local threads=$1 dir=$2 only_sides=${3:-"hgc torch"} r w side
+  mkdir -p "$dir"
+  # The same thread count for every pool on both sides: hgc's, OpenBLAS's, OpenMP's, torch's.
+  export HGC_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for w in "${WS[@]}"; do
+      # Alternate which side goes first so drifting machine load does not favour one.
+      sides=(hgc torch); ((r % 2 == 0)) && sides=(torch hgc)
+      for side in "${sides[@]}"; do
+        [[ " $only_sides " == *" $side "* ]] || continue
+        echo "[bench] $threads thread(s): round $r/$ROUNDS $w $side" >&2
+        if [ "$side" = hgc ]; then
+          "$BUILD/bench/hgc_bench_workloads" --only "$w" --runs "$RUNS" --threads "$threads" $QUICK \
+            >"$dir/hgc_${w}_r$r.json" 2>>"$dir/hgc.log" || echo "[bench] hgc $w failed (see $dir/hgc.log)" >&2
+        elif [ -n "$PY" ] && [ "$w" != raw ] && [ "$w" != compile ]; then
+          "${PEER_ENV[@]}" "$PY" bench/peers/torch_workloads.py --only "$w" --runs "$RUNS" --threads "$threads" $QUICK \
+            >"$dir/torch_${w}_r$r.json" 2>>"$dir/torch.log" || echo "[bench] torch $w failed (see $dir/torch.log)" >&2
+        fi
+      done
     done
   done
-done
-TITLE="## hgc vs PyTorch ($(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS round(s)${QUICK:+, quick})
+}
 
-Threads per side: $THREADS. Load before: \`$LOAD_BEFORE\`; after: \`$(uptime)\`."
-find "$OUT" -name '*.json' -size +0 -print0 | sort -z | xargs -0 "$PY_REPORT" bench/report.py --title "$TITLE" \
-  | tee "$OUT/table.md"
+PEER_ENV=(env)
+for threads in "${TABLES[@]}"; do
+  LOAD_BEFORE=$(uptime)
+  echo "[bench] results in $OUT/t$threads; load before: $LOAD_BEFORE" >&2
+  run_table "$threads" "$OUT/t$threads"
+  label="$threads thread(s) per side"
+  [ "$threads" = "$NCORES" ] && label="all $NCORES cores per side (the headline)"
+  TITLE="## hgc vs PyTorch, $label ($(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS round(s)${QUICK:+, quick})
+
+Threads per side: $threads; OMP_WAIT_POLICY=PASSIVE on both sides. Load before: \`$LOAD_BEFORE\`; after: \`$(uptime)\`."
+  extra=()
+  [ "$threads" != 1 ] && [ -d "$OUT/t1" ] && extra=(--one-thread "$OUT/t1")
+  find "$OUT/t$threads" -name '*.json' -size +0 -print0 | sort -z |
+    xargs -0 "$PY_REPORT" bench/report.py --title "$TITLE" "${extra[@]}" | tee -a "$OUT/table.md"
+  echo | tee -a "$OUT/table.md"
+done
+
+# A peer held below hgc's instruction set: run it again with the pinning unset for its
+# command alone, where its forwards still match hgc's that way (parity.py).
+if [ -n "$PY" ] && { [ -n "${OPENBLAS_CORETYPE:-}" ] || [ -n "${OPENBLAS_L2_SIZE:-}" ]; }; then
+  PEER_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+  "$BUILD/bench/hgc_parity_dump" "$OUT/parity" >/dev/null
+  if "${PEER_ENV[@]}" "$PY" bench/parity/parity.py "$OUT/parity" >"$OUT/parity-unpinned.log" 2>&1; then
+    threads=${TABLES[-1]}
+    run_table "$threads" "$OUT/unpinned" torch
+    cp "$OUT/t$threads"/hgc_*.json "$OUT/unpinned/"
+    find "$OUT/unpinned" -name '*.json' -size +0 -print0 | sort -z | xargs -0 "$PY_REPORT" bench/report.py \
+      --title "## The same hgc results vs PyTorch with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for the peer ($threads thread(s))" |
+      tee -a "$OUT/table.md"
+  else
+    echo "[bench] the peer's OpenBLAS does not match hgc with OPENBLAS_CORETYPE unset (see $OUT/parity-unpinned.log): no unpinned run" |
+      tee -a "$OUT/table.md" >&2
+  fi
+fi
 if [ -n "$MICRO" ]; then
   if ninja -C "$BUILD" hgc_bench_ops >/dev/null 2>&1; then
     MIN_TIME=0.3; [ -n "$QUICK" ] && MIN_TIME=0.05
-    { echo; echo "### Micro-benchmarks (hgc_bench_ops, $THREADS thread(s))"; echo; echo '```'
+    { echo; echo "### Micro-benchmarks (hgc_bench_ops, ${TABLES[-1]} thread(s))"; echo; echo '```'
       "$BUILD/bench/hgc_bench_ops" --benchmark_min_time="$MIN_TIME" 2>/dev/null; echo '```'; } | tee -a "$OUT/table.md"
   else
     echo "[bench] hgc_bench_ops not built (Google Benchmark missing?): micro-benchmarks skipped" >&2

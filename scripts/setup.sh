@@ -8,8 +8,10 @@ PKGS=(cmake ninja-build ccache g++ pkg-config
       llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 lld-19 libclang-rt-19-dev
       nlohmann-json3-dev doctest-dev libopenblas-dev libdnnl-dev graphviz dataset-fashion-mnist zlib1g-dev
       gnuplot-nox python3
-      libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx
-      python3-torch python3-torchvision python3-numpy)
+      libopenmpi-dev openmpi-bin libgloo-dev libhiredis-dev redis-server redis-tools  # data-parallel (hgc_dist)
+      python3-torch python3-torchvision python3-numpy  # the PyTorch oracles of the parity tests and the bench's peer
+      libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx  # ONNX import/export and its conformance data
+      dpkg-dev file)  # cpack -G DEB (dpkg-shlibdeps) in the install test
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,6 @@
 // The hgc half of the parity check (issue 7: each model's forward matches a PyTorch
 // implementation with the same weights to 1e-5): builds the Straight Dope MLP, the Fashion
-// MLP, LeNet and MultiVAE (predict mode), initializes them with a seed, runs a seeded input
+// MLP, LeNet, MultiVAE and the bench's BST block (predict mode), initializes them with a seed, runs a seeded input
 // imperatively and hybridized, and writes per model OUT/<model>/
 //   params.txt        parameter names in creation order, one a line ("name d0xd1...")
 //   p<k>.npy          the k-th parameter's values
@@ -88,6 +88,17 @@ int main(int argc, char** argv) try {
   NDArray x(std::move(xt));
   dump(out, "multivae", *vae, x, [&](const NDArray& v) { return std::get<0>(vae->run3(v)); },
        [&] { vae->hybridize(); });
+
+  // The bench's BST block (W4, W4b) in predict mode: ids in input.npy, other ids in other.npy.
+  auto bst = std::make_shared<bench::BSTBlock>();
+  init_weights(*bst);
+  NDArray ids = nd::floor(nd::random::uniform(0, bench::BSTBlock::kVocab, {4, bench::BSTBlock::kSeq}));
+  NDArray oth = nd::floor(nd::random::uniform(0, bench::BSTBlock::kVocab, {4, bench::BSTBlock::kSeq}));
+  auto bst_fwd = [&](const NDArray& v) { return (*bst)(std::vector<NDArray>{v, oth})[0]; };
+  (void)bst_fwd(ids);  // settles deferred shapes before the positional table is written
+  bst->set_positions();
+  dump(out, "bst_block", *bst, ids, bst_fwd, [&] { bst->hybridize(); });
+  save_npy(out + "/bst_block/other.npy", oth.tensor());
   return 0;
 } catch (const hgc::Error& e) {
   std::cerr << "hgc_parity_dump: error: " << e.what() << "\n";

@@ -70,18 +70,66 @@ class Rows:
 
     def dump(self, quick, threads):
         import torch
-        cpu = ""
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
-        except OSError:
-            pass
-        machine = {"cpu": cpu, "nproc": os.cpu_count(), "torch": torch.__version__,
-                   "torch_threads": threads, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-                   "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+        machine = machine_info()
+        machine.update({"torch": torch.__version__, "torch_threads": threads,
+                        "torch_config": torch.__config__.show(), "torch_parallel": torch.__config__.parallel_info(),
+                        "openblas": openblas_config()})
         json.dump({"side": self.side, "machine": machine, "quick": quick, "wall_s": time.time() - self.t0,
                    "skipped": self.skipped, "rows": self.rows}, sys.stdout, indent=None)
         sys.stdout.write("\n")
+
+
+# Every variable that steers a thread pool or a BLAS on either side: recorded with each result.
+ENV_PREFIXES = ("OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "DNNL_", "ONEDNN_", "HGC_")
+# The instruction-set flags that decide which GEMM kernels a library may pick.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+             "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def machine_info():
+    cpu, flags = "", []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for ln in f:
+                if ln.startswith("model name") and not cpu:
+                    cpu = ln.split(":", 1)[1].strip()
+                if ln.startswith("flags") and not flags:
+                    have = set(ln.split(":", 1)[1].split())
+                    flags = [x for x in ISA_FLAGS if x in have]
+    except OSError:
+        pass
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIXES)}
+    return {"cpu": cpu, "isa": " ".join(flags), "nproc": os.cpu_count(), "env": env}
+
+
+def openblas_config():
+    """OpenBLAS's build string and the core it picked (what torch's GEMMs run on here)."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return "%s; core %s; %d threads" % (lib.openblas_get_config().decode(), lib.openblas_get_corename().decode(),
+                                           lib.openblas_get_num_threads())
+    except (OSError, AttributeError):
+        return "not loaded"
+
+
+def peak_rss():
+    """The peak resident set of this process image (bytes): VmHWM of /proc/self/status.
+    (ru_maxrss keeps the parent's peak across fork and exec, so a child spawned by a big
+    parent would report the parent's figure.)"""
+    with open("/proc/self/status") as f:
+        for ln in f:
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1]) * 1024
+    return 0
+
+
+def rss_now():
+    """The process's resident set now (bytes), from /proc/self/statm."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist

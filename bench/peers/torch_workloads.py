@@ -18,8 +18,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
-# "compile" (hgc's first hybridized call) has no PyTorch counterpart: accepted, no rows.
-WORKLOADS = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W6", "startup", "compile", "memory"]
+# "compile" (hgc's first hybridized call) and "raw" (hgc's bounds) have no PyTorch
+# counterpart: accepted, no rows.
+WORKLOADS = ["W1", "W1b", "W2", "W3", "W4", "W4b", "W5", "W5d", "W6", "startup", "compile", "memory", "raw"]
 
 
 def mlp_forward(a, rows, w, batch):
@@ -127,16 +128,60 @@ def bst(a, rows, forward, train):
                    3 if a.quick else 50, 1 if a.quick else 10)
 
 
-def multivae_step(a, rows):
+def click_matrix():
     import torch
     import nets
     g = torch.Generator().manual_seed(0)
-    x = (torch.rand(500, nets.N_ITEMS, generator=g) < 0.01).float()
+    return (torch.rand(500, nets.N_ITEMS, generator=g) < 0.01).float()
+
+
+def multivae_step(a, rows):
+    """W5d: the dense step (eager and TorchScript), the peer of hgc with its sparse path off."""
+    import nets
+    x = click_matrix()
 
     def loss(net, x):
         logits, mu, logvar = net(x)
         return nets.vae_loss(x, logits, mu, logvar, 0.2)
-    train_step(a, rows, "W5", "multivae b=500 train step", nets.MultiVAE, (x,), loss, adam, 1, 1 if a.quick else 2)
+    train_step(a, rows, "W5d", "multivae b=500 train step, dense", nets.MultiVAE, (x,), loss, adam, 1,
+               1 if a.quick else 2)
+
+
+def multivae_sparse_step(a, rows):
+    """W5: the click matrix as a torch.sparse COO tensor (MXNet's Mult-VAE uses CSR): the
+    normalization and the input dropout act on the nonzeros, the first layer is torch.sparse.mm,
+    and the loss gathers log-probabilities at the clicks. The same model, weights and loss as
+    W5d (dropout on the zeros of a dense input leaves them zero)."""
+    import torch
+    import torch.nn.functional as F
+    import nets
+    xs = click_matrix().to_sparse().coalesce()
+    idx, val = xs.indices(), xs.values()
+    B = xs.shape[0]
+
+    class SparseVAE(nets.MultiVAE):
+        def forward(self, idx, val):
+            norm = torch.zeros(B).index_add_(0, idx[0], val * val)
+            v = self.drop(val / torch.sqrt(norm + 1e-10)[idx[0]])
+            x = torch.sparse_coo_tensor(idx, v, (B, nets.N_ITEMS))
+            h = self.enc2(torch.tanh(torch.sparse.mm(x, self.enc1.weight.t()) + self.enc1.bias))
+            mu, logvar = h[:, :nets.LAT], h[:, nets.LAT:]
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            logits = self.dec2(torch.tanh(self.dec1(z)))
+            nll = -(F.log_softmax(logits, dim=1)[idx[0], idx[1]] * val).sum() / B
+            kl = (-0.5 * (1 + logvar - mu * mu - torch.exp(logvar)).sum(1)).mean()
+            return nll + 0.2 * kl
+
+    torch.manual_seed(0)
+    net = bl.xavier_(SparseVAE()).train()
+    opt = adam(net.parameters())
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        net(idx, val).backward()
+        opt.step()
+    rows.add("W5", "multivae b=500 train step, sparse clicks", "eager", "s/step",
+             bl.time_batches(step, 1, a.runs, 1 if a.quick else 2))
 
 
 def fashion_epoch(a, rows):
@@ -215,12 +260,15 @@ def startup(a, rows):
 
 
 # A fresh process per network: hgc's "memory" rows run the same loops (random 64-image
-# batches, SGD 0.1, 200 MLP / 20 LeNet steps) and report the same figure, ru_maxrss.
+# batches, SGD 0.1, 200 MLP / 20 LeNet steps) and report the same figures: the peak resident
+# set (VmHWM: ru_maxrss would carry the parent's peak across exec) and its growth over the
+# resident set after the imports.
 MEMORY_CHILD = """
-import resource, sys, torch, torch.nn.functional as F
+import sys, torch, torch.nn.functional as F
 sys.path.insert(0, %r)
 import benchlib as bl, nets
 %s
+base = bl.rss_now()  # after the imports: the growth below is the training loop's own
 torch.manual_seed(0)
 net = bl.xavier_(nets.%s()).train()
 x, y = torch.rand(%s), torch.randint(0, 10, (64,))
@@ -229,7 +277,7 @@ for _ in range(%d):
     opt.zero_grad(set_to_none=True)
     F.cross_entropy(net(x), y).backward()
     opt.step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(bl.peak_rss(), base)
 """
 
 
@@ -242,7 +290,10 @@ def memory(a, rows):
                                     ("lenet", "64, 1, 28, 28", 20, "peak RSS, lenet b=64 x20 train steps")):
         code = MEMORY_CHILD % (here, th, net, shape, steps)
         out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
-        rows.add("memory", name, "eager", "bytes", [float(out.stdout.split()[-1])])
+        peak, base = (float(v) for v in out.stdout.split()[-2:])
+        rows.add("memory", name, "eager", "bytes", [peak])
+        rows.add("memory", name.replace("peak RSS", "peak RSS growth over the post-import baseline"), "eager", "bytes",
+                 [peak - base])
 
 
 def main():
@@ -270,7 +321,8 @@ def main():
         return not only or w in only
     jobs = [("W1", lambda: mlp_forward(a, rows, "W1", 1)), ("W1b", lambda: mlp_forward(a, rows, "W1b", 64)),
             ("W2", lambda: fashion_step(a, rows)), ("W3", lambda: lenet_step(a, rows)),
-            ("W4", lambda: bst(a, rows, want("W4"), want("W4b"))), ("W5", lambda: multivae_step(a, rows)),
+            ("W4", lambda: bst(a, rows, want("W4"), want("W4b"))), ("W5", lambda: multivae_sparse_step(a, rows)),
+            ("W5d", lambda: multivae_step(a, rows)),
             ("W6", lambda: fashion_epoch(a, rows)), ("startup", lambda: startup(a, rows)),
             ("memory", lambda: memory(a, rows))]
     for w, job in jobs:

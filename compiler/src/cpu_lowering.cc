@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "kernel_writer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/xxhash.h"

@@ -7,7 +7,7 @@
 #include "hgc/compiler/gpu_imperative.h"
 
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/op.h"
 

@@ -23,7 +23,7 @@
 
 #include "cpu_lowering.h"
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "llvm/Support/TargetSelect.h"
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"

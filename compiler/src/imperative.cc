@@ -6,7 +6,7 @@
 
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/runtime/profile.h"
 #include "lowering.h"
@@ -87,7 +87,7 @@ std::vector<HostTensor> invoke_untimed(const std::string& op, const AttrMap& att
   const Node& n = g.nodes[id];
   lower::NodeCtx c = lower::node_ctx(g, n);
   const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
-  if (!l) fail("imperative", "op ", def.name, " has no lowering yet");
+  if (!l) fail("imperative", "op ", def.name, " has no lowering yet", lower::LoweringTable::global().why_missing(def));
 
   std::vector<HostTensor> out;
   if (l->kind == lower::Kind::View) {

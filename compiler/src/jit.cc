@@ -12,7 +12,7 @@
 
 #include "cpu_lowering.h"
 #include "hgc/compiler/jit.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 
@@ -245,9 +245,30 @@ std::string KernelWriter::emit(const std::string& rhs, const Dims& shape, DType 
   return r;
 }
 
+std::string KernelWriter::dim_value(int64_t sym) {
+  for (const auto& [s, v] : dim_values_)
+    if (s == sym) return v;
+  for (const Arg& a : args_)
+    for (size_t k = 0; k < a.shape.size(); ++k) {
+      if (a.shape[k] != sym) continue;
+      std::string c = fresh(), v = fresh();
+      prologue_ << "  " << c << " = arith.constant " << k << " : index\n"
+                << "  " << v << " = tensor.dim " << a.tensor << ", " << c << " : " << tensor_type(a.shape, a.type) << "\n";
+      dim_values_.emplace_back(sym, v);
+      return v;
+    }
+  fail("compiler", "internal: kernel ", name_, ": no argument has symbolic dim ", sym, " to size a temporary by");
+}
+
 std::string KernelWriter::empty(const Dims& shape, DType t) {
+  std::string dyn;  // tensor.empty's operands: one index per dynamic dim, read off an argument
+  for (int64_t d : shape)
+    if (d < 0) {
+      if (d == -1) fail("compiler", "internal: kernel ", name_, ": a temporary with an unnamed dynamic dim");
+      dyn += (dyn.empty() ? "" : ", ") + dim_value(d);
+    }
   std::string r = fresh();
-  body_ << "  " << r << " = tensor.empty() : " << tensor_type(shape, t) << "\n";
+  body_ << "  " << r << " = tensor.empty(" << dyn << ") : " << tensor_type(shape, t) << "\n";
   remember(r, shape, t);
   return r;
 }

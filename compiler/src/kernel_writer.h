@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/dtype.h"
+#include "hgc/base/dtype.h"
 
 namespace hgc::lower {
 
@@ -95,8 +95,11 @@ class KernelWriter {
                           DType body_type, const BodyFn& body);
   // linalg.fill of `init` with a constant.
   std::string fill(const std::string& init, double value);
-  // tensor.empty of a shape.
+  // tensor.empty of a shape. Symbolic dims (ids <= -2, the same id for the same size; see
+  // compiler/include/hgc/compiler/dynamic.h) are read at run time off an argument that has them.
   std::string empty(const Dims& shape, DType t);
+  // The SSA index value of symbolic dim `sym` (tensor.dim of the first argument having it).
+  std::string dim_value(int64_t sym);
   // Any tensor-valued op: emits "%r = <rhs>" and records the result's type.
   std::string emit(const std::string& rhs, const Dims& shape, DType t);
   // Index of a generic's loop dim `d` inside a body (linalg.index).
@@ -128,6 +131,7 @@ class KernelWriter {
   std::vector<std::pair<std::string, std::pair<Dims, DType>>> types_;
   int counter_ = 0;
   bool may_alias_ = false;
+  std::vector<std::pair<int64_t, std::string>> dim_values_;
 };
 
 }  // namespace hgc::lower

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "families.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/shape.h"
 
 namespace hgc::ops {

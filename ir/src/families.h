@@ -9,6 +9,7 @@ void register_reduce(OpRegistry& r);       // sum/mean/max/min/prod/argmax/norm,
 void register_movement(OpRegistry& r);     // Reshape, transpose, slice*, Concat, split, take, ...
 void register_init(OpRegistry& r);         // _zeros, _ones, _full, _arange, *_like
 void register_nn(OpRegistry& r);           // FC, Conv, Pooling, norms, Dropout, Embedding, losses
+void register_ordering(OpRegistry& r);      // topk, sort, argsort
 void register_rnn(OpRegistry& r);          // fused RNN
 void register_fused(OpRegistry& r);        // _hgc_fused: a kernel group made by the fusion pass
 }  // namespace hgc::ops

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 
 namespace hgc {
 namespace {

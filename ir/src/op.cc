@@ -1,9 +1,10 @@
 #include "hgc/ir/op.h"
 
 #include <mutex>
+#include <string_view>
 
 #include "families.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 
@@ -81,11 +82,19 @@ OpBuilder& OpBuilder::output_names(NamesFn fn) {
 
 // ---- registry ----
 
-OpBuilder OpRegistry::add(const std::string& name) {
+std::string file_stem(const char* path) {
+  std::string_view p(path);
+  size_t slash = p.find_last_of("/\\");
+  if (slash != std::string_view::npos) p.remove_prefix(slash + 1);
+  return std::string(p.substr(0, p.find('.')));
+}
+
+OpBuilder OpRegistry::add(const std::string& name, std::source_location where) {
   if (by_name_.count(name)) fail("ir", "op '", name, "' registered twice");
   ops_.push_back(std::make_unique<OpDef>());
   OpDef& d = *ops_.back();
   d.name = name;
+  d.family = file_stem(where.file_name());
   d.input_names = [](const AttrView&) { return Names{"data"}; };
   d.num_outputs = [](const AttrView&) { return 1; };
   d.num_visible_outputs = d.num_outputs;
@@ -120,6 +129,7 @@ const OpRegistry& OpRegistry::global() {
     ops::register_movement(*r);
     ops::register_init(*r);
     ops::register_nn(*r);
+    ops::register_ordering(*r);
     ops::register_rnn(*r);
     ops::register_fused(*r);
     return r;

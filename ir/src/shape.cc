@@ -1,6 +1,6 @@
 #include "hgc/ir/shape.h"
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 

@@ -1,6 +1,6 @@
 #include "hgc/ir/verify.h"
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 
 namespace hgc {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 
 namespace hgc::models {
 

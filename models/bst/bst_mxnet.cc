@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "bst_common.h"
-#include "hgc/frontend/op.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/nd/op.h"
+#include "hgc/base/error.h"
 
 namespace hgc::models {
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 namespace hgc::models {
 

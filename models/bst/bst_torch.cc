@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "bst_common.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::models {
 

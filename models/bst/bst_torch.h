@@ -24,7 +24,7 @@
 #include <random>
 #include <vector>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 namespace hgc::models {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::models {
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <optional>
 
+#include "hgc/dist/communicator.h"
+
 namespace hgc::models {
 
 using namespace gluon;
@@ -28,14 +30,22 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
   loss::SoftmaxCrossEntropyLoss ce;
   std::map<std::string, double> hp{{"learning_rate", o.learning_rate}};
   if (o.optimizer == "sgd" || o.optimizer == "nag") hp["momentum"] = o.momentum;
+  // dist_sync: this rank's shard of every epoch.
+  int rank = 0, workers = 1;
+  if (o.kvstore != "device" && o.kvstore != "local") {
+    auto comm = dist::world();
+    rank = comm->rank();
+    workers = comm->size();
+  }
   data::DataLoader loader(std::make_shared<data::ArrayDataset>(std::vector<NDArray>{x, y}),
-                          data::DataLoaderOptions(o.batch).shuffle(true).seed(o.shuffle_seed).last_batch("discard"));
+                          data::DataLoaderOptions(o.batch).shuffle(true).seed(o.shuffle_seed).last_batch("discard").shard(
+                              workers, rank));
   std::shared_ptr<lr_scheduler::LRScheduler> schedule;
   if (o.cosine)
     schedule = std::make_shared<lr_scheduler::CosineScheduler>(
         static_cast<int64_t>(loader.num_batches()) * o.epochs,
         lr_scheduler::CosineOptions().final_lr(0.05 * o.learning_rate).base_lr(o.learning_rate));
-  Trainer trainer(net.collect_params(), o.optimizer, hp, schedule);
+  Trainer trainer(net.collect_params(), o.optimizer, hp, schedule, o.kvstore);
   std::vector<EpochStats> curve;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
@@ -43,7 +53,8 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
     double loss_sum = 0;
     int64_t steps = 0;
     std::optional<utils::ProgressBar> bar;
-    if (o.progress)
+    double exposed0 = trainer.comm_stats().exposed_seconds;
+    if (o.progress && workers == 1)
       bar.emplace(static_cast<int64_t>(loader.num_batches()),
                   utils::ProgressOptions().desc("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs)).lines(4));
     for (const auto& b : loader) {
@@ -68,10 +79,25 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
     EpochStats s;
     s.epoch = epoch;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    s.images_per_second = static_cast<double>(steps * o.batch) / s.seconds;
-    s.train_loss = loss_sum / static_cast<double>((steps + 19) / 20);
-    s.train_accuracy = train_acc.get().second;
-    s.test_accuracy = fashion_accuracy(net, data.test_x, data.test_y, o.image_shape);
+    s.images_per_second = static_cast<double>(steps * o.batch * workers) / s.seconds;
+    s.rank = rank;
+    s.num_workers = workers;
+    s.exposed_comm_seconds = trainer.comm_stats().exposed_seconds - exposed0;
+    double samples = static_cast<double>((steps + 19) / 20);
+    if (workers > 1) {
+      // Global figures: every rank's sampled loss and accuracy, summed.
+      std::vector<double> sums = {loss_sum, samples};
+      auto comm = dist::world();
+      comm->allreduce(sums);
+      loss_sum = sums[0];
+      samples = sums[1];
+      metric::allreduce(train_acc, *comm);
+      s.train_accuracy = train_acc.get().second;
+    } else {
+      s.train_accuracy = train_acc.get().second;
+    }
+    s.train_loss = loss_sum / samples;
+    s.test_accuracy = rank == 0 ? fashion_accuracy(net, data.test_x, data.test_y, o.image_shape) : -1;
     curve.push_back(s);
     if (on_epoch) on_epoch(s);
   }

@@ -22,11 +22,20 @@ struct FashionTrainOptions {
   int64_t max_train = 0;       // > 0: only the first max_train training images (tests)
   uint64_t shuffle_seed = 3;
   bool progress = true;        // a progress bar per epoch
+  // "dist_sync": data-parallel over hgc::dist::world() — each rank trains on its shard of
+  // every epoch (batch = this rank's batch; the global batch is batch * ranks), gradients
+  // averaged over the global batch; only rank 0 measures test accuracy (the model is the same
+  // on every rank). "device": this process alone.
+  std::string kvstore = "device";
 };
 
 struct EpochStats {
   int epoch = 0;
+  // dist_sync: train_loss / train_accuracy are over all ranks' sampled batches,
+  // images_per_second counts every rank's images, test_accuracy is -1 except on rank 0.
   double train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0, images_per_second = 0;
+  int rank = 0, num_workers = 1;
+  double exposed_comm_seconds = 0;  // dist_sync: the steps' wait for gradient allreduce
 };
 
 // Trains `net` (initialized) in place; `on_epoch` sees each epoch's figures as they come.

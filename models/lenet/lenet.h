@@ -8,7 +8,7 @@
 #pragma once
 #include <memory>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 namespace hgc::models {
 

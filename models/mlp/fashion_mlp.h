@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 namespace hgc::models {
 

@@ -1,7 +1,7 @@
 #include "multivae.h"
 
-#include "hgc/frontend/op.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/nd/op.h"
+#include "hgc/base/error.h"
 
 namespace hgc::models {
 

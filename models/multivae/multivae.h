@@ -19,7 +19,7 @@
 #include <tuple>
 #include <vector>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 namespace hgc::models {
 

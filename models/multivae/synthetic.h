@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/nd/ndarray.h"
 
 namespace hgc::models {
 

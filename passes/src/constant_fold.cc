@@ -21,7 +21,7 @@
 //     variable. Folded nodes and the frozen variables only they read become dead and are
 //     removed; the graph is re-inferred.
 #include "graph_rewrite.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/passes/simplify.h"
 
 #include <cstring>

@@ -46,7 +46,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 
 namespace hgc {

@@ -18,7 +18,7 @@
 #include <map>
 #include <set>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 
 namespace hgc {

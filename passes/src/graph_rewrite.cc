@@ -14,7 +14,7 @@
 
 #include <algorithm>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 
 namespace hgc::rewrite {

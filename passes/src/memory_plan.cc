@@ -37,7 +37,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 namespace {

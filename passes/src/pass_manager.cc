@@ -1,6 +1,6 @@
 #include <iostream>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/printer.h"
 #include "hgc/ir/verify.h"
 #include "hgc/passes/pass.h"

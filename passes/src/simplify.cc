@@ -23,7 +23,7 @@
 #include <cmath>
 
 #include "graph_rewrite.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/passes/simplify.h"
 
 namespace hgc {

@@ -11,7 +11,7 @@
 
 #include "gemm.h"
 #include "onednn_util.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/thread_pool.h"
 
 namespace hgc::lib::detail {

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "cuda_api.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/gpu_plan.h"
 
 namespace hgc::cuda {

@@ -4,7 +4,7 @@
 
 #include <dlfcn.h>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::cuda::api {
 namespace {

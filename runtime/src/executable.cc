@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "hgc/runtime/allocator.h"
+#include "hgc/base/allocator.h"
 #include "hgc/runtime/profile.h"
 #include "hgc/runtime/thread_pool.h"
 

@@ -11,16 +11,20 @@
 namespace hgc::lib::detail {
 
 // c = alpha * op(a) . op(b) + beta * c; op(a) (M, K), op(b) (K, N), c (M, N) with leading
-// dimensions lda, ldb, ldc. Large products run on as many threads as the runtime's pool has.
+// dimensions lda, ldb, ldc. Products worth it run as row or column blocks on the runtime's pool.
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // Sets the calling thread's OpenMP thread count (oneDNN's) to the runtime pool's size; the
 // convolution primitives call it first (sgemm picks one thread for small products).
 void dnnl_use_pool_threads();
-// The same for a call of `macs` multiply-adds: one thread below sgemm's threading line.
+// Threads a call of `macs` multiply-adds deserves (sgemm's cost model: ThreadPool::parts_for
+// with sgemm's grain), and setting the calling thread's OpenMP count to that or to `n`.
 int dnnl_threads_for(int64_t macs);
 void dnnl_use_threads_for(int64_t macs);
+void dnnl_use_threads(int n);
+// How many blocks sgemm cuts an (M, N, K) product into (1: one single-threaded call).
+int sgemm_parts(int64_t M, int64_t N, int64_t K);
 
 // All `batch` products of batch_matmul (library.h) in one oneDNN matmul primitive, cached
 // per shape; false (nothing written) where oneDNN rejects the shape.

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 namespace {

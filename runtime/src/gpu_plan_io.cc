@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "byte_reader.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/gpu_plan.h"
 #include "hgc/runtime/plan_io.h"
 

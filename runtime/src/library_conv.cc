@@ -16,7 +16,7 @@
 
 #include "conv_onednn.h"
 #include "gemm.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/thread_pool.h"
 #include "hgc/runtime/library.h"
 #include "library_window.h"

@@ -1,11 +1,11 @@
 // LibraryCall -> the OpenBLAS-backed routines of library.h. The parameter layouts are listed
-// in library_call.h; the compiler (compiler/src/lower/library.cc) writes them, plans loaded
+// in library_call.h; the compiler's library lowerings (compiler/src/lower/) write them, plans loaded
 // from bytes are checked against their buffers by check_library before they run.
 #include <utility>
 #include <vector>
 
-#include "hgc/ir/error.h"
-#include "hgc/runtime/allocator.h"
+#include "hgc/base/error.h"
+#include "hgc/base/allocator.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/library_call.h"

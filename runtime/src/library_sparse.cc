@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "hgc/runtime/library.h"
@@ -221,10 +223,22 @@ bool run_panels(const Lists& L, int64_t lists, const DenseOperand& D, int64_t K,
 
 uint64_t sparse_gemm_calls() { return g_sparse_calls.load(std::memory_order_relaxed); }
 
+namespace {
+// HGC_SPARSE=off (docs/DEVELOPING.md's list of overrides) starts with the path off.
+std::atomic<bool> g_sparse_on{[] {
+  const char* e = std::getenv("HGC_SPARSE");
+  return !(e && (std::string(e) == "off" || std::string(e) == "0"));
+}()};
+}  // namespace
+
+void set_sparse_activations(bool on) { g_sparse_on.store(on, std::memory_order_relaxed); }
+bool sparse_activations() { return g_sparse_on.load(std::memory_order_relaxed); }
+
 namespace detail {
 
 bool sparse_matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb,
                    const float* bias, unsigned sides) {
+  if (!sparse_activations()) return false;
   if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < kMinOps) return false;
   for (unsigned side : {unsigned(kSparseA), unsigned(kSparseB)}) {
     if (!(sides & side)) continue;

@@ -4,8 +4,8 @@
 #include <regex>
 
 #include "byte_reader.h"
-#include "hgc/ir/attrs.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/attrs.h"
+#include "hgc/base/files.h"
 #include "hgc/runtime/tensor_io.h"
 
 namespace hgc {

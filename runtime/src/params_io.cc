@@ -6,7 +6,7 @@
 // ctx = i32 dev_type, i32 dev_id. V3 files use numpy shape semantics: ndim 0 is a scalar and
 // ndim -1 an empty array; before V3, ndim 0 is an empty array.
 #include "byte_reader.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "hgc/runtime/tensor_io.h"
 
 namespace hgc {

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "byte_reader.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc {
 namespace {

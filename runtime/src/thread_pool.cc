@@ -1,7 +1,15 @@
 #include "hgc/runtime/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HGC_PAUSE() _mm_pause()
+#else
+#define HGC_PAUSE() std::this_thread::yield()
+#endif
 
 namespace hgc {
 
@@ -9,6 +17,24 @@ namespace {
 std::mutex g_config_mu;
 int g_configured = 0;   // threads set by configure(), 0 for none
 bool g_created = false;
+
+// How long an idle thread spins before it sleeps. Long enough to bridge the serial steps
+// between two split kernels of one forward (a few to a few tens of microseconds), short
+// enough that an idle pool gives its core back almost at once.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+// Spins until done() or kSpin has passed; whether done() held.
+template <class Done>
+bool spin_until(Done&& done) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      HGC_PAUSE();
+    }
+    if (std::chrono::steady_clock::now() - t0 > kSpin) return done();
+  }
+}
 }  // namespace
 
 bool ThreadPool::configure(int threads) {
@@ -40,28 +66,52 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    epoch_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+thread_local int t_serial = 0;
+}  // namespace
+
+ThreadPool::Serial::Serial() { ++t_serial; }
+ThreadPool::Serial::~Serial() { --t_serial; }
+bool ThreadPool::serial_here() { return t_serial > 0; }
+
+int ThreadPool::parts_for(int64_t work, int64_t grain) const {
+  if (t_serial > 0 || grain < 1 || work < 2 * grain) return 1;
+  return static_cast<int>(std::min<int64_t>(size(), work / grain));
+}
+
 void ThreadPool::work() {
-  std::unique_lock<std::mutex> lock(mu_);
+  uint64_t seen = 0;
   for (;;) {
-    wake_.wait(lock, [this] { return stop_ || (job_ && next_ < total_); });
+    // A job is announced by a new epoch; spin for it a while, then sleep.
+    spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; });
+    std::unique_lock<std::mutex> lock(mu_);
+    if (epoch_.load(std::memory_order_relaxed) == seen) {
+      ++sleepers_;
+      wake_.wait(lock, [&] { return epoch_.load(std::memory_order_relaxed) != seen; });
+      --sleepers_;
+    }
     if (stop_) return;
-    int i = next_++;
-    const auto* job = job_;
-    lock.unlock();
-    (*job)(i);
-    lock.lock();
-    if (--pending_ == 0) done_.notify_all();
+    seen = epoch_.load(std::memory_order_relaxed);
+    while (job_ && next_ < total_) {
+      int i = next_++;
+      const auto* job = job_;
+      lock.unlock();
+      (*job)(i);
+      lock.lock();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_all();
+    }
   }
 }
 
 void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
-  if (!run.owns_lock() || workers_.empty() || n <= 1) {  // busy or nothing to share: serial
+  if (!run.owns_lock() || workers_.empty() || n <= 1 || t_serial > 0) {  // busy or nothing to share: serial
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }
@@ -69,16 +119,24 @@ void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   job_ = &fn;
   next_ = 0;
   total_ = n;
-  pending_ = n;
-  wake_.notify_all();
+  pending_.store(n, std::memory_order_relaxed);
+  epoch_.fetch_add(1, std::memory_order_release);
+  if (sleepers_ > 0) wake_.notify_all();
   while (next_ < total_) {  // the caller works too
     int i = next_++;
     lock.unlock();
     fn(i);
     lock.lock();
-    --pending_;
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
-  done_.wait(lock, [this] { return pending_ == 0; });
+  lock.unlock();
+  // The workers' last chunks: usually done within microseconds, so spin before sleeping.
+  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    lock.lock();
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    lock.unlock();
+  }
+  lock.lock();
   job_ = nullptr;
 }
 

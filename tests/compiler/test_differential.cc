@@ -10,7 +10,7 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "reference/reference.h"
 #include "support/op_cases.h"
@@ -22,9 +22,28 @@ namespace {
 using test::Case;
 using test::kAny;
 
+// Element i of an integer tensor, as a double.
+double int_at(const HostTensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::i32: return t.data<int32_t>()[i];
+    case DType::i64: return static_cast<double>(t.data<int64_t>()[i]);
+    case DType::i8: return t.data<int8_t>()[i];
+    case DType::u8: return t.data<uint8_t>()[i];
+    case DType::f64: return t.data<double>()[i];
+    default: FAIL("unexpected dtype " << dtype_name(t.dtype())); return 0;
+  }
+}
+
 void check_close(const HostTensor& got, const HostTensor& want, const std::string& what) {
   REQUIRE_MESSAGE(got.shape() == want.shape(), what);
-  REQUIRE(got.dtype() == DType::f32);
+  REQUIRE_MESSAGE(got.dtype() == want.dtype(), what);
+  if (got.dtype() != DType::f32) {  // integer (and float64) kernels: exact
+    for (int64_t i = 0; i < got.numel(); ++i) {
+      INFO(what, ": element ", i);
+      CHECK(int_at(got, i) == int_at(want, i));
+    }
+    return;
+  }
   double rtol = 1e-4, atol = 1e-5, worst = 0;
   int64_t bad = -1;
   for (int64_t i = 0; i < got.numel(); ++i) {
@@ -74,6 +93,8 @@ TEST_CASE("differential: reductions, softmax family and norms") { run_all(test::
 TEST_CASE("differential: movement, gathers and sources") { run_all(test::movement_cases()); }
 
 TEST_CASE("differential: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
+
+TEST_CASE("differential: integer arithmetic (int32, int64, int8, uint8) is exact") { run_all(test::int_cases()); }
 
 // CPU-only library calls (no GPU lowering), so they stay out of test::library_cases().
 TEST_CASE("differential: Deconvolution, im2col, col2im and the convolution gradient ops") {

@@ -14,10 +14,9 @@
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
-#include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/kernel_abi.h"
@@ -200,8 +199,7 @@ TEST_CASE("gpu codegen: every fp32 shared model lowers to PTX that ptxas accepts
       for (auto& [name, t] : load_params(*pp)) io.shapes[strip_param_prefix(name)] = Shape(t.shape());
     }
     infer(g, io);
-    expand_rnn(g);
-    GpuPlan p = gpu::compile_to_ptx(g);
+    GpuPlan p = gpu::compile_to_ptx(g);  // the pipeline expands a fused RNN
     int n = check_plan(p, mc.file);
     MESSAGE(file << ": " << p.kernels.size() << " kernel groups, " << n << " launches checked");
   }
@@ -211,9 +209,10 @@ TEST_CASE("gpu codegen: every differential-test op lowers to PTX that ptxas acce
   if (!have_libdevice()) return;
   std::mt19937 rng(42);
   int kernels = 0, library = 0;
-  for (auto list : {test::unary_cases, test::binary_cases, test::reduction_cases, test::movement_cases, test::library_cases})
+  for (auto list : {test::unary_cases, test::binary_cases, test::reduction_cases, test::movement_cases, test::library_cases,
+                    test::int_cases})
     for (const test::Case& c : list()) {
-      std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str());
+      std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str()) + " " + dtype_name(c.dtype);
       CAPTURE(what);
       test::CaseGraph cg = test::case_graph(c, rng);
       try {

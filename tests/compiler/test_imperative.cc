@@ -12,7 +12,7 @@
 
 #include "hgc/compiler/imperative.h"
 #include "hgc/compiler/kernel_cache.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 
 using namespace hgc;

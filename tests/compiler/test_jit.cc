@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "hgc/compiler/jit.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 using namespace hgc;
 

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "hgc/compiler/imperative.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "reference/ref_test_util.h"
 
 using namespace hgc;

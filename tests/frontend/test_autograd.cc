@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "support/nd_close.h"
 
 using namespace hgc;

@@ -9,10 +9,10 @@
 #include <random>
 #include <set>
 
-#include "hgc/frontend/autograd.h"
-#include "hgc/frontend/ndarray.h"
-#include "hgc/frontend/op.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/autograd/autograd.h"
+#include "hgc/frontend/nd/ndarray.h"
+#include "hgc/frontend/nd/op.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/op.h"
 
 using namespace hgc;
@@ -132,6 +132,29 @@ TEST_CASE("gradcheck: binary, broadcasting and scalar ops (float64)") {
   }
   check_grad("broadcast_power", [](auto& x) { return nd::power(x[0], x[1]); }, {r64({2, 3}, 0.5, 2), r64({3}, -1, 2, 5)});
   check_grad("_power", [](auto& x) { return nd::op("_power", {}, {x[0], x[1]}); }, {r64({4}, 0.5, 2), r64({4}, -1, 2, 5)});
+  // mod: MXNet's gradients 1 and -floor(a / b) (not zero); a/b kept away from the integers
+  // where the floor jumps, incl. negative operands (floor, not truncation).
+  {
+    NDArray a = nd::array({-3.7f, -1.2f, 0.3f, 2.9f, 5.1f, 7.9f}, {2, 3}).astype(f64);
+    NDArray b = nd::array({1.5f, -2.2f, 0.7f, -1.7f, 2.3f, 3.1f}, {2, 3}).astype(f64);
+    check_grad("_mod", [](auto& x) { return nd::op("_mod", {}, {x[0], x[1]}); }, {a, b});
+    check_grad("broadcast_mod", [](auto& x) { return nd::op("broadcast_mod", {}, {x[0], x[1]}); },
+               {a, nd::array({1.5f, -2.2f, 0.7f}, {1, 3}).astype(f64)});
+    check_grad("_mod_scalar", [](auto& x) { return op1("_mod_scalar", {{"scalar", 1.3}}, x[0]); }, {a});
+    check_grad("_rmod_scalar", [](auto& x) { return op1("_rmod_scalar", {{"scalar", 4.1}}, x[0]); }, {b});
+    // The analytic values themselves (MXNet: d/da = 1, d/db = -floor(a / b)).
+    NDArray p = nd::array({7, -7}).astype(f64), q = nd::array({2, 2}).astype(f64);
+    p.attach_grad();
+    q.attach_grad();
+    NDArray y;
+    {
+      auto rec = autograd::record();
+      y = nd::op("_mod", {}, {p, q});
+    }
+    y.backward();
+    CHECK(p.grad().to_vector<double>() == std::vector<double>{1, 1});
+    CHECK(q.grad().to_vector<double>() == std::vector<double>{-3, 4});
+  }
   check_grad("add_n", [](auto& x) { return nd::op("add_n", {{"num_args", int64_t(3)}}, {x[0], x[1], x[2]}); },
              {r64({2, 2}), r64({2, 2}, -1, 1, 2), r64({2, 2}, -1, 1, 3)});
   for (const char* op : {"_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar",
@@ -159,8 +182,8 @@ TEST_CASE("gradcheck: softmax family, activations (float64)") {
   check_grad("softmax", [](auto& v) { return op1("softmax", {{"temperature", 2.0}}, v[0]); }, {r64({2, 4})});
   check_grad("log_softmax", [](auto& v) { return nd::log_softmax(v[0]); }, {r64({2, 5})});
   check_grad("log_softmax", [](auto& v) { return nd::log_softmax(v[0], 1); }, {r64({2, 3, 2})});
-  for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid"}) {
-    std::string a = act;
+  // Every act_type the op record accepts, so a new choice without a rule fails here.
+  for (const std::string& a : OpRegistry::global().get("Activation").attr_spec("act_type")->choices) {
     check_grad("Activation", [a](auto& v) { return op1("Activation", {{"act_type", a}}, v[0]); },
                {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
   }
@@ -434,6 +457,61 @@ TEST_CASE("gradcheck: take, SequenceMask and movement: stack, split, broadcast_a
   }, {r64({3, 4, 5})});
 }
 
+TEST_CASE("gradcheck: tile, repeat, reverse, block moves, pick, gather_nd, norm, erfinv, Instance/GroupNorm") {
+  using V = std::vector<int64_t>;
+  check_grad("tile", [](auto& v) { return op1("tile", {{"reps", V{2, 1, 3}}}, v[0]); }, {r64({2, 3})});
+  check_grad("repeat", [](auto& v) { return op1("repeat", {{"repeats", int64_t(2)}, {"axis", int64_t(1)}}, v[0]); },
+             {r64({2, 3})});
+  check_grad("repeat", [](auto& v) { return op1("repeat", {{"repeats", int64_t(3)}}, v[0]); }, {r64({2, 2})});
+  check_grad("reverse", [](auto& v) { return op1("reverse", {{"axis", V{0, 2}}}, v[0]); }, {r64({2, 3, 2})});
+  check_grad("depth_to_space", [](auto& v) { return op1("depth_to_space", {{"block_size", int64_t(2)}}, v[0]); },
+             {r64({1, 8, 2, 3})});
+  check_grad("space_to_depth", [](auto& v) { return op1("space_to_depth", {{"block_size", int64_t(2)}}, v[0]); },
+             {r64({1, 2, 4, 2})});
+  NDArray pidx = nd::array({3, 0, -1, 1}).astype(f64);  // 3 and -1: clipped / wrapped
+  check_grad("pick", [pidx](auto& v) { return nd::op("pick", {}, {v[0], pidx}); }, {r64({4, 3})});
+  check_grad("pick", [pidx](auto& v) {
+    return nd::op("pick", {{"axis", int64_t(0)}, {"mode", std::string("wrap")}, {"keepdims", true}}, {v[0], pidx});
+  }, {r64({3, 4})});
+  // gather_nd's scatter is a GEMM (float32 only); a repeated index sums its gradients.
+  NDArray gi = nd::array({1, 0, 1, -1, 0, 2}, {2, 3});
+  check_grad("gather_nd", [gi](auto& v) { return nd::op("gather_nd", {}, {v[0], gi}); }, {r32({2, 3, 2})}, {}, 1e-2, 2e-3);
+  check_grad("norm", [](auto& v) { return op1("norm", {}, v[0]); }, {r64({2, 3})});
+  check_grad("norm", [](auto& v) { return op1("norm", {{"axis", V{1}}, {"keepdims", true}}, v[0]); }, {r64({2, 3, 2})});
+  check_grad("norm", [](auto& v) { return op1("norm", {{"ord", int64_t(1)}, {"axis", V{0}}}, v[0]); },
+             {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
+  check_grad("erfinv", [](auto& v) { return op1("erfinv", {}, v[0]); }, {r64({2, 3}, -0.9, 0.9)});
+  check_grad("InstanceNorm", [](auto& v) { return nd::op("InstanceNorm", {{"eps", 1e-3}}, {v[0], v[1], v[2]}); },
+             {r64({2, 3, 4}, -2, 2), r64({3}, 0.5, 1.5, 2), r64({3}, -1, 1, 3)});
+  check_grad("GroupNorm", [](auto& v) {
+    return nd::op("GroupNorm", {{"num_groups", int64_t(2)}, {"eps", 1e-3}}, {v[0], v[1], v[2]});
+  }, {r64({2, 4, 3}, -2, 2), r64({2}, 0.5, 1.5, 2), r64({2}, -1, 1, 3)});
+}
+
+TEST_CASE("gradcheck: topk values and sort scatter back; indices and masks carry none (float64)") {
+  NDArray x = nd::array({0.3f, -1.2f, 2.5f, 0.9f, -0.4f, 1.7f, -2.2f, 0.1f}, {2, 4}).astype(f64);
+  check_grad("topk", [](auto& v) { return op1("topk", {{"k", int64_t(2)}, {"ret_typ", std::string("value")}}, v[0]); }, {x});
+  check_grad("topk", [](auto& v) {
+    return nd::op_all("topk", {{"k", int64_t(1)}, {"axis", int64_t(0)}, {"ret_typ", std::string("both")},
+                               {"is_ascend", true}}, {v[0]})[0];
+  }, {x});
+  check_grad("topk", [](auto& v) {
+    return op1("topk", {{"k", int64_t(3)}, {"axis", AttrValue(std::monostate{})}, {"ret_typ", std::string("value")}}, v[0]);
+  }, {x});
+  check_grad("sort", [](auto& v) { return op1("sort", {}, v[0]); }, {x});
+  check_grad("sort", [](auto& v) { return op1("sort", {{"axis", int64_t(0)}, {"is_ascend", false}}, v[0]); }, {x});
+  // ret_typ indices: a zero gradient, as MXNet's.
+  NDArray y = x.copy();
+  y.attach_grad();
+  NDArray r;
+  {
+    auto rec = autograd::record();
+    r = op1("topk", {{"k", int64_t(2)}}, y) * 1.0;
+  }
+  r.backward();
+  CHECK(nd::sum(nd::abs(y.grad())).asscalar<double>() == 0);
+}
+
 TEST_CASE("gradcheck: loss heads give the gradient of their loss (SoftmaxOutput, regressions, make_loss)") {
   NDArray label = nd::array({2, 0, 1}).astype(f64);
   auto ce = [](const NDArray& x, const NDArray& l, double scale) {  // -sum log softmax[label] * scale
@@ -481,7 +559,7 @@ TEST_CASE("gradcheck: every op with a gradient rule is checked above") {
 
 // The registry-wide contract: every op that takes inputs has a finite-difference-checked
 // rule, a zero gradient (comparisons, argmax, ...), or an entry with a reason on the
-// documented missing list (frontend/src/grad_rules_missing.cc). Source ops (no inputs) and
+// documented missing list (frontend/src/autograd/grad/missing.cc). Source ops (no inputs) and
 // random samplers are the only ones outside it.
 TEST_CASE("gradcheck: every registry op has a checked rule, a zero gradient or a documented reason") {
   auto zero = autograd::zero_gradient_ops();

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 
 using namespace hgc;
 using namespace hgc::gluon;

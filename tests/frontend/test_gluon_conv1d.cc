@@ -6,8 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "support/paths.h"
 #include "support/nd_close.h"
 

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"

@@ -9,9 +9,9 @@
 #include <regex>
 
 #include "hgc/compiler/gpu_imperative.h"
-#include "hgc/frontend/autograd.h"
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/autograd/autograd.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"

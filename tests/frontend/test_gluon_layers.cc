@@ -4,7 +4,8 @@
 
 #include <cmath>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
+#include "hgc/ir/op.h"
 #include "support/nd_close.h"
 
 using namespace hgc;
@@ -44,8 +45,11 @@ TEST_CASE("gluon layers: activations") {
   auto prelu = std::make_shared<nn::PReLU>();
   prelu->initialize();
   check_close(same_hybridized(prelu, x), nd::array({-0.5f, -0.125f, 0, 0.5, 2, 3}, {2, 3}));
-  for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign"})
+  // The block accepts exactly the op record's act_type choices (log_sigmoid and mish too).
+  for (const std::string& act : OpRegistry::global().get("Activation").attr_spec("act_type")->choices)
     same_hybridized(std::make_shared<nn::Activation>(act), x);
+  check_close(same_hybridized(std::make_shared<nn::Activation>("mish"), x),
+              nd::array({-0.25250148f, -0.22074377f, 0, 0.37524521f, 1.94395896f, 2.98653500f}, {2, 3}));
   CHECK_THROWS_WITH_AS(nn::Activation("swishy"), doctest::Contains("swishy"), Error);
 }
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "support/paths.h"
 
 using namespace hgc;

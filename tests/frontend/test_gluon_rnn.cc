@@ -4,13 +4,15 @@
 // imperative (1e-5 relative), training in both modes to the same weights, export round trip.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
+#include "hgc/ir/json_io.h"
 #include "hgc/passes/expand_rnn.h"
 #include "reference/reference.h"
 #include "support/paths.h"
@@ -67,9 +69,10 @@ void check_vec(const NDArray& got, const std::vector<double>& want, double tol =
   CHECK(worst <= tol);
 }
 
-// The fused RNN op on the layer's packed parameters: expanded and compiled, plus the
-// reference evaluator's RNN when it has one. Returns {output, h_n[, c_n]} of the compiled run.
-std::vector<HostTensor> fused_rnn(const rnn::RNNLayer& layer, const NDArray& x_tnc, const std::vector<NDArray>& states) {
+// MXNet's fused RNN op over the layer's packed parameters ("params"), with its states as
+// inputs ("state", "state_cell") and state_outputs: the graph and its variables' values.
+std::pair<Graph, std::map<std::string, HostTensor>> fused_rnn_graph(const rnn::RNNLayer& layer, const NDArray& x_tnc,
+                                                                    const std::vector<NDArray>& states) {
   Graph g;
   std::vector<ValueRef> in{{g.add_variable("data"), 0}, {g.add_variable("params"), 0}, {g.add_variable("state"), 0}};
   bool lstm = layer.mode() == "lstm";
@@ -85,12 +88,24 @@ std::vector<HostTensor> fused_rnn(const rnn::RNNLayer& layer, const NDArray& x_t
                                          {"params", layer.packed_parameters().tensor()},
                                          {"state", states[0].tensor()}};
   if (lstm) vars["state_cell"] = states[1].tensor();
+  return {g, vars};
+}
+
+// The fused RNN op compiled (compile()'s pipeline expands it into primitive ops), checked
+// against the reference evaluator's RNN when it has one. Returns {output, h_n[, c_n]}.
+std::vector<HostTensor> fused_rnn(const rnn::RNNLayer& layer, const NDArray& x_tnc, const std::vector<NDArray>& states) {
+  auto [g, vars] = fused_rnn_graph(layer, x_tnc, states);
   InferOptions io;
   for (const auto& [k, v] : vars) io.shapes[k] = Shape(v.shape());
   infer(g, io);
   const Graph original = g;
-  REQUIRE(expand_rnn(g) == 1);
   std::vector<HostTensor> outs = compile(g)->run(vars);
+  // compile() expands a copy; the caller's graph keeps its RNN node
+  CHECK(std::count_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_name == "RNN"; }) == 1);
+  REQUIRE(expand_rnn(g) == 1);
+  std::vector<HostTensor> expanded = compile(g)->run(vars);
+  REQUIRE(expanded.size() == outs.size());
+  for (size_t k = 0; k < outs.size(); ++k) check_close(nd::array(outs[k]), nd::array(expanded[k]), 0);
   if (ref::supports("RNN")) {
     auto want = ref::evaluate(original, vars);
     REQUIRE(want.size() == outs.size());
@@ -360,4 +375,26 @@ TEST_CASE("gluon rnn: a sequence model trains hybridized exactly as imperatively
   auto back = SymbolBlock::imports(dir + "/seq-symbol.json", {"data"}, dir + "/seq-0000.params");
   CHECK((*back)(x).to_vector<float>() == out.to_vector<float>());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("gluon rnn: SymbolBlock::imports of a model with a fused RNN op (MXNet's exported LSTM)") {
+  NameManager names;
+  nd::random::seed(41);
+  auto layer = std::make_shared<rnn::LSTM>(rnn::LayerOptions(5).num_layers(2));
+  layer->initialize(init::Uniform(0.4));
+  const int64_t T = 4, N = 3, C = 6;
+  NDArray x = nd::random::normal(0, 1, {T, N, C});
+  std::vector<NDArray> states;
+  for (const auto& s : layer->state_info(N)) states.push_back(nd::random::normal(0, 0.5, s.shape));
+  (*layer)(x, states);  // deferred input size
+  auto want = fused_rnn(*layer, x, states);
+  auto [g, vars] = fused_rnn_graph(*layer, x, states);
+  std::string dir = test::temp_dir();
+  std::string json = dir + "/rnn_imports-symbol.json", params = dir + "/rnn_imports-0000.params";
+  save_json_file(g, json);
+  nd::save(params, std::map<std::string, NDArray>{{"arg:params", nd::array(vars.at("params"))}});
+  auto net = SymbolBlock::imports(json, {"data", "state", "state_cell"}, params);
+  std::vector<NDArray> got = (*net)(std::vector<NDArray>{x, states[0], states[1]});
+  REQUIRE(got.size() == want.size());
+  for (size_t k = 0; k < got.size(); ++k) check_close(got[k], nd::array(want[k]), 1e-6);
 }

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <functional>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 
 using namespace hgc;
 using namespace hgc::gluon;

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "support/paths.h"
 
 using namespace hgc;

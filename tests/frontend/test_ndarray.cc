@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "hgc/compiler/imperative.h"
-#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/nd/ndarray.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"
 

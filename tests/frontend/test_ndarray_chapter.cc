@@ -8,7 +8,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/nd/ndarray.h"
 #include "support/paths.h"
 
 using namespace hgc;

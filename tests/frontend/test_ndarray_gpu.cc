@@ -11,10 +11,10 @@
 #include <regex>
 
 #include "hgc/compiler/gpu_imperative.h"
-#include "hgc/frontend/autograd.h"
-#include "hgc/frontend/ndarray.h"
-#include "hgc/frontend/op.h"
-#include "hgc/ir/error.h"
+#include "hgc/frontend/autograd/autograd.h"
+#include "hgc/frontend/nd/ndarray.h"
+#include "hgc/frontend/nd/op.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/cuda.h"
 #include "support/gpu_device.h"
 #include "support/shell.h"

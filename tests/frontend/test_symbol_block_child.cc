@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"

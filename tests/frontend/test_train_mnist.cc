@@ -6,7 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "mlp/fashion_mlp.h"
 
 using namespace hgc;

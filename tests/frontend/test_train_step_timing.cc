@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 
 using namespace hgc;
 using namespace hgc::gluon;

@@ -3,8 +3,8 @@
 // and mismatched files are refused without touching the optimizer.
 #include <doctest/doctest.h>
 
-#include "hgc/frontend/gluon.h"
-#include "hgc/ir/error.h"
+#include "hgc/hgc.h"
+#include "hgc/base/error.h"
 #include "support/paths.h"
 
 using namespace hgc;

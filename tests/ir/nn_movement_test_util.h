@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "support/op_test.h"
 
 namespace hgc::test {

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "hgc/ir/attrs.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/attrs.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/op.h"
 #include "hgc/ir/shape.h"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/graph.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/op.h"

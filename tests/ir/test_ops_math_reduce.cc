@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/op.h"
 #include "support/op_test.h"
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/nd/ndarray.h"
 #include "support/nd_close.h"
 #include "support/shell.h"
 

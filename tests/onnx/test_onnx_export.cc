@@ -1,4 +1,4 @@
-// Export: gluon::export_onnx of the Fashion MLP and LeNet (with BatchNorm) passes
+// Export: HybridBlock::export_onnx of the Fashion MLP and LeNet (with BatchNorm) passes
 // onnx::checker's full check (inside the writer) and re-imports through
 // SymbolBlock::imports to the same numbers; `hgc convert` goes MXNet -> ONNX -> MXNet.
 #include <doctest/doctest.h>
@@ -6,8 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "hgc/frontend/export_onnx.h"
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "lenet/lenet.h"
 #include "mlp/fashion_mlp.h"
 #include "support/paths.h"
@@ -25,7 +24,7 @@ void round_trip(std::shared_ptr<gluon::nn::HybridSequential> net, const std::str
   std::vector<float> want = (*net)(x).to_vector<float>();
   std::string dir = temp_dir() + "/export_" + name;
   std::filesystem::create_directories(dir);
-  gluon::export_onnx(*net, dir + "/m.onnx", {{"data", {2, 1, 28, 28}}});
+  net->export_onnx(dir + "/m.onnx", {{"data", {2, 1, 28, 28}}});
   auto back = gluon::SymbolBlock::imports(dir + "/m.onnx", {});
   std::vector<float> got = (*back)(x).to_vector<float>();
   REQUIRE(got.size() == want.size());
@@ -52,5 +51,5 @@ TEST_CASE("onnx export: an opset outside 13..17 is an error") {
   net->initialize();
   net->hybridize();
   (*net)(nd::ones({2, 3}));
-  CHECK_THROWS_WITH_AS(gluon::export_onnx(*net, temp_dir() + "/bad.onnx", {{"data", {2, 3}}}, 9), doctest::Contains("opset 9"), Error);
+  CHECK_THROWS_WITH_AS(net->export_onnx(temp_dir() + "/bad.onnx", {{"data", {2, 3}}}, 9), doctest::Contains("opset 9"), Error);
 }

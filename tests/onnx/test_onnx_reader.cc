@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "hgc/frontend/gluon.h"
+#include "hgc/hgc.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/verify.h"
 #include "hgc/onnx/onnx.h"

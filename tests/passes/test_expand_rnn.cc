@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"

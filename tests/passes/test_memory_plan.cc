@@ -15,7 +15,7 @@
 #include <set>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/passes/memory_plan.h"

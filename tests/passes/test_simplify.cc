@@ -14,8 +14,8 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"

@@ -1,5 +1,5 @@
-// Reference kernels: unary math, same-shape binaries, the `_*_scalar` family, clip, Cast,
-// add_n and the creation ops (_zeros, _arange, one_hot, ...). Scalar formulas follow
+// Reference kernels of the elementwise family: unary math, same-shape binaries, the
+// `_*_scalar` family, clip, Cast, add_n and where. Scalar formulas follow
 // MXNet 1.9's src/operator/mshadow_op.h, including its less obvious choices (rint rounds
 // halves down, mod takes the divisor's sign, softrelu saturates above 20).
 #include <cmath>
@@ -148,36 +148,17 @@ void scalar_op(Ctx& c, Fn2 f, bool reversed) {
   }
 }
 
-void fill(Ctx& c, double value) {
-  for (double& v : c.out[0].v) v = value;
-}
-
-void arange(Ctx& c) {
-  double start = c.a.f("start"), step = c.a.f("step");
-  int64_t repeat = c.a.i("repeat");
-  // Without stop the range is [0, start) (MXNet's RangeParamParser), unless the length
-  // comes from the consumers (infer_range).
-  if (c.a.is_none("stop") && !c.a.b("infer_range")) start = 0;
-  // MXNet computes start + (i / repeat) * step in the output dtype.
-  if (!is_float(c.out_dtypes[0])) start = std::trunc(start), step = std::trunc(step);
-  for (int64_t i = 0; i < c.out[0].numel(); ++i)
-    c.out[0].v[i] = start + static_cast<double>(i / repeat) * step;
-}
-
-void eye(Ctx& c) {
-  int64_t k = c.a.i("k"), rows = c.out[0].shape[0], cols = c.out[0].shape[1];
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) c.out[0].v[i * cols + j] = b2d(j - i == k);
-}
-
-// Indices are truncated to integers; one outside [0, depth) gives a row of off_value.
-void one_hot(Ctx& c) {
-  int64_t depth = c.a.i("depth");
-  double on = c.a.f("on_value"), off = c.a.f("off_value");
-  fill(c, off);
-  for (int64_t i = 0; i < c.in[0].numel(); ++i) {
-    auto j = static_cast<int64_t>(c.in[0].v[i]);
-    if (j >= 0 && j < depth) c.out[0].v[i * depth + j] = on;
+// where(cond, x, y): cond has x's shape, or is 1-D and picks whole rows of x or y.
+void where(Ctx& c) {
+  const Arr &cond = c.in[0], &x = c.in[1], &y = c.in[2];
+  Arr& o = c.out[0];
+  bool rows = cond.shape != x.shape;
+  if (rows && (cond.ndim() != 1 || x.ndim() < 1 || cond.shape[0] != x.shape[0]))
+    c.fail("condition must have x's shape or be 1-D of length x.shape[0]");
+  int64_t row = x.shape.empty() || x.shape[0] == 0 ? 1 : x.numel() / x.shape[0];
+  for (int64_t i = 0; i < o.numel(); ++i) {
+    double cv = rows ? cond.v[i / row] : cond.v[i];
+    o.v[i] = cv != 0 ? x.v[i] : y.v[i];
   }
 }
 
@@ -186,18 +167,18 @@ void one_hot(Ctx& c) {
 void add_elementwise_kernels(KernelTable& t) {
   for (const auto& [name, f] : unary_fns()) {
     Fn1 fn = f;
-    t[name] = [fn](Ctx& c) { unary(c, fn); };
+    t.add(name, [fn](Ctx& c) { unary(c, fn); });
   }
   // out = x / sqrt(x.shape[-1]) (the transformer's attention scaling).
-  t["_contrib_div_sqrt_dim"] = [](Ctx& c) {
+  t.add("_contrib_div_sqrt_dim", [](Ctx& c) {
     double d = std::sqrt(static_cast<double>(c.in[0].shape.back()));
     for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = c.in[0].v[i] / d;
-  };
-  t["hard_sigmoid"] = [](Ctx& c) {
+  });
+  t.add("hard_sigmoid", [](Ctx& c) {
     double alpha = c.a.f("alpha"), beta = c.a.f("beta");
     for (int64_t i = 0; i < c.out[0].numel(); ++i)
       c.out[0].v[i] = std::max(0.0, std::min(1.0, alpha * c.in[0].v[i] + beta));
-  };
+  });
 
   // elemwise_add .. elemwise_div and the underscore-named same-shape binaries.
   const std::map<std::string, std::string> same_shape = {
@@ -205,12 +186,12 @@ void add_elementwise_kernels(KernelTable& t) {
       {"elemwise_div", "div"}};
   for (const auto& [name, fn_name] : same_shape) {
     Fn2 f = binary_fns().at(fn_name);
-    t[name] = [f](Ctx& c) { same_shape_binary(c, f); };
+    t.add(name, [f](Ctx& c) { same_shape_binary(c, f); });
   }
   for (const auto& [fn_name, f] : binary_fns()) {
     if (same_shape.count("elemwise_" + fn_name)) continue;
     Fn2 fn = f;
-    t["_" + fn_name] = [fn](Ctx& c) { same_shape_binary(c, fn); };
+    t.add("_" + fn_name, [fn](Ctx& c) { same_shape_binary(c, fn); });
   }
 
   // _plus_scalar/_minus_scalar are spelled differently from add/sub.
@@ -220,35 +201,27 @@ void add_elementwise_kernels(KernelTable& t) {
     for (const auto& [spelled, fn] : scalar_names)
       if (fn == fn_name) base = spelled;
     Fn2 fn = f;
-    t["_" + base + "_scalar"] = [fn](Ctx& c) { scalar_op(c, fn, false); };
+    t.add("_" + base + "_scalar", [fn](Ctx& c) { scalar_op(c, fn, false); });
     if (fn_name == "sub" || fn_name == "div" || fn_name == "mod" || fn_name == "power")
-      t["_r" + base + "_scalar"] = [fn](Ctx& c) { scalar_op(c, fn, true); };
+      t.add("_r" + base + "_scalar", [fn](Ctx& c) { scalar_op(c, fn, true); });
   }
 
-  t["clip"] = [](Ctx& c) {
+  t.add("clip", [](Ctx& c) {
     double lo = c.a.f("a_min"), hi = c.a.f("a_max");
     for (int64_t i = 0; i < c.out[0].numel(); ++i) {
       double x = c.in[0].v[i];
       c.out[0].v[i] = x > hi ? hi : x < lo ? lo : x;
     }
-  };
+  });
   // The driver's store does the conversion (truncation toward zero for integer targets).
-  t["Cast"] = [](Ctx& c) { c.out[0].v = c.in[0].v; };
-  t["add_n"] = [](Ctx& c) {
+  t.add("Cast", [](Ctx& c) { c.out[0].v = c.in[0].v; });
+  t.add("add_n", [](Ctx& c) {
     for (const Arr& x : c.in) {
       if (x.shape != c.out[0].shape) c.fail("addends differ in shape");
       for (int64_t i = 0; i < x.numel(); ++i) c.out[0].v[i] += x.v[i];
     }
-  };
-
-  t["_zeros"] = [](Ctx& c) { fill(c, 0.0); };
-  t["_ones"] = [](Ctx& c) { fill(c, 1.0); };
-  t["_full"] = [](Ctx& c) { fill(c, c.a.f("value")); };
-  t["zeros_like"] = [](Ctx& c) { fill(c, 0.0); };
-  t["ones_like"] = [](Ctx& c) { fill(c, 1.0); };
-  t["_arange"] = arange;
-  t["_eye"] = eye;
-  t["one_hot"] = one_hot;
+  });
+  t.add("where", where);
 }
 
 }  // namespace hgc::ref

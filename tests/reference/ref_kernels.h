@@ -5,16 +5,17 @@
 //
 //   void relu(Ctx& c) { for (int64_t i = 0; i < c.out[0].numel(); ++i)
 //                         c.out[0].v[i] = std::max(0.0, c.in[0].v[i]); }
-//   table["relu"] = relu;
+//   t.add("relu", relu);   // in ref_<family>.cc, the family of relu's op record
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <source_location>
 #include <string>
 #include <vector>
 
-#include "hgc/ir/attrs.h"
+#include "hgc/ir/attr_view.h"
 #include "hgc/ir/graph.h"
 
 namespace hgc::ref {
@@ -101,18 +102,44 @@ struct Ctx {
 };
 
 using Kernel = std::function<void(Ctx&)>;
-using KernelTable = std::map<std::string, Kernel>;
 
-// One per family file; reference.cc builds the table from all of them once.
-void add_elementwise_kernels(KernelTable& t);  // ref_elementwise.cc: unary, binary, scalar, init
-void add_broadcast_kernels(KernelTable& t);    // ref_broadcast.cc: broadcast_*, where, reductions
-void add_softmax_kernels(KernelTable& t);      // ref_softmax.cc: softmax family, loss heads
-void add_movement_kernels(KernelTable& t);     // ref_movement.cc: reshape, transpose, joins, tile
-void add_index_kernels(KernelTable& t);        // ref_index.cc: slice*, take, pick, Embedding, SequenceMask
-void add_nn_kernels(KernelTable& t);           // ref_nn.cc: FC, dot, activations, Dropout
-void add_norm_kernels(KernelTable& t);         // ref_norm.cc: LayerNorm, BatchNorm, ...
-void add_conv_kernels(KernelTable& t);         // ref_conv.cc: Convolution, Deconvolution, Pooling
-void add_rnn_kernels(KernelTable& t);          // ref_rnn.cc: fused RNN
+// The kernels by canonical op name, each with the file that registered it: a kernel lives in
+// tests/reference/ref_<family>.cc, the family of its op record (checked by
+// tests/ir/test_op_families.cc).
+class KernelTable {
+ public:
+  struct Entry {
+    Kernel fn;
+    const char* file = "";
+  };
+  // `where` is left defaulted: it records the registering file.
+  void add(const std::string& op, Kernel fn, std::source_location where = std::source_location::current());
+  // nullptr when there is none.
+  const Entry* find(const std::string& op) const;
+  const std::map<std::string, Entry>& entries() const { return entries_; }
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
+
+// One per family file (add_<family>_kernels in ref_<family>.cc); reference.cc builds the
+// table from all of them once.
+void add_elementwise_kernels(KernelTable& t);
+void add_broadcast_kernels(KernelTable& t);
+void add_reduce_kernels(KernelTable& t);       // reductions, argmax, the softmax family
+void add_movement_kernels(KernelTable& t);
+void add_movement_index_kernels(KernelTable& t);  // slice*, take, pick, gather_nd
+void add_init_kernels(KernelTable& t);
+void add_matmul_kernels(KernelTable& t);
+void add_nn_kernels(KernelTable& t);           // FC, activations, Dropout, Embedding, loss heads
+void add_nn_norm_kernels(KernelTable& t);
+void add_nn_conv_kernels(KernelTable& t);      // Convolution, Deconvolution, Pooling, im2col
+void add_ordering_kernels(KernelTable& t);     // topk, sort, argsort
+void add_rnn_kernels(KernelTable& t);
+
+// Softmax over k of data viewed as (n, k, rest); defined in ref_reduce.cc (SoftmaxOutput and
+// SoftmaxActivation share it).
+void softmax_3d(const Arr& x, Arr& out, int64_t n, int64_t k);
 
 // The binary math of elemwise_*, broadcast_* and _*_scalar keyed by the op's suffix ("add",
 // "mod", "greater_equal", ...); defined in ref_elementwise.cc.

@@ -1,6 +1,6 @@
-// Reference kernels: data movement without indices (MXNet 1.x tensor/matrix_op-inl.h,
-// nn/concat, slice_channel, swapaxis). Reshape-like ops (Reshape with its special values,
-// Flatten, expand_dims, squeeze) copy the row-major data unchanged: inference already
+// Reference kernels of the movement family: data movement without indices (MXNet 1.x
+// tensor/matrix_op-inl.h, nn/concat, slice_channel, swapaxis). Reshape-like ops (Reshape with
+// its special values, expand_dims, squeeze) copy the row-major data unchanged: inference already
 // worked out the output shape, which is all the special values mean.
 #include <algorithm>
 
@@ -155,21 +155,21 @@ void block_move(Ctx& c, bool to_space) {
 }  // namespace
 
 void add_movement_kernels(KernelTable& t) {
-  for (const char* name : {"Reshape", "_np_reshape", "Flatten", "expand_dims", "squeeze"}) t[name] = copy;
-  t["transpose"] = transpose;
-  t["SwapAxis"] = swap_axis;
-  t["Concat"] = concat;
-  t["stack"] = stack;
-  t["SliceChannel"] = slice_channel;
-  t["tile"] = tile;
-  t["repeat"] = repeat;
-  t["reverse"] = reverse;
-  t["depth_to_space"] = [](Ctx& c) { block_move(c, true); };
-  t["space_to_depth"] = [](Ctx& c) { block_move(c, false); };
-  t["shape_array"] = [](Ctx& c) {
+  for (const char* name : {"Reshape", "_np_reshape", "expand_dims", "squeeze"}) t.add(name, copy);
+  t.add("transpose", transpose);
+  t.add("SwapAxis", swap_axis);
+  t.add("Concat", concat);
+  t.add("stack", stack);
+  t.add("SliceChannel", slice_channel);
+  t.add("tile", tile);
+  t.add("repeat", repeat);
+  t.add("reverse", reverse);
+  t.add("depth_to_space", [](Ctx& c) { block_move(c, true); });
+  t.add("space_to_depth", [](Ctx& c) { block_move(c, false); });
+  t.add("shape_array", [](Ctx& c) {
     for (int d = 0; d < c.in[0].ndim(); ++d) c.out[0].v[d] = static_cast<double>(c.in[0].shape[d]);
-  };
-  t["size_array"] = [](Ctx& c) { c.out[0].v[0] = static_cast<double>(c.in[0].numel()); };
+  });
+  t.add("size_array", [](Ctx& c) { c.out[0].v[0] = static_cast<double>(c.in[0].numel()); });
 }
 
 }  // namespace hgc::ref

@@ -1,6 +1,10 @@
-// Reference kernels: FullyConnected, dot, batch_dot, Activation, LeakyReLU and Dropout in
-// predict mode (MXNet 1.9 nn/fully_connected-inl.h, tensor/dot-inl.h, nn/activation-inl.h,
-// leaky_relu-inl.h, nn/dropout-inl.h).
+// Reference kernels of the nn family in predict mode: FullyConnected, Activation,
+// LeakyReLU, Dropout, Embedding, Flatten, SequenceMask and the loss heads (MXNet 1.9
+// nn/fully_connected-inl.h, nn/activation-inl.h, leaky_relu-inl.h, nn/dropout-inl.h,
+// indexing_op.h, sequence_mask-inl.h, softmax_output-inl.h, regression_output-inl.h):
+// SoftmaxOutput = softmax over the flattened instance (over axis 1 with multi_output, over
+// the last axis with preserve_shape), LinearRegressionOutput/MAERegressionOutput = identity,
+// LogisticRegressionOutput = sigmoid.
 #include <algorithm>
 #include <cmath>
 
@@ -24,47 +28,6 @@ void fully_connected(Ctx& c) {
       c.out[0].v[r * hidden + h] = acc;
     }
 }
-
-// One (m x k) . (k x n) product with optional transposes, reading lhs/rhs at offsets.
-void matmul(const Arr& l, int64_t lo, bool ta, const Arr& r, int64_t ro, bool tb, Arr& out, int64_t oo,
-            int64_t m, int64_t k, int64_t n) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      double acc = 0;
-      for (int64_t p = 0; p < k; ++p) {
-        double a = ta ? l.v[lo + p * m + i] : l.v[lo + i * k + p];
-        double b = tb ? r.v[ro + j * k + p] : r.v[ro + p * n + j];
-        acc += a * b;
-      }
-      out.v[oo + i * n + j] = acc;
-    }
-}
-
-// N-D dot: lhs is (M, K) with K its last dim, or (K, M) with K its first dim when
-// transpose_a; rhs is (K, N) with K its first dim, or (N, K) with K its last when
-// transpose_b. The free dims of both, in order, form the output.
-void dot(Ctx& c) {
-  const Arr &l = c.in[0], &r = c.in[1];
-  bool ta = c.a.b("transpose_a"), tb = c.a.b("transpose_b");
-  int64_t k = ta ? l.shape.front() : l.shape.back();
-  if (k != (tb ? r.shape.back() : r.shape.front())) c.fail("contraction dims differ");
-  int64_t m = k == 0 ? 0 : l.numel() / k, n = k == 0 ? 0 : r.numel() / k;
-  matmul(l, 0, ta, r, 0, tb, c.out[0], 0, m, k, n);
-}
-
-// Batched over all leading dims; each matrix is the last two dims.
-void batch_dot(Ctx& c) {
-  const Arr &l = c.in[0], &r = c.in[1];
-  bool ta = c.a.b("transpose_a"), tb = c.a.b("transpose_b");
-  int nd = l.ndim();
-  int64_t lr = l.shape[nd - 2], lc = l.shape[nd - 1], rr = r.shape[nd - 2], rc = r.shape[nd - 1];
-  int64_t m = ta ? lc : lr, k = ta ? lr : lc, n = tb ? rr : rc;
-  if (k != (tb ? rc : rr)) c.fail("contraction dims differ");
-  int64_t batch = l.numel() / std::max<int64_t>(1, lr * lc);
-  for (int64_t b = 0; b < batch; ++b)
-    matmul(l, b * lr * lc, ta, r, b * rr * rc, tb, c.out[0], b * m * n, m, k, n);
-}
-
 double activation(const std::string& act, double x) {
   if (act == "relu") return std::isnan(x) ? x : x > 0 ? x : 0.0;
   if (act == "sigmoid") return sigmoid(x);
@@ -127,19 +90,72 @@ void dropout(Ctx& c) {
   c.out[0].v = c.in[0].v;
   for (double& m : c.out[1].v) m = 1.0;
 }
+int64_t to_index(double v) { return static_cast<int64_t>(v); }
+
+// Rows of weight, indices clipped to [0, input_dim - 1] (MXNet's Embedding never raises).
+void embedding(Ctx& c) {
+  const Arr &idx = c.in[0], &w = c.in[1];
+  int64_t rows = w.shape[0], dim = w.shape[1];
+  for (int64_t k = 0; k < idx.numel(); ++k) {
+    int64_t r = std::clamp<int64_t>(to_index(idx.v[k]), 0, rows - 1);
+    for (int64_t j = 0; j < dim; ++j) c.out[0].v[k * dim + j] = w.v[r * dim + j];
+  }
+}
+
+// data is (T, N, ...) with axis 0 or (N, T, ...) with axis 1; steps t >= length[n] take
+// `value`. Without use_sequence_length it is the identity.
+void sequence_mask(Ctx& c) {
+  const Arr& x = c.in[0];
+  Arr& o = c.out[0];
+  o.v = x.v;
+  if (!c.a.b("use_sequence_length")) return;
+  const Arr& len = c.in[1];
+  double value = c.a.f("value");
+  bool batch_major = c.a.i("axis") == 1;
+  int64_t d0 = x.shape[0], d1 = x.shape[1], inner = x.numel() / std::max<int64_t>(1, d0 * d1);
+  for (int64_t p = 0; p < d0; ++p)
+    for (int64_t q = 0; q < d1; ++q) {
+      int64_t t = batch_major ? q : p, n = batch_major ? p : q;
+      if (t < to_index(len.v[n])) continue;
+      for (int64_t i = 0; i < inner; ++i) o.v[(p * d1 + q) * inner + i] = value;
+    }
+}
+
+void softmax_output(Ctx& c) {
+  const Arr& x = c.in[0];
+  int64_t n = x.shape[0];
+  if (c.a.b("multi_output")) {
+    softmax_3d(x, c.out[0], n, x.shape[1]);
+  } else if (c.a.b("preserve_shape")) {
+    int64_t last = x.shape.back();
+    softmax_3d(x, c.out[0], x.numel() / std::max<int64_t>(1, last), last);
+  } else {
+    softmax_3d(x, c.out[0], n, n == 0 ? 0 : x.numel() / n);  // the whole instance
+  }
+}
 
 }  // namespace
 
 void add_nn_kernels(KernelTable& t) {
-  t["FullyConnected"] = fully_connected;
-  t["dot"] = dot;
-  t["batch_dot"] = batch_dot;
-  t["Activation"] = [](Ctx& c) {
+  t.add("Flatten", [](Ctx& c) {  // a row-major copy; inference worked out the shape
+    if (c.in[0].numel() != c.out[0].numel()) c.fail("input and output sizes differ");
+    c.out[0].v = c.in[0].v;
+  });
+  t.add("FullyConnected", fully_connected);
+  t.add("Activation", [](Ctx& c) {
     const std::string& act = c.a.s("act_type");
     for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = activation(act, c.in[0].v[i]);
-  };
-  t["LeakyReLU"] = leaky_relu;
-  t["Dropout"] = dropout;
+  });
+  t.add("LeakyReLU", leaky_relu);
+  t.add("Dropout", dropout);
+  t.add("Embedding", embedding);
+  t.add("SequenceMask", sequence_mask);
+  t.add("SoftmaxOutput", softmax_output);
+  t.add("LinearRegressionOutput", [](Ctx& c) { c.out[0].v = c.in[0].v; });
+  t.add("MAERegressionOutput", [](Ctx& c) { c.out[0].v = c.in[0].v; });
+  t.add("LogisticRegressionOutput", [](Ctx& c) {
+    for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = sigmoid(c.in[0].v[i]);
+  });
 }
 
 }  // namespace hgc::ref

@@ -132,6 +132,6 @@ void rnn(Ctx& c) {
 
 }  // namespace
 
-void add_rnn_kernels(KernelTable& t) { t["RNN"] = rnn; }
+void add_rnn_kernels(KernelTable& t) { t.add("RNN", rnn); }
 
 }  // namespace hgc::ref

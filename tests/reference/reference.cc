@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "reference/ref_kernels.h"
 
 namespace hgc::ref {
@@ -153,17 +153,34 @@ HostTensor from_arr(const Arr& a, DType dt, const std::string& where) {
   return t;
 }
 
+}  // namespace
+
+void KernelTable::add(const std::string& op, Kernel fn, std::source_location where) {
+  if (entries_.count(op)) throw Error("reference", "kernel for " + op + " registered twice");
+  entries_[op] = {std::move(fn), where.file_name()};
+}
+
+const KernelTable::Entry* KernelTable::find(const std::string& op) const {
+  auto it = entries_.find(op);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
 const KernelTable& kernels() {
   static const KernelTable table = [] {
     KernelTable t;
     add_elementwise_kernels(t);
     add_broadcast_kernels(t);
-    add_softmax_kernels(t);
+    add_reduce_kernels(t);
     add_movement_kernels(t);
-    add_index_kernels(t);
+    add_movement_index_kernels(t);
+    add_init_kernels(t);
+    add_matmul_kernels(t);
     add_nn_kernels(t);
-    add_norm_kernels(t);
-    add_conv_kernels(t);
+    add_nn_norm_kernels(t);
+    add_nn_conv_kernels(t);
+    add_ordering_kernels(t);
     add_rnn_kernels(t);
     return t;
   }();
@@ -215,8 +232,8 @@ std::vector<std::vector<HostTensor>> run(const Graph& g, const std::map<std::str
       values[i] = evaluate(sub, sv);
       continue;
     }
-    auto kit = kernels().find(n.op->name);
-    if (kit == kernels().end())
+    const KernelTable::Entry* kit = kernels().find(n.op->name);
+    if (!kit)
       throw Error("reference", where + ": op " + n.op->name + " has no reference kernel");
 
     AttrView view = n.attr_view();
@@ -232,7 +249,7 @@ std::vector<std::vector<HostTensor>> run(const Graph& g, const std::map<std::str
       c.out.emplace_back(n.out_shapes[k].dims());
       c.out_dtypes.push_back(n.out_dtypes[k]);
     }
-    kit->second(c);
+    kit->fn(c);
     for (size_t k = 0; k < c.out.size(); ++k) {
       if (c.out[k].shape != n.out_shapes[k].dims())  // a kernel bug, not a user error
         throw Error("reference", where + ": kernel changed the shape of output " + std::to_string(k));
@@ -267,13 +284,19 @@ std::vector<HostTensor> evaluate(const Graph& g, const std::map<std::string, Hos
 
 bool supports(const std::string& op_name) {
   const OpDef* d = OpRegistry::global().find(op_name);
-  return d && (kernels().count(d->name) > 0 || d->has(kSubgraph));
+  return d && (kernels().find(d->name) || d->has(kSubgraph));
 }
 
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
-  for (const auto& [name, k] : kernels()) names.push_back(name);
+  for (const auto& [name, k] : kernels().entries()) names.push_back(name);
   return names;
+}
+
+std::map<std::string, std::string> kernel_files() {
+  std::map<std::string, std::string> files;
+  for (const auto& [name, k] : kernels().entries()) files[name] = k.file;
+  return files;
 }
 
 }  // namespace hgc::ref

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "hgc/ir/graph.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc::ref {
 
@@ -34,5 +34,8 @@ bool supports(const std::string& op_name);
 
 // The canonical op names the evaluator supports, sorted.
 std::vector<std::string> supported_ops();
+
+// Canonical op name -> the source file that registered its kernel (ref_<family>.cc).
+std::map<std::string, std::string> kernel_files();
 
 }  // namespace hgc::ref

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "reference/ref_test_util.h"
 
 using namespace hgc;

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <random>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "reference/ref_test_util.h"
 #include "support/paths.h"

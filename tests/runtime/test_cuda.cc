@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_executable.h"
 

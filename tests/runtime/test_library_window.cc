@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "support/random_vec.h"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/tensor_io.h"
 
 using namespace hgc;

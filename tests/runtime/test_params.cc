@@ -4,8 +4,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "hgc/frontend/ndarray.h"
+#include "hgc/frontend/nd/ndarray.h"
 
 namespace hgc::test {
 

@@ -11,7 +11,7 @@
 #include "hgc/ir/infer.h"
 #include "hgc/ir/op.h"
 #include "hgc/ir/shape.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc::test {
 
@@ -28,14 +28,22 @@ struct Case {
   std::map<std::string, std::string> attrs;
   std::vector<Shape> shapes;
   std::vector<Gen> gens = {};  // per input; missing ones use kAny
+  DType dtype = DType::f32;    // of every input (integer dtypes take integral values)
 };
 
-inline HostTensor fill(const Shape& s, const Gen& g, std::mt19937& rng) {
-  HostTensor t(DType::f32, s.dims());
+inline HostTensor fill(const Shape& s, const Gen& g, std::mt19937& rng, DType dt = DType::f32) {
+  HostTensor t(dt, s.dims());
   std::uniform_real_distribution<float> u(g.lo, g.hi);
   for (int64_t i = 0; i < t.numel(); ++i) {
     float v = u(rng);
-    t.data<float>()[i] = g.integral ? std::floor(v) : v;
+    if (g.integral || dt != DType::f32) v = std::floor(v);
+    switch (dt) {
+      case DType::i32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+      case DType::i64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
+      case DType::i8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
+      case DType::u8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+      default: t.data<float>()[i] = v;
+    }
   }
   return t;
 }
@@ -62,7 +70,8 @@ inline CaseGraph case_graph(const Case& c, std::mt19937& rng) {
     std::string name = "in" + std::to_string(i) + "_" + names[i];
     ins.push_back({g.add_variable(name), 0});
     io.shapes[name] = c.shapes[i];
-    inputs.push_back(fill(c.shapes[i], i < c.gens.size() ? c.gens[i] : kAny, rng));
+    io.dtypes[name] = c.dtype;
+    inputs.push_back(fill(c.shapes[i], i < c.gens.size() ? c.gens[i] : kAny, rng, c.dtype));
     vars[name] = inputs.back();
   }
   int id = g.add_node(c.op, "n", ins, typed);
@@ -81,6 +90,13 @@ inline std::vector<Case> unary_cases() {
   for (const char* op : {"log", "sqrt", "rsqrt", "log1p", "log2", "log10", "reciprocal", "rcbrt", "arccosh"})
     cases.push_back({op, {}, {Shape{4, 6}}, {Gen{1.1f, 3.f}}});
   for (const char* op : {"arcsin", "arccos", "arctanh"}) cases.push_back({op, {}, {Shape{9}}, {Gen{-0.9f, 0.9f}}});
+  // The special functions written as series (erfinv, gamma, gammaln), incl. gamma's
+  // reflection below 0.5.
+  cases.push_back({"erfinv", {}, {Shape{4, 9}}, {Gen{-0.99f, 0.99f}}});
+  cases.push_back({"gamma", {}, {Shape{3, 8}}, {Gen{0.2f, 6.f}}});
+  cases.push_back({"gamma", {}, {Shape{8}}, {Gen{-0.9f, -0.1f}}});
+  cases.push_back({"gammaln", {}, {Shape{3, 8}}, {Gen{0.05f, 30.f}}});
+  cases.push_back({"gammaln", {}, {Shape{8}}, {Gen{-1.9f, -1.1f}}});
   for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid", "mish"})
     cases.push_back({"Activation", {{"act_type", act}}, {Shape{3, 17}}, {Gen{-6, 6}}});
   for (const char* act : {"leaky", "elu", "selu", "gelu", "rrelu"})
@@ -155,6 +171,24 @@ inline std::vector<Case> reduction_cases() {
                    {kAny, kAny, kAny, kAny, kPos}});
   cases.push_back({"BatchNorm", {}, {Shape{4, 5}, Shape{5}, Shape{5}, Shape{5}, Shape{5}}, {kAny, kAny, kAny, kAny, kPos}});
   cases.push_back({"L2Normalization", {}, {Shape{3, 4, 2}}});
+  cases.push_back({"norm", {}, {Shape{3, 4, 5}}});
+  cases.push_back({"norm", {{"ord", "1"}, {"axis", "(1,)"}}, {Shape{3, 4, 5}}});
+  cases.push_back({"norm", {{"axis", "(0, 2)"}, {"keepdims", "True"}}, {Shape{3, 4, 5}}});
+  cases.push_back({"argmax_channel", {}, {Shape{3, 5, 2}}, {ints(-3, 3)}});
+  cases.push_back({"InstanceNorm", {}, {Shape{2, 3, 4, 5}, Shape{3}, Shape{3}}});
+  cases.push_back({"InstanceNorm", {{"eps", "0.01"}}, {Shape{2, 3, 7}, Shape{3}, Shape{3}}});
+  cases.push_back({"GroupNorm", {{"num_groups", "2"}}, {Shape{2, 4, 3, 3}, Shape{2}, Shape{2}}});
+  cases.push_back({"GroupNorm", {}, {Shape{3, 6, 2}, Shape{1}, Shape{1}}});
+  // The ordering ops (continuous random values: no ties).
+  cases.push_back({"topk", {{"k", "2"}}, {Shape{3, 7}}});
+  cases.push_back({"topk", {{"k", "3"}, {"axis", "0"}, {"ret_typ", "value"}}, {Shape{5, 4}}});
+  cases.push_back({"topk", {{"k", "2"}, {"ret_typ", "both"}, {"is_ascend", "True"}, {"axis", "1"}}, {Shape{2, 6, 3}}});
+  cases.push_back({"topk", {{"k", "2"}, {"ret_typ", "mask"}}, {Shape{4, 5}}});
+  cases.push_back({"topk", {{"k", "4"}, {"axis", "None"}, {"ret_typ", "value"}}, {Shape{3, 4}}});
+  cases.push_back({"sort", {}, {Shape{3, 7}}});
+  cases.push_back({"sort", {{"axis", "0"}, {"is_ascend", "False"}}, {Shape{5, 3}}});
+  cases.push_back({"argsort", {}, {Shape{2, 6}}});
+  cases.push_back({"argsort", {{"axis", "None"}, {"is_ascend", "False"}}, {Shape{2, 3}}});
   cases.push_back({"L2Normalization", {{"mode", "channel"}}, {Shape{2, 3, 4}}});
   cases.push_back({"L2Normalization", {{"mode", "spatial"}}, {Shape{2, 3, 2, 2}}});
   return cases;
@@ -195,6 +229,66 @@ inline std::vector<Case> movement_cases() {
   cases.push_back({"_ones", {{"shape", "(4,)"}}, {}});
   cases.push_back({"_full", {{"shape", "(2, 2)"}, {"value", "3.5"}}, {}});
   cases.push_back({"Cast", {{"dtype", "float32"}}, {Shape{3}}});
+  cases.push_back({"stack", {{"num_args", "3"}, {"axis", "1"}}, {Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}});
+  cases.push_back({"stack", {{"num_args", "2"}, {"axis", "-1"}}, {Shape{4}, Shape{4}}});
+  cases.push_back({"tile", {{"reps", "(2, 3)"}}, {Shape{2, 3}}});
+  cases.push_back({"tile", {{"reps", "(2, 1, 2)"}}, {Shape{3, 1}}});
+  cases.push_back({"tile", {{"reps", "(3,)"}}, {Shape{2, 4}}});
+  cases.push_back({"repeat", {{"repeats", "3"}, {"axis", "1"}}, {Shape{2, 3, 2}}});
+  cases.push_back({"repeat", {{"repeats", "2"}}, {Shape{2, 3}}});
+  cases.push_back({"reverse", {{"axis", "(1,)"}}, {Shape{2, 5}}});
+  cases.push_back({"reverse", {{"axis", "(0, 2)"}}, {Shape{3, 2, 4}}});
+  cases.push_back({"depth_to_space", {{"block_size", "2"}}, {Shape{2, 12, 2, 3}}});
+  cases.push_back({"space_to_depth", {{"block_size", "2"}}, {Shape{2, 3, 4, 6}}});
+  cases.push_back({"pick", {}, {Shape{4, 5}, Shape{4}}, {kAny, ints(-2, 7)}});
+  cases.push_back({"pick", {{"axis", "1"}, {"mode", "wrap"}, {"keepdims", "True"}}, {Shape{2, 5, 3}, Shape{2, 1, 3}},
+                   {kAny, ints(-7, 9)}});
+  cases.push_back({"pick", {{"axis", "0"}}, {Shape{3, 4}, Shape{4}}, {kAny, ints(0, 3)}});
+  cases.push_back({"gather_nd", {}, {Shape{3, 4, 2}, Shape{2, 5}}, {kAny, ints(-3, 3)}});
+  cases.push_back({"gather_nd", {}, {Shape{4, 3}, Shape{1, 2, 3}}, {kAny, ints(0, 4)}});
+  cases.push_back({"_eye", {{"N", "3"}, {"M", "5"}, {"k", "1"}}, {}});
+  cases.push_back({"_eye", {{"N", "4"}, {"k", "-2"}}, {}});
+  return cases;
+}
+
+// Integer arithmetic (MXNet computes in the integer type): elementwise, broadcast and scalar
+// ops, clip, where, add_n and reductions over int32, int64, int8 and uint8.
+inline std::vector<Case> int_cases() {
+  // Divisors stay nonzero (integer division by zero has no MXNet meaning: C++ UB; here 0),
+  // and uint8 minuends stay above the subtrahends (wrap-around is C's, the reference
+  // saturates).
+  std::vector<Case> cases;
+  for (DType dt : {DType::i32, DType::i64, DType::i8, DType::u8}) {
+    bool u = dt == DType::u8;
+    Gen a = u ? Gen{5, 12, true} : Gen{-9, 10, true}, b = Gen{1, 5, true}, neg{-4, 0, true};
+    for (const char* op : {"elemwise_add", "elemwise_sub", "elemwise_mul", "elemwise_div", "_mod", "_maximum",
+                           "_minimum", "_equal", "_greater", "_lesser_equal", "_logical_and", "_logical_xor"})
+      cases.push_back({op, {}, {Shape{3, 5}, Shape{3, 5}}, {a, b}, dt});
+    for (const char* op : {"broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div", "broadcast_mod",
+                           "broadcast_maximum", "broadcast_not_equal", "broadcast_greater_equal", "broadcast_logical_or"})
+      cases.push_back({op, {}, {Shape{2, 3, 4}, Shape{3, 1}}, {a, b}, dt});
+    if (!u)  // negative divisors: truncating division, mod with the divisor's sign
+      for (const char* op : {"elemwise_div", "_mod", "broadcast_mod"}) cases.push_back({op, {}, {Shape{9}, Shape{9}}, {a, neg}, dt});
+    cases.push_back({"broadcast_power", {}, {Shape{2, 3}, Shape{3}}, {Gen{0, 4, true}, Gen{0, 3, true}}, dt});
+    for (const char* op : {"_plus_scalar", "_minus_scalar", "_mul_scalar", "_div_scalar", "_mod_scalar", "_rmod_scalar",
+                           "_maximum_scalar", "_greater_scalar", "_equal_scalar"})
+      cases.push_back({op, {{"scalar", "3"}}, {Shape{7}}, {a}, dt});
+    cases.push_back({"_rdiv_scalar", {{"scalar", "7"}}, {Shape{7}}, {b}, dt});
+    if (!u) cases.push_back({"_rminus_scalar", {{"scalar", "3"}}, {Shape{7}}, {a}, dt});
+    for (const char* op : {"abs", "square", "sign", "relu", "logical_not", "floor", "_copy"})
+      cases.push_back({op, {}, {Shape{2, 5}}, {u ? Gen{0, 12, true} : a}, dt});
+    if (!u) cases.push_back({"negative", {}, {Shape{2, 5}}, {a}, dt});
+    cases.push_back({"clip", {{"a_min", u ? "6" : "-2"}, {"a_max", "8"}}, {Shape{9}}, {a}, dt});
+    cases.push_back({"add_n", {{"num_args", "3"}}, {Shape{4}, Shape{4}, Shape{4}}, {a, a, a}, dt});
+    cases.push_back({"where", {}, {Shape{6}, Shape{6}, Shape{6}}, {Gen{0, 2, true}, a, b}, dt});
+    for (const char* op : {"sum", "mean", "max", "min", "prod"}) {
+      cases.push_back({op, {{"axis", "1"}}, {Shape{3, 4, 2}}, {u ? Gen{0, 4, true} : Gen{-3, 4, true}}, dt});
+      cases.push_back({op, {}, {Shape{2, 3}}, {u ? Gen{0, 3, true} : Gen{-2, 3, true}}, dt});
+    }
+    cases.push_back({"Cast", {{"dtype", "float32"}}, {Shape{5}}, {a}, dt});
+  }
+  // An int tensor with a float scalar (is_int=False) gives float64 (MXNet's scalar type rule).
+  cases.push_back({"_mul_scalar", {{"scalar", "0.5"}, {"is_int", "False"}}, {Shape{4}}, {Gen{-9, 10, true}}, DType::i32});
   return cases;
 }
 

@@ -1,6 +1,6 @@
 #include "support/op_test.h"
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::test {
 

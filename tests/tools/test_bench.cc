@@ -1,7 +1,8 @@
 // Smoke checks of the benchmark suite's programs (bench/): the workload timer runs a quick
 // workload and prints well-formed JSON with the rows scripts/bench.sh's table needs (no
 // timing assertions: the machine is shared), rejects bad arguments, and the parity check
-// against PyTorch (bench/parity) passes where torch is installed.
+// against PyTorch (bench/parity) passes (torch is installed by scripts/setup.sh; without it
+// the parity test fails).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -19,11 +20,12 @@ using namespace hgc::test;
 namespace {
 
 // The interpreter that imports torch (Debian's lives in /usr/bin/python3's dist-packages,
-// which a pyenv python3 does not see), or "" with a SKIP message.
+// which a pyenv python3 does not see), or "" after FAILing the test: torch is an oracle the
+// project installs itself (scripts/setup.sh), so its absence is a broken set-up, not a skip.
 std::string python_with_torch() {
   for (const char* py : {"python3", "/usr/bin/python3"})
     if (sh(std::string(py) + " -c 'import torch, numpy'").code == 0) return py;
-  MESSAGE("SKIP: python3 -c \"import torch\" fails (apt-get install python3-torch python3-numpy)");
+  FAIL_CHECK("python3 -c \"import torch, numpy\" fails: run scripts/setup.sh (python3-torch python3-numpy)");
   return "";
 }
 
@@ -63,9 +65,10 @@ TEST_CASE("bench: the compile and memory figures come from fresh child processes
     ++seen[w];
     CAPTURE(w);
     for (const auto& v : row.at("values")) {
-      if (w == "memory") {  // a whole process: more than the MLP's own 1 MB of weights
-        CHECK(row.at("metric") == "bytes");
-        CHECK(v.get<double>() > 8.0 * (1 << 20));
+      if (w == "memory") {  // a whole process: more than the MLP's own 1 MB of weights; its
+        CHECK(row.at("metric") == "bytes");  // growth over the post-start baseline: more than those
+        const bool growth = row.at("name").get<std::string>().find("growth") != std::string::npos;
+        CHECK(v.get<double>() > (growth ? 1.0 : 8.0) * (1 << 20));
       } else {  // seconds of one call, under the child's whole lifetime
         CHECK(row.at("metric") == "s/call");
         CHECK(v.get<double>() > 0);
@@ -73,7 +76,7 @@ TEST_CASE("bench: the compile and memory figures come from fresh child processes
       }
     }
   }
-  CHECK(seen == std::map<std::string, int>{{"compile", 1}, {"compile-warm", 1}, {"memory", 2}});
+  CHECK(seen == std::map<std::string, int>{{"compile", 1}, {"compile-warm", 1}, {"memory", 4}});
 }
 
 TEST_CASE("bench: hgc_bench_workloads rejects unknown workloads and bad counts") {
@@ -94,7 +97,7 @@ TEST_CASE("bench: forwards match PyTorch with the same weights (parity.py, issue
   Shell p = sh(py + " " + source_path("bench/parity/parity.py") + " " + dir);
   INFO(p.out);
   CHECK(p.code == 0);
-  for (const char* model : {"straight_dope_mlp", "fashion_mlp", "lenet", "multivae"})
+  for (const char* model : {"straight_dope_mlp", "fashion_mlp", "lenet", "multivae", "bst_block"})
     for (const char* mode : {"imperative", "hybrid"}) {
       CAPTURE(model);
       CAPTURE(mode);

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/plan_io.h"
@@ -95,6 +95,16 @@ TEST_CASE("hgc compile: the project's MLP runs standalone and equals hgc run; fi
     CHECK(jit > 0);
   };
   MESSAGE("MLP hgc compile (batch 1): " << b1.compile_ms << " ms wall, executable " << fs::file_size(b1.exe) << " bytes");
+  // The program links the runtime and base libraries (and oneDNN/OpenBLAS), never the IR
+  // library or MLIR/LLVM: no graph, op-registry, inference or JSON symbols in it.
+  test::Shell nm = sh("nm -C " + b1.exe);
+  REQUIRE(nm.code == 0);
+  CHECK(nm.out.find("hgc::Executable::run") != std::string::npos);
+  for (const char* ir : {"hgc::Graph::", "hgc::OpRegistry", "hgc::OpDef", "hgc::infer(", "hgc::load_json", "hgc::AttrView", "mlir::", "llvm::"})
+    CHECK_MESSAGE(nm.out.find(ir) == std::string::npos, "the AOT program contains " << ir << " symbols");
+  test::Shell ldd = sh("ldd " + b1.exe);
+  CHECK(ldd.out.find("libMLIR") == std::string::npos);
+  CHECK(ldd.out.find("libLLVM") == std::string::npos);
   latency(b1, 1);
   latency(b64, 64);
 }

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_plan.h"
 #include "hgc/runtime/tensor_io.h"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "support/compile_util.h"
 #include "support/shell.h"
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "support/paths.h"
 #include "support/shell.h"
@@ -120,4 +120,16 @@ TEST_CASE("dump errors: clear messages and non-zero exits") {
   Run unknown = hgc_run("dump " + model + " --frobnicate");
   CHECK(unknown.out.find("unknown option '--frobnicate'") != std::string::npos);
   CHECK(hgc_run("frob").code == 2);
+}
+
+TEST_CASE("dump --shape with '?' shows symbolic dims; compile and run reject '?' clearly") {
+  std::string model = test::source_path("models/mlp/straight_dope_mlp-symbol.json");
+  Run r = hgc_run("dump " + model + " --shape data=?x512");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("(?, 512)") != std::string::npos);                                    // the input
+  CHECK(r.out.find("%hybridsequential0_dense0_weight : (256, 512) float32") != std::string::npos);  // still inferred
+  CHECK(r.out.find("(?, 2)") != std::string::npos);                                      // the output
+  Run c = hgc_run("compile " + model + " --shape data=?x512 -o " + test::temp_dir() + "/m");
+  CHECK(c.code != 0);
+  CHECK(c.out.find("dynamic dim") != std::string::npos);
 }

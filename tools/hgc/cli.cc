@@ -2,17 +2,36 @@
 
 #include <iostream>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::cli {
 
-std::pair<std::string, Shape> parse_shape_arg(const std::string& arg) {
+std::pair<std::string, Shape> parse_shape_arg(const std::string& arg, bool allow_unknown) {
   auto eq = arg.find('=');
   if (eq == std::string::npos || eq == 0)
     fail("cli", "--shape expects NAME=DIMS like data=1x3x224x224, got '", arg, "'");
   std::string name = arg.substr(0, eq), dims = arg.substr(eq + 1);
-  for (char& c : dims)
-    if (c == 'x' || c == 'X') c = ',';
+  std::vector<size_t> unknown;  // '?' dims (symbolic: any size)
+  {
+    std::string d;
+    size_t k = 0;
+    for (size_t i = 0; i < dims.size(); ++i) {
+      char c = dims[i];
+      if (c == 'x' || c == 'X') {
+        ++k;
+        d += ',';
+      } else if (c == '?') {
+        unknown.push_back(k);
+        d += '0';
+      } else {
+        d += c;
+      }
+    }
+    dims = d;
+  }
+  if (!unknown.empty() && !allow_unknown)
+    fail("cli", "--shape ", name, ": '?' (a dynamic dim) in '", arg.substr(eq + 1),
+         "' is accepted by hgc dump only so far; give every dim a size");
   std::vector<int64_t> v;
   try {
     v = parse_int_tuple(dims);
@@ -21,6 +40,8 @@ std::pair<std::string, Shape> parse_shape_arg(const std::string& arg) {
   }
   for (int64_t d : v)
     if (d < 0) fail("cli", "--shape ", name, ": negative dim in '", arg.substr(eq + 1), "'");
+  for (size_t k : unknown)
+    if (k < v.size()) v[k] = Shape::kUnknownDim;
   return {name, Shape(v)};
 }
 

@@ -12,7 +12,9 @@
 namespace hgc::cli {
 
 // "data=1x3x224x224", "data=(1,3,224,224)" or "data=1,3,224,224" -> {"data", Shape}.
-std::pair<std::string, Shape> parse_shape_arg(const std::string& arg);
+// "data=1x784" -> ("data", (1, 784)). With `allow_unknown`, '?' dims parse as unknown
+// (Shape::kUnknownDim, printed "?"); else they are an error naming the option.
+std::pair<std::string, Shape> parse_shape_arg(const std::string& arg, bool allow_unknown = false);
 
 // Simple argv walker: flags as "--name value" or "--name=value".
 class Args {

@@ -8,4 +8,5 @@ int cmd_run(Args& args);
 int cmd_compile(Args& args);
 int cmd_onnx_test(Args& args);
 int cmd_convert(Args& args);
+int cmd_launch(Args& args);
 }  // namespace hgc::cli

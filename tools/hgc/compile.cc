@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 
+#include "aot_paths.h"
 #include "cli.h"
 #include "commands.h"
 #include "model_load.h"
@@ -26,11 +27,10 @@
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
 #include "hgc/compiler/jit.h"
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
-#include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/gpu_plan.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
@@ -299,8 +299,8 @@ int cmd_compile(Args& args) {
   verify(g);
   std::mt19937 rng(seed);
   bind_missing(g, bound, rng, false);
-  // Parameters and aux states (roles read before RNN expansion, which feeds an RNN's packed
-  // parameters to slicing ops); data stays input.
+  // Parameters and aux states (roles read on the model's graph: the pipeline's RNN expansion
+  // feeds an RNN's packed parameters to slicing ops); data stays input.
   // A variable the --params file names is a parameter too where only data slots read it
   // (a positional table added to embeddings): Gluon exported it as arg:, so it is frozen.
   std::map<std::string, HostTensor> frozen;
@@ -308,16 +308,14 @@ int cmd_compile(Args& args) {
     const std::string& n = g.nodes[id].name;
     if ((g.role(id) != VarRole::Input || from_file.count(n)) && bound.count(n)) frozen[n] = bound[n];
   }
-  if (expand_rnn(g) > 0) infer(g, io);
-
-  CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan);
+  CompileOptions co = CompileOptions().opt(opt).cpu(cpu).fusion(fuse).plan(plan).on(cuda ? Target::cuda : Target::cpu);
   // Beside the program, parameters stay inputs of the plan, bound from the file at start.
   AotPlan aot;
   GpuPlan gplan;
   double ptx_ms = 0;
   if (cuda) {
     auto tp = std::chrono::steady_clock::now();
-    gplan = gpu::compile_to_ptx(g, co, {}, beside ? std::map<std::string, HostTensor>() : frozen);
+    gplan = gpu::compile_to_ptx(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
     aot.exe = gplan.exe;
     aot.mlir = gplan.mlir;
     ptx_ms = ms_since(tp);
@@ -357,24 +355,24 @@ int cmd_compile(Args& args) {
     write_bytes(work.path / "main.cc", glue);
     auto q = [](const fs::path& p) { return shell_quote(p.string()); };
     std::string cxx = shell_quote(find_cxx()), log = " > " + q(work.path / "link.log") + " 2>&1";
-    std::string libs = q(HGC_RUNTIME_LIB) + " " + q(HGC_IR_LIB) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
+    std::string libs = q(aot_archive(AotArchive::runtime)) + " " + q(aot_archive(AotArchive::base)) + " " + q(HGC_OPENBLAS_LIB) + " " + q(HGC_DNNL_LIB) +
                        " -lpthread -lm -ldl";
     std::vector<std::string> cmds;
     if (emit == "exe") {
       cmds.push_back(cxx + " -O1 " + HGC_AOT_LDFLAGS + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
-                     objs + " " + q(HGC_AOT_LIB) + " " + libs + log);
+                     objs + " " + q(aot_archive(AotArchive::main)) + " " + libs + log);
     } else if (shared_lib) {
       write_bytes(work.path / "exports.map", "{ global: model_*; local: *; };\n");
       cmds.push_back(cxx + " -O1 -shared -fPIC " + HGC_AOT_LDFLAGS + " -Wl,-soname," + shell_quote(fs::path(out).filename().string()) + " -Wl,--version-script=" +
                      q(work.path / "exports.map") + " -o " + q(output.temp) + " " + q(work.path / "main.cc") + " " +
-                     objs + " -Wl,--whole-archive " + q(HGC_AOT_LIB_LIB) + " -Wl,--no-whole-archive " + libs + log);
+                     objs + " -Wl,--whole-archive " + q(aot_archive(AotArchive::c_api)) + " -Wl,--no-whole-archive " + libs + log);
     } else {
       // One archive holding the model, the C API and the hgc runtime (an MRI script: no
       // names to clash when members of different archives share one).
       cmds.push_back(cxx + " -O1 -fPIC -c -o " + q(work.path / "glue.o") + " " + q(work.path / "main.cc") + log);
       std::string mri = "CREATE " + (work.path / "lib.a").string() + "\nADDMOD " + (work.path / "glue.o").string() +
                         "\n" + (objs.empty() ? "" : "ADDMOD " + (work.path / "kernels.o").string() + "\n") +
-                        "ADDLIB " + HGC_AOT_LIB_LIB + "\nADDLIB " + HGC_RUNTIME_LIB + "\nADDLIB " + HGC_IR_LIB +
+                        "ADDLIB " + aot_archive(AotArchive::c_api) + "\nADDLIB " + aot_archive(AotArchive::runtime) + "\nADDLIB " + aot_archive(AotArchive::base) +
                         "\nSAVE\nEND\n";
       write_bytes(work.path / "lib.mri", mri);
       cmds.push_back(shell_quote(HGC_AR) + " -M < " + q(work.path / "lib.mri") + log);

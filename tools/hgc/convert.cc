@@ -3,7 +3,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
 #include "hgc/runtime/tensor_io.h"

@@ -6,14 +6,15 @@
 #include "cli.h"
 #include "commands.h"
 #include "model_load.h"
-#include "hgc/ir/error.h"
-#include "hgc/ir/files.h"
+#include "hgc/base/error.h"
+#include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/printer.h"
 #include "hgc/compiler/imperative.h"
 #include "hgc/passes/fuse.h"
 #include "hgc/passes/pass.h"
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/pipeline.h"
 #include "hgc/passes/simplify.h"
 
 namespace hgc::cli {
@@ -23,7 +24,8 @@ static const char* kDumpHelp = R"(usage: hgc dump MODEL-symbol.json [options]
 Loads an MXNet symbol JSON file (any era), infers shapes and dtypes, and prints the graph.
 
 options:
-  --shape NAME=DIMS     input shape, e.g. --shape data=1x3x224x224 (repeatable)
+  --shape NAME=DIMS     input shape, e.g. --shape data=1x3x224x224 (repeatable); '?' for a
+                        dynamic dim (data=?x3x224x224): dims that depend on it print as "?"
   --params FILE         MXNet .params file; parameter shapes/dtypes come from it
   --format text|json|dot
                         text (default): one line per node and a summary
@@ -82,7 +84,7 @@ int cmd_dump(Args& args) {
       std::cout << kDumpHelp;
       return 0;
     } else if (args.option("--shape")) {
-      auto [name, shape] = parse_shape_arg(args.value());
+      auto [name, shape] = parse_shape_arg(args.value(), true);
       opts.shapes[name] = shape;
     } else if (args.option("--params")) {
       params_path = args.value();
@@ -107,7 +109,9 @@ int cmd_dump(Args& args) {
     fail("cli", "dump: --format must be text, json or dot, got '", format, "'");
 
   // Complete inference is required only when the user told us the input shapes.
+  // '?' dims (--shape data=?x784) stay symbolic: what depends on them prints as "?".
   bool user_shapes = !opts.shapes.empty();
+  for (const auto& [n, s] : opts.shapes) user_shapes = user_shapes && s.known();
   std::map<std::string, HostTensor> params;
   Graph g = load_model(model, opts, params);
   if (!params_path.empty()) {
@@ -117,15 +121,11 @@ int cmd_dump(Args& args) {
   opts.require_complete = user_shapes;
   PassManager pm;
   pm.add(make_infer_pass(opts));
-  if (!after.empty() && after != "infer") {
-    Evaluator eval = [](const Node& n, const std::vector<HostTensor>& in) {
-      return invoke_typed(n.op->name, n.attrs, in);
-    };
-    for (auto& p : make_optimize_passes(SimplifyOptions(), &params, eval)) pm.add(std::move(p));
-    FuseOptions fo;
-    fo.fusible = fusible;
-    pm.add(make_fuse_pass(fo));
-  }
+  // The compile pipeline itself (compiler/pipeline.h), so --after shows what compile() makes;
+  // with --params (or an ONNX model's initializers) the parameters are frozen as `hgc run`
+  // and `hgc compile` freeze them.
+  if (!after.empty() && after != "infer")
+    for (auto& p : compile_passes(CompileOptions(), params.empty() ? nullptr : &params)) pm.add(std::move(p));
   std::ostringstream passes_out;
   // Text shows the IR after the named pass; json and dot show the graph after the whole
   // pipeline (so `--after=all --format=dot` draws the kernel groups).
@@ -135,7 +135,7 @@ int cmd_dump(Args& args) {
   std::string text;
   if (explain_it) {
     if (!opts.require_complete) fail("cli", "dump: --explain needs the input shapes (--shape)");
-    text = explanation(g, params_path.empty() ? nullptr : &params);
+    text = explanation(g, params.empty() ? nullptr : &params);
   } else if (!after.empty() && format == "text") text = passes_out.str();
   else if (format == "json") text = save_json(g) + "\n";
   else if (format == "dot") text = print_dot(g);

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace {
 const char* kHelp = R"(usage: hgc COMMAND [options]
@@ -14,6 +14,7 @@ commands:
   compile  compile a model ahead of time: a standalone program, an object, MLIR or LLVM IR
   convert  MXNet JSON + .params -> ONNX (checked), or ONNX -> MXNet JSON + .params
   onnx-test  run one ONNX backend test folder (model.onnx + test_data_set_N) and compare
+  launch   run N ranks of a data-parallel program on this machine (gloo or mpi)
 MODEL is an MXNet symbol JSON or an .onnx file.
 
 Run `hgc COMMAND --help` for a command's options.
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     if (cmd == "compile") return hgc::cli::cmd_compile(args);
     if (cmd == "onnx-test") return hgc::cli::cmd_onnx_test(args);
     if (cmd == "convert") return hgc::cli::cmd_convert(args);
+    if (cmd == "launch") return hgc::cli::cmd_launch(args);
     std::cerr << "hgc: unknown command '" << cmd << "'\n" << kHelp;
     return 2;
   } catch (const hgc::Error& e) {

@@ -6,7 +6,7 @@
 #include "hgc/ir/graph.h"
 #include "hgc/ir/infer.h"
 #include "hgc/onnx/onnx.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc::cli {
 

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/verify.h"
 #include "model_load.h"
 

@@ -11,10 +11,9 @@
 #include "model_load.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
-#include "hgc/passes/expand_rnn.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_executable.h"
 
@@ -124,19 +123,17 @@ int cmd_run(Args& args) {
   verify(g);
   bind_missing(g, bound, rng, true);
   auto t0 = std::chrono::steady_clock::now();
-  // No RNN kernel: expand RNN nodes into primitive ops (after binding, which reads each
-  // variable's role from the original graph), then infer again from the given inputs.
-  if (expand_rnn(g) > 0) infer(g, io);
   // Parameters and aux states are frozen into the executable (predict mode): constant and
   // BatchNorm folding see them; the data inputs stay inputs.
   std::map<std::string, HostTensor> frozen;
   for (int id : g.variable_ids())
     if (g.role(id) != VarRole::Input && bound.count(g.nodes[id].name)) frozen[g.nodes[id].name] = bound[g.nodes[id].name];
-  CompileOptions copts = CompileOptions().opt(opt).fusion(fuse).simplify(optimize);
+  // The compile pipeline (compiler/pipeline.h) expands RNN nodes, simplifies and fuses.
+  CompileOptions copts = CompileOptions().opt(opt).fusion(fuse).simplify(optimize).on(device == "cuda" ? Target::cuda : Target::cpu);
   std::shared_ptr<const Executable> exe;
   std::shared_ptr<GpuExecutable> gexe;
-  if (device == "cuda") {
-    GpuPlan plan = gpu::compile_to_ptx(g, copts, {}, frozen);
+  if (copts.target == Target::cuda) {
+    GpuPlan plan = gpu::compile_to_ptx(g, copts, frozen);
     gexe = std::make_shared<GpuExecutable>(std::move(plan), cuda::Device::open(0));
   } else {
     exe = compile(g, copts, frozen);

@@ -4,7 +4,7 @@
 // an implicit GEMM with no im2col buffer. On the GPU each thread computes one output element
 // over C/groups * prod(k) terms. The bias, when present, initializes the output.
 #include "hgc/compiler/gpu.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "kernel_writer.h"
 
 namespace hgc::gpu {

@@ -1,168 +1,133 @@
-// Elementwise lowerings: every op here is a scalar expression applied by one linalg.generic
-// over the output's iteration space, inputs read through numpy broadcasting maps. The
-// expression table is what the fusion pass will chain into multi-op kernels.
+// Lowering records of the elementwise family: which expression each op applies.
 #include <cmath>
 
-#include "elementwise.h"
-#include "hgc/ir/error.h"
+#include "../lowering.h"
+#include "elementwise_util.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {
 
-using S = ScalarBuilder;
-using A = const std::vector<std::string>&;
-
-std::string sigmoid(S& b, const std::string& x) {
-  auto e = b.unary("math.exp", b.unary("arith.negf", x));
-  return b.binary("arith.divf", b.constant(1), b.binary("arith.addf", b.constant(1), e));
-}
-// log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)).
-std::string softrelu(S& b, const std::string& x) {
-  auto m = b.binary("arith.maximumf", x, b.constant(0));
-  auto e = b.unary("math.exp", b.unary("arith.negf", b.unary("math.absf", x)));
-  return b.binary("arith.addf", m, b.unary("math.log1p", e));
-}
-std::string where_pos(S& b, const std::string& x, const std::string& pos, const std::string& neg) {
-  return b.select(b.cmp_i1("ogt", x, b.constant(0)), pos, neg);
-}
-std::string elu(S& b, const std::string& x, double alpha) {
-  auto em1 = b.binary("arith.subf", b.unary("math.exp", x), b.constant(1));
-  return where_pos(b, x, x, b.binary("arith.mulf", b.constant(alpha), em1));
-}
-std::string gelu(S& b, const std::string& x) {  // MXNet: 0.5 x (1 + erf(x / sqrt(2)))
-  auto e = b.unary("math.erf", b.binary("arith.mulf", x, b.constant(M_SQRT1_2)));
-  auto h = b.binary("arith.mulf", b.constant(0.5), x);
-  return b.binary("arith.mulf", h, b.binary("arith.addf", b.constant(1), e));
-}
-std::string asin_expr(S& b, const std::string& x) {
-  auto c = b.unary("math.sqrt", b.binary("arith.subf", b.constant(1), b.binary("arith.mulf", x, x)));
-  return b.binary("math.atan2", x, c);
-}
-constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
-constexpr double kSeluLambda = 1.0507009873554804934193349852946;
-
-// mshadow's mod: the result takes the divisor's sign; x mod 0 = 0.
-std::string py_mod(S& b, const std::string& x, const std::string& y) {
-  auto r = b.binary("arith.remf", x, y);
-  auto zero = b.constant(0);
-  auto fix = b.raw("arith.ori " + b.cmp_i1("olt", r, zero) + ", " + b.cmp_i1("ogt", r, zero) + " : i1");
-  auto diff = b.raw("arith.xori " + b.cmp_i1("olt", r, zero) + ", " + b.cmp_i1("olt", y, zero) + " : i1");
-  auto adj = b.select(b.raw("arith.andi " + fix + ", " + diff + " : i1"), b.binary("arith.addf", r, y), r);
-  return b.select(b.cmp_i1("oeq", y, zero), zero, adj);
+// MLIR conversion op between two element types.
+std::string convert(ScalarBuilder& b, const std::string& x, DType from, DType to) {
+  if (from == to) return x;
+  std::string f = elem_type(from), t = elem_type(to);
+  bool ff = dtype_is_float(from), tf = dtype_is_float(to);
+  auto bits = [](DType d) { return dtype_size(d) * 8; };
+  bool from_unsigned = from == DType::u8 || from == DType::u16 || from == DType::u32 ||
+                       from == DType::u64 || from == DType::boolean;
+  bool to_unsigned = to == DType::u8 || to == DType::u16 || to == DType::u32 || to == DType::u64;
+  std::string op;
+  if (ff && tf) op = bits(to) > bits(from) ? "arith.extf" : "arith.truncf";
+  else if (ff) op = to_unsigned ? "arith.fptoui" : "arith.fptosi";
+  else if (tf) op = from_unsigned ? "arith.uitofp" : "arith.sitofp";
+  else if (bits(to) == bits(from)) return x;
+  else op = bits(to) > bits(from) ? (from_unsigned ? "arith.extui" : "arith.extsi") : "arith.trunci";
+  if (to == DType::boolean && !ff) {  // bool is "x != 0", not truncation
+    return b.raw("arith.extui " + b.raw("arith.cmpi ne, " + x + ", " + b.raw("arith.constant 0 : " + f) + " : " + f) + " : i1 to i8");
+  }
+  return b.raw(op + " " + x + " : " + f + " to " + t);
 }
 
-std::string logical(S& b, const std::string& op, const std::string& x, const std::string& y) {
-  auto zero = b.constant(0);
-  auto bx = b.cmp_i1("une", x, zero), by = b.cmp_i1("une", y, zero);
-  auto r = b.raw(op + " " + bx + ", " + by + " : i1");
-  return b.select(r, b.constant(1), zero);
+// x op scalar (or scalar op x): the scalar a constant of the code, or, with scalar_input, read
+// once from the trailing 0-d input before the loop.
+KernelFn scalar(std::string kind, bool reversed) {
+  return [kind, reversed](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    BinaryExpr e = binary_expr_for(c, kind);
+    std::string k;
+    if (c.scalar_input) {
+      k = w.fresh();
+      w.body() << "  " << k << " = tensor.extract " << ins[1] << "[] : " << tensor_type({}, c.out_types[0]) << "\n";
+    }
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      std::string v = c.scalar_input ? k : b.constant(c.attrs.f("scalar"));
+      // An int tensor with a float scalar (is_int=False) computes in the float64 output.
+      std::string x = convert(b, a[0], c.in_types[0], c.out_types[0]);
+      return reversed ? e(b, v, x) : e(b, x, v);
+    }));
+  };
 }
 
 }  // namespace
 
-const std::map<std::string, UnaryExpr>& unary_exprs() {
-  static const std::map<std::string, UnaryExpr> m = {
-      {"relu", [](S& b, auto x) { return b.binary("arith.maximumf", x, b.constant(0)); }},
-      {"sigmoid", [](S& b, auto x) { return sigmoid(b, x); }},
-      {"tanh", [](S& b, auto x) { return b.unary("math.tanh", x); }},
-      {"softrelu", [](S& b, auto x) { return softrelu(b, x); }},
-      {"softsign", [](S& b, auto x) {
-         return b.binary("arith.divf", x, b.binary("arith.addf", b.constant(1), b.unary("math.absf", x)));
-       }},
-      {"log_sigmoid", [](S& b, auto x) { return b.unary("arith.negf", softrelu(b, b.unary("arith.negf", x))); }},
-      {"mish", [](S& b, auto x) { return b.binary("arith.mulf", x, b.unary("math.tanh", softrelu(b, x))); }},
-      {"exp", [](S& b, auto x) { return b.unary("math.exp", x); }},
-      {"expm1", [](S& b, auto x) { return b.unary("math.expm1", x); }},
-      {"log", [](S& b, auto x) { return b.unary("math.log", x); }},
-      {"log1p", [](S& b, auto x) { return b.unary("math.log1p", x); }},
-      {"log2", [](S& b, auto x) { return b.unary("math.log2", x); }},
-      {"log10", [](S& b, auto x) { return b.unary("math.log10", x); }},
-      {"sqrt", [](S& b, auto x) { return b.unary("math.sqrt", x); }},
-      {"rsqrt", [](S& b, auto x) { return b.unary("math.rsqrt", x); }},
-      {"cbrt", [](S& b, auto x) { return b.unary("math.cbrt", x); }},
-      {"rcbrt", [](S& b, auto x) { return b.binary("arith.divf", b.constant(1), b.unary("math.cbrt", x)); }},
-      {"square", [](S& b, auto x) { return b.binary("arith.mulf", x, x); }},
-      {"reciprocal", [](S& b, auto x) { return b.binary("arith.divf", b.constant(1), x); }},
-      {"abs", [](S& b, auto x) { return b.unary("math.absf", x); }},
-      {"negative", [](S& b, auto x) { return b.unary("arith.negf", x); }},
-      {"sign", [](S& b, auto x) {
-         auto z = b.constant(0);
-         return b.select(b.cmp_i1("ogt", x, z), b.constant(1), b.select(b.cmp_i1("olt", x, z), b.constant(-1), z));
-       }},
-      {"floor", [](S& b, auto x) { return b.unary("math.floor", x); }},
-      {"ceil", [](S& b, auto x) { return b.unary("math.ceil", x); }},
-      {"round", [](S& b, auto x) { return b.unary("math.round", x); }},
-      {"rint", [](S& b, auto x) { return b.unary("math.roundeven", x); }},
-      {"fix", [](S& b, auto x) { return b.unary("math.trunc", x); }},
-      {"trunc", [](S& b, auto x) { return b.unary("math.trunc", x); }},
-      {"erf", [](S& b, auto x) { return b.unary("math.erf", x); }},
-      {"sin", [](S& b, auto x) { return b.unary("math.sin", x); }},
-      {"cos", [](S& b, auto x) { return b.unary("math.cos", x); }},
-      {"tan", [](S& b, auto x) { return b.unary("math.tan", x); }},
-      // atan(x / sqrt(1 - x^2)): MLIR's asin/acos polynomials lose 1e-2 near |x| = 1.
-      {"arcsin", [](S& b, auto x) { return asin_expr(b, x); }},
-      {"arccos", [](S& b, auto x) { return b.binary("arith.subf", b.constant(M_PI / 2), asin_expr(b, x)); }},
-      {"arctan", [](S& b, auto x) { return b.unary("math.atan", x); }},
-      {"sinh", [](S& b, auto x) { return b.unary("math.sinh", x); }},
-      {"cosh", [](S& b, auto x) { return b.unary("math.cosh", x); }},
-      {"arcsinh", [](S& b, auto x) { return b.unary("math.asinh", x); }},
-      {"arccosh", [](S& b, auto x) { return b.unary("math.acosh", x); }},
-      {"arctanh", [](S& b, auto x) { return b.unary("math.atanh", x); }},
-      {"degrees", [](S& b, auto x) { return b.binary("arith.mulf", x, b.constant(180.0 / M_PI)); }},
-      {"radians", [](S& b, auto x) { return b.binary("arith.mulf", x, b.constant(M_PI / 180.0)); }},
-      {"logical_not", [](S& b, auto x) { return b.compare("oeq", x, b.constant(0)); }},
-      {"_copy", [](S&, auto x) { return x; }},
-      {"BlockGrad", [](S&, auto x) { return x; }},
-      {"make_loss", [](S&, auto x) { return x; }},
-      {"gelu", [](S& b, auto x) { return gelu(b, x); }},
-      {"selu", [](S& b, auto x) { return b.binary("arith.mulf", b.constant(kSeluLambda), elu(b, x, kSeluAlpha)); }},
-  };
-  return m;
-}
+void register_elementwise(LoweringTable& t) {
+  for (const auto& [name, e] : unary_exprs())
+    if (OpRegistry::global().find(name) && OpRegistry::global().get(name).name == name) t.poly_kernel(name, unary_named(name));
 
-const std::map<std::string, BinaryExpr>& binary_exprs() {
-  static const std::map<std::string, BinaryExpr> m = {
-      {"add", [](S& b, auto x, auto y) { return b.binary("arith.addf", x, y); }},
-      {"sub", [](S& b, auto x, auto y) { return b.binary("arith.subf", x, y); }},
-      {"mul", [](S& b, auto x, auto y) { return b.binary("arith.mulf", x, y); }},
-      {"div", [](S& b, auto x, auto y) { return b.binary("arith.divf", x, y); }},
-      {"mod", [](S& b, auto x, auto y) { return py_mod(b, x, y); }},
-      {"power", [](S& b, auto x, auto y) { return b.binary("math.powf", x, y); }},
-      {"maximum", [](S& b, auto x, auto y) { return b.binary("arith.maximumf", x, y); }},
-      {"minimum", [](S& b, auto x, auto y) { return b.binary("arith.minimumf", x, y); }},
-      {"hypot", [](S& b, auto x, auto y) {
-         return b.unary("math.sqrt", b.binary("arith.addf", b.binary("arith.mulf", x, x), b.binary("arith.mulf", y, y)));
-       }},
-      {"equal", [](S& b, auto x, auto y) { return b.compare("oeq", x, y); }},
-      {"not_equal", [](S& b, auto x, auto y) { return b.compare("une", x, y); }},
-      {"greater", [](S& b, auto x, auto y) { return b.compare("ogt", x, y); }},
-      {"greater_equal", [](S& b, auto x, auto y) { return b.compare("oge", x, y); }},
-      {"lesser", [](S& b, auto x, auto y) { return b.compare("olt", x, y); }},
-      {"lesser_equal", [](S& b, auto x, auto y) { return b.compare("ole", x, y); }},
-      {"logical_and", [](S& b, auto x, auto y) { return logical(b, "arith.andi", x, y); }},
-      {"logical_or", [](S& b, auto x, auto y) { return logical(b, "arith.ori", x, y); }},
-      {"logical_xor", [](S& b, auto x, auto y) { return logical(b, "arith.xori", x, y); }},
-  };
-  return m;
-}
+  const std::vector<std::pair<const char*, const char*>> binaries = {
+      {"elemwise_add", "add"}, {"elemwise_sub", "sub"}, {"elemwise_mul", "mul"}, {"elemwise_div", "div"},
+      {"_mod", "mod"}, {"_power", "power"}, {"_hypot", "hypot"}, {"_maximum", "maximum"},
+      {"_minimum", "minimum"}, {"_equal", "equal"}, {"_not_equal", "not_equal"}, {"_greater", "greater"},
+      {"_greater_equal", "greater_equal"}, {"_lesser", "lesser"}, {"_lesser_equal", "lesser_equal"},
+      {"_logical_and", "logical_and"}, {"_logical_or", "logical_or"}, {"_logical_xor", "logical_xor"}};
+  for (const auto& [op, kind] : binaries) t.poly_kernel(op, binary_named(kind));
 
-std::string activation_expr(S& b, const std::string& act, const std::string& x) {
-  return unary_exprs().at(act)(b, x);
-}
+  const std::vector<std::tuple<const char*, const char*, bool>> scalars = {
+      {"_plus_scalar", "add", false}, {"_minus_scalar", "sub", false}, {"_rminus_scalar", "sub", true},
+      {"_mul_scalar", "mul", false}, {"_div_scalar", "div", false}, {"_rdiv_scalar", "div", true},
+      {"_mod_scalar", "mod", false}, {"_rmod_scalar", "mod", true}, {"_power_scalar", "power", false},
+      {"_rpower_scalar", "power", true}, {"_maximum_scalar", "maximum", false},
+      {"_minimum_scalar", "minimum", false}, {"_hypot_scalar", "hypot", false},
+      {"_equal_scalar", "equal", false}, {"_not_equal_scalar", "not_equal", false},
+      {"_greater_scalar", "greater", false}, {"_greater_equal_scalar", "greater_equal", false},
+      {"_lesser_scalar", "lesser", false}, {"_lesser_equal_scalar", "lesser_equal", false},
+      {"_logical_and_scalar", "logical_and", false}, {"_logical_or_scalar", "logical_or", false},
+      {"_logical_xor_scalar", "logical_xor", false}};
+  for (const auto& [op, kind, rev] : scalars) t.scalar_kernel(op, scalar(kind, rev));
 
-std::string leaky_expr(S& b, const AttrView& a, const std::string& x, const std::string& gamma) {
-  const std::string& t = a.s("act_type");
-  double slope = a.f("slope");
-  if (t == "leaky") return where_pos(b, x, x, b.binary("arith.mulf", b.constant(slope), x));
-  if (t == "prelu") return where_pos(b, x, x, b.binary("arith.mulf", gamma, x));
-  if (t == "rrelu") {  // predict mode: the mean of the sampling range
-    double s = (a.f("lower_bound") + a.f("upper_bound")) / 2;
-    return where_pos(b, x, x, b.binary("arith.mulf", b.constant(s), x));
-  }
-  if (t == "elu") return elu(b, x, slope);
-  if (t == "selu") return b.binary("arith.mulf", b.constant(kSeluLambda), elu(b, x, kSeluAlpha));
-  if (t == "gelu") return gelu(b, x);
-  fail("compiler", a.where(), ": LeakyReLU act_type ", t, " has no lowering");
+  t.poly_kernel("clip", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    double lo = c.attrs.f("a_min"), hi = c.attrs.f("a_max");
+    BinaryExpr mx = binary_expr_for(c, "maximum"), mn = binary_expr_for(c, "minimum");
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      return mn(b, mx(b, a[0], b.constant(lo)), b.constant(hi));
+    }));
+  });
+  t.poly_kernel("hard_sigmoid", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    require_float(c);
+    double al = c.attrs.f("alpha"), be = c.attrs.f("beta");
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      auto v = b.binary("arith.addf", b.binary("arith.mulf", a[0], b.constant(al)), b.constant(be));
+      return b.binary("arith.minimumf", b.binary("arith.maximumf", v, b.constant(0)), b.constant(1));
+    }));
+  });
+  t.kernel("_contrib_div_sqrt_dim", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    require_float(c);
+    double scale = 1.0 / std::sqrt(static_cast<double>(c.in_shapes[0].back()));
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      return b.binary("arith.mulf", a[0], b.constant(scale));
+    }));
+  });
+  t.poly_kernel("Cast", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      return convert(b, a[0], c.in_types[0], c.out_types[0]);
+    }));
+  });
+  // Not shape-polymorphic: a 1-D condition follows dim 0, which row splitting cannot see.
+  t.kernel("where", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    const Dims& out = c.out_shapes[0];
+    // A 1-D condition selects whole rows (MXNet): it follows dim 0, not numpy alignment.
+    std::string cmap = c.in_shapes[0].size() == 1 && out.size() > 1 ? affine_map(out.size(), {"d0"})
+                                                                     : broadcast_map(c.in_shapes[0], out);
+    std::vector<std::string> its(out.size(), "parallel");
+    DType ct = c.in_types[0];
+    w.result(0, w.generic({ins[0], ins[1], ins[2]}, {cmap, broadcast_map(c.in_shapes[1], out), broadcast_map(c.in_shapes[2], out)},
+                          outs[0], "", its, c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+                            std::string zero = dtype_is_float(ct) ? b.raw("arith.constant 0.0 : " + elem_type(ct))
+                                                                  : b.raw("arith.constant 0 : " + elem_type(ct));
+                            std::string nz = dtype_is_float(ct)
+                                                 ? b.raw("arith.cmpf une, " + a[0] + ", " + zero + " : " + elem_type(ct))
+                                                 : b.raw("arith.cmpi ne, " + a[0] + ", " + zero + " : " + elem_type(ct));
+                            return b.select(nz, a[1], a[2]);
+                          }));
+  });
+  t.poly_kernel("add_n", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    BinaryExpr add = binary_expr_for(c, "add");
+    w.result(0, w.elementwise(ins, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      std::string s = a[0];
+      for (size_t i = 1; i < a.size(); ++i) s = add(b, s, a[i]);
+      return s;
+    }));
+  });
 }
 
 }  // namespace hgc::lower

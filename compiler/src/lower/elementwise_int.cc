@@ -1,8 +1,10 @@
-// Integer (and bool) versions of the elementwise expressions: wrapping arithmetic, C-style
-// truncating division, Python-style modulo (the divisor's sign, as the float `mod`), signed
-// or unsigned comparisons by dtype; results of comparisons are 1/0 in the operand type.
-// Division and modulo by zero give 0 instead of trapping.
-#include "elementwise.h"
+// The integer forms of the elementwise expressions (elementwise_util.h; a helper file: it
+// registers nothing). MXNet computes int8/uint8/int32/int64 arithmetic in the integer type
+// itself: division truncates (C semantics), mod takes the divisor's sign (mshadow's mod),
+// x / 0 and x mod 0 give 0 here rather than trapping, and ops without an integer meaning
+// (exp, sqrt, hypot, ...) fail naming the op and dtype.
+#include "elementwise_util.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 namespace {
@@ -12,65 +14,64 @@ using S = ScalarBuilder;
 bool is_unsigned(DType t) {
   return t == DType::u8 || t == DType::u16 || t == DType::u32 || t == DType::u64 || t == DType::boolean;
 }
-
-std::string cmpi(S& b, const std::string& pred, const std::string& x, const std::string& y) {
-  return b.raw("arith.cmpi " + pred + ", " + x + ", " + y + " : " + b.ty());
+// Signed or unsigned spelling of an integer predicate ("slt" / "ult").
+std::string pred(S& b, const std::string& p) { return (is_unsigned(b.type()) ? "u" : "s") + p; }
+// arith.maxsi / arith.maxui (and min).
+std::string extreme(S& b, const std::string& op, const std::string& x, const std::string& y) {
+  return b.raw("arith." + op + (is_unsigned(b.type()) ? "ui " : "si ") + x + ", " + y + " : " + b.ty());
 }
-std::string to_int(S& b, const std::string& i1) { return b.raw("arith.extui " + i1 + " : i1 to " + b.ty()); }
-
-std::string safe_divisor(S& b, const std::string& y) {
-  return b.select(cmpi(b, "eq", y, b.constant(0)), b.constant(1), y);
+std::string cmp(S& b, const std::string& p, const std::string& x, const std::string& y) {
+  bool eq = p == "eq" || p == "ne";
+  return b.raw("arith.cmpi " + (eq ? p : pred(b, p)) + ", " + x + ", " + y + " : " + b.ty());
 }
+std::string flag(S& b, const std::string& i1) { return b.select(i1, b.constant(1), b.constant(0)); }
 
-std::string div(S& b, const std::string& x, const std::string& y) {
-  bool u = is_unsigned(b.type());
-  auto q = b.binary(u ? "arith.divui" : "arith.divsi", x, safe_divisor(b, y));
-  return b.select(cmpi(b, "eq", y, b.constant(0)), b.constant(0), q);
-}
-
-std::string mod(S& b, const std::string& x, const std::string& y) {
+// x / y and x mod y with y == 0 guarded (LLVM's division by zero is undefined and traps on x86).
+std::string safe_div(S& b, const std::string& op, const std::string& x, const std::string& y) {
   auto zero = b.constant(0);
-  if (is_unsigned(b.type())) return b.select(cmpi(b, "eq", y, zero), zero, b.binary("arith.remui", x, safe_divisor(b, y)));
-  auto r = b.binary("arith.remsi", x, safe_divisor(b, y));
-  auto differ = b.raw("arith.xori " + cmpi(b, "slt", r, zero) + ", " + cmpi(b, "slt", y, zero) + " : i1");
-  auto fix = b.raw("arith.andi " + cmpi(b, "ne", r, zero) + ", " + differ + " : i1");
-  auto adj = b.select(fix, b.binary("arith.addi", r, y), r);
-  return b.select(cmpi(b, "eq", y, zero), zero, adj);
+  auto is0 = cmp(b, "eq", y, zero);
+  auto r = b.raw("arith." + op + (is_unsigned(b.type()) ? "ui " : "si ") + x + ", " + b.select(is0, b.constant(1), y) + " : " +
+                 b.ty());
+  return b.select(is0, zero, r);
 }
-
-std::string compare(S& b, const std::string& spred, const std::string& x, const std::string& y) {
-  std::string p = spred;
-  if (is_unsigned(b.type()) && p[0] == 's') p[0] = 'u';
-  return to_int(b, cmpi(b, p, x, y));
+std::string int_mod(S& b, const std::string& x, const std::string& y) {
+  auto r = safe_div(b, "rem", x, y);
+  if (is_unsigned(b.type())) return r;
+  auto zero = b.constant(0);
+  auto fix = b.raw("arith.andi " + cmp(b, "ne", r, zero) + ", " +
+                   b.raw("arith.xori " + cmp(b, "lt", r, zero) + ", " + cmp(b, "lt", y, zero) + " : i1") + " : i1");
+  return b.select(fix, b.binary("arith.addi", r, y), r);
 }
-
+// Through float64, as MXNet's std::pow on integer operands.
+std::string int_power(S& b, const std::string& x, const std::string& y) {
+  std::string to = is_unsigned(b.type()) ? "arith.uitofp " : "arith.sitofp ";
+  auto fx = b.raw(to + x + " : " + b.ty() + " to f64"), fy = b.raw(to + y + " : " + b.ty() + " to f64");
+  auto p = b.raw("math.powf " + fx + ", " + fy + " : f64");
+  return b.raw((is_unsigned(b.type()) ? "arith.fptoui " : "arith.fptosi ") + p + " : f64 to " + b.ty());
+}
 std::string logical(S& b, const std::string& op, const std::string& x, const std::string& y) {
   auto zero = b.constant(0);
-  return to_int(b, b.raw(op + " " + cmpi(b, "ne", x, zero) + ", " + cmpi(b, "ne", y, zero) + " : i1"));
+  return flag(b, b.raw(op + " " + cmp(b, "ne", x, zero) + ", " + cmp(b, "ne", y, zero) + " : i1"));
 }
 
-}  // namespace
-
 const std::map<std::string, UnaryExpr>& int_unary_exprs() {
+  auto same = [](S&, const std::string& x) { return x; };
   static const std::map<std::string, UnaryExpr> m = {
-      {"_copy", [](S&, auto x) { return x; }},
-      {"BlockGrad", [](S&, auto x) { return x; }},
-      {"make_loss", [](S&, auto x) { return x; }},
       {"negative", [](S& b, auto x) { return b.binary("arith.subi", b.constant(0), x); }},
+      // A select, not math.absi: the GPU pipeline has no conversion for math.absi.
       {"abs", [](S& b, auto x) {
-         if (is_unsigned(b.type())) return x;
-         return b.select(cmpi(b, "slt", x, b.constant(0)), b.binary("arith.subi", b.constant(0), x), x);
-       }},
-      {"sign", [](S& b, auto x) {
-         auto z = b.constant(0);
-         auto neg = is_unsigned(b.type()) ? z : b.select(cmpi(b, "slt", x, z), b.constant(-1), z);
-         return b.select(cmpi(b, is_unsigned(b.type()) ? "ugt" : "sgt", x, z), b.constant(1), neg);
+         if (is_unsigned(b.type())) return std::string(x);
+         return b.select(cmp(b, "lt", x, b.constant(0)), b.binary("arith.subi", b.constant(0), x), x);
        }},
       {"square", [](S& b, auto x) { return b.binary("arith.muli", x, x); }},
-      {"relu", [](S& b, auto x) {
-         return is_unsigned(b.type()) ? x : b.binary("arith.maxsi", x, b.constant(0));
+      {"sign", [](S& b, auto x) {
+         auto z = b.constant(0);
+         return b.select(cmp(b, "gt", x, z), b.constant(1), b.select(cmp(b, "lt", x, z), b.constant(-1), z));
        }},
-      {"logical_not", [](S& b, auto x) { return to_int(b, cmpi(b, "eq", x, b.constant(0))); }},
+      {"relu", [](S& b, auto x) { return extreme(b, "max", x, b.constant(0)); }},
+      {"logical_not", [](S& b, auto x) { return flag(b, cmp(b, "eq", x, b.constant(0))); }},
+      {"floor", same}, {"ceil", same}, {"round", same}, {"rint", same}, {"fix", same}, {"trunc", same},
+      {"_copy", same}, {"BlockGrad", same}, {"make_loss", same},
   };
   return m;
 }
@@ -80,21 +81,61 @@ const std::map<std::string, BinaryExpr>& int_binary_exprs() {
       {"add", [](S& b, auto x, auto y) { return b.binary("arith.addi", x, y); }},
       {"sub", [](S& b, auto x, auto y) { return b.binary("arith.subi", x, y); }},
       {"mul", [](S& b, auto x, auto y) { return b.binary("arith.muli", x, y); }},
-      {"div", [](S& b, auto x, auto y) { return div(b, x, y); }},
-      {"mod", [](S& b, auto x, auto y) { return mod(b, x, y); }},
-      {"maximum", [](S& b, auto x, auto y) { return b.binary(is_unsigned(b.type()) ? "arith.maxui" : "arith.maxsi", x, y); }},
-      {"minimum", [](S& b, auto x, auto y) { return b.binary(is_unsigned(b.type()) ? "arith.minui" : "arith.minsi", x, y); }},
-      {"equal", [](S& b, auto x, auto y) { return compare(b, "eq", x, y); }},
-      {"not_equal", [](S& b, auto x, auto y) { return compare(b, "ne", x, y); }},
-      {"greater", [](S& b, auto x, auto y) { return compare(b, "sgt", x, y); }},
-      {"greater_equal", [](S& b, auto x, auto y) { return compare(b, "sge", x, y); }},
-      {"lesser", [](S& b, auto x, auto y) { return compare(b, "slt", x, y); }},
-      {"lesser_equal", [](S& b, auto x, auto y) { return compare(b, "sle", x, y); }},
+      {"div", [](S& b, auto x, auto y) { return safe_div(b, "div", x, y); }},
+      {"mod", [](S& b, auto x, auto y) { return int_mod(b, x, y); }},
+      {"power", [](S& b, auto x, auto y) { return int_power(b, x, y); }},
+      {"maximum", [](S& b, auto x, auto y) { return extreme(b, "max", x, y); }},
+      {"minimum", [](S& b, auto x, auto y) { return extreme(b, "min", x, y); }},
+      {"equal", [](S& b, auto x, auto y) { return flag(b, cmp(b, "eq", x, y)); }},
+      {"not_equal", [](S& b, auto x, auto y) { return flag(b, cmp(b, "ne", x, y)); }},
+      {"greater", [](S& b, auto x, auto y) { return flag(b, cmp(b, "gt", x, y)); }},
+      {"greater_equal", [](S& b, auto x, auto y) { return flag(b, cmp(b, "ge", x, y)); }},
+      {"lesser", [](S& b, auto x, auto y) { return flag(b, cmp(b, "lt", x, y)); }},
+      {"lesser_equal", [](S& b, auto x, auto y) { return flag(b, cmp(b, "le", x, y)); }},
       {"logical_and", [](S& b, auto x, auto y) { return logical(b, "arith.andi", x, y); }},
       {"logical_or", [](S& b, auto x, auto y) { return logical(b, "arith.ori", x, y); }},
       {"logical_xor", [](S& b, auto x, auto y) { return logical(b, "arith.xori", x, y); }},
   };
   return m;
+}
+
+bool int_type(DType t) { return !dtype_is_float(t) && t != DType::boolean; }
+
+}  // namespace
+
+UnaryExpr unary_expr_for(const NodeCtx& c, const std::string& name) {
+  DType t = c.out_types[0];
+  if (dtype_is_float(t)) return unary_exprs().at(name);
+  auto it = int_unary_exprs().find(name);
+  if (!int_type(t) || it == int_unary_exprs().end())
+    c.error(name + " has no integer form (dtype " + dtype_name(t) + "); cast to a float type first");
+  return it->second;
+}
+
+BinaryExpr binary_expr_for(const NodeCtx& c, const std::string& kind) {
+  DType t = c.out_types[0];
+  if (dtype_is_float(t)) return binary_exprs().at(kind);
+  auto it = int_binary_exprs().find(kind);
+  if (!int_type(t) || it == int_binary_exprs().end())
+    c.error(kind + " has no integer form (dtype " + dtype_name(t) + "); cast to a float type first");
+  if (c.in_types.size() > 1 && !c.scalar_input && c.in_types[1] != t && c.in_types[1] != DType::unknown)
+    c.error("operands of different dtypes (" + dtype_name(c.in_types[0]) + ", " + dtype_name(c.in_types[1]) + ")");
+  return it->second;
+}
+
+KernelFn unary_named(const std::string& name) {
+  return [name](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    UnaryExpr e = unary_expr_for(c, name);
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0], [&](ScalarBuilder& b, auto& a) { return e(b, a[0]); }));
+  };
+}
+
+KernelFn binary_named(const std::string& kind) {
+  return [kind](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    BinaryExpr e = binary_expr_for(c, kind);
+    w.result(0, w.elementwise({ins[0], ins[1]}, outs[0], c.out_types[0],
+                              [&](ScalarBuilder& b, auto& a) { return e(b, a[0], a[1]); }));
+  };
 }
 
 }  // namespace hgc::lower

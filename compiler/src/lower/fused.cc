@@ -5,7 +5,7 @@
 
 #include "../lowering.h"
 #include "../node_ctx.h"
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 
 namespace hgc::lower {
 

@@ -1,313 +1,82 @@
-// Pooling (max/avg/sum, global or windowed, MXNet's valid/full/same conventions), its
-// backward and L2Normalization as linalg.generics.
-#include <cmath>
-#include <limits>
-
+// Lowering records of the nn family: activations, the loss heads' forward, FullyConnected
+// (a library call), Embedding (a gather) and SequenceMask.
 #include "../lowering.h"
-#include "hgc/ir/error.h"
+#include "elementwise_util.h"
+#include "hgc/base/error.h"
+#include "library_util.h"
+#include "movement_util.h"
+#include "reduce_util.h"
 
 namespace hgc::lower {
-namespace {
-
-std::string d(int i) { return "d" + std::to_string(i); }
-
-// A padded copy of `x` built by one generic (tensor.pad would bufferize to a strided
-// memref.copy, which needs MLIR's runtime library): in-bounds elements are read with
-// tensor.extract at index - low, the rest take `value`.
-std::string pad(KernelWriter& w, const std::string& x, const Dims& padded, const std::vector<int64_t>& low,
-                double value) {
-  const Dims in = w.shape_of(x);
-  DType t = w.type_of(x);
-  int n = static_cast<int>(in.size());
-  std::vector<std::string> par(n, "parallel");
-  return w.generic({}, {}, w.empty(padded, t), "", par, t, [&](ScalarBuilder& b, auto&) {
-    auto ic = [&](int64_t v) { return b.raw("arith.constant " + std::to_string(v) + " : index"); };
-    std::string inside, coords;
-    for (int i = 0; i < n; ++i) {
-      auto idx = b.raw(KernelWriter::index_op(i));
-      if (low[i] == 0 && padded[i] == in[i]) {
-        coords += (i ? ", " : "") + idx;
-        continue;
-      }
-      auto j = b.raw("arith.subi " + idx + ", " + ic(low[i]) + " : index");
-      auto ok = b.raw("arith.andi " + b.raw("arith.cmpi sge, " + j + ", " + ic(0) + " : index") + ", " +
-                      b.raw("arith.cmpi slt, " + j + ", " + ic(in[i]) + " : index") + " : i1");
-      inside = inside.empty() ? ok : b.raw("arith.andi " + inside + ", " + ok + " : i1");
-      // Clamp so the (discarded) out-of-bounds read stays inside the buffer.
-      auto jc = b.raw("arith.minsi " + b.raw("arith.maxsi " + j + ", " + ic(0) + " : index") + ", " + ic(in[i] - 1) + " : index");
-      coords += (i ? ", " : "") + jc;
-    }
-    auto v = b.raw("tensor.extract " + x + "[" + coords + "] : " + tensor_type(in, t));
-    return inside.empty() ? v : b.select(inside, v, b.constant(value));
-  }, false);
-}
-
-// Pooling's window geometry per spatial dim (global pooling: one window over the whole input).
-struct PoolGeom {
-  std::vector<int64_t> k, s, p;
-  bool global = false;
-};
-
-PoolGeom pool_geom(const NodeCtx& c, const Dims& in) {
-  int nsp = static_cast<int>(in.size()) - 2;
-  if (!c.attrs.is_none("layout") && c.attrs.s("layout")[1] != 'C') c.error("only NC* layouts have a lowering");
-  if (c.attrs.s("pool_type") == "lp") c.error("pool_type=lp has no lowering");
-  PoolGeom g{std::vector<int64_t>(nsp), std::vector<int64_t>(nsp, 1), std::vector<int64_t>(nsp, 0),
-             c.attrs.b("global_pool")};
-  for (int i = 0; i < nsp; ++i) {
-    g.k[i] = g.global ? in[2 + i] : c.attrs.tuple("kernel")[i];
-    if (!g.global && !c.attrs.tuple("stride").empty()) g.s[i] = c.attrs.tuple("stride")[i];
-    if (!g.global && !c.attrs.tuple("pad").empty()) g.p[i] = c.attrs.tuple("pad")[i];
-  }
-  return g;
-}
-
-// `x` padded with `value` so every output window lies inside: low = pad, high = whatever the
-// `full` convention needs beyond the input.
-std::string pad_for_windows(KernelWriter& w, const std::string& x, const Dims& in, const Dims& out, const PoolGeom& g,
-                            double value) {
-  int n = static_cast<int>(in.size());
-  Dims padded = in;
-  bool need_pad = false;
-  std::vector<int64_t> lows(n, 0);
-  for (int i = 2; i < n; ++i) {
-    int j = i - 2;
-    int64_t hi = std::max<int64_t>(0, (out[i] - 1) * g.s[j] + g.k[j] - in[i] - g.p[j]);
-    lows[i] = g.p[j];
-    padded[i] = in[i] + g.p[j] + hi;
-    need_pad = need_pad || g.p[j] || hi;
-  }
-  return need_pad ? pad(w, x, padded, lows, value) : x;
-}
-
-// The maps of a windowed reduction over iteration dims (out dims..., window dims...): the
-// padded input at o*s + k, the window tensor at k, the output at o.
-struct WindowMaps {
-  std::string x, win, out;
-  std::vector<std::string> iterators;
-};
-WindowMaps window_maps(int n, const PoolGeom& g) {
-  int nsp = n - 2, iters = n + nsp;
-  std::vector<std::string> xm{d(0), d(1)}, wm, om{d(0), d(1)}, its(n, "parallel");
-  for (int i = 0; i < nsp; ++i) {
-    xm.push_back(d(2 + i) + " * " + std::to_string(g.s[i]) + " + " + d(n + i));
-    wm.push_back(d(n + i));
-    om.push_back(d(2 + i));
-    its.push_back("reduction");
-  }
-  return {affine_map(iters, xm), affine_map(iters, wm), affine_map(iters, om), its};
-}
-
-std::string index_const(ScalarBuilder& b, int64_t v) { return b.raw("arith.constant " + std::to_string(v) + " : index"); }
-
-// The index value `i` as a float of the builder's type.
-std::string index_to_float(ScalarBuilder& b, const std::string& i) {
-  return b.raw("arith.sitofp " + b.raw("arith.index_cast " + i + " : index to i64") + " : i64 to " + b.ty());
-}
-
-// avg pooling's divisor for the window at output index values `o` (MXNet: hs = o*s - p;
-// he = min(hs + k, H + p); count_include_pad=False clips both to [0, H)).
-std::string window_area(ScalarBuilder& b, const std::vector<std::string>& o, const PoolGeom& g, const Dims& in,
-                        bool incl) {
-  std::string area = index_const(b, 1);
-  for (size_t i = 0; i < o.size(); ++i) {
-    auto hs = b.raw("arith.subi " + b.raw("arith.muli " + o[i] + ", " + index_const(b, g.s[i]) + " : index") + ", " +
-                    index_const(b, g.p[i]) + " : index");
-    auto he = b.raw("arith.minsi " + b.raw("arith.addi " + hs + ", " + index_const(b, g.k[i]) + " : index") + ", " +
-                    index_const(b, in[2 + i] + g.p[i]) + " : index");
-    if (!incl) {
-      hs = b.raw("arith.maxsi " + hs + ", " + index_const(b, 0) + " : index");
-      he = b.raw("arith.minsi " + he + ", " + index_const(b, in[2 + i]) + " : index");
-    }
-    area = b.raw("arith.muli " + area + ", " + b.raw("arith.subi " + he + ", " + hs + " : index") + " : index");
-  }
-  return index_to_float(b, area);
-}
-
-bool include_pad(const NodeCtx& c) { return c.attrs.opt_i("count_include_pad").value_or(1) != 0; }
-
-void lower_pooling(const NodeCtx& c, KernelWriter& w, const std::vector<std::string>& ins,
-                   const std::vector<std::string>& outs) {
-  const Dims &in = c.in_shapes[0], &out = c.out_shapes[0];
-  DType t = c.out_types[0];
-  int n = static_cast<int>(in.size());
-  PoolGeom g = pool_geom(c, in);
-  const std::string& type = c.attrs.s("pool_type");
-  const double inf = std::numeric_limits<double>::infinity();
-  bool is_max = type == "max";
-  std::string x = pad_for_windows(w, ins[0], in, out, g, is_max ? -inf : 0.0);
-  std::string win = w.empty(Dims(g.k.begin(), g.k.end()), t);
-  WindowMaps m = window_maps(n, g);
-  std::string op = is_max ? "arith.maximumf" : "arith.addf";
-  std::string init = w.fill(outs[0], is_max ? -inf : 0.0);
-  std::string r = w.generic({x, win}, {m.x, m.win}, init, m.out, m.iterators, t,
-                            [&](ScalarBuilder& b, auto& a) { return b.reduce_step(op, a[2], a[0]); }, true);
-  if (type == "avg") {
-    bool incl = include_pad(c);
-    r = w.generic({}, {}, r, "", std::vector<std::string>(n, "parallel"), t, [&](ScalarBuilder& b, auto& a) {
-      std::vector<std::string> o;
-      for (int i = 2; i < n; ++i) o.push_back(b.raw(KernelWriter::index_op(i)));
-      return b.binary("arith.divf", a[0], window_area(b, o, g, in, incl));
-    }, true);
-  }
-  w.result(0, r);
-}
-
-// _backward_Pooling(ograd, x, y) as a gather over the input: iteration dims (input dims...,
-// window dims...) with the window dims reduced. Input position i receives ograd[o] from the
-// window o with o*s - p + k = i, for each tap k where that o exists (read with tensor.extract
-// at a clamped index, dropped by a select when it does not). Global pooling has one window,
-// so no window dims: o = 0 and the tap is i itself. Max pooling first finds each window's
-// first maximum (row-major tap number, as a float) the way the forward reduces, and a tap
-// passes the gradient only when it is that one: MXNet's first-max rule, so tied maxima do not
-// all receive it.
-void lower_pooling_backward(const NodeCtx& c, KernelWriter& w, const std::vector<std::string>& ins,
-                            const std::vector<std::string>& outs) {
-  const Dims &in = c.in_shapes[1], &out = c.in_shapes[0];
-  DType t = c.out_types[0];
-  int n = static_cast<int>(in.size()), nsp = n - 2;
-  PoolGeom g = pool_geom(c, in);
-  const std::string& type = c.attrs.s("pool_type");
-  bool is_max = type == "max", incl = include_pad(c);
-  std::string win = w.empty(Dims(g.k.begin(), g.k.end()), t);
-  // Row-major tap numbering within a window.
-  std::vector<int64_t> kstride(nsp, 1);
-  for (int i = nsp - 2; i >= 0; --i) kstride[i] = kstride[i + 1] * g.k[i + 1];
-  auto tap_number = [&](ScalarBuilder& b, const std::vector<std::string>& kk) {
-    std::string lin = index_const(b, 0);
-    for (int i = 0; i < nsp; ++i)
-      lin = b.raw("arith.addi " + lin + ", " + b.raw("arith.muli " + kk[i] + ", " + index_const(b, kstride[i]) +
-                                                     " : index") + " : index");
-    return index_to_float(b, lin);
-  };
-
-  std::string first;
-  if (is_max) {
-    double none = 1.0;
-    for (int64_t k : g.k) none *= static_cast<double>(k);  // past every tap number
-    std::string x = pad_for_windows(w, ins[1], in, out, g, -std::numeric_limits<double>::infinity());
-    WindowMaps m = window_maps(n, g);
-    first = w.generic({x, ins[2], win}, {m.x, m.out, m.win}, w.fill(w.empty(out, t), none), m.out, m.iterators, t,
-                      [&](ScalarBuilder& b, auto& a) {
-                        std::vector<std::string> kk;
-                        for (int i = 0; i < nsp; ++i) kk.push_back(b.raw(KernelWriter::index_op(n + i)));
-                        auto cand = b.select(b.cmp_i1("oeq", a[0], a[1]), tap_number(b, kk), b.constant(none));
-                        return b.binary("arith.minimumf", a[3], cand);
-                      }, true);
-  }
-
-  // Windows that tile the input exactly (stride = kernel, no padding): each input position
-  // lies in one window, o = i floordiv k, so the gradient is one parallel pass over the
-  // input reading ograd (and the first-max taps) through floordiv maps, with no window
-  // loop, no bounds checks and no tensor.extract.
-  bool tiled = !g.global;
-  for (int i = 0; i < nsp && tiled; ++i)
-    tiled = g.s[i] == g.k[i] && g.p[i] == 0 && in[2 + i] == out[2 + i] * g.k[i];
-  if (tiled) {
-    std::vector<std::string> om{d(0), d(1)};
-    for (int i = 0; i < nsp; ++i) om.push_back(d(2 + i) + " floordiv " + std::to_string(g.k[i]));
-    std::vector<std::string> tins{ins[0]}, tmaps{affine_map(n, om)};
-    if (is_max) tins.push_back(first), tmaps.push_back(affine_map(n, om));
-    double area = 1;
-    for (int64_t k : g.k) area *= static_cast<double>(k);
-    w.result(0, w.generic(tins, tmaps, outs[0], "", std::vector<std::string>(n, "parallel"), t,
-                          [&](ScalarBuilder& b, auto& a) {
-      if (type == "avg") return b.binary("arith.divf", a[0], b.constant(area));
-      if (!is_max) return a[0];
-      std::vector<std::string> kk;
-      for (int i = 0; i < nsp; ++i)
-        kk.push_back(b.raw("arith.remsi " + b.raw(KernelWriter::index_op(2 + i)) + ", " + index_const(b, g.k[i]) +
-                           " : index"));
-      return b.select(b.cmp_i1("oeq", a[1], tap_number(b, kk)), a[0], b.constant(0.0));
-    }));
-    return;
-  }
-
-  int red = g.global ? 0 : nsp, iters = n + red;
-  std::vector<std::string> its(n, "parallel"), ins_g, maps_g, xm;
-  for (int i = 0; i < n; ++i) xm.push_back(d(i));
-  if (red) {
-    std::vector<std::string> wm;
-    for (int i = 0; i < nsp; ++i) wm.push_back(d(n + i));
-    ins_g.push_back(win);
-    maps_g.push_back(affine_map(iters, wm));
-    its.insert(its.end(), red, "reduction");
-  }
-  std::string r = w.generic(ins_g, maps_g, w.fill(outs[0], 0.0), affine_map(iters, xm), its, t,
-                            [&](ScalarBuilder& b, auto& a) {
-    std::string valid, coords = b.raw(KernelWriter::index_op(0)) + ", " + b.raw(KernelWriter::index_op(1));
-    std::vector<std::string> o, kk;
-    auto both = [&](const std::string& cond) {
-      valid = valid.empty() ? cond : b.raw("arith.andi " + valid + ", " + cond + " : i1");
-    };
-    for (int i = 0; i < nsp; ++i) {
-      auto idx = b.raw(KernelWriter::index_op(2 + i));
-      if (g.global) {
-        o.push_back(index_const(b, 0));
-        kk.push_back(idx);
-      } else {
-        auto k = b.raw(KernelWriter::index_op(n + i));
-        auto tt = b.raw("arith.subi " + b.raw("arith.addi " + idx + ", " + index_const(b, g.p[i]) + " : index") + ", " +
-                        k + " : index");
-        auto sc = index_const(b, g.s[i]);
-        both(b.raw("arith.cmpi sge, " + tt + ", " + index_const(b, 0) + " : index"));
-        both(b.raw("arith.cmpi slt, " + tt + ", " + index_const(b, out[2 + i] * g.s[i]) + " : index"));
-        if (g.s[i] != 1)
-          both(b.raw("arith.cmpi eq, " + b.raw("arith.remsi " + tt + ", " + sc + " : index") + ", " +
-                     index_const(b, 0) + " : index"));
-        auto q = b.raw("arith.divsi " + tt + ", " + sc + " : index");
-        o.push_back(b.raw("arith.minsi " + b.raw("arith.maxsi " + q + ", " + index_const(b, 0) + " : index") + ", " +
-                          index_const(b, out[2 + i] - 1) + " : index"));
-        kk.push_back(k);
-      }
-      coords += ", " + o.back();
-    }
-    auto og = b.raw("tensor.extract " + ins[0] + "[" + coords + "] : " + tensor_type(out, t));
-    if (is_max) {
-      auto f = b.raw("tensor.extract " + first + "[" + coords + "] : " + tensor_type(out, t));
-      both(b.cmp_i1("oeq", f, tap_number(b, kk)));
-    } else if (type == "avg") {
-      og = b.binary("arith.divf", og, window_area(b, o, g, in, incl));
-    }
-    auto v = valid.empty() ? og : b.select(valid, og, b.constant(0.0));
-    return red ? b.reduce_step("arith.addf", a.back(), v) : v;
-  }, true);
-  w.result(0, r);
-}
-
-}  // namespace
 
 void register_nn(LoweringTable& t) {
-  t.kernel("Pooling", lower_pooling);
-  t.kernel("_backward_Pooling", lower_pooling_backward);
-  // out = x / norm, norm = sqrt(sum x^2 + eps) over the mode's axes; norm is output 1 (the
-  // reduced dims dropped), so it is the reduction's destination.
-  t.kernel("L2Normalization", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
-    const Dims& in = c.in_shapes[0];
-    int n = static_cast<int>(in.size());
-    DType t = c.out_types[0];
-    const std::string& mode = c.attrs.s("mode");
-    // The norm output keeps reduced dims as size 1 or drops them, by mode (op record).
-    bool kept = c.out_shapes[1].size() == in.size();
-    std::vector<std::string> keep, its;
-    for (int i = 0; i < n; ++i) {
-      bool red = mode == "instance" ? i > 0 : mode == "channel" ? i == 1 : i > 1;
-      if (!red || kept) keep.push_back(red ? "0" : d(i));
-      its.push_back(red ? "reduction" : "parallel");
+  // Dropout is the identity in predict mode; the regression losses' forward is their input.
+  for (const char* v : {"Flatten", "Dropout", "LinearRegressionOutput", "MAERegressionOutput"}) t.view(v);
+
+  t.poly_kernel("Activation", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    require_float(c);
+    std::string act = c.attrs.s("act_type");
+    w.result(0, w.elementwise({ins[0]}, outs[0], c.out_types[0],
+                              [&](ScalarBuilder& b, auto& a) { return activation_expr(b, act, a[0]); }));
+  });
+  t.poly_kernel("LeakyReLU", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    require_float(c);
+    std::vector<std::string> in{ins[0]}, maps{identity_map(c.in_shapes[0].size())};
+    if (c.attrs.s("act_type") == "prelu") {  // gamma has one slope per channel (axis 1)
+      in.push_back(ins[1]);
+      maps.push_back(c.in_shapes[1].size() == 1 && c.in_shapes[1][0] != 1 ? affine_map(c.in_shapes[0].size(), {"d1"})
+                                                                          : broadcast_map(c.in_shapes[1], c.in_shapes[0]));
     }
-    std::string nmap = affine_map(n, keep);
-    double eps = c.attrs.f("eps");
-    std::string ss = w.generic({ins[0]}, {identity_map(n)}, w.fill(outs[1], 0), nmap, its, t,
-                               [&](ScalarBuilder& b, auto& a) {
-                                 return b.reduce_step("arith.addf", a[1], b.binary("arith.mulf", a[0], a[0]));
-                               }, true);
-    std::string nrm = w.generic({}, {}, ss, "", std::vector<std::string>(keep.size(), "parallel"), t,
-                                [&](ScalarBuilder& b, auto& a) {
-                                  return b.unary("math.sqrt", b.binary("arith.addf", a[0], b.constant(eps)));
-                                }, true);
-    w.result(0, w.generic({ins[0], nrm}, {identity_map(n), nmap}, outs[0], "", std::vector<std::string>(n, "parallel"), t,
-                          [&](ScalarBuilder& b, auto& a) { return b.binary("arith.divf", a[0], a[1]); }));
-    w.result(1, nrm);
+    std::vector<std::string> its(c.out_shapes[0].size(), "parallel");
+    w.result(0, w.generic(in, maps, outs[0], "", its, c.out_types[0], [&](ScalarBuilder& b, auto& a) {
+      return leaky_expr(b, c.attrs, a[0], a.size() > 1 ? a[1] : a[0]);
+    }));
+    for (size_t k = 1; k < outs.size(); ++k) w.result(k, w.fill(outs[k], 0));
+  });
+
+  t.poly_kernel("LogisticRegressionOutput", unary(unary_exprs().at("sigmoid")));
+  // Forward of the *Output losses: softmax over the class axis (axis 1 with multi_output).
+  t.kernel("SoftmaxOutput", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    int rank = static_cast<int>(c.in_shapes[0].size());
+    int axis = c.attrs.b("multi_output") ? 1 : rank - 1;
+    if (!c.attrs.b("multi_output") && !c.attrs.b("preserve_shape") && rank > 2) {
+      AxisSet all;  // MXNet flattens to (N, -1) and normalizes over everything but dim 0
+      for (int i = 1; i < rank; ++i) all.insert(i);
+      return lower_softmax(c, w, ins[0], outs[0], all, 1.0, false, false);
+    }
+    lower_softmax(c, w, ins[0], outs[0], {axis}, 1.0, false, false);
+  });
+  t.library("FullyConnected", [](const NodeCtx& c) -> LibraryCall {
+    require_f32(c);
+    const Dims& x = c.in_shapes[0];
+    bool flatten = c.attrs.b("flatten"), bias = !c.attrs.b("no_bias");
+    int64_t N = c.attrs.i("num_hidden");
+    int64_t K = flatten ? prod(x, 1, x.size()) : x.back();
+    int64_t M = flatten ? x[0] : prod(x, 0, x.size() - 1);
+    return {"fully_connected", {M, N, K, bias}, {}};
+  });
+  t.kernel("Embedding", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    NodeCtx swapped = c;  // take(weight, data, axis=0) with MXNet's clipping
+    std::swap(swapped.in_shapes[0], swapped.in_shapes[1]);
+    std::swap(swapped.in_types[0], swapped.in_types[1]);
+    lower_take(swapped, w, ins[1], ins[0], outs[0], 0, false);
+  });
+  t.kernel("SequenceMask", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    int n = static_cast<int>(c.in_shapes[0].size());
+    if (!c.attrs.b("use_sequence_length")) {
+      w.result(0, gather_copy(w, ins[0], outs[0], identity_map(n)));
+      return;
+    }
+    int axis = static_cast<int>(c.attrs.i("axis")), batch = axis == 0 ? 1 : 0;
+    double value = c.attrs.f("value");
+    DType lt = c.in_types[1];
+    w.result(0, w.generic({ins[0], ins[1]}, {identity_map(n), affine_map(n, {d(batch)})}, outs[0], "", parallel(n),
+                          c.out_types[0], [&](ScalarBuilder& b, auto& v) {
+                            auto len = to_index(b, v[1], lt);
+                            auto pos = b.raw(KernelWriter::index_op(axis));
+                            auto keep = b.raw("arith.cmpi slt, " + pos + ", " + len + " : index");
+                            return b.select(keep, v[0], b.constant(value));
+                          }));
   });
 }
 

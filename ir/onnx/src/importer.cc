@@ -2,7 +2,7 @@
 // folds constants or maps each node through the op table (map_*.cc).
 #include <algorithm>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "importer.h"
 
 namespace hgc {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <limits>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "importer.h"
 
 namespace hgc {

@@ -3,7 +3,7 @@
 // to one or a few ONNX nodes; ops without a mapping are an error naming the node.
 #include <cstring>
 
-#include "hgc/ir/files.h"
+#include "hgc/base/files.h"
 #include "importer.h"
 #include "onnx/checker.h"
 #include "onnx/shape_inference/implementation.h"

@@ -10,38 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "hgc/base/compile_options.h"
 #include "hgc/ir/graph.h"
 #include "hgc/runtime/executable.h"
 
 namespace hgc {
-
-// Every knob of compilation, in one place (DESIGN.md: typed options, not env vars).
-struct CompileOptions {
-  int opt_level = 3;                 // LLVM -O level
-  std::string target_cpu = "native";  // or an LLVM CPU name such as "x86-64-v3"
-  bool memory_cache = true;          // reuse JIT modules of identical kernel text in-process
-  // On-disk kernel cache (object code, shared by processes; see kernel_cache.h). Empty
-  // cache_dir: DiskCache::global()'s folder ($HGC_CACHE_DIR, else the user's cache folder).
-  bool disk_cache = true;
-  bool fuse = true;                  // kernel groups (operation folding), passes/fuse.h
-  bool optimize = true;              // DCE, CSE, simplification; with frozen tensors also
-                                     // constant and BatchNorm folding (passes/simplify.h)
-  bool plan_memory = true;           // arena reuse and in-place writes, passes/memory_plan.h
-  // The caller passes output buffers that are also input buffers (an optimizer updating its
-  // weights in place): kernels then compute into temporaries before writing their outputs.
-  bool outputs_alias_inputs = false;
-  std::string cache_dir;
-
-  CompileOptions& opt(int level) { opt_level = level; return *this; }
-  CompileOptions& cpu(std::string name) { target_cpu = std::move(name); return *this; }
-  CompileOptions& cache(bool on) { memory_cache = on; return *this; }
-  CompileOptions& disk(bool on) { disk_cache = on; return *this; }
-  CompileOptions& fusion(bool on) { fuse = on; return *this; }
-  CompileOptions& simplify(bool on) { optimize = on; return *this; }
-  CompileOptions& plan(bool on) { plan_memory = on; return *this; }
-  CompileOptions& aliasing(bool on) { outputs_alias_inputs = on; return *this; }
-  CompileOptions& cache_folder(std::string dir) { cache_dir = std::move(dir); return *this; }
-};
 
 // `g` must have inferred, fully known shapes. Inputs of the executable are the graph's
 // variables in node order (data, parameters and aux states alike). Throws hgc::Error naming

@@ -14,15 +14,9 @@
 
 namespace hgc::gpu {
 
-struct GpuOptions {
-  std::vector<std::string> chips = {"sm_80", "sm_90"};
-  int threads_per_block = 256;
-  // Reductions over one dim of >= 32 elements as one block per output element (shuffles +
-  // shared memory); off: one thread per output element, a sequential loop.
-  bool block_reductions = true;
-  // The CUDA toolkit (for libdevice): empty = $CUDA_HOME, $CUDA_PATH, else /usr/local/cuda.
-  std::string toolkit;
-};
+// GpuOptions (chips, threads per block, toolkit) is in hgc/base/compile_options.h, as
+// CompileOptions::gpu.
+using hgc::GpuOptions;
 
 // The toolkit folder used when `o.toolkit` is empty; throws hgc::Error("compiler") when no
 // libdevice is found there.
@@ -32,6 +26,8 @@ std::string toolkit_path(const GpuOptions& o = {});
 // naming the kernel and the MLIR diagnostics when a kernel cannot be mapped to the GPU.
 GpuPlan compile_to_ptx(const Graph& g, const CompileOptions& opts = {}, const GpuOptions& gopts = {},
                        const std::map<std::string, HostTensor>& frozen = {});
+// The same with the GPU options that `opts` carries (opts.gpu).
+GpuPlan compile_to_ptx(const Graph& g, const CompileOptions& opts, const std::map<std::string, HostTensor>& frozen);
 
 // A direct (implicit-GEMM) convolution kernel for a "convolution" library call's parameters
 // (runtime/library_call.h): arguments x, w, (b), y as the call takes them. The GPU runs

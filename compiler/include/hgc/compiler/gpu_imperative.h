@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/attrs.h"
+#include "hgc/base/attrs.h"
 #include "hgc/runtime/gpu_plan.h"
 
 namespace hgc {

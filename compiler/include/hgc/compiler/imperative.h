@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "hgc/compiler/compile.h"
-#include "hgc/ir/attrs.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/attrs.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/attrs.h"
-#include "hgc/ir/dtype.h"
+#include "hgc/ir/attr_view.h"
+#include "hgc/base/dtype.h"
 #include "hgc/ir/op.h"
 #include "hgc/ir/shape.h"
 

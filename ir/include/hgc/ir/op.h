@@ -11,11 +11,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <vector>
 
-#include "hgc/ir/attrs.h"
-#include "hgc/ir/dtype.h"
+#include "hgc/ir/attr_view.h"
+#include "hgc/base/dtype.h"
 #include "hgc/ir/shape.h"
 
 namespace hgc {
@@ -74,6 +75,10 @@ struct LoweringRule;
 
 struct OpDef {
   std::string name;
+  // The op's family: the stem of the ir/ops/<family>.cc file whose register function added
+  // it (taken from the add() call site, so it cannot disagree with where the record is). Its
+  // lowering, gradient rule and reference kernel are registered from same-named files.
+  std::string family;
   Names aliases;
   std::vector<AttrSpec> attrs;
   NamesFn input_names;     // data and parameter inputs, then aux states, in MXNet's order
@@ -124,7 +129,8 @@ class OpRegistry {
  public:
   // The registry with every family registered (built once, thread-safe).
   static const OpRegistry& global();
-  OpBuilder add(const std::string& name);
+  // `where` records the op's family (OpDef::family); callers leave it defaulted.
+  OpBuilder add(const std::string& name, std::source_location where = std::source_location::current());
   // nullptr when unknown; resolves aliases.
   const OpDef* find(const std::string& name) const;
   // Throws hgc::Error("ir", "unknown op ...").
@@ -136,6 +142,10 @@ class OpRegistry {
   std::map<std::string, const OpDef*> by_name_;
   friend class OpBuilder;
 };
+
+// The stem of a source file's name ("ir/ops/nn_norm.cc" -> "nn_norm"): how a registration
+// call site names its family.
+std::string file_stem(const char* path);
 
 // Common rules shared by the family files.
 namespace rules {

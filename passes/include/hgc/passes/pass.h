@@ -2,7 +2,7 @@
 // manager orders nothing implicitly but checks requirements, verifies after each pass in
 // debug/test runs and can print the IR after any pass.
 //
-//   PassManager pm;  pm.add(make_infer_pass(shapes));  pm.set_print_after("infer", &std::cout);
+//   PassManager pm;  pm.add(make_infer_pass(shapes));  pm.print_after("infer", &std::cout);
 //   pm.run(g);
 #pragma once
 #include <functional>

@@ -30,7 +30,7 @@
 
 #include "hgc/ir/graph.h"
 #include "hgc/passes/pass.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc {
 

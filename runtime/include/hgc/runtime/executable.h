@@ -14,7 +14,7 @@
 
 #include "hgc/runtime/kernel_abi.h"
 #include "hgc/runtime/library_call.h"
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc {
 

@@ -5,6 +5,7 @@
 //   fully_connected(x, w, b, y, M, N, K);   // y[M,N] = x[M,K] . w[N,K]^T + b[N]
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace hgc::lib {
 
@@ -21,6 +22,18 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
 constexpr double kSparseMaxDensity = 0.05;
 // How many calls took that path so far (all threads): lets tests see which path ran.
 uint64_t sparse_gemm_calls();
+// Turns the sparse path on (the default) or off (every product dense), process-wide; the
+// environment's HGC_SPARSE=off sets the initial state. For benchmarks that compare dense work.
+void set_sparse_activations(bool on);
+bool sparse_activations();
+
+// The versions the runtime's library calls run on, for benchmark records: oneDNN's
+// "major.minor.patch (git hash, cpu runtime)" and OpenBLAS's build string and core.
+std::string onednn_version();
+std::string openblas_version();
+// Threads the runtime's sgemm uses for an (M, N, K) product: row or column blocks of C on
+// the thread pool, each thread getting at least 2^20 multiply-adds (runtime/src/gemm.cc).
+int gemm_threads(int64_t M, int64_t N, int64_t K);
 // `batch` independent matmuls over contiguous [batch, ...] operands.
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
                   bool trans_a, bool trans_b);

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "hgc/runtime/tensor.h"
+#include "hgc/base/tensor.h"
 
 namespace hgc {
 

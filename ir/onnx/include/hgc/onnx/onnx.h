@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "hgc/ir/error.h"
+#include "hgc/base/error.h"
 #include "hgc/ir/graph.h"
 #include "hgc/ir/infer.h"
 

@@ -1,0 +1,53 @@
+// The one graph pipeline (pipeline.h). Why this order: RNN expansion first, so the fused RNN's
+// primitive ops are simplified, folded and fused like any others; simplification before fusion
+// (optimize.cc says why within it); fusion last, because the kernel groups it forms are what
+// the planner lowers.
+#include "hgc/compiler/pipeline.h"
+
+#include "hgc/compiler/compile.h"
+#include "hgc/compiler/imperative.h"
+#include "hgc/passes/expand_rnn.h"
+#include "hgc/passes/fuse.h"
+#include "hgc/passes/simplify.h"
+#include "lowering.h"
+
+namespace hgc {
+
+bool gemm_head(const Node& n) {
+  if (!n.op || !n.op->has(kGemm) || n.out_shapes.size() != 1) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  return l && l->kind == lower::Kind::Library;
+}
+
+std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
+  std::vector<std::unique_ptr<Pass>> v;
+  v.push_back(make_expand_rnn_pass());
+  if (opts.optimize) {
+    Evaluator eval;
+    if (frozen) eval = [](const Node& n, const std::vector<HostTensor>& in) { return invoke_typed(n.op->name, n.attrs, in); };
+    for (auto& p : make_optimize_passes(SimplifyOptions(), frozen, eval)) v.push_back(std::move(p));
+  }
+  if (opts.fuse) {
+    FuseOptions fo;
+    fo.fusible = fusible;
+    fo.gemm_head = gemm_head;
+    v.push_back(make_fuse_pass(fo, report));
+  }
+  return v;
+}
+
+void run_compile_passes(Graph& g, const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
+  InferOptions io;
+  io.require_complete = false;
+  for (const Node& n : g.nodes) {
+    if (!n.is_variable()) continue;
+    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
+    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
+  }
+  PassManager pm;
+  pm.add(make_infer_pass(io));
+  for (auto& p : compile_passes(opts, frozen, report)) pm.add(std::move(p));
+  pm.run(g);
+}
+
+}  // namespace hgc

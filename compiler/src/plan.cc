@@ -1,0 +1,397 @@
+// Graph -> Executable steps, in three stages (plan.h):
+//  1. steps:  each node in order gets its output buffers and one step (variables become input
+//             or constant buffers; views alias their input; kernels are written as MLIR text,
+//             identical texts shared; library calls get their handle);
+//  2. GEMM epilogues: a kernel group headed by a library call runs the call, then the rest of
+//             the group as one kernel in place on the call's output, while it is hot in cache;
+//  3. arena:  the memory planner (passes/memory_plan.h) lays the intermediates out in one
+//             arena with reuse and in-place writes.
+#include "plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "hgc/base/error.h"
+#include "hgc/passes/memory_plan.h"
+#include "kernel_writer.h"
+#include "lowering.h"
+#include "node_ctx.h"
+
+namespace hgc {
+namespace {
+
+using lower::node_ctx;
+
+// The member of a kernel group that is a library call (its GEMM head), or -1.
+int library_head(const Node& n) {
+  if (!n.op || !n.op->has(kSubgraph) || n.subgraphs.empty()) return -1;
+  const Graph& sub = *n.subgraphs[0];
+  for (size_t k = 0; k < sub.nodes.size(); ++k) {
+    const Node& m = sub.nodes[k];
+    if (m.is_variable() || !m.op) continue;
+    const lower::Lowering* l = lower::LoweringTable::global().find(*m.op);
+    if (l && l->kind == lower::Kind::Library) return static_cast<int>(k);
+  }
+  return -1;
+}
+
+// Large single-output shape-polymorphic kernels are worth splitting across the cores: each
+// chunk is the same kernel on fewer rows (the GEMMs are cut by the runtime itself). The pool
+// hands a chunk to a spinning worker in ~1-3 us (ThreadPool), and a streaming kernel over
+// 2^15 floats per operand takes ~10 us on one core (~20 GB/s): so two threads from 2^16.
+constexpr int64_t kSplitMinElements = int64_t(1) << 16;
+bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
+  if (!l.shape_polymorphic || c.out_shapes.size() != 1 || c.out_shapes[0].empty()) return false;
+  int64_t n = 1;
+  for (int64_t d : c.out_shapes[0]) n *= d;
+  return n >= kSplitMinElements && c.out_shapes[0][0] >= 2;
+}
+
+// The epilogue of a GEMM-headed group: the group's subgraph with its head turned into an input
+// variable (variables first, members after, each in their order).
+Graph epilogue_graph(const Graph& sub, int head) {
+  auto tg = std::make_shared<Graph>(sub);
+  Node& hv = tg->nodes[head];
+  hv.op_name = "null";
+  hv.op = nullptr;
+  hv.attrs.clear();
+  hv.inputs.clear();
+  std::vector<Node> ordered;
+  for (const Node& x : tg->nodes)
+    if (x.is_variable()) ordered.push_back(x);
+  for (const Node& x : tg->nodes)
+    if (!x.is_variable()) ordered.push_back(x);
+  Graph sorted;  // re-indexed after moving the head's variable up among the variables
+  std::map<std::string, int> at;
+  for (size_t k = 0; k < ordered.size(); ++k) at[ordered[k].name] = static_cast<int>(k);
+  for (Node x : ordered) {
+    for (ValueRef& v : x.inputs) v.node = at.at(sub.nodes[v.node].name);
+    sorted.nodes.push_back(std::move(x));
+  }
+  for (ValueRef hd : sub.heads) sorted.heads.push_back({at.at(sub.nodes[hd.node].name), hd.index});
+  return sorted;
+}
+
+// Whether `n`'s kernel may be written over its symbolic shapes `c` (dims <= -2): its lowering
+// reads no dim value (shape-polymorphic ones, and those listed as reading only axes and
+// attributes), or it reads only dims that stay concrete (reductions, normalization and pooling
+// whose symbolic dims pass through to every output unchanged, gathers from a concrete table).
+bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
+  static const std::set<std::string> dim_free = {"transpose", "SwapAxis", "softmax", "log_softmax", "softmin",
+                                                 "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm",
+                                                 "sum", "max", "min", "prod"};
+  static const std::set<std::string> passing = {"mean", "LayerNorm", "Pooling", "_backward_Pooling"};
+  if (!n.op) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+  if (!l || l->kind != lower::Kind::Kernel) return false;
+  auto sym = [](const lower::Dims& d) { return std::any_of(d.begin(), d.end(), [](int64_t x) { return x < 0; }); };
+  if (n.op->has(kSubgraph)) {
+    if (n.subgraphs.empty()) return false;
+    const Graph& sub = *n.subgraphs[0];
+    for (const Node& m : sub.nodes) {
+      if (m.is_variable() || !m.op) continue;
+      const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);
+      if (ml && ml->kind == lower::Kind::Library) continue;  // a GEMM head runs with concrete shapes
+      if (!symbolic_ok(m, lower::node_ctx(sub, m))) return false;
+    }
+    return true;
+  }
+  if (l->shape_polymorphic || dim_free.count(n.op->name)) return true;
+  auto axis_static = [&](int64_t axis) {  // the op's axis is concrete in every input
+    for (const lower::Dims& in : c.in_shapes) {
+      int64_t a = axis < 0 ? axis + static_cast<int64_t>(in.size()) : axis;
+      if (a < 0 || a >= static_cast<int64_t>(in.size()) || in[a] < 0) return false;
+    }
+    return true;
+  };
+  if (n.op->name == "Concat") return axis_static(c.attrs.i("dim"));
+  if (n.op->name == "slice_axis") return axis_static(c.attrs.i("axis"));
+  if (n.op->name == "Embedding") return !sym(c.in_shapes.at(1));
+  if (n.op->name == "take") return !sym(c.in_shapes.at(0));
+  if (!passing.count(n.op->name)) return false;
+  for (const lower::Dims& in : c.in_shapes)
+    for (size_t j = 0; j < in.size(); ++j) {
+      if (in[j] >= 0) continue;
+      for (const lower::Dims& out : c.out_shapes)
+        if (out.size() != in.size() || out[j] != in[j]) return false;
+    }
+  return true;
+}
+
+class Planner {
+ public:
+  Planner(const Graph& g, const StepPlanOptions& o) : g_(g), o_(o), e_(*p_.exe), buf_(g.nodes.size()) {}
+
+  Plan run() {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) add_node(i);
+    mark_outputs();
+    lay_out_arena();
+    return std::move(p_);
+  }
+
+ private:
+  int add_buffer(const Node& n, int k, BufferKind kind) {
+    BufferInfo b;
+    b.name = k ? n.name + ":" + std::to_string(k) : n.name;
+    b.shape = n.out_shapes[k].dims();
+    b.dtype = n.out_dtypes[k];
+    b.kind = kind;
+    e_.buffers.push_back(b);
+    return static_cast<int>(e_.buffers.size()) - 1;
+  }
+
+  // Stage 1: one node's buffers and step.
+  void add_node(size_t i) {
+    step_node_ = i;
+    const Node& n = g_.nodes[i];
+    for (const Shape& s : n.out_shapes)
+      if (!s.known()) fail("compiler", n.describe(), ": shape ", s.str(), " is not fully known; infer shapes first");
+    if (n.is_variable()) return add_variable(i, n);
+    if (!n.op) fail("compiler", n.describe(), ": unknown op '", n.op_name, "' cannot be compiled");
+    const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);
+    if (!l) fail("compiler", n.describe(), ": op ", n.op->name, " has no lowering yet",
+                 lower::LoweringTable::global().why_missing(*n.op));
+    lower::NodeCtx c = node_ctx(g_, n);
+    Step step;
+    step.label = n.name;
+    for (const ValueRef& v : n.inputs) step.args.push_back(buf_[v.node][v.index]);
+    int nout = static_cast<int>(n.out_shapes.size());
+    if (l->kind == lower::Kind::View) {
+      int id = add_buffer(n, 0, BufferKind::View);
+      e_.buffers[id].view_of = step.args[0];
+      buf_[i].push_back(id);
+      for (int k = 1; k < nout; ++k) buf_[i].push_back(add_buffer(n, k, BufferKind::Arena));
+      return;
+    }
+    for (int k = 0; k < nout; ++k) {
+      buf_[i].push_back(add_buffer(n, k, BufferKind::Arena));
+      step.args.push_back(buf_[i].back());
+    }
+    // In place only where output element i reads input element i alone: a generated kernel
+    // (never a library call), an op that allows it, the same dtype and exactly the same
+    // shape (a broadcast first input would be overwritten before it is read again).
+    // With symbolic dims, by the symbolic shapes: the kernel text (which says whether outputs
+    // may alias) stays the same at every size (equal symbols are equal sizes).
+    const lower::NodeCtx& ic = o_.symbolic ? node_ctx(*o_.symbolic, o_.symbolic->nodes[i]) : c;
+    bool inplace = n.op->has(kInplace) && l->kind == lower::Kind::Kernel && !n.inputs.empty() &&
+                   nout > 0 && ic.in_types[0] == ic.out_types[0] && ic.in_shapes[0] == ic.out_shapes[0];
+    if (int h = library_head(n); h >= 0) add_gemm_epilogue(n, h, c, step);
+    else if (l->kind == lower::Kind::Library) {
+      if (!o_.module_only) {
+        step.call = l->library(c);
+        step.library = make_library(step.call);
+      }
+    } else add_kernel(n, *l, c, inplace, step);
+    step_io_.push_back({n.inputs.size(), inplace});
+    e_.steps.push_back(std::move(step));
+  }
+
+  void add_variable(size_t i, const Node& n) {
+    if (o_.frozen && o_.frozen->count(n.name)) {  // baked in
+      const HostTensor& t = o_.frozen->at(n.name);
+      if (t.shape() != n.out_shapes[0].dims() || t.dtype() != n.out_dtypes[0])
+        fail("compiler", "frozen tensor '", n.name, "' is ", t.describe(), ", the graph has ", n.out_shapes[0].str(), " ",
+             dtype_name(n.out_dtypes[0]));
+      int id = add_buffer(n, 0, BufferKind::Constant);
+      e_.buffers[id].index = static_cast<int>(e_.constants.size());
+      e_.constants.push_back(t);
+      buf_[i] = {id};
+      return;
+    }
+    int id = add_buffer(n, 0, BufferKind::Input);
+    e_.buffers[id].index = static_cast<int>(e_.input_names.size());
+    e_.input_names.push_back(n.name);
+    e_.input_buffers.push_back(id);
+    buf_[i] = {id};
+  }
+
+  // Kernel text under a placeholder name, so identical kernels (the same op, attributes and
+  // shapes, e.g. in every layer of a transformer) are compiled once and shared.
+  void add_text(std::string text, Step& step) {
+    auto [it, fresh] = p_.unique.emplace(text, "k" + std::to_string(p_.unique.size()));
+    if (fresh) p_.module += text.replace(text.find("__KERNEL__"), 10, it->second) + "\n";
+    p_.kernel_steps.push_back({e_.steps.size(), it->second});
+    step.kernel_name = it->second;
+  }
+
+  // The node's view in the symbolic graph when its kernel may be written over it, else null.
+  const Node* symbolic_node(const Node& n) {
+    if (!o_.symbolic) return nullptr;
+    size_t i = static_cast<size_t>(&n - g_.nodes.data());
+    const Node& sn = o_.symbolic->nodes.at(i);
+    if (!symbolic_ok(sn, node_ctx(*o_.symbolic, sn))) {
+      p_.specialized.push_back(n.name);
+      return nullptr;
+    }
+    return &sn;
+  }
+
+  void add_kernel(const Node& n, const lower::Lowering& l, const lower::NodeCtx& c, bool inplace, Step& step) {
+    if (const Node* sn = symbolic_node(n)) {
+      try {
+        lower::KernelWriter w("__KERNEL__");
+        write_kernel(*sn, l, node_ctx(*o_.symbolic, *sn), inplace, step, w);
+        return add_text(w.finish(), step);
+      } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
+        p_.specialized.push_back(n.name);
+        step.split_arg.clear();
+      }
+    }
+    lower::KernelWriter w("__KERNEL__");
+    write_kernel(n, l, c, inplace, step, w);
+    add_text(w.finish(), step);
+  }
+
+  void write_kernel(const Node& n, const lower::Lowering& l, const lower::NodeCtx& c, bool inplace, Step& step,
+                    lower::KernelWriter& w) {
+    lower::NodeCtx kc = c;
+    // Shape-polymorphic kernels are generated with dynamic dims: LLVM vectorizes those
+    // loops far better than fully static ones (erf over 4M floats: 17 ms static, ~3 ms
+    // dynamic on one core), and layers of one shape class share one kernel.
+    if (l.shape_polymorphic && !o_.static_shapes) {
+      for (auto& d : kc.in_shapes) d = lower::generalize(d);
+      for (auto& d : kc.out_shapes) d = lower::generalize(d);
+    }
+    const lower::NodeCtx& cc = o_.symbolic ? node_ctx(g_, g_.nodes[step_node_]) : c;  // concrete, for the split
+    if (!o_.static_shapes && splittable(l, cc)) {  // and big ones run in row chunks across the cores
+      step.split = true;
+      step.split_arg.clear();
+      for (size_t k = 0; k < cc.in_shapes.size(); ++k)
+        step.split_arg.push_back(cc.in_shapes[k].size() == cc.out_shapes[0].size() && cc.in_shapes[k][0] == cc.out_shapes[0][0]);
+      step.split_arg.push_back(true);
+    }
+    std::vector<std::string> ins, outs;
+    for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));
+    for (size_t k = 0; k < n.out_shapes.size(); ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
+    l.kernel(kc, w, ins, outs);
+    if ((inplace && o_.reuse_memory) || o_.aliasing) w.outputs_may_alias();
+  }
+
+  // Stage 2: a GEMM with its epilogue. The library call writes the group's output, then the
+  // epilogue kernel (the other members) runs in place on it.
+  void add_gemm_epilogue(const Node& n, int h, const lower::NodeCtx& c, Step& step) {
+    const auto& table = lower::LoweringTable::global();
+    const Graph& sub = *n.subgraphs[0];
+    const Node& hn = sub.nodes[h];
+    std::vector<int> vars = sub.variable_ids();
+    std::vector<int> head_args;  // the head's inputs, as indices into step.args
+    for (const ValueRef& v : hn.inputs)
+      head_args.push_back(static_cast<int>(std::find(vars.begin(), vars.end(), v.node) - vars.begin()));
+    head_args.push_back(static_cast<int>(step.args.size()) - 1);
+    if (!o_.module_only) {
+      step.call = table.find(*hn.op)->library(node_ctx(sub, hn));
+      step.call.operands = head_args;
+      step.library = make_library(step.call);
+    }
+    if (const Node* sn = symbolic_node(n)) {
+      try {
+        return add_epilogue_text(*sn, h, node_ctx(*o_.symbolic, *sn), step);
+      } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
+        p_.specialized.push_back(n.name);
+      }
+    }
+    add_epilogue_text(n, h, c, step);
+  }
+
+  // The epilogue kernel of a GEMM-headed group `n` (concrete or symbolic) whose head is `h`.
+  void add_epilogue_text(const Node& n, int h, const lower::NodeCtx& c, Step& step) {
+    const auto& table = lower::LoweringTable::global();
+    const Graph& sub = *n.subgraphs[0];
+    Node tail = n;
+    tail.subgraphs = {std::make_shared<Graph>(epilogue_graph(sub, h))};
+    lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
+    const Graph& ts = *tail.subgraphs[0];
+    for (int id : ts.variable_ids()) {
+      tc.in_shapes.push_back(ts.nodes[id].out_shapes[0].dims());
+      tc.in_types.push_back(ts.nodes[id].out_dtypes[0]);
+    }
+    lower::KernelWriter w("__KERNEL__");
+    std::vector<std::string> ins, outs;
+    for (size_t k = 0; k < tc.in_shapes.size(); ++k) ins.push_back(w.input(tc.in_shapes[k], tc.in_types[k]));
+    outs.push_back(w.output(tc.out_shapes[0], tc.out_types[0]));
+    table.find(*n.op)->kernel(tc, w, ins, outs);
+    w.outputs_may_alias();  // it reads the head's output where it writes
+    std::string text = w.finish();
+    // Epilogue kernel arguments: the group's inputs by variable name, the head's output.
+    const Node& hn = sub.nodes[h];
+    std::vector<int> vars = sub.variable_ids();
+    step.epilogue_args.clear();
+    for (int id : ts.variable_ids()) {
+      const std::string& vn = ts.nodes[id].name;
+      if (vn == hn.name) step.epilogue_args.push_back(step.args.back());
+      else step.epilogue_args.push_back(step.args[std::find_if(vars.begin(), vars.end(), [&](int v) {
+                                                       return sub.nodes[v].name == vn;
+                                                     }) - vars.begin()]);
+    }
+    step.epilogue_args.push_back(step.args.back());
+    add_text(std::move(text), step);
+  }
+
+  void mark_outputs() {
+    for (const ValueRef& h : g_.heads) {
+      int id = buf_[h.node][h.index];
+      BufferInfo& b = e_.buffers[id];
+      if (b.kind == BufferKind::Arena) {
+        b.kind = BufferKind::Output;
+        b.index = static_cast<int>(e_.output_buffers.size());
+      }
+      e_.output_buffers.push_back(id);
+    }
+  }
+
+  // Stage 3: the arena layout. Values are the buffers, pinned unless Arena; a View is no value
+  // of its own, it is read as its root. Step 0 writes the arena buffers no step writes (extra
+  // outputs of view nodes), the last step reads the heads (an arena buffer seen through a
+  // head view is copied out after the run).
+  void lay_out_arena() {
+    auto root = [&](int id) {
+      while (e_.buffers[id].kind == BufferKind::View) id = e_.buffers[id].view_of;
+      return id;
+    };
+    std::vector<PlanValue> values;
+    for (const BufferInfo& b : e_.buffers)
+      values.push_back({static_cast<int64_t>(b.nbytes()), b.kind != BufferKind::Arena, b.name});
+    std::vector<PlanStep> steps(1);
+    std::vector<bool> written(e_.buffers.size(), false);
+    for (size_t s = 0; s < e_.steps.size(); ++s) {
+      PlanStep ps;
+      const std::vector<int>& args = e_.steps[s].args;
+      for (size_t k = 0; k < args.size(); ++k) (k < step_io_[s].first ? ps.reads : ps.writes).push_back(root(args[k]));
+      for (int w : ps.writes) written[w] = true;
+      ps.inplace_read = step_io_[s].second ? 0 : -1;
+      steps.push_back(std::move(ps));
+    }
+    for (size_t id = 0; id < e_.buffers.size(); ++id)
+      if (!values[id].pinned && !written[id]) steps[0].writes.push_back(static_cast<int>(id));
+    steps.emplace_back();
+    for (int id : e_.output_buffers) steps.back().reads.push_back(root(id));
+    PlanOptions po;
+    po.reuse = po.inplace = o_.reuse_memory;
+    po.alignment = 64;
+    MemoryPlan mp = plan_memory(values, steps, po);
+#ifndef NDEBUG
+    verify_plan(values, steps, mp);
+#endif
+    for (size_t id = 0; id < e_.buffers.size(); ++id)
+      if (!values[id].pinned) e_.buffers[id].offset = mp.offset[id];
+    e_.arena_bytes = mp.arena_bytes;
+    e_.naive_arena_bytes = mp.naive_bytes;
+    if (o_.module_only) p_.plan_table = format_plan(values, mp);
+  }
+
+  const Graph& g_;
+  const StepPlanOptions& o_;
+  Plan p_;
+  Executable& e_;
+  std::vector<std::vector<int>> buf_;  // value -> buffer id
+  size_t step_node_ = 0;               // the node add_node is at
+  // Per step: how many of its args it reads, and whether its output may overwrite its first
+  // input (the memory planner's inplace_read).
+  std::vector<std::pair<size_t, bool>> step_io_;
+};
+
+}  // namespace
+
+Plan plan_steps(const Graph& g, const StepPlanOptions& opts) { return Planner(g, opts).run(); }
+
+}  // namespace hgc

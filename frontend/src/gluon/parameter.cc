@@ -1,0 +1,307 @@
+// Parameter and ParameterDict (gluon/parameter.py): deferred shapes, initialization,
+// data() that turns into a graph variable inside a trace, and .params save/load.
+#include "hgc/frontend/gluon/parameter.h"
+
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "hgc/base/error.h"
+#include "hgc/runtime/tensor_io.h"
+#include "nd/detail.h"
+#include "symbol/trace.h"
+
+namespace hgc::gluon {
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + (s.size() == 1 ? ",)" : ")");
+}
+
+std::string owner(const Parameter& p) { return p.block().empty() ? "" : " of block '" + p.block() + "'"; }
+
+}  // namespace
+
+Parameter::Parameter(std::string name, ParamOptions opts) : name_(std::move(name)), opts_(std::move(opts)) {
+  set_grad_req(opts_.grad_req_);
+  for (int64_t d : opts_.shape_)
+    if (d < 0) fail("gluon", "parameter '", name_, "': shape ", shape_text(opts_.shape_), " has a negative dim");
+}
+
+bool Parameter::shape_known() const {
+  if (opts_.shape_.empty()) return false;
+  for (int64_t d : opts_.shape_)
+    if (d == 0) return false;
+  return true;
+}
+
+void Parameter::set_shape(const std::vector<int64_t>& s) {
+  std::vector<int64_t>& cur = opts_.shape_;
+  if (cur.empty()) {
+    cur = s;
+    return;
+  }
+  bool ok = cur.size() == s.size();
+  for (size_t i = 0; ok && i < s.size(); ++i) ok = cur[i] == 0 || s[i] == 0 || cur[i] == s[i];
+  if (!ok)
+    fail("gluon", "parameter '", name_, "'", owner(*this), ": shape ", shape_text(s), " does not match its shape ",
+         shape_text(cur));
+  for (size_t i = 0; i < s.size(); ++i)
+    if (cur[i] == 0) cur[i] = s[i];
+}
+
+void Parameter::set_grad_req(const std::string& r) {
+  if (r != "write" && r != "add" && r != "null")
+    fail("gluon", "parameter '", name_, "': grad_req '", r, "' is not write, add or null");
+  opts_.grad_req_ = r;
+  if (initialized()) attach_grad_buffer();
+}
+
+void Parameter::attach_grad_buffer() {
+  const std::string& r = opts_.grad_req_;
+  if (r == "null") data_.set_ag_entry(nullptr);
+  else data_.attach_grad(r == "add" ? GradReq::add : GradReq::write);
+}
+
+NDArray Parameter::grad() const {
+  if (!initialized())
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient yet: it is not initialized");
+  if (opts_.grad_req_ == "null")
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has no gradient because its grad_req is 'null'");
+  return data_.grad();
+}
+
+void Parameter::zero_grad() {
+  if (has_grad()) grad().fill_(0);
+}
+
+void Parameter::initialize(const Initializer* init, bool force_reinit) { initialize(init, cpu(), force_reinit); }
+
+void Parameter::initialize(const Initializer* init, Context ctx, bool force_reinit) {
+  if (initialized() && !force_reinit) return;  // Gluon warns and keeps the values (and context)
+  nd_detail::check_context(ctx, "initialize of parameter '" + name_ + "'");
+  ctx_ = ctx;
+  std::shared_ptr<Initializer> chosen = opts_.init_ ? opts_.init_ : init ? init->clone() : std::make_shared<init::Uniform>();
+  data_ = NDArray();
+  deferred_init_ = chosen;
+  if (!shape_known()) {
+    if (!opts_.allow_deferred_init_)
+      fail("gluon", "cannot initialize parameter '", name_, "'", owner(*this), " because its shape ",
+           shape_text(opts_.shape_), " is unknown and deferred initialization is off");
+    return;  // waits for the first forward
+  }
+  finish_deferred_init();
+}
+
+void Parameter::finish_deferred_init() {
+  if (!deferred_init_) return;
+  if (!shape_known())
+    fail("gluon", "parameter '", name_, "'", owner(*this), " still has unknown shape ", shape_text(opts_.shape_),
+         " after shape inference");
+  // Drawn on the host (the initializers fill host arrays), then copied: the same values as
+  // a cpu parameter from the same seed.
+  NDArray d = nd::zeros(opts_.shape_, opts_.dtype_);
+  deferred_init_->init_weight(name_, d);
+  data_ = d.as_in_context(ctx_);
+  deferred_init_.reset();
+  attach_grad_buffer();
+}
+
+NDArray Parameter::data() const {
+  if (auto g = trace::active_ptr()) return trace::parameter(g, std::const_pointer_cast<Parameter>(shared_from_this()));
+  if (!initialized()) {
+    if (deferred_init_)
+      fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized yet because initialization ",
+           "was deferred: its shape ", shape_text(opts_.shape_), " is known after the first forward of its block");
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized; call ",
+         "collect_params().initialize() (or initialize() on the parameter) first");
+  }
+  return data_;
+}
+
+const NDArray& Parameter::data_ref() const {
+  if (!initialized()) data();  // throws the uninitialized / deferred error
+  if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
+  return data_;
+}
+
+void Parameter::set_data(const NDArray& v) {
+  if (!v.defined() || v.is_symbolic()) fail("gluon", "parameter '", name_, "': set_data needs an array with values");
+  set_shape(v.shape());
+  if (initialized()) {
+    NDArray d = data_;
+    nd_detail::write_into(d, v, "set_data of parameter '" + name_ + "'");
+    return;
+  }
+  NDArray d = v.dtype() == opts_.dtype_ ? v.copy() : v.astype(opts_.dtype_);
+  data_ = d.as_in_context(ctx_).detach();
+  deferred_init_.reset();
+  attach_grad_buffer();
+}
+
+void Parameter::reset_ctx(Context ctx) {
+  nd_detail::check_context(ctx, "reset_ctx of parameter '" + name_ + "'");
+  if (initialized() && ctx != ctx_) {
+    data_ = data_.detach().as_in_context(ctx);
+    attach_grad_buffer();  // a new zero gradient on ctx, as Gluon's reset_ctx
+  }
+  ctx_ = ctx;
+}
+
+std::string Parameter::str() const {
+  return "Parameter " + name_ + " (shape=" + shape_text(opts_.shape_) + ", dtype=" + dtype_name(opts_.dtype_) + ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const Parameter& p) { return os << p.str(); }
+
+// ---- ParameterDict ----
+
+std::shared_ptr<Parameter> ParameterDict::get(const std::string& name, const ParamOptions& opts) {
+  std::string full = prefix_ + name;
+  std::shared_ptr<Parameter> p;
+  if (auto it = index_.find(full); it != index_.end()) p = params_[it->second];
+  else if (shared_ && shared_->contains(full)) p = (*shared_)[full];
+  if (!p) {
+    p = std::make_shared<Parameter>(full, opts);
+    p->set_block(owner_);
+    update(p);
+    if (shared_) shared_->update(p);
+    return p;
+  }
+  if (!opts.shape_.empty()) p->set_shape(opts.shape_);
+  if (opts.dtype_ != p->dtype())
+    fail("gluon", "parameter '", full, "' exists with dtype ", dtype_name(p->dtype()), ", not ", dtype_name(opts.dtype_));
+  if (!contains(full)) update(p);
+  return p;
+}
+
+std::shared_ptr<Parameter> ParameterDict::operator[](const std::string& full_name) const {
+  auto it = index_.find(full_name);
+  if (it == index_.end()) {
+    std::string known;
+    for (const auto& p : params_) known += (known.empty() ? "" : ", ") + p->name();
+    fail("gluon", "no parameter named '", full_name, "' in ParameterDict '", prefix_, "' (it has: ",
+         known.empty() ? "none" : known, ")");
+  }
+  return params_[it->second];
+}
+
+void ParameterDict::update(const std::shared_ptr<Parameter>& p) {
+  auto it = index_.find(p->name());
+  if (it != index_.end()) {
+    if (params_[it->second] != p)
+      fail("gluon", "two different parameters are named '", p->name(), "'; give the blocks distinct prefixes");
+    return;
+  }
+  index_[p->name()] = params_.size();
+  params_.push_back(p);
+}
+
+void ParameterDict::update(const ParameterDict& other) {
+  for (const auto& p : other.params_) update(p);
+}
+
+ParameterDict ParameterDict::select(const std::string& regex) const {
+  std::regex re;
+  try {
+    re = std::regex(regex);
+  } catch (const std::regex_error& e) {
+    fail("gluon", "select: bad regular expression '", regex, "': ", e.what());
+  }
+  ParameterDict r(prefix_);
+  for (const auto& p : params_)
+    if (std::regex_search(p->name(), re, std::regex_constants::match_continuous)) r.update(p);
+  return r;
+}
+
+std::vector<std::string> ParameterDict::keys() const {
+  std::vector<std::string> k;
+  for (const auto& p : params_) k.push_back(p->name());
+  return k;
+}
+
+void ParameterDict::initialize(const Initializer& init, bool force_reinit) { initialize(init, cpu(), force_reinit); }
+
+void ParameterDict::initialize(const Initializer& init, Context ctx, bool force_reinit) {
+  for (const auto& p : params_) p->initialize(&init, ctx, force_reinit);
+}
+
+void ParameterDict::reset_ctx(Context ctx) {
+  for (const auto& p : params_) p->reset_ctx(ctx);
+}
+
+void ParameterDict::setattr_grad_req(const std::string& r) {
+  for (const auto& p : params_) p->set_grad_req(r);
+}
+
+void ParameterDict::setattr_lr_mult(double m) {
+  for (const auto& p : params_) p->set_lr_mult(m);
+}
+
+void ParameterDict::zero_grad() {
+  for (const auto& p : params_) p->zero_grad();
+}
+
+void ParameterDict::save(const std::string& path, const std::string& strip_prefix) const {
+  ParamList list;
+  for (const auto& p : params_) {
+    std::string n = p->name();
+    if (!strip_prefix.empty()) {
+      if (n.rfind(strip_prefix, 0) != 0)
+        fail("gluon", "save ", path, ": prefix '", strip_prefix, "' is not a prefix of parameter '", n, "'");
+      n = n.substr(strip_prefix.size());
+    }
+    if (!p->initialized())
+      fail("gluon", "save ", path, ": parameter '", p->name(), "'", p->block().empty() ? "" : " of block '" + p->block() + "'",
+           " has not been initialized", p->deferred() ? " (its initialization waits for the first forward)" : "");
+    list.emplace_back(n, p->data().as_in_context(cpu()).tensor());  // gpu values: downloaded
+  }
+  save_params(path, list);
+}
+
+void ParameterDict::load(const std::string& path, bool allow_missing, bool ignore_extra,
+                         const std::string& restore_prefix) {
+  std::map<std::string, NDArray> loaded;
+  for (auto& [name, t] : load_params(path)) {
+    if (name.empty()) fail("gluon", "load ", path, ": the file holds unnamed arrays (an nd::save list), not parameters");
+    loaded.emplace(restore_prefix + strip_param_prefix(name), NDArray(t));
+  }
+  load_arrays(loaded, path, allow_missing, ignore_extra);
+}
+
+void ParameterDict::load_arrays(const std::map<std::string, NDArray>& loaded, const std::string& path,
+                                bool allow_missing, bool ignore_extra) {
+  // Check everything first: a bad file changes nothing.
+  for (const auto& p : params_) {
+    auto it = loaded.find(p->name());
+    if (it == loaded.end()) {
+      if (allow_missing) continue;
+      fail("gluon", "load ", path, ": parameter '", p->name(), "' is missing from the file (allow_missing skips it)");
+    }
+    const auto& have = p->shape();
+    const auto& got = it->second.shape();
+    bool ok = have.empty() || have.size() == got.size();
+    for (size_t i = 0; ok && !have.empty() && i < got.size(); ++i) ok = have[i] == 0 || have[i] == got[i];
+    if (!ok)
+      fail("gluon", "load ", path, ": parameter '", p->name(), "' has shape ", shape_text(have),
+           " but the file holds shape ", shape_text(got));
+  }
+  if (!ignore_extra)
+    for (const auto& [name, _] : loaded)
+      if (!contains(name))
+        fail("gluon", "load ", path, ": the file holds '", name, "', which is not a parameter here (ignore_extra skips it)");
+  for (const auto& p : params_)
+    if (auto it = loaded.find(p->name()); it != loaded.end()) p->set_data(it->second);
+}
+
+std::string ParameterDict::str() const {
+  std::string s = prefix_ + " (\n";
+  for (const auto& p : params_) s += "  " + p->str() + "\n";
+  return s + ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const ParameterDict& d) { return os << d.str(); }
+
+}  // namespace hgc::gluon

@@ -1,0 +1,147 @@
+// FusedUpdate: builds the update graph, infers it for one shape and dtype, compiles it
+// (fusion turns the elementwise tree into a kernel or two), and decides whether outputs can
+// alias their inputs by reading the executable's step order.
+#include "optim/fused_update.h"
+
+#include <cstring>
+#include <mutex>
+
+#include "hgc/base/error.h"
+#include "hgc/ir/infer.h"
+#include "hgc/base/allocator.h"
+#include "nd/detail.h"
+
+namespace hgc::gluon {
+
+using Expr = FusedUpdate::Expr;
+
+Expr FusedUpdate::Builder::array(const std::string& name) {
+  arrays_.push_back(name);
+  return {this, ValueRef{g_.add_variable(name), 0}};
+}
+
+Expr FusedUpdate::Builder::scalar(const std::string& name) {
+  scalars_.push_back(name);
+  return {this, ValueRef{g_.add_variable(name), 0}};
+}
+
+void FusedUpdate::Builder::output(Expr e, const std::string& name) {
+  g_.heads.push_back(e.v);
+  outputs_.push_back(name);
+}
+
+Expr FusedUpdate::Builder::op(const std::string& op, std::vector<Expr> in) {
+  std::vector<ValueRef> refs;
+  for (const Expr& e : in) refs.push_back(e.v);
+  return {this, ValueRef{g_.add_node(op, op + std::to_string(next_++), refs), 0}};
+}
+
+Expr operator+(Expr a, Expr b) { return a.b->op("broadcast_add", {a, b}); }
+Expr operator-(Expr a, Expr b) { return a.b->op("broadcast_sub", {a, b}); }
+Expr operator*(Expr a, Expr b) { return a.b->op("broadcast_mul", {a, b}); }
+Expr operator/(Expr a, Expr b) { return a.b->op("broadcast_div", {a, b}); }
+Expr maximum(Expr a, Expr b) { return a.b->op("broadcast_maximum", {a, b}); }
+Expr minimum(Expr a, Expr b) { return a.b->op("broadcast_minimum", {a, b}); }
+Expr sqrt(Expr a) { return a.b->op("sqrt", {a}); }
+Expr square(Expr a) { return a.b->op("square", {a}); }
+
+namespace {
+
+// Outputs may overwrite their inputs when each is written by a step (not copied from an
+// input) and no step after the one writing output k touches the array output k replaces.
+// The steps are elementwise, so within one step every element is read before it is written.
+bool aliasing_is_safe(const Executable& exe, const std::vector<std::string>& outputs) {
+  auto root = [&](int id) {
+    while (exe.buffers[id].kind == BufferKind::View) id = exe.buffers[id].view_of;
+    return id;
+  };
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const BufferInfo& ob = exe.buffers[exe.output_buffers[k]];
+    if (ob.kind != BufferKind::Output || ob.index != static_cast<int>(k)) return false;
+    int in_pos = exe.input_index(outputs[k]);
+    if (in_pos < 0) continue;  // the old value is never read
+    int in_buf = exe.input_buffers[in_pos];
+    int writer = -1, last_reader = -1;
+    for (size_t s = 0; s < exe.steps.size(); ++s)
+      for (int id : exe.steps[s].args) {
+        if (id == exe.output_buffers[k] || root(id) == exe.output_buffers[k]) writer = writer < 0 ? int(s) : writer;
+        if (root(id) == in_buf) last_reader = int(s);
+      }
+    if (writer < 0 || last_reader > writer) return false;
+    for (size_t j = 0; j < k; ++j)
+      if (outputs[j] == outputs[k]) return false;  // two outputs replacing one array
+  }
+  return true;
+}
+
+}  // namespace
+
+const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weight,
+                                    const std::function<void(Builder&)>& build) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<FusedUpdate>> cache;
+  std::string full = key + " " + nd_detail::shape_str(weight.shape()) + " " + dtype_name(weight.dtype());
+  if (weight.dtype() != DType::f32 && weight.dtype() != DType::f64)
+    fail("optimizer", "fused update: ", dtype_name(weight.dtype()), " weights are not supported (f32, f64)");
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[full];
+  if (slot) return *slot;
+  Builder b;
+  build(b);
+  InferOptions o;
+  std::vector<int64_t> ones(weight.shape().size(), 1);
+  for (const std::string& a : b.arrays_) o.shapes[a] = Shape(weight.shape()), o.dtypes[a] = weight.dtype();
+  for (const std::string& s : b.scalars_) o.shapes[s] = Shape(ones), o.dtypes[s] = weight.dtype();
+  infer(b.g_, o);
+  auto u = std::make_unique<FusedUpdate>();
+  u->exe_ = compile(b.g_, CompileOptions().aliasing(true));  // run with outputs on the weights
+  u->outputs_ = b.outputs_;
+  u->shape_ = weight.shape();
+  u->dtype_ = weight.dtype();
+  u->in_place_ = aliasing_is_safe(*u->exe_, u->outputs_);
+  slot = std::move(u);
+  return *slot;
+}
+
+void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::map<std::string, double>& scalars) const {
+  const Executable& exe = *exe_;
+  std::vector<HostTensor> scalar_tensors;  // kept alive through execute()
+  scalar_tensors.reserve(exe.input_names.size());
+  std::vector<const void*> in(exe.input_names.size());
+  for (size_t i = 0; i < exe.input_names.size(); ++i) {
+    const std::string& n = exe.input_names[i];
+    if (auto a = arrays.find(n); a != arrays.end()) {
+      if (a->second.shape() != shape_ || a->second.dtype() != dtype_)
+        fail("optimizer", "fused update: array '", n, "' is ", nd_detail::shape_str(a->second.shape()), " ",
+             dtype_name(a->second.dtype()), ", compiled for ", nd_detail::shape_str(shape_), " ", dtype_name(dtype_));
+      in[i] = a->second.data_ptr();
+    } else if (auto s = scalars.find(n); s != scalars.end()) {
+      HostTensor t(dtype_, std::vector<int64_t>(shape_.size(), 1));
+      if (dtype_ == DType::f64) *static_cast<double*>(t.raw()) = s->second;
+      else *static_cast<float*>(t.raw()) = static_cast<float>(s->second);  // get() admits f32, f64
+      scalar_tensors.push_back(t);
+      in[i] = t.raw();
+    } else {
+      fail("optimizer", "fused update: no value for input '", n, "'");
+    }
+  }
+  std::vector<void*> out(outputs_.size());
+  std::vector<HostTensor> scratch;
+  for (size_t k = 0; k < outputs_.size(); ++k) {
+    auto a = arrays.find(outputs_[k]);
+    if (a == arrays.end()) fail("optimizer", "fused update: no array '", outputs_[k], "' to write");
+    if (in_place_) {
+      out[k] = a->second.data_ptr();
+    } else {
+      scratch.emplace_back(dtype_, shape_);
+      out[k] = scratch.back().raw();
+    }
+  }
+  PooledBuffer arena(static_cast<std::size_t>(exe.arena_bytes));
+  exe.execute(in, out, arena.get());
+  if (!in_place_)
+    for (size_t k = 0; k < outputs_.size(); ++k)
+      std::memcpy(arrays.at(outputs_[k]).data_ptr(), scratch[k].raw(), scratch[k].nbytes());
+}
+
+}  // namespace hgc::gluon

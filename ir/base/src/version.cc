@@ -1,0 +1,5 @@
+#include "hgc/version.h"
+
+namespace hgc {
+const char* version() { return HGC_VERSION_STRING; }
+}  // namespace hgc
