@@ -284,6 +284,17 @@ void register_math(MapTable& t) {
   t["ReduceLogSumExp"] = reduce("sum", "exp", "log");
   t["ArgMax"] = arg_reduce("argmax");
   t["ArgMin"] = arg_reduce("argmin");
+  t["TopK"] = [](Importer& im) {  // MXNet's topk, sorted; equal values keep the lower index first, as ONNX's
+    int axis = norm_axis(im, im.attr_i("axis", -1), im.rank(0));
+    std::vector<int64_t> k = tensor_ints(im.need_constant(1, "K"));
+    if (k.size() != 1 || k[0] < 1 || k[0] > known_shape(im, 0)[axis]) im.error("K must be one value in [1, the axis length]");
+    DType t = im.dtype(0);
+    ValueRef v = im.add("topk", {to_float(im, im.in(0))},
+                        {{"axis", int64_t(axis)}, {"k", k[0]}, {"ret_typ", "both"}, {"is_ascend", im.attr_i("largest", 1) == 0},
+                         {"dtype", "int64"}});
+    im.set_output(0, im.cast(v, t));
+    if (im.has_output(1)) im.set_output(1, ValueRef{v.node, 1});
+  };
   t["Softmax"] = softmax("softmax");
   t["LogSoftmax"] = softmax("log_softmax");
 }

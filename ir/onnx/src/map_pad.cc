@@ -1,5 +1,6 @@
 // Pad (constant/edge/reflect, negative pads crop) built from slices, constant blocks and
-// Concat; OneHot, IsInf/IsNaN, Tile and InstanceNormalization built from registry ops.
+// Concat; OneHot and IsInf/IsNaN built from registry ops; Tile and InstanceNormalization as
+// MXNet's tile and InstanceNorm.
 #include "map_util.h"
 
 namespace hgc::onnx_detail {
@@ -119,37 +120,16 @@ void register_pad(MapTable& t) {
     ValueRef y = pos && neg ? im.add("elemwise_add", {p, n}) : pos ? p : neg ? n : im.add("zeros_like", {x});
     im.set_output(0, im.cast(y, DType::boolean));
   };
-  t["Tile"] = [](Importer& im) {  // interleave 1-dims, broadcast them to the repeats, merge
+  t["Tile"] = [](Importer& im) {
     std::vector<int64_t> s = known_shape(im, 0), reps = tensor_ints(im.need_constant(1, "repeats"));
     if (reps.size() != s.size()) im.error("repeats has " + std::to_string(reps.size()) + " entries for rank " + std::to_string(s.size()));
-    std::vector<int64_t> inter, wide, out;
-    for (size_t k = 0; k < s.size(); ++k) {
-      if (reps[k] < 0) im.error("negative repeat");
-      inter.insert(inter.end(), {1, s[k]});
-      wide.insert(wide.end(), {reps[k], s[k]});
-      out.push_back(reps[k] * s[k]);
-    }
-    ValueRef x = reshape_to(im, im.in(0), inter);
-    x = broadcast_to(im, x, wide);
-    ValueRef y = reshape_to(im, x, out);
-    if (y == im.in(0)) y = im.add("_copy", {y});
-    im.set_output(0, y);
+    for (int64_t r : reps)
+      if (r < 0) im.error("negative repeat");
+    im.set_output(0, im.add("tile", {im.in(0)}, {{"reps", tuple_str(reps)}}));
   };
-  t["InstanceNormalization"] = [](Importer& im) {  // per (n, c) over the spatial dims
-    std::vector<int64_t> s = known_shape(im, 0);
-    if (s.size() < 3) im.error("needs rank >= 3");
-    int64_t sp = 1;
-    for (size_t k = 2; k < s.size(); ++k) sp *= s[k];
-    double eps = im.attr_f("epsilon", 1e-5);
-    ValueRef x = reshape_to(im, im.in(0), {s[0], s[1], sp});
-    ValueRef mean = im.add("mean", {x}, {{"axis", "(2,)"}, {"keepdims", true}});
-    ValueRef d = im.add("broadcast_sub", {x, mean});
-    ValueRef var = im.add("mean", {im.add("square", {d})}, {{"axis", "(2,)"}, {"keepdims", true}});
-    ValueRef y = im.add("broadcast_mul", {d, im.add("rsqrt", {im.add("_plus_scalar", {var}, {{"scalar", eps}})})});
-    ValueRef g = reshape_to(im, im.in(1), {s[1], 1});
-    ValueRef b = reshape_to(im, im.in(2), {s[1], 1});
-    y = im.add("broadcast_add", {im.add("broadcast_mul", {y, g}), b});
-    im.set_output(0, reshape_to(im, y, s));
+  t["InstanceNormalization"] = [](Importer& im) {  // MXNet's InstanceNorm: per (n, c) over the spatial dims
+    if (known_shape(im, 0).size() < 3) im.error("needs rank >= 3");
+    im.set_output(0, im.add("InstanceNorm", {im.in(0), im.in(1), im.in(2)}, {{"eps", im.attr_f("epsilon", 1e-5)}}));
   };
 }
 
