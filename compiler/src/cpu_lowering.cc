@@ -27,6 +27,7 @@
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -57,6 +58,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -104,6 +106,73 @@ struct ApproximateMathPass
   void runOnOperation() override {
     mlir::RewritePatternSet patterns(&getContext());
     mlir::populateMathPolynomialApproximationPatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+// bfloat16 and float16 have no arithmetic on most CPUs: every math and arith op on them is
+// computed in float32 registers (extend the operands, truncate the result), and the bf16
+// conversions become integer bit operations (round to nearest even), so no compiler-rt
+// helper (__truncsfbf2) has to be found by the JIT or the AOT link. float32 kernels are untouched.
+struct LegalizeHalfFloatsPass
+    : public mlir::PassWrapper<LegalizeHalfFloatsPass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LegalizeHalfFloatsPass)
+  llvm::StringRef getArgument() const final { return "hgc-legalize-half-floats"; }
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::arith::ArithDialect, mlir::math::MathDialect>();
+  }
+  void runOnOperation() override {
+    mlir::MLIRContext* ctx = &getContext();
+    bool any = false;
+    getOperation()->walk([&](mlir::Operation* op) {
+      for (mlir::Type t : op->getResultTypes())
+        if (mlir::getElementTypeOrSelf(t).isBF16() || mlir::getElementTypeOrSelf(t).isF16()) any = true;
+      for (mlir::Type t : op->getOperandTypes())
+        if (mlir::getElementTypeOrSelf(t).isBF16() || mlir::getElementTypeOrSelf(t).isF16()) any = true;
+    });
+    if (!any) return;
+    // The kernel's own conversions (Cast ops) round as written; only the emulation's are elided.
+    llvm::DenseSet<mlir::Operation*> explicit_casts;
+    getOperation()->walk([&](mlir::Operation* op) {
+      if (mlir::isa<mlir::arith::ExtFOp, mlir::arith::TruncFOp>(op)) explicit_casts.insert(op);
+    });
+    mlir::Type f32 = mlir::Float32Type::get(ctx);
+    {  // math ops on half floats -> f32
+      mlir::TypeConverter tc;
+      mlir::math::populateLegalizeToF32TypeConverter(tc);
+      mlir::ConversionTarget target(*ctx);
+      mlir::math::populateLegalizeToF32ConversionTarget(target, tc);
+      mlir::RewritePatternSet patterns(ctx);
+      mlir::math::populateLegalizeToF32Patterns(patterns, tc);
+      if (mlir::failed(mlir::applyPartialConversion(getOperation(), target, std::move(patterns))))
+        return signalPassFailure();
+    }
+    {  // arith ops on half floats -> f32
+      mlir::SmallVector<mlir::Type> sources{mlir::BFloat16Type::get(ctx), mlir::Float16Type::get(ctx)};
+      mlir::TypeConverter tc;
+      mlir::arith::populateEmulateUnsupportedFloatsConversions(tc, sources, f32);
+      mlir::ConversionTarget target(*ctx);
+      mlir::arith::populateEmulateUnsupportedFloatsLegality(target, tc);
+      target.addLegalDialect<mlir::math::MathDialect, mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
+                             mlir::func::FuncDialect, mlir::affine::AffineDialect, mlir::cf::ControlFlowDialect,
+                             mlir::vector::VectorDialect, mlir::LLVM::LLVMDialect>();
+      target.markUnknownOpDynamicallyLegal([](mlir::Operation*) { return true; });
+      mlir::RewritePatternSet patterns(ctx);
+      mlir::arith::populateEmulateUnsupportedFloatsPatterns(patterns, tc);
+      if (mlir::failed(mlir::applyPartialConversion(getOperation(), target, std::move(patterns))))
+        return signalPassFailure();
+    }
+    // extf(truncf(x)) between two emulated ops: keep x, so a kernel rounds only what it
+    // stores (the reference rounds once, too).
+    getOperation()->walk([&](mlir::arith::ExtFOp ext) {
+      auto tr = ext.getIn().getDefiningOp<mlir::arith::TruncFOp>();
+      if (tr && tr.getIn().getType() == ext.getType() && !explicit_casts.contains(ext) &&
+          !explicit_casts.contains(tr))
+        ext.getResult().replaceAllUsesWith(tr.getIn());
+    });
+    mlir::RewritePatternSet patterns(ctx);
+    mlir::arith::populateExpandBFloat16Patterns(patterns);
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -229,6 +298,8 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   bufferization::buildBufferDeallocationPipeline(pm, bufferization::BufferDeallocationPipelineOptions());
   pm.addPass(std::make_unique<CollapseElementwisePass>());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(std::make_unique<LegalizeHalfFloatsPass>());
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(std::make_unique<ApproximateMathPass>());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());

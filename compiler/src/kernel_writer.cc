@@ -1,5 +1,6 @@
 #include "kernel_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -62,6 +63,10 @@ std::string float_literal(double v, DType t) {
     if (t == DType::f64) {
       uint64_t bits = std::isnan(v) ? 0x7FF8000000000000ull : (v > 0 ? 0x7FF0000000000000ull : 0xFFF0000000000000ull);
       std::snprintf(buf, sizeof buf, "0x%016llX", static_cast<unsigned long long>(bits));
+    } else if (t == DType::bf16 || t == DType::f16) {  // 16-bit patterns
+      uint32_t bits = t == DType::bf16 ? (std::isnan(v) ? 0x7FC0u : (v > 0 ? 0x7F80u : 0xFF80u))
+                                       : (std::isnan(v) ? 0x7E00u : (v > 0 ? 0x7C00u : 0xFC00u));
+      std::snprintf(buf, sizeof buf, "0x%04X", bits);
     } else {
       uint32_t bits = std::isnan(v) ? 0x7FC00000u : (v > 0 ? 0x7F800000u : 0xFF800000u);
       std::snprintf(buf, sizeof buf, "0x%08X", bits);
@@ -187,6 +192,30 @@ std::string KernelWriter::generic(const std::vector<std::string>& ins, const std
                                   const BodyFn& body, bool with_acc) {
   const Dims out_shape = shape_of(init);
   DType out_t = type_of(init);
+  // A reduction into bfloat16/float16 accumulates in float32 (as oneDNN's GEMMs do): summing
+  // in the 8-bit mantissa would lose ~1 % over a few dozen terms. The destination is widened
+  // first, the body sees its half-float operands extended, and the result is rounded once.
+  bool reduces = std::find(iterators.begin(), iterators.end(), "reduction") != iterators.end();
+  if (with_acc && reduces && body_type == out_t && (out_t == DType::bf16 || out_t == DType::f16)) {
+    auto widen = [&](DType from, DType to, const std::string& t) {
+      std::string dst = empty(shape_of(t), to);
+      std::vector<std::string> its(shape_of(t).size(), "parallel");
+      return generic({t}, {identity_map(static_cast<int>(shape_of(t).size()))}, dst, "", its, to,
+                     [&](ScalarBuilder& b, auto& a) {
+                       return b.raw(std::string(dtype_size(to) > dtype_size(from) ? "arith.extf " : "arith.truncf ") +
+                                    a[0] + " : " + elem_type(from) + " to " + elem_type(to));
+                     });
+    };
+    std::string acc32 = widen(out_t, DType::f32, init);
+    std::string r32 = generic(ins, maps, acc32, init_map, iterators, DType::f32, [&](ScalarBuilder& b, const std::vector<std::string>& a) {
+      std::vector<std::string> ext = a;
+      for (size_t i = 0; i < ins.size(); ++i)
+        if (type_of(ins[i]) == out_t)
+          ext[i] = b.raw("arith.extf " + a[i] + " : " + elem_type(out_t) + " to f32");
+      return body(b, ext);
+    }, with_acc);
+    return widen(DType::f32, out_t, r32);
+  }
   std::string r = fresh();
   auto& os = body_;
   os << "  " << r << " = linalg.generic {indexing_maps = [";

@@ -6,6 +6,7 @@
 
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
+#include "hgc/passes/amp.h"
 #include "hgc/passes/expand_rnn.h"
 #include "hgc/passes/fuse.h"
 #include "hgc/passes/simplify.h"
@@ -22,6 +23,8 @@ bool gemm_head(const Node& n) {
 std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
   std::vector<std::unique_ptr<Pass>> v;
   v.push_back(make_expand_rnn_pass());
+  // Before simplification: the casts it inserts are CSE'd, folded into frozen weights and fused.
+  if (opts.amp != DType::unknown) v.push_back(make_amp_pass(AmpOptions().target_dtype(opts.amp)));
   if (opts.optimize) {
     Evaluator eval;
     if (frozen) eval = [](const Node& n, const std::vector<HostTensor>& in) { return invoke_typed(n.op->name, n.attrs, in); };

@@ -88,6 +88,9 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
           for (int m : merged)
             if (m != h && (!light(g.nodes[m]) || g.nodes[m].out_shapes[0] != g.nodes[h].out_shapes[0]))
               why = "a GEMM epilogue takes only same-shape elementwise ops";
+            // ...of the GEMM's element type: it runs in the buffer the GEMM wrote.
+            else if (m != h && g.nodes[m].out_dtypes[0] != g.nodes[h].out_dtypes[0])
+              why = "a GEMM epilogue keeps the GEMM's dtype";
         }
         if (!why.empty()) {
         } else if (static_cast<int>(merged.size()) > opts.max_members) why = "group reached max_members";

@@ -33,6 +33,7 @@ struct OnednnConv {
   bool reorder[kSlots] = {};
   dnnl::reorder to_inner[kSlots], to_user[kSlots];  // where the layouts differ
   bool has_bias = false;
+  memory::data_type dt = memory::data_type::f32;  // of every operand (bfloat16 or float32)
   size_t scratch_bytes = 0;
   std::string impl;
 };
@@ -55,7 +56,8 @@ memory::dims dims_of(std::initializer_list<int64_t> lead, const int64_t* sp, int
 }
 
 // The primitive of (dir, s), or null where oneDNN rejects it.
-std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool has_bias, OnednnLayout layout) {
+std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool has_bias, OnednnLayout layout,
+                                  bool bf16) {
   const int n = s.nsp;
   memory::dims src = dims_of({s.N, s.C}, s.in, n), dst = dims_of({s.N, s.O}, s.out, n);
   memory::dims wei = s.groups == 1 ? dims_of({s.O, s.C}, s.k, n)
@@ -70,15 +72,17 @@ std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool ha
   }
   Tag act = n == 2 ? Tag::nchw : Tag::ncw;
   Tag wtag = s.groups == 1 ? (n == 2 ? Tag::oihw : Tag::oiw) : (n == 2 ? Tag::goihw : Tag::goiw);
-  auto f32 = memory::data_type::f32;
+  // bfloat16 calls take bfloat16 operands (and bias) and accumulate in float32 inside oneDNN.
+  auto dt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   Tag inner_act = layout == OnednnLayout::Any ? Tag::any : (n == 2 ? Tag::nhwc : Tag::nwc);
-  memory::desc src_any(src, f32, inner_act), dst_any(dst, f32, inner_act), wei_any(wei, f32, Tag::any);
-  memory::desc bias_md = has_bias ? memory::desc({s.O}, f32, Tag::x) : memory::desc();
+  memory::desc src_any(src, dt, inner_act), dst_any(dst, dt, inner_act), wei_any(wei, dt, Tag::any);
+  memory::desc bias_md = has_bias ? memory::desc({s.O}, dt, Tag::x) : memory::desc();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::engine& eng = onednn_engine();
   auto c = std::make_unique<OnednnConv>();
   c->has_bias = has_bias;
+  c->dt = dt;
   memory::desc inner[kSlots];
   try {
     auto alg = dnnl::algorithm::convolution_direct;
@@ -91,8 +95,8 @@ std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool ha
       c->conv = dnnl::convolution_forward(fwd);
       inner[0] = fwd.src_desc(), inner[1] = fwd.weights_desc(), inner[2] = fwd.dst_desc();
       c->args[0] = DNNL_ARG_SRC, c->args[1] = DNNL_ARG_WEIGHTS, c->args[2] = DNNL_ARG_DST;
-      c->user[0] = memory::desc(src, f32, act), c->user[1] = memory::desc(wei, f32, wtag);
-      c->user[2] = memory::desc(dst, f32, act);
+      c->user[0] = memory::desc(src, dt, act), c->user[1] = memory::desc(wei, dt, wtag);
+      c->user[2] = memory::desc(dst, dt, act);
       c->scratch_bytes = fwd.scratchpad_desc().get_size(), c->impl = fwd.impl_info_str();
     } else if (dir == ConvDirection::DataGrad) {
       dnnl::convolution_backward_data::primitive_desc pd(
@@ -101,8 +105,8 @@ std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool ha
       c->conv = dnnl::convolution_backward_data(pd);
       inner[0] = pd.diff_dst_desc(), inner[1] = pd.weights_desc(), inner[2] = pd.diff_src_desc();
       c->args[0] = DNNL_ARG_DIFF_DST, c->args[1] = DNNL_ARG_WEIGHTS, c->args[2] = DNNL_ARG_DIFF_SRC;
-      c->user[0] = memory::desc(dst, f32, act), c->user[1] = memory::desc(wei, f32, wtag);
-      c->user[2] = memory::desc(src, f32, act);
+      c->user[0] = memory::desc(dst, dt, act), c->user[1] = memory::desc(wei, dt, wtag);
+      c->user[2] = memory::desc(src, dt, act);
       c->scratch_bytes = pd.scratchpad_desc().get_size(), c->impl = pd.impl_info_str();
     } else {
       dnnl::convolution_backward_weights::primitive_desc pd(
@@ -111,8 +115,8 @@ std::unique_ptr<OnednnConv> build(ConvDirection dir, const ConvShape& s, bool ha
       c->conv = dnnl::convolution_backward_weights(pd);
       inner[0] = pd.diff_dst_desc(), inner[1] = pd.src_desc(), inner[2] = pd.diff_weights_desc();
       c->args[0] = DNNL_ARG_DIFF_DST, c->args[1] = DNNL_ARG_SRC, c->args[2] = DNNL_ARG_DIFF_WEIGHTS;
-      c->user[0] = memory::desc(dst, f32, act), c->user[1] = memory::desc(src, f32, act);
-      c->user[2] = memory::desc(wei, f32, wtag);
+      c->user[0] = memory::desc(dst, dt, act), c->user[1] = memory::desc(src, dt, act);
+      c->user[2] = memory::desc(wei, dt, wtag);
       c->scratch_bytes = pd.scratchpad_desc().get_size(), c->impl = pd.impl_info_str();
     }
     for (int k = 0; k < kSlots; ++k) {
@@ -139,10 +143,10 @@ struct Key {
 
 OnednnConvs::~OnednnConvs() = default;
 
-OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias) {
+OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias, bool bf16) {
   dnnl_use_pool_threads();
   // Primitives are tuned to the thread count they are created under.
-  Key key{{static_cast<int64_t>(dir), has_bias, ThreadPool::global().size(), s.nsp, s.N, s.C, s.O, s.groups}};
+  Key key{{static_cast<int64_t>(dir), has_bias, bf16, ThreadPool::global().size(), s.nsp, s.N, s.C, s.O, s.groups}};
   for (int d = 0; d < s.nsp; ++d)
     key.v.insert(key.v.end(), {s.in[d], s.out[d], s.k[d], s.stride[d], s.pad[d], s.dilate[d]});
   static std::mutex mu;
@@ -151,7 +155,7 @@ OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias) 
   std::unique_ptr<OnednnConvs>& e = cache[key];
   if (!e) {
     e = std::make_unique<OnednnConvs>();
-    for (int l = 0; l < kOnednnLayouts; ++l) e->layout[l] = build(dir, s, has_bias, static_cast<OnednnLayout>(l));
+    for (int l = 0; l < kOnednnLayouts; ++l) e->layout[l] = build(dir, s, has_bias, static_cast<OnednnLayout>(l), bf16);
     OnednnConv *any = e->layout[0].get(), *last = e->layout[1].get();
     bool same = any && last && any->impl == last->impl;
     for (int k = 0; same && k < kSlots; ++k) same = any->inner[k] == last->inner[k];
@@ -176,7 +180,7 @@ void run_onednn_conv(OnednnConv& c, const ConvOperands& ops) {
       args.emplace(c.args[k], inner[k]);
     }
     if (c.has_bias)
-      args.emplace(DNNL_ARG_BIAS, memory(memory::desc({c.user[2].dims()[1]}, memory::data_type::f32, Tag::x), eng,
+      args.emplace(DNNL_ARG_BIAS, memory(memory::desc({c.user[2].dims()[1]}, c.dt, Tag::x), eng,
                                          const_cast<float*>(ops.bias)));
     if (c.scratch_bytes)
       args.emplace(DNNL_ARG_SCRATCHPAD, memory(memory::desc({static_cast<int64_t>(c.scratch_bytes)},

@@ -40,7 +40,8 @@ struct OnednnConvs {
   std::atomic<int> choice{2};
   ~OnednnConvs();
 };
-OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias);
+// `bf16`: bfloat16 operands and bias (the ConvOperands pointers then point at bfloat16).
+OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias, bool bf16 = false);
 // Runs one (reordering to and from the layouts it chose). Thread-safe: each calling thread
 // has its own stream and scratch buffers.
 void run_onednn_conv(OnednnConv& c, const ConvOperands& ops);

@@ -9,6 +9,7 @@
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/library_call.h"
+#include "library_bf16.h"
 
 namespace hgc {
 namespace {
@@ -55,7 +56,16 @@ size_t operand_count(const LibraryCall& c, const StepArgs& a) {
 
 enum class Kind { FullyConnected, Matmul, BatchMatmul, Convolution, ConvDataGrad, ConvWeightGrad, Deconvolution, Im2col, Col2im };
 
-Kind kind_of(const std::string& kind) {
+// "<kind>_bf16": the same call on bfloat16 operands (library_bf16.h); the GEMM and
+// convolution kinds have one.
+constexpr const char* kBf16Suffix = "_bf16";
+bool is_bf16(const std::string& kind) {
+  return kind.size() > 5 && kind.compare(kind.size() - 5, 5, kBf16Suffix) == 0;
+}
+std::string base_kind(const std::string& kind) { return is_bf16(kind) ? kind.substr(0, kind.size() - 5) : kind; }
+
+Kind kind_of(const std::string& full) {
+  const std::string kind = base_kind(full);
   static const std::pair<const char*, Kind> kinds[] = {
       {"fully_connected", Kind::FullyConnected}, {"matmul", Kind::Matmul},
       {"batch_matmul", Kind::BatchMatmul},       {"convolution", Kind::Convolution},
@@ -63,8 +73,36 @@ Kind kind_of(const std::string& kind) {
       {"deconvolution", Kind::Deconvolution},    {"im2col", Kind::Im2col},
       {"col2im", Kind::Col2im}};
   for (const auto& [name, k] : kinds)
-    if (kind == name) return k;
-  fail("runtime", "unknown library call '", kind, "'");
+    if (kind == name) {
+      if (is_bf16(full) && (k == Kind::Deconvolution || k == Kind::Im2col || k == Kind::Col2im)) break;
+      return k;
+    }
+  fail("runtime", "unknown library call '", full, "'");
+}
+
+void run_bf16(Kind kind, const LibraryCall& c, const StepArgs& a) {
+  const std::vector<int64_t>& q = c.params;
+  auto f = [&](size_t k) { return reinterpret_cast<lib::bf16_t*>(operand(c, a, k)); };
+  const size_t last = operand_count(c, a) - 1;
+  switch (kind) {
+    case Kind::FullyConnected:  // y = x . w^T + b
+      lib::bf16_matmul(f(0), f(1), q[3] ? f(2) : nullptr, f(last), 1, q[0], q[1], q[2], false, true);
+      break;
+    case Kind::Matmul: lib::bf16_matmul(f(0), f(1), nullptr, f(2), 1, q[0], q[1], q[2], q[3] != 0, q[4] != 0); break;
+    case Kind::BatchMatmul:
+      lib::bf16_matmul(f(0), f(1), nullptr, f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
+      break;
+    case Kind::Convolution:
+      lib::bf16_convolution(lib::ConvDirection::Forward, conv_shape(q), f(0), f(1), q[5] ? f(2) : nullptr, f(last));
+      break;
+    case Kind::ConvDataGrad:
+      lib::bf16_convolution(lib::ConvDirection::DataGrad, conv_shape(q), f(0), f(1), nullptr, f(2));
+      break;
+    case Kind::ConvWeightGrad:
+      lib::bf16_convolution(lib::ConvDirection::WeightGrad, conv_shape(q), f(0), f(1), nullptr, f(2));
+      break;
+    default: fail("runtime", "library call ", c.kind, " has no bfloat16 form");
+  }
 }
 
 // The call with its kind already resolved (make_library does that once, not per run).
@@ -111,14 +149,22 @@ int64_t product(std::initializer_list<int64_t> xs) {
 
 }  // namespace
 
-void run_library(const LibraryCall& c, const StepArgs& a) { run_kind(kind_of(c.kind), c, a); }
+void run_library(const LibraryCall& c, const StepArgs& a) {
+  if (is_bf16(c.kind)) run_bf16(kind_of(c.kind), c, a);
+  else run_kind(kind_of(c.kind), c, a);
+}
 
 std::function<void(const StepArgs&)> make_library(LibraryCall call) {
   Kind kind = kind_of(call.kind);
+  if (is_bf16(call.kind)) return [kind, call = std::move(call)](const StepArgs& a) { run_bf16(kind, call, a); };
   return [kind, call = std::move(call)](const StepArgs& a) { run_kind(kind, call, a); };
 }
 
-void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& step_args) {
+void check_library(const LibraryCall& full, const std::vector<const BufferInfo*>& step_args) {
+  (void)kind_of(full.kind);  // unknown kinds and kinds without a bfloat16 form fail here
+  const DType elem = is_bf16(full.kind) ? DType::bf16 : DType::f32;
+  LibraryCall c = full;
+  c.kind = base_kind(full.kind);
   const Spec* spec = nullptr;
   for (const Spec& s : kSpecs)
     if (c.kind == s.kind) spec = &s;
@@ -185,11 +231,11 @@ void check_library(const LibraryCall& c, const std::vector<const BufferInfo*>& s
     fail("runtime", "library call ", c.kind, " takes ", need.size(), " operands, got ", ops.size());
   for (size_t k = 0; k < need.size(); ++k) {
     if (need[k] < 0) fail("runtime", "library call ", c.kind, ": parameters overflow");
-    if (ops[k]->dtype != DType::f32)
-      fail("runtime", "library call ", c.kind, ": operand ", k, " (", ops[k]->name, ") is not float32");
-    if (ops[k]->nbytes() / 4 < static_cast<uint64_t>(need[k]))
-      fail("runtime", "library call ", c.kind, ": operand ", k, " (", ops[k]->name, ") holds ",
-           ops[k]->nbytes() / 4, " floats, the call needs ", need[k]);
+    if (ops[k]->dtype != elem)
+      fail("runtime", "library call ", full.kind, ": operand ", k, " (", ops[k]->name, ") is not ", dtype_name(elem));
+    if (ops[k]->nbytes() / dtype_size(elem) < static_cast<uint64_t>(need[k]))
+      fail("runtime", "library call ", full.kind, ": operand ", k, " (", ops[k]->name, ") holds ",
+           ops[k]->nbytes() / dtype_size(elem), " elements, the call needs ", need[k]);
   }
 }
 

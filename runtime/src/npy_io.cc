@@ -43,12 +43,15 @@ HostTensor load_npy_bytes(const std::string& bytes, const std::string& origin) {
   if (hlen > 1 << 20) r.error("header length " + std::to_string(hlen) + " is implausible");
   std::string header(r.take(hlen, "header"), hlen);
 
-  std::string descr = header_value(r, header, "descr");
+  // bfloat16 has no numpy type: MXNet writes it as the record dtype [('bfloat16', '<u2')].
+  static const std::regex bf16_descr("['\"]descr['\"]\\s*:\\s*\\[\\(\\s*'bfloat16'\\s*,\\s*'<u2'\\s*\\)\\]");
+  const bool bf16 = std::regex_search(header, bf16_descr);
+  std::string descr = bf16 ? "'bfloat16'" : header_value(r, header, "descr");
   descr = descr.substr(1, descr.size() - 2);
   // '=' is native (little-endian here); byte-sized types may be written with any order mark.
   if (descr.size() == 3 && descr[0] == '=') descr[0] = '<';
   if (descr.size() == 3 && descr[2] == '1') descr[0] = '|';
-  DType dtype = DType::unknown;
+  DType dtype = bf16 ? DType::bf16 : DType::unknown;
   for (const Descr& d : kDescrs)
     if (descr == d.text) dtype = d.dtype;
   if (dtype == DType::unknown) r.error("unsupported dtype '" + descr + "'");
@@ -75,13 +78,16 @@ std::string save_npy_bytes(const HostTensor& t) {
   const char* descr = nullptr;
   for (const Descr& d : kDescrs)
     if (d.dtype == t.dtype()) descr = d.text;
-  if (!descr) fail("npy", "cannot save dtype ", dtype_name(t.dtype()), " as .npy");
+  if (!descr && t.dtype() != DType::bf16) fail("npy", "cannot save dtype ", dtype_name(t.dtype()), " as .npy");
   std::string shape = "(";
   for (int i = 0; i < t.ndim(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape()[i]);
   if (t.ndim() == 1) shape += ",";
   shape += ")";
   std::string header =
-      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+      std::string("{'descr': ") +
+      (t.dtype() == DType::bf16 ? std::string("[('bfloat16', '<u2')]")  // MXNet's spelling
+                                : "'" + std::string(descr) + "'") +
+      ", 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';

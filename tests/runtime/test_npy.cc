@@ -64,3 +64,19 @@ TEST_CASE("hostile npy files fail with errors") {
   CHECK_THROWS_WITH_AS(load_npy_bytes("not numpy at all", "n"), doctest::Contains("bad magic"), Error);
   CHECK_THROWS_AS(load_npy("/nonexistent/file.npy"), Error);
 }
+
+TEST_CASE("bfloat16 arrays round-trip through .npy (MXNet's record descr) and .params (type flag 12)") {
+  HostTensor a(DType::bf16, {2, 3});
+  for (int i = 0; i < 6; ++i) a.data<uint16_t>()[i] = static_cast<uint16_t>(0x3f80 + 0x11 * i);  // 1.0, ...
+  std::string b = save_npy_bytes(a);
+  CHECK(b.find("'descr': [('bfloat16', '<u2')]") != std::string::npos);
+  HostTensor c = load_npy_bytes(b, "mem");
+  REQUIRE(c.dtype() == DType::bf16);
+  CHECK(c.shape() == a.shape());
+  CHECK(std::memcmp(c.data<uint16_t>(), a.data<uint16_t>(), 12) == 0);
+  ParamList p{{"arg:w", a}};
+  ParamList q = load_params_bytes(save_params_bytes(p), "mem");
+  REQUIRE(q.size() == 1);
+  REQUIRE(q[0].second.dtype() == DType::bf16);
+  CHECK(std::memcmp(q[0].second.data<uint16_t>(), a.data<uint16_t>(), 12) == 0);
+}

@@ -83,7 +83,8 @@ std::string erfinv(S& b, const std::string& x) {
     r = b.binary("arith.subf", r, b.binary("arith.divf", err, slope));
   }
   auto ax = b.unary("math.absf", x);
-  auto inf = b.binary("math.copysign", b.constant(INFINITY), x);
+  // A select, not math.copysign: the NVVM lowering has no copysign.
+  auto inf = b.select(b.cmp_i1("olt", x, b.constant(0)), b.constant(-INFINITY), b.constant(INFINITY));
   r = b.select(b.cmp_i1("oeq", ax, one), inf, r);
   return b.select(b.cmp_i1("ogt", ax, one), b.constant(NAN), r);
 }

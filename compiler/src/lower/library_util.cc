@@ -11,6 +11,14 @@ void require_f32(const NodeCtx& c) {
     if (t != DType::f32) c.error("GEMM library calls take float32, got " + dtype_name(t));
 }
 
+std::string gemm_kind(const NodeCtx& c, const std::string& kind) {
+  bool all_bf16 = !c.in_types.empty();
+  for (DType t : c.in_types) all_bf16 = all_bf16 && t == DType::bf16;
+  if (all_bf16) return kind + "_bf16";
+  require_f32(c);
+  return kind;
+}
+
 int64_t prod(const Dims& d, size_t b, size_t e) {
   int64_t p = 1;
   for (size_t i = b; i < e; ++i) p *= d[i];
@@ -43,8 +51,8 @@ LibraryCall window_call(const NodeCtx& c, const std::string& kind, const Dims& i
 // The convolution parameters (library_call.h) of image x (N, C, in...) and output y (N, O,
 // out...) with the node's window attributes; for a Deconvolution x is its input and y its
 // output.
-LibraryCall conv_call(const NodeCtx& c, const std::string& kind, const Dims& x, const Dims& y, bool bias) {
-  require_f32(c);
+LibraryCall conv_call(const NodeCtx& c, const std::string& base, const Dims& x, const Dims& y, bool bias) {
+  std::string kind = base == "deconvolution" ? (require_f32(c), base) : gemm_kind(c, base);
   int nsp = static_cast<int>(x.size()) - 2;
   if (nsp < 1 || nsp > 2) c.error("only 1-D and 2-D convolutions have a lowering");
   lib::ConvShape s{};

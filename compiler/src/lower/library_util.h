@@ -11,6 +11,9 @@ namespace hgc::lower {
 
 // Fails unless every input is float32.
 void require_f32(const NodeCtx& c);
+// `kind` when every input is float32, `kind`_bf16 when every input is bfloat16 (the
+// oneDNN bfloat16 calls, library_bf16.h); other mixes fail.
+std::string gemm_kind(const NodeCtx& c, const std::string& kind);
 // The product of d[b..e).
 int64_t prod(const Dims& d, size_t b, size_t e);
 // im2col/col2im parameters from the image shape (N, C, spatial...) and the column shape.

@@ -7,21 +7,21 @@ namespace hgc::lower {
 
 void register_matmul(LoweringTable& t) {
   t.library("dot", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
+    std::string kind = gemm_kind(c, "matmul");
     const Dims &a = c.in_shapes[0], &b = c.in_shapes[1];
     bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
     // MXNet dot: lhs collapses to 2-D around its last axis (first when transposed), rhs likewise.
     int64_t K = ta ? a[0] : a.back();
     int64_t M = prod(a, 0, a.size()) / K;
     int64_t N = prod(b, 0, b.size()) / K;
-    return {"matmul", {M, N, K, ta, tb}, {}};
+    return {kind, {M, N, K, ta, tb}, {}};
   });
   t.library("batch_dot", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
+    std::string kind = gemm_kind(c, "batch_matmul");
     const Dims &a = c.in_shapes[0], &o = c.out_shapes[0];
     bool ta = c.attrs.b("transpose_a"), tb = c.attrs.b("transpose_b");
     int64_t B = o[0], M = o[1], N = o[2], K = ta ? a[1] : a[2];
-    return {"batch_matmul", {B, M, N, K, ta, tb}, {}};
+    return {kind, {B, M, N, K, ta, tb}, {}};
   });
 }
 

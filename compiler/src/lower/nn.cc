@@ -47,13 +47,13 @@ void register_nn(LoweringTable& t) {
     lower_softmax(c, w, ins[0], outs[0], {axis}, 1.0, false, false);
   });
   t.library("FullyConnected", [](const NodeCtx& c) -> LibraryCall {
-    require_f32(c);
+    std::string kind = gemm_kind(c, "fully_connected");
     const Dims& x = c.in_shapes[0];
     bool flatten = c.attrs.b("flatten"), bias = !c.attrs.b("no_bias");
     int64_t N = c.attrs.i("num_hidden");
     int64_t K = flatten ? prod(x, 1, x.size()) : x.back();
     int64_t M = flatten ? x[0] : prod(x, 0, x.size() - 1);
-    return {"fully_connected", {M, N, K, bias}, {}};
+    return {kind, {M, N, K, bias}, {}};
   });
   t.kernel("Embedding", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     NodeCtx swapped = c;  // take(weight, data, axis=0) with MXNet's clipping

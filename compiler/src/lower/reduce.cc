@@ -49,7 +49,10 @@ void lower_arg_extreme(const NodeCtx& c, KernelWriter& w, const std::string& x, 
                           }
                           auto fi = b.raw("arith.sitofp " + b.raw("arith.index_cast " + flat + " : index to i64") +
                                           " : i64 to " + b.ty());
-                          auto hit = b.raw("arith.cmpf oeq, " + a[0] + ", " + a[1] + " : " + elem_type(c.in_types[0]));
+                          // (half-float operands of a reduction arrive in float32: KernelWriter::generic)
+                          bool widened = c.in_types[0] == t && (t == DType::bf16 || t == DType::f16);
+                          auto hit = b.raw("arith.cmpf oeq, " + a[0] + ", " + a[1] + " : " +
+                                           (widened ? std::string("f32") : elem_type(c.in_types[0])));
                           return b.binary("arith.minimumf", a[2], b.select(hit, fi, b.constant(inf)));
                         }, true));
 }

@@ -150,6 +150,23 @@ void lower_softmax(const NodeCtx& c, KernelWriter& w, const std::string& x, cons
   int rank = static_cast<int>(in.size());
   DType t = c.out_types[0];
   if (!dtype_is_float(t)) c.error("softmax is generated for floating-point types");
+  if ((t == DType::bf16 || t == DType::f16) && c.in_types[0] == t) {
+    // Half floats: the whole computation in float32 (the row maximum, sum and log would
+    // each lose bits in 8 or 11), rounded once into the output.
+    NodeCtx c32 = c;
+    c32.in_types[0] = c32.out_types[0] = DType::f32;
+    auto cvt = [&](const std::string& v, DType from, DType to, const std::string& dst) {
+      return w.elementwise({v}, dst, to, [&](ScalarBuilder& b, auto& a) {
+        return b.raw(std::string(to == DType::f32 ? "arith.extf " : "arith.truncf ") + a[0] + " : " +
+                     elem_type(from) + " to " + elem_type(to));
+      });
+    };
+    std::string x32 = cvt(x, t, DType::f32, w.empty(in, DType::f32));
+    lower_softmax(c32, w, x32, w.empty(c.out_shapes[0], DType::f32), axes, temperature, log, negate);
+    std::string r32 = w.take_results().at(0);
+    w.result(0, cvt(r32, DType::f32, t, out));
+    return;
+  }
   Dims ks = kept_shape(in, axes);
   std::string km = kept_map(rank, axes), id = identity_map(rank);
   std::vector<std::string> par(rank, "parallel"), red = iterators(rank, axes);

@@ -22,6 +22,7 @@
 #include "hgc/frontend/gluon/symbol_block.h"
 #include "hgc/frontend/gluon/loss.h"
 #include "hgc/frontend/gluon/trainer.h"
+#include "hgc/frontend/amp/amp.h"
 #include "hgc/frontend/gluon/checkpoint.h"
 #include "hgc/frontend/gluon/utils.h"
 #include "hgc/frontend/gluon/progress.h"

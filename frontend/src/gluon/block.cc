@@ -117,6 +117,7 @@ std::vector<NDArray> Block::forward_multi(const std::vector<NDArray>& xs) {
 std::vector<NDArray> Block::run(const std::vector<NDArray>& xs) { return forward_multi(xs); }
 
 void Block::hybridize(bool active, const HybridizeOptions& opts) {
+  hybridize_opts_ = opts;
   for (const auto& [_, c] : children_) c->hybridize(active, opts);
 }
 

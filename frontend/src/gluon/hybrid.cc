@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "gluon/hybrid_cached.h"
+#include "hgc/frontend/amp/amp.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/gluon/block.h"
 #include "hgc/frontend/symbol/symbol.h"
@@ -170,6 +171,8 @@ std::vector<NDArray> HybridBlock::hybrid_forward_multi(const std::vector<NDArray
 void HybridBlock::hybridize(bool active, const HybridizeOptions& opts) {
   hybridized_ = active;
   opts_ = opts;
+  // amp::init(): the default mixed precision of blocks that choose none.
+  if (opts_.compile.amp == DType::unknown) opts_.compile.amp = amp::default_target();
   cache_.clear();
   Block::hybridize(active, opts);
 }

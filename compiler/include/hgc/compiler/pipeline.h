@@ -2,6 +2,7 @@
 // gpu::compile_to_ptx() and `hgc dump --after=<pass>` run, in this order:
 //
 //   expand-rnn      MXNet's fused RNN op as primitive ops (the compiler lowers no RNN node)
+//   amp             casts for mixed precision                (passes/amp.h; with options.amp)
 //   dce, simplify, constant-fold, fold-batchnorm, cse     (passes/simplify.h; with options.optimize)
 //   fuse            kernel groups incl. GEMM epilogues   (passes/fuse.h; with options.fuse)
 //

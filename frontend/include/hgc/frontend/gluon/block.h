@@ -137,6 +137,8 @@ class Block : public std::enable_shared_from_this<Block> {
 
   // Hybridizes the HybridBlocks in this tree (this one, or its children).
   virtual void hybridize(bool active = true, const HybridizeOptions& opts = {});
+  // The options of the last hybridize() call (defaults before any).
+  const HybridizeOptions& hybridize_options() const { return hybridize_opts_; }
   void initialize(const Initializer& init = init::Uniform(), bool force_reinit = false) {
     collect_params().initialize(init, force_reinit);
   }
@@ -182,6 +184,7 @@ class Block : public std::enable_shared_from_this<Block> {
   std::shared_ptr<ParameterDict> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Block>>> children_;
   std::map<std::string, int> child_counters_;
+  HybridizeOptions hybridize_opts_;
 };
 
 class HybridBlock : public Block {

@@ -7,6 +7,8 @@
 #pragma once
 #include <string>
 #include <utility>
+
+#include "hgc/base/dtype.h"
 #include <vector>
 
 namespace hgc {
@@ -43,6 +45,9 @@ struct CompileOptions {
   // weights in place): kernels then compute into temporaries before writing their outputs.
   bool outputs_alias_inputs = false;
   std::string cache_dir;
+  // Automatic mixed precision (passes/amp.h): bf16 (or f16) runs the GEMMs and convolutions
+  // in that type, softmax/norms/losses/reductions in float32; unknown: off.
+  DType amp = DType::unknown;
 
   CompileOptions& on(Target t) { target = t; return *this; }
   CompileOptions& gpu_options(GpuOptions o) { gpu = std::move(o); return *this; }
@@ -56,6 +61,7 @@ struct CompileOptions {
   CompileOptions& plan(bool on) { plan_memory = on; return *this; }
   CompileOptions& aliasing(bool on) { outputs_alias_inputs = on; return *this; }
   CompileOptions& cache_folder(std::string dir) { cache_dir = std::move(dir); return *this; }
+  CompileOptions& mixed_precision(DType t) { amp = t; return *this; }
 };
 
 }  // namespace hgc

@@ -1,0 +1,117 @@
+// bfloat16 kernels: every lowered op of the differential suite, fed bfloat16 inputs, equals
+// the reference evaluator (which computes in double and rounds its result to bfloat16).
+// Tolerance: bfloat16 keeps 8 significant bits, so one rounding of the result is 2^-8
+// relative; kernels compute in float32 registers and round once when storing, GEMMs and
+// convolutions accumulate in float32 (oneDNN), so |a - b| <= 2^-7 (|b| + 1) covers the
+// result's rounding plus the inputs' accumulation order.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "hgc/base/error.h"
+#include "hgc/compiler/compile.h"
+#include "hgc/compiler/imperative.h"
+#include "hgc/ir/infer.h"
+#include "reference/reference.h"
+#include "support/op_cases.h"
+
+using namespace hgc;
+
+namespace {
+
+float bf16_to_f32(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if (std::isnan(f)) return 0x7fc0;
+  return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+HostTensor to_bf16(const HostTensor& t) {
+  HostTensor o(DType::bf16, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) o.data<uint16_t>()[i] = f32_to_bf16(t.data<float>()[i]);
+  return o;
+}
+
+double value(const HostTensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::bf16: return bf16_to_f32(t.data<uint16_t>()[i]);
+    case DType::f32: return t.data<float>()[i];
+    case DType::i64: return static_cast<double>(t.data<int64_t>()[i]);
+    case DType::i32: return t.data<int32_t>()[i];
+    default: return t.data<uint8_t>()[i];
+  }
+}
+
+void check_close(const HostTensor& got, const HostTensor& want, const std::string& what) {
+  REQUIRE_MESSAGE(got.shape() == want.shape(), what);
+  REQUIRE_MESSAGE(got.dtype() == want.dtype(), what);
+  const double tol = 1.0 / 128;
+  int64_t bad = -1;
+  double worst = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    double a = value(got, i), b = value(want, i);
+    if (std::isnan(a) && std::isnan(b)) continue;
+    if (std::isinf(a) && a == b) continue;
+    double err = std::fabs(a - b) - tol * (std::fabs(b) + 1);
+    if (!(err <= 0) && (bad < 0 || err > worst)) worst = err, bad = i;
+  }
+  CHECK_MESSAGE(bad < 0, what << ": element " << bad << " is " << (bad >= 0 ? value(got, bad) : 0.)
+                              << ", reference " << (bad >= 0 ? value(want, bad) : 0.));
+}
+
+// The case with every float input in bfloat16: compiled, imperative and reference.
+void run_case(const test::Case& c, std::mt19937& rng) {
+  test::CaseGraph cg = test::case_graph(c, rng);
+  InferOptions io;
+  std::vector<HostTensor> inputs;
+  std::map<std::string, HostTensor> vars;
+  // Integer-valued inputs (indices, lengths) stay float32.
+  for (size_t i = 0; i < cg.inputs.size(); ++i) {
+    bool keep = i < c.gens.size() && c.gens[i].integral;
+    inputs.push_back(keep ? cg.inputs[i] : to_bf16(cg.inputs[i]));
+  }
+  for (auto& [name, t] : cg.vars) {  // case_graph names input i "in<i>_<name>"
+    vars[name] = inputs.at(std::stoul(name.substr(2)));
+    io.shapes[name] = Shape(t.shape());
+    io.dtypes[name] = vars.at(name).dtype();
+  }
+  infer(cg.g, io);
+  std::vector<HostTensor> want = ref::evaluate(cg.g, vars);
+  std::vector<HostTensor> got = compile(cg.g)->run(vars);
+  std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str());
+  for (size_t j = 0; j < want.size(); ++j) check_close(got[j], want[j], what + " output " + std::to_string(j));
+  std::vector<HostTensor> imp = invoke(c.op, c.attrs, inputs);
+  for (size_t j = 0; j < want.size(); ++j)
+    check_close(imp[j], want[j], what + " (imperative) output " + std::to_string(j));
+}
+
+void run_all(const std::vector<test::Case>& cases) {
+  std::mt19937 rng(7);
+  for (const test::Case& c : cases) {
+    // Known gap: BatchNorm's kernel takes one element type, so bfloat16 data beside its
+    // float32 statistics has no lowering yet (AMP keeps BatchNorm in float32).
+    if (c.op == "BatchNorm") continue;
+    CAPTURE(c.op);
+    try {
+      run_case(c, rng);
+    } catch (const Error& e) {
+      FAIL_CHECK(c.op << ": " << std::string(e.what()));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bfloat16: unary math and activations") { run_all(test::unary_cases()); }
+TEST_CASE("bfloat16: binary, broadcast and scalar ops") { run_all(test::binary_cases()); }
+TEST_CASE("bfloat16: reductions, softmax family and norms") { run_all(test::reduction_cases()); }
+TEST_CASE("bfloat16: movement and gathers") { run_all(test::movement_cases()); }
+TEST_CASE("bfloat16: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
