@@ -104,7 +104,6 @@ std::string int_literal(double v, DType t) {
 std::string ScalarBuilder::constant(double v) {
   if (dtype_is_float(t_)) return raw("arith.constant " + float_literal(v, t_) + " : " + ty());
   return raw("arith.constant " + int_literal(v, t_) + " : " + ty());
-
 }
 
 std::string ScalarBuilder::binary(const std::string& op, const std::string& a, const std::string& b) {
