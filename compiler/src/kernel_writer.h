@@ -46,6 +46,8 @@ class ScalarBuilder {
   ScalarBuilder(std::ostringstream& os, int& counter, DType t) : os_(os), counter_(counter), t_(t) {}
   DType type() const { return t_; }
   std::string ty() const { return elem_type(t_); }
+  // A builder writing into the same body with another element type.
+  ScalarBuilder retyped(DType t) const { return ScalarBuilder(os_, counter_, t); }
   std::string constant(double v);
   // `op` like "arith.addf"; operands of the builder's type.
   std::string binary(const std::string& op, const std::string& a, const std::string& b);

@@ -3,6 +3,7 @@
 // through numpy broadcasting maps. The expression table is what fusion chains into
 // multi-op kernels.
 #include <cmath>
+#include <functional>
 
 #include "elementwise_util.h"
 #include "hgc/base/error.h"
@@ -104,6 +105,15 @@ std::string lanczos_lgamma(S& b, const std::string& z0) {
   return b.binary("arith.addf", b.binary("arith.addf", r, b.constant(0.5 * std::log(2 * M_PI))), b.unary("math.log", a));
 }
 
+// Series and polynomial approximations on half floats run in float32 with float32
+// constants: Lanczos' coefficients rounded to 8 bits put Gamma off by a few percent.
+std::string in_f32(S& b, const std::string& x, const std::function<std::string(S&, const std::string&)>& f) {
+  if (b.type() != DType::bf16 && b.type() != DType::f16) return f(b, x);
+  S w = b.retyped(DType::f32);
+  auto r = f(w, w.raw("arith.extf " + x + " : " + b.ty() + " to f32"));
+  return b.raw("arith.truncf " + r + " : f32 to " + b.ty());
+}
+
 // gamma / gammaln with the reflection formula below 0.5: Gamma(z) Gamma(1 - z) = pi / sin(pi z).
 std::string gamma_fn(S& b, const std::string& x, bool log) {
   auto refl = b.cmp_i1("olt", x, b.constant(0.5));
@@ -164,9 +174,9 @@ const std::map<std::string, UnaryExpr>& unary_exprs() {
       {"fix", [](S& b, auto x) { return b.unary("math.trunc", x); }},
       {"trunc", [](S& b, auto x) { return b.unary("math.trunc", x); }},
       {"erf", [](S& b, auto x) { return b.unary("math.erf", x); }},
-      {"erfinv", [](S& b, auto x) { return erfinv(b, x); }},
-      {"gamma", [](S& b, auto x) { return gamma_fn(b, x, false); }},
-      {"gammaln", [](S& b, auto x) { return gamma_fn(b, x, true); }},
+      {"erfinv", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return erfinv(w, v); }); }},
+      {"gamma", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return gamma_fn(w, v, false); }); }},
+      {"gammaln", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return gamma_fn(w, v, true); }); }},
       {"sin", [](S& b, auto x) { return b.unary("math.sin", x); }},
       {"cos", [](S& b, auto x) { return b.unary("math.cos", x); }},
       {"tan", [](S& b, auto x) { return b.unary("math.tan", x); }},

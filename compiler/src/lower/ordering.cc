@@ -45,10 +45,18 @@ void lower_ordering(const NodeCtx& c, KernelWriter& w, const std::vector<std::st
   its.push_back("reduction");
   std::string own = affine_map(rank + 1, dims_with(rank, -1, "")), other = affine_map(rank + 1, dims_with(rank, axis, jd));
   // rank[.., i, ..] counts the j that come first: better values, or equal ones at j < i.
-  std::string rk = w.generic({x, x}, {own, other}, w.fill(w.empty(shape, t), 0), own, its, t,
+  // Ranks count up to n: in bfloat16 (exact only to 256) they would collide, so half-float
+  // data is ranked in float32.
+  DType rt = (t == DType::bf16 || t == DType::f16) ? DType::f32 : t;
+  std::string rty = elem_type(rt);
+  std::string rk = w.generic({x, x}, {own, other}, w.fill(w.empty(shape, rt), 0), own, its, rt,
                              [&](ScalarBuilder& b, auto& a) {
-                               auto better = b.cmp_i1(ascend ? "olt" : "ogt", a[1], a[0]);
-                               auto same = b.cmp_i1("oeq", a[1], a[0]);
+                               auto wide = [&](const std::string& v) {
+                                 return rt == t ? v : b.raw("arith.extf " + v + " : " + ty + " to " + rty);
+                               };
+                               auto ai = wide(a[0]), aj = wide(a[1]);
+                               auto better = b.cmp_i1(ascend ? "olt" : "ogt", aj, ai);
+                               auto same = b.cmp_i1("oeq", aj, ai);
                                auto i = b.raw(KernelWriter::index_op(axis)), j = b.raw(KernelWriter::index_op(rank));
                                auto earlier = b.raw("arith.cmpi ult, " + j + ", " + i + " : index");
                                auto first = b.raw("arith.ori " + better + ", " + b.raw("arith.andi " + same + ", " + earlier + " : i1") + " : i1");
@@ -61,7 +69,11 @@ void lower_ordering(const NodeCtx& c, KernelWriter& w, const std::vector<std::st
   };
   if (ret == "mask") {
     std::string m = w.generic({rk}, {identity_map(rank)}, w.empty(shape, t), "", parallel(rank), t,
-                              [&](ScalarBuilder& b, auto& a) { return b.compare("olt", a[0], b.constant(double(k))); });
+                              [&](ScalarBuilder& b, auto& a) {
+                                auto kc = b.raw("arith.constant " + float_literal(double(k), rt) + " : " + rty);
+                                auto lt = b.raw("arith.cmpf olt, " + a[0] + ", " + kc + " : " + rty);
+                                return b.select(lt, b.constant(1), b.constant(0));
+                              });
     if (flat && c.in_shapes[0].size() != 1) {
       std::string grp;
       for (size_t i = 0; i < c.in_shapes[0].size(); ++i) grp += (i ? ", " : "") + std::to_string(i);
@@ -79,8 +91,8 @@ void lower_ordering(const NodeCtx& c, KernelWriter& w, const std::vector<std::st
   auto gather = [&](const std::string& dst, DType ot, bool values) {
     return w.generic({rk, x}, {at_i, at_i}, w.fill(dst, 0), own, its, ot, [&](ScalarBuilder& b, auto& a) {
       auto r = b.raw("arith.sitofp " + b.raw("arith.index_cast " + b.raw(KernelWriter::index_op(axis)) + " : index to i64") +
-                     " : i64 to " + ty);
-      auto hit = b.raw("arith.cmpf oeq, " + a[0] + ", " + r + " : " + ty);
+                     " : i64 to " + rty);
+      auto hit = b.raw("arith.cmpf oeq, " + a[0] + ", " + r + " : " + rty);
       std::string v = values ? a[1] : index_value(b, b.raw(KernelWriter::index_op(rank)));
       return b.reduce_step(dtype_is_float(ot) ? "arith.addf" : "arith.addi", a[2], b.select(hit, v, b.constant(0)));
     }, true);
