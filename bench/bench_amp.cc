@@ -40,24 +40,6 @@ double median_seconds(const std::function<void()>& fn, int inner, int runs, int 
   return t[t.size() / 2];
 }
 
-std::function<void()> classifier_step(std::shared_ptr<nn::HybridSequential> net, NDArray x, NDArray y, bool amp) {
-  nd::random::seed(0);
-  net->initialize(init::Xavier());
-  net->hybridize();
-  if (amp) amp::convert_hybrid_block(net, "bfloat16");
-  auto ce = std::make_shared<loss::SoftmaxCrossEntropyLoss>();
-  auto tr = std::make_shared<Trainer>(net->collect_params(), "sgd", std::map<std::string, double>{{"learning_rate", 0.1}});
-  return [=] {
-    NDArray l;
-    {
-      auto r = autograd::record();
-      l = (*ce)((*net)(x), y);
-    }
-    l.backward();
-    tr->step(x.shape()[0]);
-  };
-}
-
 NDArray labels(int64_t n) {
   std::vector<float> v(n);
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(i % 10);
@@ -103,11 +85,11 @@ int main(int argc, char** argv) try {
     }, 100, 10);
   if (want("W2"))
     row("W2", "mlp784 b=64 train step", [](bool amp) {
-      return classifier_step(models::fashion_mlp(), nd::random::uniform(0, 1, {64, 784}), labels(64), amp);
+      return bench::classifier_sgd_step(models::fashion_mlp(), nd::random::uniform(0, 1, {64, 784}), labels(64), true, amp);
     }, 20, 5);
   if (want("W3"))
     row("W3", "lenet b=64 train step", [](bool amp) {
-      return classifier_step(models::lenet(), nd::random::uniform(0, 1, {64, 1, 28, 28}), labels(64), amp);
+      return bench::classifier_sgd_step(models::lenet(), nd::random::uniform(0, 1, {64, 1, 28, 28}), labels(64), true, amp);
     }, 10, 3);
   if (want("W5"))
     row("W5", "multivae b=500 train step", [](bool amp) {

@@ -302,37 +302,17 @@ void train_both(const Options& o, const std::string& w, const std::string& name,
   }
 }
 
-// One training step of a classifier on the batch (x, y) of 64: softmax cross-entropy, SGD
-// with learning rate 0.1, the net Xavier-initialized from seed 0 (and hybridized when asked).
-std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSequential> net, NDArray x, NDArray y,
-                                          bool hybrid) {
-  nd::random::seed(0);
-  net->initialize(init::Xavier());
-  if (hybrid) net->hybridize();
-  auto ce = std::make_shared<loss::SoftmaxCrossEntropyLoss>();
-  auto tr = std::make_shared<Trainer>(net->collect_params(), "sgd", std::map<std::string, double>{{"learning_rate", 0.1}});
-  return [=] {
-    NDArray l;
-    {
-      auto r = autograd::record();
-      l = (*ce)((*net)(x), y);
-    }
-    l.backward();
-    tr->step(64);
-  };
-}
-
 void fashion_mlp_step(const Options& o) {
   Batch64 b = fashion_batch();
   train_both(o, "W2", "mlp784 b=64 train step", o.quick ? 5 : 100, o.quick ? 2 : 20,
-             [&](bool hybrid) { return classifier_sgd_step(models::fashion_mlp(), b.x, b.y, hybrid); });
+             [&](bool hybrid) { return bench::classifier_sgd_step(models::fashion_mlp(), b.x, b.y, hybrid); });
 }
 
 void lenet_step(const Options& o) {
   Batch64 b = fashion_batch();
   NDArray x = b.x.reshape({64, 1, 28, 28});
   train_both(o, "W3", "lenet b=64 train step", o.quick ? 2 : 10, o.quick ? 1 : 5,
-             [&](bool hybrid) { return classifier_sgd_step(models::lenet(), x, b.y, hybrid); });
+             [&](bool hybrid) { return bench::classifier_sgd_step(models::lenet(), x, b.y, hybrid); });
 }
 
 std::shared_ptr<bench::BSTBlock> bst_net() {
@@ -450,7 +430,7 @@ std::function<void()> random_train_step(std::shared_ptr<gluon::nn::HybridSequent
   std::vector<int64_t> dims = in.dims();
   dims.insert(dims.begin(), 64);
   nd::random::seed(1);
-  return classifier_sgd_step(std::move(net), nd::random::uniform(0, 1, dims), ids({64}, 10, 6), true);
+  return bench::classifier_sgd_step(std::move(net), nd::random::uniform(0, 1, dims), ids({64}, 10, 6), true);
 }
 
 // The resident set now (bytes), from /proc/self/statm.

@@ -61,4 +61,24 @@ std::vector<NDArray> BSTBlock::hybrid_forward_multi(const std::vector<NDArray>& 
   return {(*head)(out)};
 }
 
+std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSequential> net, NDArray x, NDArray y,
+                                          bool hybrid, bool amp) {
+  nd::random::seed(0);
+  net->initialize(init::Xavier());
+  if (hybrid) net->hybridize();
+  if (amp) amp::convert_hybrid_block(net, "bfloat16");
+  auto ce = std::make_shared<loss::SoftmaxCrossEntropyLoss>();
+  auto tr = std::make_shared<Trainer>(net->collect_params(), "sgd", std::map<std::string, double>{{"learning_rate", 0.1}});
+  const int64_t batch = x.shape()[0];
+  return [=] {
+    NDArray l;
+    {
+      auto r = autograd::record();
+      l = (*ce)((*net)(x), y);
+    }
+    l.backward();
+    tr->step(batch);
+  };
+}
+
 }  // namespace hgc::bench

@@ -1,6 +1,7 @@
 // The networks of the peer workloads (issue 10) that the models/ library does not provide,
 // shared by the timing program (bench_workloads.cc) and the parity dumper (parity_dump.cc).
 #pragma once
+#include <functional>
 #include <memory>
 
 #include "hgc/hgc.h"
@@ -36,5 +37,11 @@ class BSTBlock : public gluon::HybridBlock {
   std::shared_ptr<gluon::nn::PositionwiseFFN> ffn;
   std::shared_ptr<gluon::nn::HybridSequential> head;
 };
+
+// One training step of a classifier on the batch (x, y): softmax cross-entropy, SGD with
+// learning rate 0.1, the net Xavier-initialized from seed 0, hybridized when asked and
+// converted to bfloat16 AMP when asked.
+std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSequential> net, NDArray x, NDArray y,
+                                          bool hybrid, bool amp = false);
 
 }  // namespace hgc::bench

@@ -40,13 +40,7 @@ std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, Te
 }
 
 void run_compile_passes(Graph& g, const CompileOptions& opts, TensorMap* frozen, FuseReport* report) {
-  InferOptions io;
-  io.require_complete = false;
-  for (const Node& n : g.nodes) {
-    if (!n.is_variable()) continue;
-    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
-    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
-  }
+  InferOptions io = variable_infer_options(g);
   PassManager pm;
   pm.add(make_infer_pass(io));
   for (auto& p : compile_passes(opts, frozen, report)) pm.add(std::move(p));

@@ -169,4 +169,15 @@ void infer(Graph& g, const InferOptions& opts) {
   }
 }
 
+InferOptions variable_infer_options(const Graph& g) {
+  InferOptions io;
+  io.require_complete = false;
+  for (const Node& n : g.nodes) {
+    if (!n.is_variable()) continue;
+    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
+    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
+  }
+  return io;
+}
+
 }  // namespace hgc

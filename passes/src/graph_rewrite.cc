@@ -202,13 +202,7 @@ bool is_constant_variable(const Node& n) {
 }
 
 void reinfer(Graph& g) {
-  InferOptions io;
-  io.require_complete = false;
-  for (const Node& n : g.nodes) {
-    if (!n.is_variable()) continue;
-    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
-    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
-  }
+  InferOptions io = variable_infer_options(g);
   infer(g, io);
 }
 

@@ -28,13 +28,7 @@ std::vector<std::unique_ptr<Pass>> make_optimize_passes(const SimplifyOptions& o
 }
 
 void optimize_graph(Graph& g, const SimplifyOptions& opts, TensorMap* params, Evaluator eval) {
-  InferOptions io;
-  io.require_complete = false;
-  for (const Node& n : g.nodes) {
-    if (!n.is_variable()) continue;
-    if (!n.out_shapes.empty() && n.out_shapes[0].rank_known()) io.shapes[n.name] = n.out_shapes[0];
-    if (!n.out_dtypes.empty() && n.out_dtypes[0] != DType::unknown) io.dtypes[n.name] = n.out_dtypes[0];
-  }
+  InferOptions io = variable_infer_options(g);
   PassManager pm;
   pm.add(make_infer_pass(io));
   for (auto& p : make_optimize_passes(opts, params, std::move(eval))) pm.add(std::move(p));

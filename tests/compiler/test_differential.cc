@@ -73,14 +73,7 @@ void run_case(const Case& c, std::mt19937& rng) {
 
 void run_all(const std::vector<Case>& cases) {
   std::mt19937 rng(42);
-  for (const Case& c : cases) {
-    CAPTURE(c.op);
-    try {
-      run_case(c, rng);
-    } catch (const Error& e) {
-      FAIL_CHECK(c.op << ": " << std::string(e.what()));
-    }
-  }
+  test::each_case(cases, [&](const Case& c) { run_case(c, rng); });
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // The op cases of the differential tests (one compiled op vs the reference evaluator), shared
 // with the GPU tests (the same ops lowered to PTX, and run on a device when one exists).
 #pragma once
+#include <doctest/doctest.h>
+
 #include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "hgc/base/error.h"
 #include "hgc/ir/graph.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/op.h"
@@ -79,6 +83,19 @@ inline CaseGraph case_graph(const Case& c, std::mt19937& rng) {
   for (int k = 0; k < g.nodes[id].op->num_visible_outputs(g.nodes[id].attr_view()); ++k) g.heads.push_back({id, k});
   infer(g, io);
   return out;
+}
+
+// Runs `check` on every case with its op named in failures; an hgc::Error fails that case
+// and the run goes on to the next.
+inline void each_case(const std::vector<Case>& cases, const std::function<void(const Case&)>& check) {
+  for (const Case& c : cases) {
+    CAPTURE(c.op);
+    try {
+      check(c);
+    } catch (const Error& e) {
+      FAIL_CHECK(c.op << ": " << std::string(e.what()));
+    }
+  }
 }
 
 inline std::vector<Case> unary_cases() {

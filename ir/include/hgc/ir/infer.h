@@ -19,4 +19,8 @@ struct InferOptions {
 
 void infer(Graph& g, const InferOptions& opts);
 
+// Options that re-infer `g` from its variables' current shapes and dtypes (the known ones;
+// require_complete off): what a pass runs after it rewrote the graph.
+InferOptions variable_infer_options(const Graph& g);
+
 }  // namespace hgc
