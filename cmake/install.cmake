@@ -1,6 +1,6 @@
 # Installation: `cmake --install build --prefix P` gives
 #   P/include/hgc/...            the public headers (<hgc/hgc.h> is the stable entry)
-#   P/lib/libhgc.so              hgc::hgc     frontend + compiler/JIT (+ passes, ir, runtime, base, dist)
+#   P/lib/libhgc.so              hgc::hgc     frontend + compiler/JIT (+ passes, ir, onnx, runtime, base, dist)
 #   P/lib/libhgc_runtime.so      hgc::runtime what `hgc compile --emit=obj` output links (runtime + base)
 #   P/lib/hgc/*.a                the static pieces `hgc compile` links standalone programs from
 #   P/bin/hgc                    the command line
@@ -15,16 +15,17 @@ include(CMakePackageConfigHelpers)
 add_library(hgc_shared SHARED
   $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_ir> $<TARGET_OBJECTS:hgc_passes>
   $<TARGET_OBJECTS:hgc_runtime> $<TARGET_OBJECTS:hgc_compiler> $<TARGET_OBJECTS:hgc_frontend>
-  $<TARGET_OBJECTS:hgc_dist>)
+  $<TARGET_OBJECTS:hgc_dist> $<TARGET_OBJECTS:hgc_onnx>)
 add_library(hgc_runtime_shared SHARED $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_runtime>)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 # MLIR and LLVM stay private: a consumer needs their run-time libraries, not their headers.
-# The communicator (runtime/dist) in libhgc.so: Open MPI and Gloo, private like MLIR.
+# The communicator (runtime/dist) in libhgc.so: Open MPI and Gloo, private like MLIR; so are
+# libonnx and protobuf (hgc_onnx: SymbolBlock::imports of .onnx, HybridBlock::export_onnx).
 find_package(MPI REQUIRED COMPONENTS C)
 find_package(Gloo CONFIG REQUIRED)
 target_link_libraries(hgc_shared PRIVATE MLIR LLVM ${HGC_OPENBLAS} ${HGC_DNNL} ZLIB::ZLIB ${CMAKE_DL_LIBS}
-                      MPI::MPI_C gloo PUBLIC Threads::Threads)
+                      MPI::MPI_C gloo onnx onnx_proto protobuf::libprotobuf PUBLIC Threads::Threads)
 target_link_libraries(hgc_runtime_shared PRIVATE ${HGC_OPENBLAS} ${HGC_DNNL} ${CMAKE_DL_LIBS} PUBLIC Threads::Threads)
 set(HGC_PUBLIC_INCLUDE_DIRS
   ${PROJECT_SOURCE_DIR}/ir/base/include ${PROJECT_BINARY_DIR}/include ${PROJECT_SOURCE_DIR}/ir/include

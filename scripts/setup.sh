@@ -9,7 +9,8 @@ PKGS=(cmake ninja-build ccache g++ pkg-config
       nlohmann-json3-dev doctest-dev libopenblas-dev libdnnl-dev graphviz dataset-fashion-mnist zlib1g-dev
       gnuplot-nox python3
       libopenmpi-dev openmpi-bin libgloo-dev libhiredis-dev redis-server redis-tools  # data-parallel (hgc_dist)
-      python3-torch python3-numpy  # the PyTorch oracles of the parity tests and the bench's peer
+      python3-torch python3-torchvision python3-numpy  # the PyTorch oracles of the parity tests and the bench's peer
+      libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx  # ONNX import/export and its conformance data
       dpkg-dev file)  # cpack -G DEB (dpkg-shlibdeps) in the install test
 
 missing=()

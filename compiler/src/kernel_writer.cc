@@ -88,9 +88,22 @@ std::string ScalarBuilder::raw(const std::string& text) {
   return r;
 }
 
+// An integer literal of dtype t, saturated to its range (a max-pool's -inf start is its
+// minimum); NaN is 0.
+std::string int_literal(double v, DType t) {
+  int bits = static_cast<int>(dtype_size(t)) * 8;
+  bool uns = t == DType::u8 || t == DType::u16 || t == DType::u32 || t == DType::u64 || t == DType::boolean;
+  double lo = uns ? 0.0 : -std::ldexp(1.0, bits - 1), hi = uns ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  if (std::isnan(v)) v = 0;
+  v = std::min(std::max(v, lo), hi);
+  if (bits == 64 && !uns && v >= 9.2233720368547758e18) return "9223372036854775807";
+  if (bits == 64 && uns && v >= 1.8446744073709552e19) return "-1";
+  return uns && bits == 64 ? std::to_string(static_cast<unsigned long long>(v)) : std::to_string(static_cast<long long>(v));
+}
+
 std::string ScalarBuilder::constant(double v) {
   if (dtype_is_float(t_)) return raw("arith.constant " + float_literal(v, t_) + " : " + ty());
-  return raw("arith.constant " + std::to_string(static_cast<long long>(v)) + " : " + ty());
+  return raw("arith.constant " + int_literal(v, t_) + " : " + ty());
 }
 
 std::string ScalarBuilder::binary(const std::string& op, const std::string& a, const std::string& b) {
@@ -245,7 +258,7 @@ std::string KernelWriter::elementwise(const std::vector<std::string>& ins, const
 std::string KernelWriter::fill(const std::string& init, double value) {
   DType t = type_of(init);
   std::string c = fresh(), r = fresh();
-  std::string lit = dtype_is_float(t) ? float_literal(value, t) : std::to_string(static_cast<long long>(value));
+  std::string lit = dtype_is_float(t) ? float_literal(value, t) : int_literal(value, t);
   body_ << "  " << c << " = arith.constant " << lit << " : " << elem_type(t) << "\n";
   body_ << "  " << r << " = linalg.fill ins(" << c << " : " << elem_type(t) << ") outs(" << init
         << " : " << tensor_type(shape_of(init), t) << ") -> " << tensor_type(shape_of(init), t) << "\n";

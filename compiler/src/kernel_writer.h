@@ -37,6 +37,8 @@ std::string identity_map(int rank);
 // right-aligned; size-1 dims read index 0).
 std::string broadcast_map(const Dims& in, const Dims& out);
 std::string float_literal(double v, DType t);
+// An integer literal of dtype t, saturated to its range; NaN gives 0.
+std::string int_literal(double v, DType t);
 
 // Emits scalar ops inside a linalg region; every call returns the SSA name of its result.
 class ScalarBuilder {

@@ -118,7 +118,12 @@ bool reshape_shape(ShapeCtx& c) {
   Shape d = c.in[0];
   bool plain =
       !spec.empty() && std::all_of(spec.begin(), spec.end(), [](int64_t v) { return v > 0; });
-  if (!d.rank_known() && !plain) return false;
+  if (!d.rank_known() && !plain) {
+    // MXNet's ReverseReshapeInferShape: an unknown input takes the known output's shape
+    // (how a loss label behind Reshape(-1) gets its shape from SoftmaxOutput).
+    if (c.out[0].known()) c.assign_in(0, c.out[0]);
+    return false;
+  }
   if (!spec.empty())
     c.assign_out(0, plain ? Shape(spec) : infer_reshape(c, spec, d, c.attrs.b("reverse")));
   else if (!c.attrs.tuple("target_shape").empty())
@@ -395,6 +400,33 @@ bool int64_out(TypeCtx& c) {
   return true;
 }
 
+// _np_reshape: `newshape` is the whole result shape (one -1 inferred from the element
+// count); () is a 0-d tensor, which Reshape (where () means "no shape") cannot express.
+bool np_reshape_shape(ShapeCtx& c) {
+  std::vector<int64_t> s = c.attrs.tuple("newshape");
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (s[k] == -1) {
+      if (infer >= 0) c.error("newshape " + Shape(s).str() + " has more than one -1");
+      infer = static_cast<int>(k);
+    } else if (s[k] < 0) {
+      c.error("newshape " + Shape(s).str() + " has a negative dim");
+    } else {
+      known *= s[k];
+    }
+  }
+  if (infer >= 0) {
+    if (!c.in[0].known()) return false;
+    if (known == 0 || c.in[0].numel() % known) c.error("cannot reshape " + c.in[0].str() + " to " + Shape(s).str());
+    s[infer] = c.in[0].numel() / known;
+  }
+  if (c.in[0].known() && c.in[0].numel() != Shape(s).numel())
+    c.error("cannot reshape " + c.in[0].str() + " to " + Shape(s).str());
+  c.assign_out(0, Shape(s));
+  return true;
+}
+
 }  // namespace
 
 void register_movement(OpRegistry& r) {
@@ -409,6 +441,13 @@ void register_movement(OpRegistry& r) {
       .attr(AttrSpec::boolean("keep_highest").def(false))
       .traits(view)
       .shape(reshape_shape);
+  r.add("_np_reshape")
+      .alias("_npi_reshape")
+      .unary()
+      .attr(AttrSpec::int_tuple("newshape"))
+      .attr(AttrSpec::one_of("order", {"C"}).def(std::string("C")))
+      .traits(view)
+      .shape(np_reshape_shape);
   r.add("transpose")
       .attr(AttrSpec::int_tuple("axes").def(none))
       .traits(kInjective)

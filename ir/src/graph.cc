@@ -89,6 +89,8 @@ VarRole Graph::role(int var_id) const {
         param = true;
     }
   }
+  // Readers of formats without parameter slots (ONNX initializers) mark parameters.
+  if (!param && nodes[var_id].hidden.count("__param__")) param = true;
   return param ? VarRole::Parameter : VarRole::Input;
 }
 

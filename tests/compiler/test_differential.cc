@@ -28,7 +28,8 @@ double int_at(const HostTensor& t, int64_t i) {
     case DType::i32: return t.data<int32_t>()[i];
     case DType::i64: return static_cast<double>(t.data<int64_t>()[i]);
     case DType::i8: return t.data<int8_t>()[i];
-    case DType::u8: return t.data<uint8_t>()[i];
+    case DType::u8:
+    case DType::boolean: return t.data<uint8_t>()[i];
     case DType::f64: return t.data<double>()[i];
     default: FAIL("unexpected dtype " << dtype_name(t.dtype())); return 0;
   }
@@ -87,7 +88,13 @@ TEST_CASE("differential: movement, gathers and sources") { run_all(test::movemen
 
 TEST_CASE("differential: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
 
-TEST_CASE("differential: integer arithmetic (int32, int64, int8, uint8) is exact") { run_all(test::int_cases()); }
+TEST_CASE("differential: integer arithmetic (int32, int64, int8, uint8; bool logic) is exact") { run_all(test::int_cases()); }
+
+TEST_CASE("differential: arithmetic on bool tensors is rejected naming the op and dtype") {
+  std::mt19937 rng(7);
+  test::CaseGraph cg = test::case_graph({"elemwise_add", {}, {Shape{4}, Shape{4}}, {test::Gen{0, 2, true}, test::Gen{0, 2, true}}, DType::boolean}, rng);
+  CHECK_THROWS_WITH_AS(compile(cg.g), doctest::Contains("add has no integer form (dtype bool)"), Error);
+}
 
 // CPU-only library calls (no GPU lowering), so they stay out of test::library_cases().
 TEST_CASE("differential: Deconvolution, im2col, col2im and the convolution gradient ops") {

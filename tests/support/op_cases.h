@@ -46,6 +46,7 @@ inline HostTensor fill(const Shape& s, const Gen& g, std::mt19937& rng, DType dt
       case DType::i64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
       case DType::i8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
       case DType::u8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+      case DType::boolean: t.data<uint8_t>()[i] = v != 0; break;
       default: t.data<float>()[i] = v;
     }
   }
@@ -217,6 +218,7 @@ inline std::vector<Case> movement_cases() {
   cases.push_back({"transpose", {{"axes", "(0, 2, 1, 3)"}}, {Shape{2, 3, 4, 5}}});
   cases.push_back({"SwapAxis", {{"dim1", "0"}, {"dim2", "2"}}, {Shape{2, 3, 4}}});
   cases.push_back({"Reshape", {{"shape", "(-1, 0)"}}, {Shape{2, 3, 4}}});
+  cases.push_back({"_np_reshape", {{"newshape", "(4, -1)"}}, {Shape{2, 3, 4}}});
   cases.push_back({"Flatten", {}, {Shape{2, 3, 4}}});
   cases.push_back({"expand_dims", {{"axis", "1"}}, {Shape{2, 3}}});
   cases.push_back({"slice_axis", {{"axis", "1"}, {"begin", "1"}, {"end", "3"}}, {Shape{2, 4, 3}}});
@@ -305,6 +307,12 @@ inline std::vector<Case> int_cases() {
   }
   // An int tensor with a float scalar (is_int=False) gives float64 (MXNet's scalar type rule).
   cases.push_back({"_mul_scalar", {{"scalar", "0.5"}, {"is_int", "False"}}, {Shape{4}}, {Gen{-9, 10, true}}, DType::i32});
+  // Bool masks (ONNX And/Or/Xor/Not) take the logical ops and comparisons; results stay 0/1.
+  Gen bit{0, 2, true};
+  for (const char* op : {"_logical_and", "_logical_or", "_logical_xor", "_equal", "_not_equal", "_maximum"})
+    cases.push_back({op, {}, {Shape{3, 5}, Shape{3, 5}}, {bit, bit}, DType::boolean});
+  cases.push_back({"broadcast_logical_or", {}, {Shape{2, 3, 4}, Shape{3, 1}}, {bit, bit}, DType::boolean});
+  cases.push_back({"logical_not", {}, {Shape{2, 5}}, {bit}, DType::boolean});
   return cases;
 }
 

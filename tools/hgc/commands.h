@@ -6,5 +6,7 @@ namespace hgc::cli {
 int cmd_dump(Args& args);
 int cmd_run(Args& args);
 int cmd_compile(Args& args);
+int cmd_onnx_test(Args& args);
+int cmd_convert(Args& args);
 int cmd_launch(Args& args);
 }  // namespace hgc::cli

@@ -22,6 +22,7 @@
 #include "aot_paths.h"
 #include "cli.h"
 #include "commands.h"
+#include "model_load.h"
 #include "compile_lib.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
@@ -254,13 +255,14 @@ int cmd_compile(Args& args) {
   if (beside) side = std::make_unique<PendingOutput>(out + ".params");
   auto t0 = std::chrono::steady_clock::now();
 
-  Graph g = load_json_file(model);
   InferOptions io;
   for (const std::string& s : shape_args) {
     auto [name, shape] = parse_shape_arg(s);
     io.shapes[name] = shape;
   }
   std::map<std::string, HostTensor> bound;
+  std::map<std::string, HostTensor> model_params;
+  Graph g = load_model(model, io, model_params);
   std::set<std::string> from_file;
   if (!params_path.empty()) {
     bound = load_params_by_name(params_path);
@@ -284,6 +286,7 @@ int cmd_compile(Args& args) {
     }
     add_param_shapes(g, bound, io);
   }
+  for (auto& [k, v] : model_params) bound.emplace(k, v);
   try {
     infer(g, io);
   } catch (const Error& e) {

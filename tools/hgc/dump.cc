@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "model_load.h"
 #include "hgc/base/error.h"
 #include "hgc/base/files.h"
 #include "hgc/ir/json_io.h"
@@ -107,22 +108,24 @@ int cmd_dump(Args& args) {
   if (format != "text" && format != "json" && format != "dot")
     fail("cli", "dump: --format must be text, json or dot, got '", format, "'");
 
-  Graph g = load_json_file(model);
+  // Complete inference is required only when the user told us the input shapes.
+  // '?' dims (--shape data=?x784) stay symbolic: what depends on them prints as "?".
+  bool user_shapes = !opts.shapes.empty();
+  for (const auto& [n, s] : opts.shapes) user_shapes = user_shapes && s.known();
   std::map<std::string, HostTensor> params;
+  Graph g = load_model(model, opts, params);
   if (!params_path.empty()) {
     params = load_params_by_name(params_path);
     add_param_shapes(g, params, opts);
   }
-  // Complete inference is required only when the user told us the input shapes.
-  // '?' dims (--shape data=?x784) stay symbolic: what depends on them prints as "?".
-  opts.require_complete = !opts.shapes.empty();
-  for (const auto& [n, s] : opts.shapes) opts.require_complete = opts.require_complete && s.known();
+  opts.require_complete = user_shapes;
   PassManager pm;
   pm.add(make_infer_pass(opts));
   // The compile pipeline itself (compiler/pipeline.h), so --after shows what compile() makes;
-  // with --params the parameters are frozen as `hgc run` and `hgc compile` freeze them.
+  // with --params (or an ONNX model's initializers) the parameters are frozen as `hgc run`
+  // and `hgc compile` freeze them.
   if (!after.empty() && after != "infer")
-    for (auto& p : compile_passes(CompileOptions(), params_path.empty() ? nullptr : &params)) pm.add(std::move(p));
+    for (auto& p : compile_passes(CompileOptions(), params.empty() ? nullptr : &params)) pm.add(std::move(p));
   std::ostringstream passes_out;
   // Text shows the IR after the named pass; json and dot show the graph after the whole
   // pipeline (so `--after=all --format=dot` draws the kernel groups).
@@ -132,7 +135,7 @@ int cmd_dump(Args& args) {
   std::string text;
   if (explain_it) {
     if (!opts.require_complete) fail("cli", "dump: --explain needs the input shapes (--shape)");
-    text = explanation(g, params_path.empty() ? nullptr : &params);
+    text = explanation(g, params.empty() ? nullptr : &params);
   } else if (!after.empty() && format == "text") text = passes_out.str();
   else if (format == "json") text = save_json(g) + "\n";
   else if (format == "dot") text = print_dot(g);

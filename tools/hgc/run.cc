@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "model_load.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
 #include "hgc/base/error.h"
@@ -18,7 +19,7 @@
 
 namespace hgc::cli {
 
-static const char* kRunHelp = R"(usage: hgc run MODEL-symbol.json [options]
+static const char* kRunHelp = R"(usage: hgc run MODEL-symbol.json|MODEL.onnx [options]
 
 Compiles the model through MLIR/LLVM for this CPU (or to PTX for a CUDA GPU) and runs it
 once (or --time N times).
@@ -93,7 +94,6 @@ int cmd_run(Args& args) {
   }
   if (model.empty()) fail("cli", "run: no model file given (see hgc run --help)");
   std::mt19937 rng(seed);
-  Graph g = load_json_file(model);
   std::map<std::string, HostTensor> bound;
   InferOptions io;
   for (const std::string& a : input_args) {
@@ -111,6 +111,9 @@ int cmd_run(Args& args) {
     io.dtypes[name] = t.dtype();
     bound[name] = t;
   }
+  std::map<std::string, HostTensor> model_params;
+  Graph g = load_model(model, io, model_params);  // after the inputs: ONNX folds with their shapes
+  for (auto& [k, v] : model_params) bound.emplace(k, v);
   if (!params_path.empty()) {
     auto params = load_params_by_name(params_path);
     add_param_shapes(g, params, io);

@@ -3,6 +3,8 @@
 // itself: division truncates (C semantics), mod takes the divisor's sign (mshadow's mod),
 // x / 0 and x mod 0 give 0 here rather than trapping, and ops without an integer meaning
 // (exp, sqrt, hypot, ...) fail naming the op and dtype.
+#include <set>
+
 #include "elementwise_util.h"
 #include "hgc/base/error.h"
 
@@ -99,7 +101,13 @@ const std::map<std::string, BinaryExpr>& int_binary_exprs() {
   return m;
 }
 
-bool int_type(DType t) { return !dtype_is_float(t) && t != DType::boolean; }
+// Bool tensors (ONNX And/Or/Xor/Not, comparisons of masks) take the logical ops, comparisons,
+// maximum/minimum and copies, whose results stay 0/1; arithmetic on them is rejected.
+bool int_type(DType t, const std::string& kind) {
+  static const std::set<std::string> on_bool = {"logical_and", "logical_or", "logical_xor", "logical_not", "equal",
+                                                "not_equal", "maximum", "minimum", "_copy", "BlockGrad", "make_loss"};
+  return !dtype_is_float(t) && (t != DType::boolean || on_bool.count(kind));
+}
 
 }  // namespace
 
@@ -107,7 +115,7 @@ UnaryExpr unary_expr_for(const NodeCtx& c, const std::string& name) {
   DType t = c.out_types[0];
   if (dtype_is_float(t)) return unary_exprs().at(name);
   auto it = int_unary_exprs().find(name);
-  if (!int_type(t) || it == int_unary_exprs().end())
+  if (!int_type(t, name) || it == int_unary_exprs().end())
     c.error(name + " has no integer form (dtype " + dtype_name(t) + "); cast to a float type first");
   return it->second;
 }
@@ -116,7 +124,7 @@ BinaryExpr binary_expr_for(const NodeCtx& c, const std::string& kind) {
   DType t = c.out_types[0];
   if (dtype_is_float(t)) return binary_exprs().at(kind);
   auto it = int_binary_exprs().find(kind);
-  if (!int_type(t) || it == int_binary_exprs().end())
+  if (!int_type(t, kind) || it == int_binary_exprs().end())
     c.error(kind + " has no integer form (dtype " + dtype_name(t) + "); cast to a float type first");
   if (c.in_types.size() > 1 && !c.scalar_input && c.in_types[1] != t && c.in_types[1] != DType::unknown)
     c.error("operands of different dtypes (" + dtype_name(c.in_types[0]) + ", " + dtype_name(c.in_types[1]) + ")");

@@ -36,6 +36,11 @@ std::string gelu(S& b, const std::string& x) {  // MXNet: 0.5 x (1 + erf(x / sqr
   auto h = b.binary("arith.mulf", b.constant(0.5), x);
   return b.binary("arith.mulf", h, b.binary("arith.addf", b.constant(1), e));
 }
+// atan2(x, sqrt(1 - x^2)): MLIR's asin/acos polynomials lose 1e-2 near |x| = 1.
+std::string asin_expr(S& b, const std::string& x) {
+  auto c = b.unary("math.sqrt", b.binary("arith.subf", b.constant(1), b.binary("arith.mulf", x, x)));
+  return b.binary("math.atan2", x, c);
+}
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 constexpr double kSeluLambda = 1.0507009873554804934193349852946;
 
@@ -175,8 +180,8 @@ const std::map<std::string, UnaryExpr>& unary_exprs() {
       {"sin", [](S& b, auto x) { return b.unary("math.sin", x); }},
       {"cos", [](S& b, auto x) { return b.unary("math.cos", x); }},
       {"tan", [](S& b, auto x) { return b.unary("math.tan", x); }},
-      {"arcsin", [](S& b, auto x) { return b.unary("math.asin", x); }},
-      {"arccos", [](S& b, auto x) { return b.unary("math.acos", x); }},
+      {"arcsin", [](S& b, auto x) { return asin_expr(b, x); }},
+      {"arccos", [](S& b, auto x) { return b.binary("arith.subf", b.constant(M_PI / 2), asin_expr(b, x)); }},
       {"arctan", [](S& b, auto x) { return b.unary("math.atan", x); }},
       {"sinh", [](S& b, auto x) { return b.unary("math.sinh", x); }},
       {"cosh", [](S& b, auto x) { return b.unary("math.cosh", x); }},

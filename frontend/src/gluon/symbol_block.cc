@@ -1,6 +1,7 @@
 // SymbolBlock: runs a loaded or traced graph through the same cached compile as hybridize().
 #include "hgc/frontend/gluon/symbol_block.h"
 
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "hgc/frontend/nd/op.h"
 #include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
+#include "hgc/onnx/onnx.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "gluon/nn/train_layers.h"
@@ -120,6 +122,18 @@ SymbolBlock::~SymbolBlock() = default;
 
 std::shared_ptr<SymbolBlock> SymbolBlock::imports(const std::string& symbol_file, const std::vector<std::string>& input_names,
                                                   const std::string& param_file) {
+  if (is_onnx_path(symbol_file)) {  // the model's initializers are its parameters
+    OnnxModel m = read_onnx_file(symbol_file);
+    auto b = std::make_shared<SymbolBlock>(m.graph, input_names.empty() ? m.inputs : input_names);
+    std::map<std::string, NDArray> arrays;
+    for (auto& [n, t] : m.params) {
+      HostTensor h(t.dtype, t.shape);
+      if (!t.bytes.empty()) std::memcpy(h.raw(), t.bytes.data(), t.bytes.size());
+      arrays.emplace(n, NDArray(h));
+    }
+    b->params().load_arrays(arrays, symbol_file);
+    return b;
+  }
   auto b = std::make_shared<SymbolBlock>(load_json_file(symbol_file), input_names);
   if (param_file.empty()) return b;
   std::map<std::string, NDArray> arrays;

@@ -11,7 +11,7 @@ using nd_detail::call;
 using nd_detail::normalize_axis;
 
 void register_movement_rules(RuleTable& t) {
-  for (const char* op : {"Reshape", "expand_dims", "squeeze"})
+  for (const char* op : {"Reshape", "_np_reshape", "expand_dims", "squeeze"})
     t.add(op, [](const GradCtx& c) -> Grads { return {reshape_to(c.og[0], c.in[0].shape())}; });
   t.add("transpose", [](const GradCtx& c) -> Grads {
     std::vector<int64_t> axes = c.attrs.is_none("axes") ? std::vector<int64_t>{} : c.attrs.tuple("axes");

@@ -19,6 +19,7 @@
 //   net->hybridize();
 //   y = (*net)(x);                // traced + compiled once; later calls run the executable
 //   net->export_model("net", 0);  // net-symbol.json + net-0000.params
+//   net->export_onnx("net.onnx", {{"data", {1, 784}}});
 //
 // Under autograd::record() a hybridized block is one tape node: a compiled forward (which
 // also outputs the values its gradient needs) and a compiled gradient graph, both from one
@@ -243,6 +244,10 @@ class HybridBlock : public Block {
   // MXNet's export: `path`-symbol.json and `path`-%04d.params (arg:/aux: names) of the graph
   // last compiled; needs a hybridized forward first, as in Gluon.
   void export_model(const std::string& path, int epoch = 0) const;
+  // The same predict-mode graph, inferred at `input_shapes` (by input name: data, or data0,
+  // data1, ...), as ONNX at `path` (opset 13..17), checked with onnx::checker (gluon/export_onnx.cc).
+  void export_onnx(const std::string& path, const std::map<std::string, std::vector<int64_t>>& input_shapes,
+                   int opset = 17) const;
   struct CacheStats {
     int64_t hits = 0, misses = 0;   // calls that found / added a cache entry (input signature)
     int64_t traces = 0;             // times hybrid_forward ran on traced values (graphs built)
