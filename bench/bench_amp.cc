@@ -96,21 +96,7 @@ int main(int argc, char** argv) try {
       const int64_t items = 20108, batch = 500;
       nd::random::seed(0);
       NDArray x = nd::random::uniform(0, 1, {batch, items}) < 0.01;
-      auto vae = std::make_shared<models::MultiVAE>(std::vector<int64_t>{200, 600, items});
-      vae->initialize(init::Xavier());
-      vae->hybridize();
-      if (amp) amp::convert_hybrid_block(vae, "bfloat16");
-      auto tr = std::make_shared<Trainer>(vae->collect_params(), "adam", std::map<std::string, double>{{"learning_rate", 1e-3}});
-      return std::function<void()>([=] {
-        NDArray l;
-        {
-          auto r = autograd::record();
-          auto [logits, mu, logvar] = vae->run3(x);
-          l = models::vae_loss(x, logits, mu, logvar, 0.2);
-        }
-        l.backward();
-        tr->step(1);
-      });
+      return bench::multivae_adam_step(x, items, true, amp);
     }, 1, 1);
   return 0;
 } catch (const hgc::Error& e) {

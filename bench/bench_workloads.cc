@@ -375,21 +375,7 @@ void multivae_step(const Options& o, bool sparse) {
   const char* w = sparse ? "W5" : "W5d";
   const char* name = sparse ? "multivae b=500 train step, sparse clicks" : "multivae b=500 train step, dense";
   train_both(o, w, name, 1, o.quick ? 1 : 2, [&](bool hybrid) {
-    nd::random::seed(0);
-    auto vae = std::make_shared<models::MultiVAE>(std::vector<int64_t>{200, 600, items});
-    vae->initialize(init::Xavier());
-    if (hybrid) vae->hybridize();
-    auto tr = std::make_shared<Trainer>(vae->collect_params(), "adam", std::map<std::string, double>{{"learning_rate", 1e-3}});
-    return std::function<void()>([=] {
-      NDArray l;
-      {
-        auto r = autograd::record();
-        auto [logits, mu, logvar] = vae->run3(x);
-        l = models::vae_loss(x, logits, mu, logvar, 0.2);
-      }
-      l.backward();
-      tr->step(1);  // the loss is already a batch mean, as the peer's
-    });
+    return bench::multivae_adam_step(x, items, hybrid);
   });
 }
 

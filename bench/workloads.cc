@@ -1,5 +1,7 @@
 #include "workloads.h"
 
+#include "multivae/multivae.h"
+
 #include <cmath>
 #include <vector>
 
@@ -78,6 +80,25 @@ std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSeque
     }
     l.backward();
     tr->step(batch);
+  };
+}
+
+std::function<void()> multivae_adam_step(NDArray x, int64_t items, bool hybrid, bool amp) {
+  nd::random::seed(0);
+  auto vae = std::make_shared<models::MultiVAE>(std::vector<int64_t>{200, 600, items});
+  vae->initialize(init::Xavier());
+  if (hybrid) vae->hybridize();
+  if (amp) amp::convert_hybrid_block(vae, "bfloat16");
+  auto tr = std::make_shared<Trainer>(vae->collect_params(), "adam", std::map<std::string, double>{{"learning_rate", 1e-3}});
+  return [=] {
+    NDArray l;
+    {
+      auto r = autograd::record();
+      auto [logits, mu, logvar] = vae->run3(x);
+      l = models::vae_loss(x, logits, mu, logvar, 0.2);
+    }
+    l.backward();
+    tr->step(1);  // the loss is already a batch mean, as the peer's
   };
 }
 

@@ -44,4 +44,9 @@ class BSTBlock : public gluon::HybridBlock {
 std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSequential> net, NDArray x, NDArray y,
                                           bool hybrid, bool amp = false);
 
+// One Mult-VAE training step (Adam 1e-3, beta 0.2) on the clicks x (batch, items), the net
+// 200-600-items Xavier-initialized from seed 0, hybridized and converted to bfloat16 AMP
+// when asked.
+std::function<void()> multivae_adam_step(NDArray x, int64_t items, bool hybrid, bool amp = false);
+
 }  // namespace hgc::bench
