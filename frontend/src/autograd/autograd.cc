@@ -161,8 +161,8 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
     grad::Grads gi;
     if (n->custom) {
       if (create_graph)
-        fail("autograd", "grad(create_graph=true) through the hybridized block '", n->op, "' is not supported; ",
-             "call hybridize(false) for higher-order gradients");
+        fail("autograd", "grad(create_graph=true) through '", n->op, "' (a hybridized block or an ",
+             "autograd::Function) is not supported; call hybridize(false) for higher-order gradients");
       gi = n->custom(og);
     } else {
       const OpDef& def = OpRegistry::global().get(n->op);
