@@ -5,6 +5,7 @@
 // accurate as BatchNorm's on the whole batch).
 #include "hgc/frontend/gluon/contrib/sync_batch_norm.h"
 
+#include "gluon/collective_order.h"
 #include "gluon/trace_refusal.h"
 #include "hgc/base/error.h"
 #include "hgc/dist/communicator.h"
@@ -44,6 +45,7 @@ class AllreduceSum : public autograd::Function {
   NDArray reduce(const NDArray& x) {
     Context ctx = x.context();
     NDArray h = x.copyto(Context()).copy();  // a contiguous host buffer of its own
+    detail::drain_comm_queues();  // after any gradient bucket already on its way (backward)
     comm_->allreduce(h.data_ptr(), static_cast<size_t>(h.size()), h.dtype());
     return ctx == Context() ? h : h.copyto(ctx);
   }
@@ -94,6 +96,7 @@ NDArray SyncBatchNorm::sync_forward(const NDArray& x, dist::Communicator& comm) 
   bshape[ax] = channels;
   // Ranks may hold different batch sizes: the total count is reduced too.
   std::vector<int64_t> count{channels == 0 ? 0 : x.size() / channels};
+  detail::drain_comm_queues();
   comm.allreduce(count);
   if (count[0] == 0) fail("gluon", "block '", name(), "': SyncBatchNorm on an empty batch on every rank");
   double n = static_cast<double>(count[0]);
