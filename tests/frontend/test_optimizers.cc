@@ -3,10 +3,13 @@
 // hand-computed values, Trainer with a scheduler, and bad input.
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include <cmath>
 #include <functional>
 
 #include "hgc/hgc.h"
+#include "hgc/runtime/thread_pool.h"
 #include "hgc/base/error.h"
 
 using namespace hgc;
@@ -263,12 +266,18 @@ TEST_CASE("optimizers: every fused step (one compiled graph per shape) equals th
        }) {
     CAPTURE(opt);
     CAPTURE(params.size());
-    std::vector<std::vector<float>> result[2];
-    for (int fused = 0; fused < 2; ++fused) {
+    // Fused and op by op; the fused step again with the pool held to one thread: `big` is
+    // large enough to run in row blocks across the pool (1001 rows: a shorter last block),
+    // which must give the same bits as running the blocks one after another.
+    std::vector<std::vector<float>> result[3];
+    for (int fused = 0; fused < 3; ++fused) {
+      std::optional<ThreadPool::Serial> serial;
+      if (fused == 2) serial.emplace();
       nd::random::seed(5);
       ParameterDict pd("f_");
       auto w = pd.get("w", ParamOptions().shape({4, 3}));
       auto b = pd.get("b", ParamOptions().shape({3}));
+      auto big = pd.get("big", ParamOptions().shape({1001, 67}));
       pd.initialize(init::Normal(1));
       P p = params;
       p["use_fused_step"] = fused;
@@ -278,14 +287,21 @@ TEST_CASE("optimizers: every fused step (one compiled graph per shape) equals th
       for (int s = 0; s < 3; ++s) {
         w->grad().assign(nd::random::normal(0, 1, {4, 3}));
         b->grad().assign(nd::random::normal(0, 1, {3}));
+        big->grad().assign(nd::random::normal(0, 1, {1001, 67}));
         void* before = w->data().data_ptr();
+        void* big_before = big->data().data_ptr();
         tr.step(2);
         CHECK(w->data().data_ptr() == before);  // updated in the parameter's own buffer
+        CHECK(big->data().data_ptr() == big_before);
       }
-      result[fused] = {w->data().to_vector<float>(), b->data().to_vector<float>()};
+      result[fused] = {w->data().to_vector<float>(), b->data().to_vector<float>(), big->data().to_vector<float>()};
     }
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < 3; ++k) {
+      int bad = 0;
       for (size_t i = 0; i < result[0][k].size(); ++i)
-        CHECK(result[1][k][i] == doctest::Approx(result[0][k][i]).epsilon(1e-5));
+        bad += !(result[1][k][i] == doctest::Approx(result[0][k][i]).epsilon(1e-5));
+      CHECK(bad == 0);
+      CHECK(result[2][k] == result[1][k]);  // row blocks in parallel == one after another
+    }
   }
 }

@@ -3,12 +3,14 @@
 // alias their inputs by reading the executable's step order.
 #include "optim/fused_update.h"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
 #include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
 #include "hgc/base/allocator.h"
+#include "hgc/runtime/thread_pool.h"
 #include "nd/detail.h"
 
 namespace hgc::gluon {
@@ -86,25 +88,46 @@ const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weigh
   std::lock_guard<std::mutex> lock(mu);
   auto& slot = cache[full];
   if (slot) return *slot;
-  Builder b;
-  build(b);
-  InferOptions o;
-  std::vector<int64_t> ones(weight.shape().size(), 1);
-  for (const std::string& a : b.arrays_) o.shapes[a] = Shape(weight.shape()), o.dtypes[a] = weight.dtype();
-  for (const std::string& s : b.scalars_) o.shapes[s] = Shape(ones), o.dtypes[s] = weight.dtype();
-  infer(b.g_, o);
   auto u = std::make_unique<FusedUpdate>();
-  u->exe_ = compile(b.g_, CompileOptions().aliasing(true));  // run with outputs on the weights
-  u->outputs_ = b.outputs_;
   u->shape_ = weight.shape();
   u->dtype_ = weight.dtype();
+  // Row blocks for the pool: a streaming update over 2^16 elements takes ~10 us or more per
+  // array on one core, well above the pool's hand-off (as compiler/src/plan.cc splits kernels).
+  int64_t rows = u->shape_.empty() ? 1 : u->shape_[0];
+  int threads = ThreadPool::global().size();
+  if (weight.size() >= (int64_t(1) << 16) && rows >= 2 && threads > 1) {
+    u->parts_ = static_cast<int>(std::min<int64_t>(threads, rows));
+    u->block_rows_ = (rows + u->parts_ - 1) / u->parts_;
+    u->parts_ = static_cast<int>((rows + u->block_rows_ - 1) / u->block_rows_);
+  }
+  auto compile_for = [&](std::vector<int64_t> shape) {
+    Builder b;
+    build(b);
+    InferOptions o;
+    std::vector<int64_t> ones(shape.size(), 1);
+    for (const std::string& a : b.arrays_) o.shapes[a] = Shape(shape), o.dtypes[a] = weight.dtype();
+    for (const std::string& s : b.scalars_) o.shapes[s] = Shape(ones), o.dtypes[s] = weight.dtype();
+    infer(b.g_, o);
+    u->outputs_ = b.outputs_;
+    return std::shared_ptr<const Executable>(compile(b.g_, CompileOptions().aliasing(true)));  // outputs on the weights
+  };
+  std::vector<int64_t> block = u->shape_;
+  if (u->parts_ > 1) block[0] = u->block_rows_;
+  u->exe_ = compile_for(block);
   u->in_place_ = aliasing_is_safe(*u->exe_, u->outputs_);
+  if (int64_t last = rows - (u->parts_ - 1) * u->block_rows_; u->parts_ > 1 && last != u->block_rows_) {
+    block[0] = last;
+    u->tail_ = compile_for(block);
+    if (u->tail_->input_names != u->exe_->input_names)
+      fail("optimizer", "fused update '", key, "': the last row block compiled with other inputs");
+    u->in_place_ = u->in_place_ && aliasing_is_safe(*u->tail_, u->outputs_);
+  }
   slot = std::move(u);
   return *slot;
 }
 
 void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::map<std::string, double>& scalars) const {
-  const Executable& exe = *exe_;
+  const Executable& exe = *exe_;  // the input and output order is the same in tail_
   std::vector<HostTensor> scalar_tensors;  // kept alive through execute()
   scalar_tensors.reserve(exe.input_names.size());
   std::vector<const void*> in(exe.input_names.size());
@@ -137,8 +160,26 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
       out[k] = scratch.back().raw();
     }
   }
-  PooledBuffer arena(static_cast<std::size_t>(exe.arena_bytes));
-  exe.execute(in, out, arena.get());
+  if (parts_ == 1) {
+    PooledBuffer arena(static_cast<std::size_t>(exe.arena_bytes));
+    exe.execute(in, out, arena.get());
+  } else {
+    // Block c: rows [c * block_rows_, ...) of every array, the same scalars.
+    int64_t row_bytes = static_cast<int64_t>(dtype_size(dtype_));
+    for (size_t d = 1; d < shape_.size(); ++d) row_bytes *= shape_[d];
+    std::vector<char> is_array(in.size());
+    for (size_t i = 0; i < in.size(); ++i) is_array[i] = arrays.count(exe.input_names[i]) > 0;
+    ThreadPool::global().parallel_for(parts_, [&](int c) {
+      const Executable& e = (c == parts_ - 1 && tail_) ? *tail_ : exe;
+      int64_t off = c * block_rows_ * row_bytes;
+      std::vector<const void*> bin(in.size());
+      std::vector<void*> bout(out.size());
+      for (size_t i = 0; i < in.size(); ++i) bin[i] = is_array[i] ? static_cast<const char*>(in[i]) + off : in[i];
+      for (size_t k = 0; k < out.size(); ++k) bout[k] = static_cast<char*>(out[k]) + off;
+      PooledBuffer arena(static_cast<std::size_t>(e.arena_bytes));
+      e.execute(bin, bout, arena.get());
+    });
+  }
   if (!in_place_)
     for (size_t k = 0; k < outputs_.size(); ++k)
       std::memcpy(arrays.at(outputs_[k]).data_ptr(), scratch[k].raw(), scratch[k].nbytes());

@@ -61,8 +61,17 @@ class FusedUpdate {
   bool in_place() const { return in_place_; }
   // Compiled kernels and library calls per run; for tests.
   size_t steps() const { return exe_->steps.size(); }
+  // Row blocks a run is cut into across the thread pool (1: one call on the whole array).
+  int parts() const { return parts_; }
 
  private:
+  // A large update runs as `parts_` calls on consecutive row blocks (axis 0), spread over
+  // the pool: every output element reads only the same element of the arrays (and the
+  // scalars), so the blocks are independent and the result is the same bits. exe_ serves
+  // blocks of block_rows_ rows, tail_ the last one when it is shorter.
+  int parts_ = 1;
+  int64_t block_rows_ = 0;
+  std::shared_ptr<const Executable> tail_;
   std::shared_ptr<const Executable> exe_;
   std::vector<std::string> outputs_;  // the array each output replaces, in output order
   std::vector<int64_t> shape_;
