@@ -5,6 +5,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -130,6 +135,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
     : ds_(std::move(dataset)), opts_(std::move(opts)) {
   if (!ds_) fail("data", "DataLoader needs a dataset");
   if (opts_.batch_size_ < 1) fail("data", "DataLoader: batch_size must be >= 1, got ", opts_.batch_size_);
+  if (opts_.num_workers_ < 0 || opts_.prefetch_ < 0)
+    fail("data", "DataLoader: num_workers and prefetch must be >= 0, got ", opts_.num_workers_, " and ", opts_.prefetch_);
   const std::string& l = opts_.last_batch_;
   if (l != "keep" && l != "discard" && l != "rollover")
     fail("data", "DataLoader: last_batch '", l, "' is not keep, discard or rollover");
@@ -150,6 +157,15 @@ size_t DataLoader::num_batches() const {
   return opts_.last_batch_ == "keep" ? (n + b - 1) / b : n / b;
 }
 
+DataLoader::iterator DataLoader::start_epoch() {
+  prefetch_.reset();  // the last epoch's workers stop
+  if (opts_.num_workers_ > 0 && !batches_.empty()) {
+    int depth = opts_.prefetch_ > 0 ? opts_.prefetch_ : 2 * opts_.num_workers_;
+    prefetch_ = std::make_shared<Prefetcher>(*this, opts_.num_workers_, depth);
+  }
+  return iterator(this, 0);
+}
+
 DataLoader::iterator DataLoader::begin() {
   if (opts_.batch_sampler_) {
     batches_ = opts_.batch_sampler_->epoch();
@@ -157,7 +173,7 @@ DataLoader::iterator DataLoader::begin() {
     for (const auto& b : batches_)
       for (int64_t i : b)
         if (i < 0 || i >= ds_->size()) fail("data", "DataLoader: sampler index ", i, " outside the dataset of ", ds_->size());
-    return iterator(this, 0);
+    return start_epoch();
   }
   std::vector<int64_t> order(ds_->size());
   std::iota(order.begin(), order.end(), 0);
@@ -188,22 +204,89 @@ DataLoader::iterator DataLoader::begin() {
     }
     batches_.push_back(std::move(chunk));
   }
-  return iterator(this, 0);
+  return start_epoch();
 }
+
+std::vector<NDArray> DataLoader::make_batch(const std::vector<int64_t>& idx) const {
+  if (opts_.batchify_fn_) {
+    std::vector<std::vector<NDArray>> samples;
+    for (int64_t i : idx) samples.push_back(ds_->get(i));
+    return opts_.batchify_fn_(samples);
+  }
+  return ds_->batch(idx);
+}
+
+// One epoch's workers: each takes the next batch number, at most `depth` ahead of the
+// consumer, makes it, and files it under its number; get(k) waits for batch k. A worker's
+// error is rethrown by get() for its batch. Destruction stops the workers after the batch
+// each is making.
+class DataLoader::Prefetcher {
+ public:
+  Prefetcher(const DataLoader& l, int workers, int depth) : loader_(l), batches_(l.batches_), depth_(depth) {
+    for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
+  }
+  ~Prefetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  std::vector<NDArray> get(size_t k) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return ready_.count(k) || errors_.count(k); });
+    consumed_ = std::max(consumed_, k + 1);
+    cv_.notify_all();
+    if (auto e = errors_.find(k); e != errors_.end()) std::rethrow_exception(e->second);
+    std::vector<NDArray> b = std::move(ready_.at(k));
+    ready_.erase(k);
+    return b;
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      size_t k;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || next_ >= batches_.size() || next_ < consumed_ + depth_; });
+        if (stop_ || next_ >= batches_.size()) return;
+        k = next_++;
+      }
+      std::vector<NDArray> b;
+      std::exception_ptr err;
+      try {
+        b = loader_.make_batch(batches_[k]);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (err) errors_[k] = err;
+        else ready_[k] = std::move(b);
+      }
+      cv_.notify_all();
+    }
+  }
+  const DataLoader& loader_;
+  const std::vector<std::vector<int64_t>> batches_;  // this epoch's, whatever begin() does next
+  const size_t depth_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t next_ = 0, consumed_ = 0;
+  std::map<size_t, std::vector<NDArray>> ready_;
+  std::map<size_t, std::exception_ptr> errors_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
 
 void DataLoader::iterator::load() {
   if (!loader_ || pos_ >= loader_->batches_.size()) {
     batch_.clear();
     return;
   }
-  const auto& idx = loader_->batches_[pos_];
-  if (loader_->opts_.batchify_fn_) {
-    std::vector<std::vector<NDArray>> samples;
-    for (int64_t i : idx) samples.push_back(loader_->ds_->get(i));
-    batch_ = loader_->opts_.batchify_fn_(samples);
-  } else {
-    batch_ = loader_->ds_->batch(idx);
-  }
+  batch_ = loader_->prefetch_ ? loader_->prefetch_->get(pos_) : loader_->make_batch(loader_->batches_[pos_]);
 }
 
 DataLoader::iterator& DataLoader::iterator::operator++() {

@@ -83,6 +83,14 @@ struct DataLoaderOptions {
   // of one unsharded loader with num_parts times the batch size. Exclusive with batch_sampler
   // (its batches are final).
   int64_t num_parts_ = 1, part_index_ = 0;
+  // MXNet's num_workers / prefetch: with workers, batches are made on that many background
+  // threads, at most `prefetch` (default 2 * num_workers) ahead of the consumer, and handed
+  // out in order, so preparing batch k+1 overlaps the training step on batch k. The dataset
+  // (its get/batch and transforms) is then called from several threads at once; random
+  // transforms draw from the global generator in whatever order the workers run.
+  int num_workers_ = 0, prefetch_ = 0;
+  DataLoaderOptions& num_workers(int n) { num_workers_ = n; return *this; }
+  DataLoaderOptions& prefetch(int n) { prefetch_ = n; return *this; }
   DataLoaderOptions& batch_size(int64_t b) { batch_size_ = b; return *this; }
   DataLoaderOptions& shard(int64_t num_parts, int64_t part_index) {
     num_parts_ = num_parts;
@@ -129,6 +137,11 @@ class DataLoader {
   uint64_t epoch_ = 0;
   std::vector<int64_t> leftover_;               // rollover: carried into the next epoch
   std::vector<std::vector<int64_t>> batches_;   // this epoch's sample indices per batch
+  // The batch of samples `idx` (batchify_fn or Dataset::batch).
+  std::vector<NDArray> make_batch(const std::vector<int64_t>& idx) const;
+  class Prefetcher;  // num_workers > 0: this epoch's background workers (data.cc)
+  iterator start_epoch();
+  std::shared_ptr<Prefetcher> prefetch_;
 };
 
 }  // namespace hgc::gluon::data
