@@ -216,7 +216,7 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
   }
   // Under autograd::record(): the compiled forward, one tape node, a compiled backward.
   if (hybridized_ && !trace::active()) {
-    if (!autograd::is_recording()) return run_cached(xs);
+    if (!autograd::is_recording()) return op_hook_ ? run_monitored(xs) : run_cached(xs);
     Context ctx = context_of(xs, name());
     if (ctx.device_type == DeviceType::gpu)
       fail("autograd", "hybridized block '", name(), "' on ", ctx.str(), ": autograd on gpu contexts is not supported ",
