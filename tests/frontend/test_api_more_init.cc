@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "hgc/frontend/init/fused_rnn.h"
 #include "hgc/frontend/init/init_more.h"
 
 using namespace hgc;
@@ -84,4 +85,51 @@ TEST_CASE("init: Bilinear kernel and LSTMBias") {
   CHECK_THROWS_AS(init::LSTMBias().init_weight("b", odd), Error);
   NDArray w3 = nd::zeros({2, 2, 2});
   CHECK_THROWS_AS(init::Bilinear().init_weight("w", w3), Error);
+}
+
+namespace {
+// Records the names and shapes it is asked to fill, filling each with a distinct constant.
+struct Recorder : Initializer {
+  std::shared_ptr<std::vector<std::pair<std::string, std::vector<int64_t>>>> seen =
+      std::make_shared<std::vector<std::pair<std::string, std::vector<int64_t>>>>();
+  void init_weight(const std::string& name, NDArray& arr) const override {
+    seen->emplace_back(name, arr.shape());
+    arr.fill_(double(seen->size()));
+  }
+  std::string dumps() const override { return "[\"recorder\", {}]"; }
+  std::shared_ptr<Initializer> clone() const override { return std::make_shared<Recorder>(*this); }
+};
+}  // namespace
+
+TEST_CASE("init: FusedRNN fills the RNN op's flat layout gate by gate") {
+  // LSTM, 1 layer, H = 2, input 3: weights 4*2*3 + 4*2*2 = 40, biases 2 * 8 = 16.
+  auto rec = std::make_shared<Recorder>();
+  NDArray p = nd::zeros({56});
+  init::FusedRNN(rec, 2, 1, "lstm", false, 1.5).init_weight("rnn_parameters", p);
+  REQUIRE(rec->seen->size() == 8);
+  CHECK((*rec->seen)[0].first == "l0_i2h_i_weight");
+  CHECK((*rec->seen)[0].second == std::vector<int64_t>{2, 3});
+  CHECK((*rec->seen)[5].first == "l0_h2h_f_weight");
+  CHECK((*rec->seen)[5].second == std::vector<int64_t>{2, 2});
+  std::vector<float> v = p.to_vector<float>();
+  CHECK(v[0] == 1);    // i2h_i block: 6 values of 1
+  CHECK(v[6] == 2);    // i2h_f block
+  CHECK(v[24] == 5);   // h2h_i block starts after 4 * 6
+  CHECK(v[39] == 8);
+  // biases: i2h (i f c o) then h2h (i f c o); the forget gates hold forget_bias
+  std::vector<float> bias(v.begin() + 40, v.end());
+  CHECK(bias == std::vector<float>{0, 0, 1.5, 1.5, 0, 0, 0, 0, 0, 0, 1.5, 1.5, 0, 0, 0, 0});
+  // bidirectional GRU, 2 layers, H = 2, input 3: layer 1's i2h takes D*H = 4 inputs.
+  auto rec2 = std::make_shared<Recorder>();
+  int64_t n = 2 * (3 * 2 * 3 + 3 * 2 * 2) + 2 * (3 * 2 * 4 + 3 * 2 * 2) + 2 * 2 * 2 * 6;
+  NDArray q = nd::zeros({n});
+  init::FusedRNN(rec2, 2, 2, "gru", true).init_weight("p", q);
+  CHECK(rec2->seen->size() == 24);
+  CHECK((*rec2->seen)[6].first == "r0_i2h_r_weight");
+  CHECK((*rec2->seen)[12].first == "l1_i2h_r_weight");
+  CHECK((*rec2->seen)[12].second == std::vector<int64_t>{2, 4});
+  NDArray bad = nd::zeros({57});
+  CHECK_THROWS_AS(init::FusedRNN(rec, 2, 1, "lstm").init_weight("p", bad), Error);
+  CHECK_THROWS_AS(init::FusedRNN(rec, 2, 1, "transformer"), Error);
+  CHECK_THROWS_AS(init::FusedRNN(nullptr, 2, 1, "gru"), Error);
 }
