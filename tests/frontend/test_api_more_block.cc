@@ -9,7 +9,9 @@
 #include <fstream>
 
 #include "api_more_util.h"
+#include "hgc/frontend/autograd/get_symbol.h"
 #include "hgc/frontend/gluon/file_utils.h"
+#include "hgc/frontend/gluon/symbol_block.h"
 #include "hgc/frontend/gluon/loss_sdml.h"
 #include "hgc/frontend/gluon/nn/basic_layers.h"
 #include "hgc/frontend/gluon/nn/sequential.h"
@@ -171,4 +173,23 @@ TEST_CASE("utils: check_sha1 (FIPS 180 vectors), replace_file") {
   CHECK_THROWS_AS(utils::check_sha1(f, "00"), Error);
   CHECK_THROWS_AS(utils::replace_file(f, g), Error);
   std::filesystem::remove(g);
+}
+
+TEST_CASE("autograd: get_symbol replays the recorded ops") {
+  NDArray a = nd::array({0.5f, -1, 2}), b = nd::array({1, 2, -0.5f});
+  a.attach_grad();
+  b.attach_grad();
+  NDArray y;
+  {
+    auto rec = autograd::record();
+    y = nd::tanh(a * b) + a * 3;
+  }
+  Symbol s = autograd::get_symbol(y);
+  auto args = s.list_arguments();
+  CHECK(args == std::vector<std::string>{"var0", "var1"});
+  auto blk = std::make_shared<SymbolBlock>(s, std::vector<std::string>{"var0", "var1"});
+  NDArray a2 = nd::array({1, 0, -1}), b2 = nd::array({2, 3, 4});
+  std::vector<NDArray> out = (*blk)(std::vector<NDArray>{a2, b2});
+  test::check_close(out.at(0), nd::tanh(a2 * b2) + a2 * 3, 1e-6);
+  CHECK_THROWS_AS(autograd::get_symbol(nd::ones({2})), Error);
 }
