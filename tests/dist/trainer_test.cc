@@ -100,6 +100,9 @@ TEST_CASE("dist worker: trainer equivalence" * doctest::skip()) {
     data::DataLoader shard(ds, data::DataLoaderOptions(kB).shuffle(true).seed(11).shard(2, comm->rank()));
     auto got = train(*net, shard, trainer, kB);
     CHECK(trainer.comm_stats().buckets > 1);
+    // From the second step on, buckets left during backward (imperative: per parameter;
+    // hybridized: when the compiled gradient graph has written them).
+    CHECK(trainer.comm_stats().started_in_backward >= (kSteps - 1) * int64_t(trainer.comm_stats().buckets));
 
     auto ref_net = small_mlp(7);
     if (c.hybrid) ref_net->hybridize();
@@ -111,6 +114,58 @@ TEST_CASE("dist worker: trainer equivalence" * doctest::skip()) {
     std::printf("rank %d: %s %s: max |2x%lld - 1x%lld| = %.3g\n", comm->rank(), c.opt.c_str(),
                 c.hybrid ? "hybridized" : "imperative", static_cast<long long>(kB), static_cast<long long>(2 * kB), d);
   }
+}
+
+// Buckets start during backward, so a gradient changed before step() would be lost: it is an
+// error naming the parameter; allreduce_grads() + change + update() and start_in_backward(false)
+// are the ways to modify gradients (both equal one process with the same change).
+TEST_CASE("dist worker: gradients changed after backward" * doctest::skip()) {
+  auto comm = dist::world();
+  auto ds = samples();
+  loss::SoftmaxCrossEntropyLoss ce;
+  auto one_step = [&](nn::HybridSequential& net, Trainer& t, int mode) {
+    data::DataLoader shard(ds, data::DataLoaderOptions(kB).shard(2, comm->rank()));
+    for (const auto& b : shard) {
+      NDArray l;
+      {
+        auto r = autograd::record();
+        l = ce(net(b[0]), b[1]);
+      }
+      l.backward();
+      if (mode == 1) t.allreduce_grads();
+      for (auto& p : net.collect_params().values()) p->grad() *= 0.5;  // "clipping"
+      if (mode == 1) t.update(kB);
+      else t.step(kB);
+    }
+  };
+  auto net = small_mlp(7);
+  Trainer t(net->collect_params(), "sgd", {{"learning_rate", 0.1}}, nullptr, "dist_sync");
+  // The first step lays the buckets out (nothing started in backward yet): no error.
+  data::DataLoader shard(ds, data::DataLoaderOptions(kB).shard(2, comm->rank()));
+  NDArray l;
+  {
+    auto r = autograd::record();
+    l = ce((*net)((*shard.begin())[0]), (*shard.begin())[1]);
+  }
+  l.backward();
+  t.step(kB);
+  CHECK_THROWS_WITH_AS(one_step(*net, t, 0), doctest::Contains("changed between backward and step()"), Error);
+  std::printf("rank %d: a gradient changed after backward is named\n", comm->rank());
+
+  // Each net right after its seed: the deferred weights are drawn at its first forward.
+  auto a = small_mlp(7);
+  Trainer ta(a->collect_params(), "sgd", {{"learning_rate", 0.1}}, nullptr, "dist_sync", false);
+  one_step(*a, ta, 1);
+  auto b = small_mlp(7);
+  Trainer tb(b->collect_params(), "sgd", {{"learning_rate", 0.1}}, nullptr, "dist_sync");
+  tb.set_kvstore_options(KVStoreOptions().start_in_backward(false));
+  one_step(*b, tb, 0);
+  std::vector<std::vector<float>> va, vb;
+  for (auto& p : a->collect_params().values()) va.push_back(p->data().to_vector<float>());
+  for (auto& p : b->collect_params().values()) vb.push_back(p->data().to_vector<float>());
+  CHECK(max_diff(va, vb) <= 1e-6);
+  CHECK(tb.comm_stats().started_in_backward == 0);
+  std::printf("rank %d: allreduce_grads + change + update == start_in_backward(false)\n", comm->rank());
 }
 
 TEST_CASE("dist worker: broadcast after deferred init" * doctest::skip()) {
@@ -314,7 +369,8 @@ TEST_CASE("dist: Trainer dist_sync on 2 ranks (gloo) equals 1 rank with twice th
           doctest::test_suite("dist_sample")) {
   Shell r = launch_workers(2, "gloo", "dist worker: trainer equivalence,dist worker: broadcast after deferred init,"
                                       "dist worker: mismatched models,dist worker: metrics over ranks,"
-                                      "dist worker: contexts and the two halves");
+                                      "dist worker: contexts and the two halves,"
+                                      "dist worker: gradients changed after backward");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK(r.out.find("[rank 1] rank 1: adam hybridized") != std::string::npos);
@@ -322,6 +378,9 @@ TEST_CASE("dist: Trainer dist_sync on 2 ranks (gloo) equals 1 rank with twice th
   CHECK(r.out.find("[rank 1] rank 1: [trainer] kvstore dist_sync: the ranks' models differ") != std::string::npos);
   CHECK(r.out.find("[rank 1] rank 1: global accuracy 0.60") != std::string::npos);
   CHECK(r.out.find("[rank 1] rank 1: 2 contexts x 2 ranks, allreduce_grads + update") != std::string::npos);
+  CHECK(r.out.find("[rank 0] rank 0: a gradient changed after backward is named") != std::string::npos);
+  CHECK(r.out.find("[rank 1] rank 1: allreduce_grads + change + update == start_in_backward(false)") !=
+        std::string::npos);
 }
 
 TEST_CASE("dist: Trainer dist_sync on 2 ranks (mpi) equals 1 rank with twice the batch") {

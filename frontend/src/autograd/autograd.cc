@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 
 #include "autograd/tape.h"
 #include "autograd/grad_rules.h"
@@ -81,6 +82,35 @@ void record_custom(const std::string& name, const std::vector<NDArray>& inputs, 
                    std::function<std::vector<NDArray>(const std::vector<NDArray>& og)> fn) {
   attach(name, {}, inputs, outputs, std::move(fn));
 }
+
+namespace {
+std::mutex g_hooks_mu;
+std::map<int, GradReadyHook>& ready_hooks() {
+  static std::map<int, GradReadyHook> h;
+  return h;
+}
+int g_next_hook = 0;
+}  // namespace
+
+int add_grad_ready_hook(GradReadyHook hook) {
+  std::lock_guard<std::mutex> lock(g_hooks_mu);
+  ready_hooks()[g_next_hook] = std::move(hook);
+  return g_next_hook++;
+}
+
+void remove_grad_ready_hook(int id) {
+  std::lock_guard<std::mutex> lock(g_hooks_mu);
+  ready_hooks().erase(id);
+}
+
+void notify_grad_ready(const NDArray& grad) {
+  std::vector<GradReadyHook> hooks;
+  {
+    std::lock_guard<std::mutex> lock(g_hooks_mu);
+    for (const auto& [id, h] : ready_hooks()) hooks.push_back(h);
+  }
+  for (const auto& h : hooks) h(grad);
+}
 }  // namespace tape
 
 namespace {
@@ -102,9 +132,14 @@ struct Result {
   std::vector<std::shared_ptr<AGEntry>> variables;    // the variables reached
 };
 
+// Called by run_backward for a variable as soon as its gradient is complete (the last node
+// contributing to it has run), so backward() can write it and tell the ready hooks while
+// the rest of the graph is still being differentiated.
+using OnFinal = std::function<void(const std::shared_ptr<AGEntry>&, const NDArray&)>;
+
 // The core of backward and grad(): gradients of the heads for every taped value reached.
 Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, bool retain_graph,
-                    bool create_graph) {
+                    bool create_graph, const OnFinal& on_final = nullptr) {
   if (!head_grads.empty() && head_grads.size() != heads.size())
     fail("autograd", "backward: ", heads.size(), " heads but ", head_grads.size(), " head gradients");
   Result res;
@@ -143,10 +178,27 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
     for (const NDArray& x : n->inputs) visit_entry(x.ag_entry());
   }
   std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a->seq > b->seq; });
+  // The last node (in processing order) that feeds each variable: after it, its gradient is final.
+  std::map<const AGEntry*, size_t> last_use;
+  if (on_final)
+    for (size_t i = 0; i < nodes.size(); ++i)
+      for (const NDArray& x : nodes[i]->inputs)
+        if (const auto& e = x.ag_entry(); e && e->is_variable()) last_use[e.get()] = i;
 
   autograd::Scope scope(create_graph, autograd::is_training());
   const grad::RuleTable& rules = grad::RuleTable::global();
-  for (const auto& n : nodes) {
+  auto finalize = [&](size_t ni) {
+    for (const NDArray& x : nodes[ni]->inputs) {
+      const auto& e = x.ag_entry();
+      if (!e || !e->is_variable()) continue;
+      auto lu = last_use.find(e.get());
+      if (lu == last_use.end() || lu->second != ni) continue;
+      last_use.erase(lu);  // an input used twice by this node is final once
+      if (auto it = res.grads.find(key_of(e)); it != res.grads.end()) on_final(e, it->second);
+    }
+  };
+  for (size_t ni = 0; ni < nodes.size(); ++ni) {
+    const auto& n = nodes[ni];
     std::vector<NDArray> og(n->out_entries.size());  // outputs may be released
     bool any = false;
     for (size_t i = 0; i < og.size(); ++i)
@@ -154,15 +206,18 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
         og[i] = it->second;
         any = true;
       }
-    if (!any) continue;
+    if (!any) {
+      if (on_final) finalize(ni);
+      continue;
+    }
     if (n->released)
       fail("autograd", "backward: the graph through '", n->op, "' was already freed by an earlier backward; pass ",
            "retain_graph=true to backpropagate through it twice");
     grad::Grads gi;
     if (n->custom) {
       if (create_graph)
-        fail("autograd", "grad(create_graph=true) through the hybridized block '", n->op, "' is not supported; ",
-             "call hybridize(false) for higher-order gradients");
+        fail("autograd", "grad(create_graph=true) through '", n->op, "' (a hybridized block or an ",
+             "autograd::Function) is not supported; call hybridize(false) for higher-order gradients");
       gi = n->custom(og);
     } else {
       const OpDef& def = OpRegistry::global().get(n->op);
@@ -186,6 +241,7 @@ Result run_backward(const std::vector<NDArray>& heads, const std::vector<NDArray
              nd_detail::shape_str(gi[i].shape()), " for an input of shape ", nd_detail::shape_str(n->inputs[i].shape()));
       accumulate(res.grads, key_of(e), create_graph ? gi[i] : gi[i].detach());
     }
+    if (on_final) finalize(ni);
   }
   if (!retain_graph)
     for (const auto& n : nodes) {
@@ -206,15 +262,21 @@ void mark_variables(std::vector<NDArray>& variables, GradReq req) {
 }
 
 void backward(const std::vector<NDArray>& heads, const std::vector<NDArray>& head_grads, bool retain_graph) {
-  Result r = run_backward(heads, head_grads, retain_graph, false);
-  autograd::Scope off(false, is_training());
-  for (const auto& e : r.variables) {
-    auto it = r.grads.find(key_of(e));
-    if (it == r.grads.end() || e->req == GradReq::null_req) continue;
+  // Each variable's gradient is written as soon as it is final, and the ready hooks told, so
+  // a data-parallel Trainer can start reducing it while backward goes on.
+  std::map<const AGEntry*, bool> written;
+  auto write = [&](const std::shared_ptr<AGEntry>& e, const NDArray& total) {
+    if (e->req == GradReq::null_req || written[e.get()]) return;
+    written[e.get()] = true;
+    autograd::Scope off(false, is_training());
     NDArray g = e->grad;
-    if (e->req == GradReq::write) nd_detail::write_into(g, it->second, "backward (grad_req write)");
-    else nd_detail::write_into(g, g + it->second, "backward (grad_req add)");
-  }
+    if (e->req == GradReq::write) nd_detail::write_into(g, total, "backward (grad_req write)");
+    else nd_detail::write_into(g, g + total, "backward (grad_req add)");
+    tape::notify_grad_ready(g);
+  };
+  Result r = run_backward(heads, head_grads, retain_graph, false, write);
+  for (const auto& e : r.variables)  // heads that are variables, and any not reached by a node
+    if (auto it = r.grads.find(key_of(e)); it != r.grads.end()) write(e, it->second);
 }
 
 std::vector<NDArray> grad(const std::vector<NDArray>& heads, const std::vector<NDArray>& variables,

@@ -47,6 +47,12 @@ void record(const std::string& op, const AttrMap& attrs, const std::vector<NDArr
 // Tapes an opaque call named `name` (for errors) whose backward is `fn`.
 void record_custom(const std::string& name, const std::vector<NDArray>& inputs, std::vector<NDArray>& outputs,
                    std::function<std::vector<NDArray>(const std::vector<NDArray>& og)> fn);
+// Hooks told, during autograd::backward() (not grad()), each variable gradient buffer as soon
+// as its value is written: every contribution is in (dist_sync starts reducing it then).
+using GradReadyHook = std::function<void(const NDArray& grad)>;
+int add_grad_ready_hook(GradReadyHook hook);
+void remove_grad_ready_hook(int id);
+void notify_grad_ready(const NDArray& grad);
 }  // namespace tape
 
 }  // namespace hgc

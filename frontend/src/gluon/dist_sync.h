@@ -2,8 +2,11 @@
 // bucketed gradient allreduce on a communication thread.
 #pragma once
 #include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -28,6 +31,9 @@ class DistSync {
   // its bucket is back (the optimizer's update), while later buckets are still reduced.
   void reduce(const std::vector<std::shared_ptr<Parameter>>& params, const std::function<void(size_t)>& ready);
   CommStats& stats() { return stats_; }
+  // Waits until the communication thread is idle: a collective the training thread issues
+  // meanwhile (SyncBatchNorm's) then has the same place in every rank's sequence.
+  void drain();
 
  private:
   struct Bucket {
@@ -35,18 +41,34 @@ class DistSync {
     std::vector<size_t> params;   // indices into the trainer's parameters, reverse order
     std::vector<size_t> offsets;  // byte offset of each in data
     std::vector<char> data;
+    std::vector<uint64_t> sums;   // fingerprints of the packed gradients (started in backward)
     bool done = false;
     std::exception_ptr error;
   };
   void comm_loop();
   void submit(size_t b);
   void wait(size_t b);
+  // Buckets started during backward: the ready hook, the packing, the step's check.
+  void on_grad_ready(const NDArray& grad);
+  void pack(size_t b);
+  void map_gradients();
+  void check_unchanged(size_t b);
 
   KVStoreOptions opts_;
   std::shared_ptr<dist::Communicator> comm_;
   bool started_ = false;
   std::vector<Bucket> buckets_;
   CommStats stats_;
+  // Started during backward: parameter index by gradient buffer, which have been written
+  // this step, and how many buckets (in order) have been submitted.
+  const std::vector<std::shared_ptr<Parameter>>* params_ = nullptr;
+  std::map<const void*, size_t> by_grad_;
+  std::vector<char> written_;
+  std::vector<char> early_ok_;  // per bucket: every parameter single-context, grad_req write
+  size_t next_early_ = 0;
+  std::string changed_;         // a gradient written twice before step() (named in the error)
+  int hook_ = -1;
+  int drain_id_ = -1;
   // The communication thread and its queue of bucket indices.
   std::thread thread_;
   std::mutex mu_;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "gluon/hybrid_cached.h"
+#include "gluon/trace_refusal.h"
 #include "hgc/frontend/amp/amp.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/gluon/block.h"
@@ -170,6 +171,7 @@ std::vector<NDArray> HybridBlock::hybrid_forward_multi(const std::vector<NDArray
 
 void HybridBlock::hybridize(bool active, const HybridizeOptions& opts) {
   hybridized_ = active;
+  imperative_modes_ = 0;
   opts_ = opts;
   // amp::init(): the default mixed precision of blocks that choose none.
   if (opts_.compile.amp == DType::unknown) opts_.compile.amp = amp::default_target();
@@ -215,13 +217,23 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
     return hybrid_forward_multi(xs);
   }
   // Under autograd::record(): the compiled forward, one tape node, a compiled backward.
-  if (hybridized_ && !trace::active()) {
-    if (!autograd::is_recording()) return op_hook_ ? run_monitored(xs) : run_cached(xs);
-    Context ctx = context_of(xs, name());
-    if (ctx.device_type == DeviceType::gpu)
-      fail("autograd", "hybridized block '", name(), "' on ", ctx.str(), ": autograd on gpu contexts is not supported ",
-           "yet; record on cpu, or call the block outside autograd::record()");
-    return run_recorded(xs);
+  unsigned mode = is_training() ? 2u : 1u;
+  if (hybridized_ && !trace::active() && !(imperative_modes_ & mode)) {
+    detail::take_trace_refusal();
+    try {
+      if (!autograd::is_recording()) return op_hook_ ? run_monitored(xs) : run_cached(xs);
+      Context ctx = context_of(xs, name());
+      if (ctx.device_type == DeviceType::gpu)
+        fail("autograd", "hybridized block '", name(), "' on ", ctx.str(), ": autograd on gpu contexts is not ",
+             "supported yet; record on cpu, or call the block outside autograd::record()");
+      return run_recorded(xs);
+    } catch (const Error&) {
+      std::string why = detail::take_trace_refusal();
+      if (why.empty()) throw;
+      imperative_modes_ |= mode;
+      if (log_enabled("compile"))
+        log_line("compile " + name() + " " + (mode == 2 ? "training" : "predict") + " runs imperatively: " + why);
+    }
   }
   infer_deferred(xs);
   return hybrid_forward_multi(xs);

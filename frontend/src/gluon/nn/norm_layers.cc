@@ -55,7 +55,10 @@ std::string LayerNorm::repr() const {
          ", scale=" + py(opts_.scale_) + ", in_channels=" + chans(gamma) + ")";
 }
 
-BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : HybridBlock("batchnorm", std::move(args)), opts_(opts) {
+BatchNorm::BatchNorm(NormOptions opts, BlockArgs args) : BatchNorm("batchnorm", opts, std::move(args)) {}
+
+BatchNorm::BatchNorm(const std::string& hint, NormOptions opts, BlockArgs args)
+    : HybridBlock(hint, std::move(args)), opts_(opts) {
   auto scope = name_scope();
   std::vector<int64_t> s{opts_.in_channels_};
   gamma = params().get("gamma", ParamOptions().shape(s).init("ones").grad_req(opts_.scale_ ? "write" : "null"));

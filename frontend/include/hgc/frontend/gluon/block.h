@@ -305,6 +305,9 @@ class HybridBlock : public Block {
   std::vector<NDArray> run_recorded(const std::vector<NDArray>& xs);
   std::shared_ptr<Backward> build_backward(Cached& c, const std::vector<NDArray>& xs, std::vector<bool> need);
   bool hybridized_ = false;
+  // Modes (bit 0 predict, bit 1 training) whose trace a child refused (trace_refusal.h):
+  // they run imperatively until the next hybridize().
+  unsigned imperative_modes_ = 0;
   // Compile events of this block's graphs (shared with them: a tape node may outlive a call).
   struct Counters;
   std::vector<std::vector<bool>> dynamic_masks(const std::vector<NDArray>& xs) const;

@@ -15,7 +15,9 @@
 // and dtypes (an error names the first difference), then takes rank 0's values (broadcast;
 // parameters whose shape was deferred to the first forward included). Every step sums the
 // gradients over the ranks in buckets (~25 MiB, reverse registration order, reduced on a
-// communication thread while the optimizer updates the buckets already back) and scales
+// communication thread while the optimizer updates the buckets already back; from the
+// second step on a bucket starts during backward, as soon as backward has written all of its
+// gradients, as with DDP and Horovod) and scales
 // them by 1 / (batch_size * num_workers): the update is the mean over the global batch, as
 // with Horovod's DistributedTrainer, PyTorch's DDP and MXNet's kvstore "horovod". (MXNet's
 // parameter-server dist_sync summed without the 1 / num_workers, an N-times larger step for
@@ -42,9 +44,16 @@ class DistSync;
 struct KVStoreOptions {
   size_t bucket_bytes_ = 25u << 20;   // gradients fused per allreduce (at least one parameter)
   bool overlap_ = true;               // allreduce on a communication thread
+  // With overlap: a bucket starts during backward once all its gradients are written (single-
+  // context parameters with grad_req write). The bucket carries the values backward wrote:
+  // to change gradients before reducing (clipping local gradients), turn this off, or call
+  // allreduce_grads(), clip the reduced gradients, then update() (MXNet's recipe). A gradient
+  // changed between backward and step() is an error naming it, not a silent loss.
+  bool start_in_backward_ = true;
   std::shared_ptr<dist::Communicator> comm_;  // null: hgc::dist::world()
   KVStoreOptions& bucket_bytes(size_t b) { bucket_bytes_ = b; return *this; }
   KVStoreOptions& overlap(bool on) { overlap_ = on; return *this; }
+  KVStoreOptions& start_in_backward(bool on) { start_in_backward_ = on; return *this; }
   KVStoreOptions& communicator(std::shared_ptr<dist::Communicator> c) { comm_ = std::move(c); return *this; }
 };
 
@@ -56,6 +65,7 @@ struct CommStats {
   double exposed_seconds = 0;   // the step waiting for communication
   size_t buckets = 0;           // per step
   size_t bytes = 0;             // reduced per step
+  int64_t started_in_backward = 0;  // buckets whose allreduce began during backward
 };
 
 // gluon.Trainer: applies an optimizer to a set of parameters after backward.

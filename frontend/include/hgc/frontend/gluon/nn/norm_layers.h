@@ -57,6 +57,11 @@ class BatchNorm : public HybridBlock {
   std::string repr() const override;
   std::shared_ptr<Parameter> gamma, beta, running_mean, running_var;
 
+ protected:
+  // For layers that are a BatchNorm with other batch statistics (contrib SyncBatchNorm).
+  BatchNorm(const std::string& hint, NormOptions opts, BlockArgs args);
+  const NormOptions& options() const { return opts_; }
+
  private:
   NDArray train_forward(const NDArray& x);
   NormOptions opts_;
