@@ -47,9 +47,15 @@ def snake(n):
 
 # Partial items: declared, with a limitation worth saying.
 PARTIAL = {
-    "RandomColorJitter": "no hue jitter", "RandomLighting": "", "BidirectionalCell": "unroll only (as Gluon)",
+    "RandomLighting": "", "BidirectionalCell": "unroll only (as Gluon)",
     "ZoneoutCell": "train mode runs imperatively (masks drawn outside traces)",
     "CTCLoss": "", "Conv3D": "", "SDMLLoss": "",
+    "LARS": "no gamma/beta/bias exemption by parameter name (updates are keyed by index)",
+    "SparseEmbedding": "dense weight gradient (no row_sparse storage)",
+    "row_sparse_data": "dense rows (no row_sparse storage)",
+    "list_row_sparse_data": "dense rows (no row_sparse storage)",
+    "infer_type": "floating parameters take the first floating input's dtype (no per-op type inference)",
+    "optimize_for": "no partitioning backends: \"\" or \"hgc\" (its own pass pipeline) only",
 }
 
 def status(name, kind):

@@ -215,7 +215,17 @@ TEST_CASE("image transforms: resize, crops, flips, color jitter, cast") {
   };
   CHECK(luma(c) == doctest::Approx(luma(pic)).epsilon(1e-3));
   CHECK(nd::max(nd::abs(transforms::RandomSaturation(0.7)(gray) - gray)).asscalar<float>() < 1e-3);
-  CHECK_THROWS_AS(transforms::RandomColorJitter(0.1, 0.1, 0.1, 0.1), Error);
+  // Hue jitter alone rotates hue only: each pixel's lightness and chroma stay.
+  {
+    auto v0 = pic.to_vector<float>(), v1 = transforms::RandomColorJitter(0, 0, 0, 0.3)(pic).to_vector<float>();
+    for (size_t p = 0; p < v0.size(); p += 3) {
+      float a = std::max({v0[p], v0[p + 1], v0[p + 2]}), b = std::min({v0[p], v0[p + 1], v0[p + 2]});
+      float c2 = std::max({v1[p], v1[p + 1], v1[p + 2]}), d = std::min({v1[p], v1[p + 1], v1[p + 2]});
+      CHECK(a + b == doctest::Approx(c2 + d).epsilon(1e-3));
+      CHECK(a - b == doctest::Approx(c2 - d).epsilon(1e-3));
+    }
+  }
+  CHECK_THROWS_AS(transforms::RandomColorJitter(0.1, 0.1, 0.1, -0.1), Error);
   CHECK(transforms::RandomColorJitter(0.2, 0.2, 0.2)(pic).shape() == pic.shape());
   // RandomResizedCrop: output size fixed, values drawn from the input's range.
   NDArray rc = transforms::RandomResizedCrop(5)(ramp);

@@ -221,7 +221,7 @@ std::vector<NDArray> HybridBlock::run(const std::vector<NDArray>& xs) {
   if (hybridized_ && !trace::active() && !(imperative_modes_ & mode)) {
     detail::take_trace_refusal();
     try {
-      if (!autograd::is_recording()) return run_cached(xs);
+      if (!autograd::is_recording()) return op_hook_ ? run_monitored(xs) : run_cached(xs);
       Context ctx = context_of(xs, name());
       if (ctx.device_type == DeviceType::gpu)
         fail("autograd", "hybridized block '", name(), "' on ", ctx.str(), ": autograd on gpu contexts is not ",

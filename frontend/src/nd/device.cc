@@ -20,13 +20,21 @@ int num_gpus() { return cuda::device_count(); }
 namespace nd_detail {
 namespace {
 
+std::mutex& devices_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+// Never destroyed: arrays freed during exit must still find their device.
+std::map<int, std::shared_ptr<cuda::Device>>& open_devices() {
+  static auto& devices = *new std::map<int, std::shared_ptr<cuda::Device>>;
+  return devices;
+}
+
 std::shared_ptr<cuda::Device> device_of(Context ctx, const std::string& what) {
   if (ctx.device_type != DeviceType::gpu || ctx.device_id < 0)
     fail("ndarray", what, ": context ", ctx.str(), " is not a device context");
-  static std::mutex mu;
-  // Never destroyed: arrays freed during exit must still find their device.
-  static auto& devices = *new std::map<int, std::shared_ptr<cuda::Device>>;
-  std::lock_guard<std::mutex> lock(mu);
+  auto& devices = open_devices();
+  std::lock_guard<std::mutex> lock(devices_mutex());
   auto it = devices.find(ctx.device_id);
   if (it != devices.end()) return it->second;
   if (!cuda::available())
@@ -80,6 +88,16 @@ std::shared_ptr<const GpuExecutable> executable(const std::shared_ptr<const GpuP
 }  // namespace
 
 std::shared_ptr<cuda::Device> device_for(Context ctx, const std::string& what) { return device_of(ctx, what); }
+
+// nd::waitall: every device opened so far finishes its queued work.
+void synchronize_devices() {
+  std::vector<std::shared_ptr<cuda::Device>> devs;
+  {
+    std::lock_guard<std::mutex> lock(devices_mutex());
+    for (auto& [id, d] : open_devices()) devs.push_back(d);
+  }
+  for (auto& d : devs) d->synchronize();
+}
 
 std::shared_ptr<const DeviceData> device_empty(const std::vector<int64_t>& shape, DType dtype, Context ctx,
                                                const std::string& what) {

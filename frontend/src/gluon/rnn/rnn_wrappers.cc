@@ -8,21 +8,24 @@
 
 namespace hgc::gluon::rnn {
 
-ResidualCell::ResidualCell(std::shared_ptr<RecurrentCell> base, BlockArgs args)
-    : RecurrentCell("residualcell", std::move(args)), base_(std::move(base)) {
-  if (!base_) fail("gluon", "ResidualCell needs a base cell");
+ModifierCell::ModifierCell(const std::string& hint, std::shared_ptr<RecurrentCell> base, BlockArgs args)
+    : RecurrentCell(hint, std::move(args)), base_(std::move(base)) {
+  if (!base_) fail("gluon", hint, " needs a base cell");
   register_child(base_, "base_cell");
 }
+void ModifierCell::reset() {
+  RecurrentCell::reset();
+  base_->reset();
+}
+
+ResidualCell::ResidualCell(std::shared_ptr<RecurrentCell> base, BlockArgs args)
+    : ModifierCell("residualcell", std::move(base), std::move(args)) {}
 std::pair<NDArray, std::vector<NDArray>> ResidualCell::step(const NDArray& input, const std::vector<NDArray>& states) {
   auto [out, st] = (*base_)(input, states);
   if (out.shape() != input.shape())
     fail("gluon", "ResidualCell '", name(), "': the base cell's output ", nd_detail::shape_str(out.shape()),
          " must have the input's shape ", nd_detail::shape_str(input.shape()));
   return {out + input, st};
-}
-void ResidualCell::reset() {
-  RecurrentCell::reset();
-  base_->reset();
 }
 
 DropoutCell::DropoutCell(double rate, BlockArgs args) : RecurrentCell("dropoutcell", std::move(args)) {
@@ -34,14 +37,11 @@ std::pair<NDArray, std::vector<NDArray>> DropoutCell::step(const NDArray& input,
 }
 
 ZoneoutCell::ZoneoutCell(std::shared_ptr<RecurrentCell> base, double zo, double zs, BlockArgs args)
-    : RecurrentCell("zoneoutcell", std::move(args)), base_(std::move(base)), zo_(zo), zs_(zs) {
-  if (!base_) fail("gluon", "ZoneoutCell needs a base cell");
+    : ModifierCell("zoneoutcell", std::move(base), std::move(args)), zo_(zo), zs_(zs) {
   if (zo < 0 || zo >= 1 || zs < 0 || zs >= 1) fail("gluon", "ZoneoutCell: zoneout probabilities must be in [0, 1)");
-  register_child(base_, "base_cell");
 }
 void ZoneoutCell::reset() {
-  RecurrentCell::reset();
-  base_->reset();
+  ModifierCell::reset();
   prev_output_ = NDArray();
 }
 std::pair<NDArray, std::vector<NDArray>> ZoneoutCell::step(const NDArray& input, const std::vector<NDArray>& states) {

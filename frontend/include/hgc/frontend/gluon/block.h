@@ -194,6 +194,13 @@ class Block : public std::enable_shared_from_this<Block> {
   // its own hooks but not its children's (as in Gluon).
   HookHandle register_forward_pre_hook(ForwardPreHook hook);
   HookHandle register_forward_hook(ForwardHook hook);
+  // MXNet's register_op_hook: callback(node_name, op_name, value) for every op output a
+  // hybridized block computes ("<node>_output", "<node>_output1", ...; with monitor_all also
+  // each op input, "<node>_input0", ...). A plain Block passes it to its children. While a
+  // hook is set, hybridized calls outside autograd::record() run the traced graph op by op
+  // (the same ops, uncompiled as a whole) so every intermediate value exists.
+  using OpHook = std::function<void(const std::string& node_name, const std::string& op_name, const NDArray& value)>;
+  virtual void register_op_hook(OpHook callback, bool monitor_all = false);
   // fn on every descendant (children first, depth first), then on this block (Gluon's apply).
   Block& apply(const std::function<void(Block&)>& fn);
   // Every parameter of this tree converted to `dtype` (Gluon's cast); hybridized blocks drop
@@ -248,6 +255,18 @@ class HybridBlock : public Block {
   // data1, ...), as ONNX at `path` (opset 13..17), checked with onnx::checker (gluon/export_onnx.cc).
   void export_onnx(const std::string& path, const std::map<std::string, std::vector<int64_t>>& input_shapes,
                    int opset = 17) const;
+  // MXNet's infer_shape(*args): the deferred parameter shapes of this block and its children
+  // from the inputs' shapes and dtypes (one trace; nothing is computed or compiled).
+  void register_op_hook(OpHook callback, bool monitor_all = false) override;
+  void infer_shape(const std::vector<NDArray>& xs);
+  // MXNet's infer_type(*args): the floating parameters take the first floating input's dtype
+  // (what MXNet's type inference gives for layers whose weights follow the data), then the
+  // traced graph is type-checked; integer inputs leave the parameters as they are.
+  void infer_type(const std::vector<NDArray>& xs);
+  // MXNet's optimize_for(x, backend): hybridizes (with `opts`), then traces, optimizes and
+  // compiles the graph for xs' signature without running it, so the first call only runs.
+  // backend: "" or "hgc" (hgc's own pass pipeline; there are no partitioning backends).
+  void optimize_for(const std::vector<NDArray>& xs, const std::string& backend = "", const HybridizeOptions& opts = {});
   struct CacheStats {
     int64_t hits = 0, misses = 0;   // calls that found / added a cache entry (input signature)
     int64_t traces = 0;             // times hybrid_forward ran on traced values (graphs built)
@@ -276,6 +295,9 @@ class HybridBlock : public Block {
   // The cache entry for these inputs (a miss adds one); with `forward`, its forward graph
   // traced and compiled if it has none yet.
   std::shared_ptr<Cached> lookup(const std::vector<NDArray>& xs, bool forward);
+  std::vector<NDArray> run_monitored(const std::vector<NDArray>& xs);  // hybrid_more.cc
+  OpHook op_hook_;
+  bool op_hook_all_ = false;
   void build_forward(const std::shared_ptr<Cached>& c, const std::vector<NDArray>& xs);
   std::vector<NDArray> run_cached(const std::vector<NDArray>& xs);
   // A call under autograd::record(): the compiled forward, taped as one node whose backward

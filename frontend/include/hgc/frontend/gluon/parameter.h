@@ -85,6 +85,11 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   NDArray data(Context ctx) const;
   NDArray grad(Context ctx) const;
   std::vector<NDArray> list_data() const;
+  // MXNet's row_sparse_data(row_id): the rows `row_id` of the data (hgc stores parameters
+  // densely: the rows come back as a dense (len(row_id), ...) array).
+  NDArray row_sparse_data(const NDArray& row_id) const;
+  // The same rows from every context's copy.
+  std::vector<NDArray> list_row_sparse_data(const NDArray& row_id) const;
   std::vector<NDArray> list_grad() const;
   // Moves the values to `ctx` (Gluon's reset_ctx); the gradient buffer starts again at
   // zeros there. Before initialization: where the values will go.
@@ -180,6 +185,15 @@ class ParameterDict {
   void initialize(const Initializer& init, const std::vector<Context>& ctxs, bool force_reinit = false);
   // Every parameter's values to `ctx` (Parameter::reset_ctx).
   void reset_ctx(Context ctx);
+  // (full name, parameter) pairs in insertion order (Python's dict.items()).
+  std::vector<std::pair<std::string, std::shared_ptr<Parameter>>> items() const;
+  // MXNet's get_constant: the parameter prefix+name holding `value` (grad_req null, set by
+  // initialize()), created on first use; an existing one must have value's shape and dtype.
+  std::shared_ptr<Parameter> get_constant(const std::string& name, const NDArray& value);
+  // MXNet's setattr(name, value) on every parameter: "grad_req" (write, add, null),
+  // "lr_mult" or "wd_mult" (a number); other names throw.
+  void setattr(const std::string& name, const std::string& value);
+  void setattr(const std::string& name, double value);
   void setattr_grad_req(const std::string& r);
   void setattr_lr_mult(double m);
   void zero_grad();

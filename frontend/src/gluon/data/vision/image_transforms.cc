@@ -7,6 +7,7 @@
 
 #include "hgc/base/error.h"
 #include "hgc/frontend/gluon/data/vision/transforms.h"
+#include "gluon/data/vision/hue.h"
 #include "nd/detail.h"
 
 namespace hgc::gluon::data::transforms {
@@ -185,19 +186,20 @@ NDArray RandomSaturation::operator()(const NDArray& x) const {
   return per_image(x, "RandomSaturation", [&](Image im) { return transforms::saturation(std::move(im), this->saturation); });
 }
 
-RandomColorJitter::RandomColorJitter(double b, double c, double s, double hue) : brightness(b), contrast(c), saturation(s) {
-  if (hue != 0) fail("transforms", "RandomColorJitter: hue jitter is not supported (hue=", hue, ")");
-  if (b < 0 || c < 0 || s < 0) fail("transforms", "RandomColorJitter: jitter amounts must be >= 0");
+RandomColorJitter::RandomColorJitter(double b, double c, double s, double h)
+    : brightness(b), contrast(c), saturation(s), hue(h) {
+  if (b < 0 || c < 0 || s < 0 || h < 0) fail("transforms", "RandomColorJitter: jitter amounts must be >= 0");
 }
 
 NDArray RandomColorJitter::operator()(const NDArray& x) const {
   return per_image(x, "RandomColorJitter", [&](Image im) {
-    int order[3] = {0, 1, 2};
-    for (int i = 2; i > 0; --i) std::swap(order[i], order[static_cast<int>(draw_uniform(0, 1) * (i + 1)) % (i + 1)]);
+    int order[4] = {0, 1, 2, 3};
+    for (int i = 3; i > 0; --i) std::swap(order[i], order[static_cast<int>(draw_uniform(0, 1) * (i + 1)) % (i + 1)]);
     for (int o : order) {
       if (o == 0 && brightness > 0) im = transforms::brightness(std::move(im), brightness);
       if (o == 1 && contrast > 0) im = transforms::contrast(std::move(im), contrast);
       if (o == 2 && saturation > 0) im = transforms::saturation(std::move(im), saturation);
+      if (o == 3 && hue > 0 && im.c == 3) detail::hue_shift_rgb(im.v.data(), im.h * im.w, draw_uniform(-hue, hue));
     }
     return im;
   });

@@ -1,4 +1,5 @@
-// gluon.rnn's cell wrappers: ResidualCell, DropoutCell, ZoneoutCell and BidirectionalCell.
+// gluon.rnn's cell wrappers: ModifierCell (the base of cells that wrap one base cell),
+// ResidualCell, DropoutCell, ZoneoutCell and BidirectionalCell.
 //
 //   auto cell = std::make_shared<rnn::ResidualCell>(std::make_shared<rnn::GRUCell>(rnn::CellOptions(8)));
 //   auto bi = std::make_shared<rnn::BidirectionalCell>(l_cell, r_cell);
@@ -11,17 +12,29 @@
 
 namespace hgc::gluon::rnn {
 
-// output = base(x) + x (He et al.); the base cell's states. Input and hidden sizes must match.
-class ResidualCell : public RecurrentCell {
+// Every RecurrentCell here is a hybrid block (Gluon's HybridRecurrentCell), and so is a stack
+// of them.
+using HybridRecurrentCell = RecurrentCell;
+using HybridSequentialRNNCell = SequentialRNNCell;
+
+// A cell that modifies one base cell (Gluon's ModifierCell): the base is its child
+// "base_cell", its states are the base's, and reset() resets both. Subclasses define step().
+class ModifierCell : public RecurrentCell {
  public:
-  explicit ResidualCell(std::shared_ptr<RecurrentCell> base, BlockArgs args = {});
-  std::pair<NDArray, std::vector<NDArray>> step(const NDArray& input, const std::vector<NDArray>& states) override;
+  ModifierCell(const std::string& hint, std::shared_ptr<RecurrentCell> base, BlockArgs args = {});
   std::vector<StateInfo> state_info(int64_t batch_size) const override { return base_->state_info(batch_size); }
   void reset() override;
   std::shared_ptr<RecurrentCell> base_cell() const { return base_; }
 
- private:
+ protected:
   std::shared_ptr<RecurrentCell> base_;
+};
+
+// output = base(x) + x (He et al.); the base cell's states. Input and hidden sizes must match.
+class ResidualCell : public ModifierCell {
+ public:
+  explicit ResidualCell(std::shared_ptr<RecurrentCell> base, BlockArgs args = {});
+  std::pair<NDArray, std::vector<NDArray>> step(const NDArray& input, const std::vector<NDArray>& states) override;
 };
 
 // Dropout on the input (train mode only), no states; stacked between cells in a
@@ -40,15 +53,13 @@ class DropoutCell : public RecurrentCell {
 // previous value with probability zoneout_outputs / zoneout_states; in predict mode the base
 // cell unchanged. The masks are drawn from the global generator, so in train mode the cell
 // runs imperatively (a hybridized trace would freeze them: an error).
-class ZoneoutCell : public RecurrentCell {
+class ZoneoutCell : public ModifierCell {
  public:
   ZoneoutCell(std::shared_ptr<RecurrentCell> base, double zoneout_outputs = 0, double zoneout_states = 0, BlockArgs args = {});
   std::pair<NDArray, std::vector<NDArray>> step(const NDArray& input, const std::vector<NDArray>& states) override;
-  std::vector<StateInfo> state_info(int64_t batch_size) const override { return base_->state_info(batch_size); }
   void reset() override;
 
  private:
-  std::shared_ptr<RecurrentCell> base_;
   double zo_, zs_;
   NDArray prev_output_;
 };

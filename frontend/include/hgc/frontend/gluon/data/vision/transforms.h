@@ -99,12 +99,13 @@ struct RandomSaturation {
   NDArray operator()(const NDArray& x) const;
   double saturation;
 };
-// Brightness, contrast and saturation jitter in a random order (Gluon's RandomColorJitter;
-// hue jitter is not supported: a nonzero hue throws).
+// Brightness, contrast, saturation and hue jitter in a random order (Gluon's
+// RandomColorJitter; hue: an HLS rotation by alpha turns, alpha uniform in [-hue, hue], on
+// 3-channel images — one channel is left as it is, as in MXNet).
 struct RandomColorJitter {
   RandomColorJitter(double brightness = 0, double contrast = 0, double saturation = 0, double hue = 0);
   NDArray operator()(const NDArray& x) const;
-  double brightness, contrast, saturation;
+  double brightness, contrast, saturation, hue = 0;
 };
 
 // A converted copy (Gluon's Cast(dtype='float32')).
