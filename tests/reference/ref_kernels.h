@@ -135,6 +135,7 @@ void add_nn_kernels(KernelTable& t);           // FC, activations, Dropout, Embe
 void add_nn_norm_kernels(KernelTable& t);
 void add_nn_conv_kernels(KernelTable& t);      // Convolution, Deconvolution, Pooling, im2col
 void add_ordering_kernels(KernelTable& t);     // topk, sort, argsort
+void add_random_kernels(KernelTable& t);       // _random_*, _sample_* (the in-kernel generator)
 void add_rnn_kernels(KernelTable& t);
 
 // Softmax over k of data viewed as (n, k, rest); defined in ref_reduce.cc (SoftmaxOutput and

@@ -1,7 +1,9 @@
-// nd:: creation functions and nd::random. Constant fills and random draws are written
-// directly into fresh buffers (no op computes them: the IR has no random ops, and a fill
-// kernel per shape would cost a JIT compile for every new zeros/ones shape); arange is the
-// _arange op.
+// nd:: creation functions and nd::random. Constant fills and imperative uniform/normal draws
+// with scalar parameters are written directly into fresh buffers (a fill kernel per shape
+// would cost a JIT compile for every new zeros/ones shape; initializers and Dropout masks
+// draw here); arange is the _arange op. Inside a traced forward, and for the _like and
+// per-element-parameter forms, draws are the registry's random ops (_random_*, _sample_*),
+// whose seed input comes from this same generator at every call.
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -87,10 +89,6 @@ double unit(std::mt19937_64& e) { return (static_cast<double>(e() >> 11) + 0.5) 
 // Draws into float32 or float64 storage, then converts other dtypes with the Cast op.
 template <typename Draw>
 NDArray draw(const std::vector<int64_t>& shape, DType dtype, const char* what, Draw d) {
-  if (TraceGraph* tg = trace::active())
-    fail("gluon", "nd::random::", what, " inside the traced forward of block '", tg->block,
-         "': the draw would be frozen into the graph as a constant; draw outside hybrid_forward and pass it as an input "
-         "(as nn::Dropout does with its masks)");
   if (!dtype_is_float(dtype)) fail("ndarray", "random::", what, ": dtype ", dtype_name(dtype), " is not a float type");
   DType store = dtype == DType::f64 ? DType::f64 : DType::f32;
   HostTensor t(store, shape);
@@ -112,6 +110,34 @@ NDArray draw(const std::vector<int64_t>& shape, DType dtype, const char* what, D
   return store == dtype ? x : x.astype(dtype);
 }
 
+// One seed for a random op from the global generator: 53 bits, so it is exact as the int64
+// of the op's seed input and as a double in the reference evaluator.
+uint64_t next_seed() {
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return g.engine() >> 11;
+}
+
+NDArray seed_value(Context ctx) {
+  HostTensor t(DType::i64, {1});
+  t.data<int64_t>()[0] = static_cast<int64_t>(next_seed());
+  return NDArray(t, ctx);
+}
+
+// The seed input of a random op: drawn now (imperative), or a graph input that the compiled
+// forward draws before each run (so every call gets fresh noise).
+NDArray seed_input(Context ctx) {
+  if (auto tg = trace::active_ptr()) return trace::random_input(tg, "_hgc_random_seed", Shape{1}, DType::i64, [ctx] {
+      return seed_value(ctx);
+    });
+  return seed_value(ctx);
+}
+
+std::string dtype_attr(DType dtype, const char* what) {
+  if (!dtype_is_float(dtype)) fail("ndarray", "random::", what, ": dtype ", dtype_name(dtype), " is not a float type");
+  return dtype_name(dtype);
+}
+
 }  // namespace
 
 void seed(uint64_t s) {
@@ -122,11 +148,17 @@ void seed(uint64_t s) {
 
 NDArray uniform(double low, double high, const std::vector<int64_t>& shape, DType dtype) {
   if (!(low <= high)) fail("ndarray", "random::uniform: low ", low, " is greater than high ", high);
+  if (trace::active())
+    return call("_random_uniform", {{"low", low}, {"high", high}, {"shape", shape}, {"dtype", dtype_attr(dtype, "uniform")}},
+                {seed_input(Context())});
   return draw(shape, dtype, "uniform", [&](std::mt19937_64& e, int64_t) { return low + (high - low) * unit(e); });
 }
 
 NDArray normal(double loc, double scale, const std::vector<int64_t>& shape, DType dtype) {
   if (!(scale >= 0)) fail("ndarray", "random::normal: scale ", scale, " is negative");
+  if (trace::active())
+    return call("_random_normal", {{"loc", loc}, {"scale", scale}, {"shape", shape}, {"dtype", dtype_attr(dtype, "normal")}},
+                {seed_input(Context())});
   // Box-Muller yields pairs; the second of each pair serves the next element.
   double spare = 0;
   return draw(shape, dtype, "normal", [&](std::mt19937_64& e, int64_t i) {
@@ -135,6 +167,24 @@ NDArray normal(double loc, double scale, const std::vector<int64_t>& shape, DTyp
     spare = r * std::sin(th);
     return loc + scale * r * std::cos(th);
   });
+}
+
+NDArray uniform_like(const NDArray& data, double low, double high) {
+  if (!(low <= high)) fail("ndarray", "random::uniform_like: low ", low, " is greater than high ", high);
+  return call("_random_uniform_like", {{"low", low}, {"high", high}}, {data, seed_input(data.context())});
+}
+
+NDArray normal_like(const NDArray& data, double loc, double scale) {
+  if (!(scale >= 0)) fail("ndarray", "random::normal_like: scale ", scale, " is negative");
+  return call("_random_normal_like", {{"loc", loc}, {"scale", scale}}, {data, seed_input(data.context())});
+}
+
+NDArray uniform(const NDArray& low, const NDArray& high, const std::vector<int64_t>& shape) {
+  return call("_sample_uniform", {{"shape", shape}}, {low, high, seed_input(low.context())});
+}
+
+NDArray normal(const NDArray& loc, const NDArray& scale, const std::vector<int64_t>& shape) {
+  return call("_sample_normal", {{"shape", shape}}, {loc, scale, seed_input(loc.context())});
 }
 
 }  // namespace random

@@ -376,6 +376,17 @@ namespace random {
 void seed(uint64_t s);
 NDArray uniform(double low = 0, double high = 1, const std::vector<int64_t>& shape = {1}, DType dtype = DType::f32);
 NDArray normal(double loc = 0, double scale = 1, const std::vector<int64_t>& shape = {1}, DType dtype = DType::f32);
+// The two above draw on the host imperatively; inside a hybridized forward they are the ops
+// _random_uniform/_random_normal, fed a fresh seed from this generator at every call. The
+// forms below are always ops (_random_*_like, _sample_*), so imperative and hybridized runs
+// draw the same numbers after the same seed(). Samples carry no gradient (as in MXNet):
+// write a reparameterized draw as loc + scale * normal_like(loc).
+NDArray uniform_like(const NDArray& data, double low = 0, double high = 1);
+NDArray normal_like(const NDArray& data, double loc = 0, double scale = 1);
+// mx.nd.random.uniform/normal with array parameters: out = low.shape + shape, each
+// parameter element's samples after it.
+NDArray uniform(const NDArray& low, const NDArray& high, const std::vector<int64_t>& shape = {});
+NDArray normal(const NDArray& loc, const NDArray& scale, const std::vector<int64_t>& shape = {});
 }  // namespace random
 
 }  // namespace nd
