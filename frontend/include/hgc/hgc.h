@@ -32,6 +32,7 @@
 #include "hgc/frontend/gluon/nn/conv_layers.h"
 #include "hgc/frontend/gluon/nn/pool_layers.h"
 #include "hgc/frontend/gluon/nn/norm_layers.h"
+#include "hgc/frontend/gluon/nn/sample_norm_layers.h"
 #include "hgc/frontend/gluon/nn/attention.h"
 #include "hgc/frontend/gluon/rnn/rnn.h"
 #include "hgc/frontend/gluon/rnn/rnn_wrappers.h"
