@@ -211,6 +211,35 @@ bool sequence_mask_type(TypeCtx& c) {
   return true;
 }
 
+// MXNet contrib count_sketch: data (N, d) or (N, C, H, d) -> last dim out_dim; h (hash
+// buckets) and s (signs) are (1, d) rows, float like data.
+bool count_sketch_shape(ShapeCtx& c) {
+  int64_t k = c.attrs.i("out_dim");
+  if (k < 1) c.error("out_dim must be >= 1, got " + std::to_string(k));
+  Shape d = c.in[0];
+  if (!d.rank_known()) return false;
+  if (d.ndim() != 2 && d.ndim() != 4) c.error("data must be 2-D or 4-D, got " + d.str());
+  int64_t in = d[d.ndim() - 1];
+  c.assign_in(1, Shape{1, in});
+  c.assign_in(2, Shape{1, in});
+  Shape o = d;
+  o[d.ndim() - 1] = k;
+  c.assign_out(0, o);
+  return o.known();
+}
+
+// The output has data's dtype; h and s keep their own (index-like, as in take), defaulting to
+// data's.
+bool count_sketch_type(TypeCtx& c) {
+  std::vector<DType> one = {c.in[0]};
+  TypeCtx sub{c.attrs, one, c.out};
+  if (!util::type_like_first(sub)) return false;
+  c.in[0] = one[0];
+  for (size_t i = 1; i < c.in.size(); ++i)
+    if (c.in[i] == DType::unknown) c.in[i] = one[0];
+  return true;
+}
+
 }  // namespace
 
 void register_nn(OpRegistry& r) {
@@ -312,6 +341,16 @@ void register_nn(OpRegistry& r) {
       })
       .shape(sequence_mask_shape)
       .type(sequence_mask_type);
+
+  // out[..., h[i]] += s[i] * data[..., i] (MXNet registers it GPU-only; here it has a CPU
+  // kernel like every op).
+  r.add("_contrib_count_sketch")
+      .alias("count_sketch")
+      .attr(AttrSpec::integer("out_dim"))
+      .attr(AttrSpec::integer("processing_batch_size").def(int64_t(32)))
+      .inputs(Names{"data", "h", "s"})
+      .shape(count_sketch_shape)
+      .type(count_sketch_type);
 
   register_nn_norm(r);
   register_nn_conv(r);

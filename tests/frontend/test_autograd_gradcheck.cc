@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hgc/frontend/autograd/autograd.h"
+#include "hgc/frontend/nd/contrib_sketch.h"
 #include "hgc/frontend/nd/ndarray.h"
 #include "hgc/frontend/nd/op.h"
 #include "hgc/base/error.h"
@@ -548,6 +549,20 @@ TEST_CASE("gradcheck: loss heads give the gradient of their loss (SoftmaxOutput,
              [target](auto& v) { return nd::sum(nd::abs(v[0] - target)) / 3.0; }, {r64({2, 3}, 2, 3)});
   check_loss("make_loss", [](auto& v) { return op1("make_loss", {}, v[0]); }, [](auto& v) { return nd::sum(v[0]); },
              {r64({2, 3})});
+}
+
+TEST_CASE("gradcheck: count_sketch scatters its gradient back through the hash (float64)") {
+  NDArray small = nd::contrib::count_sketch(nd::array({1, 2, 3}, {1, 3}), nd::array({0, 2, 0}, {1, 3}),
+                                            nd::array({1, -1, 1}, {1, 3}), 3);
+  CHECK(small.to_vector<float>() == std::vector<float>{4, 0, -2});  // 1 + 3 into bucket 0, -2 into 2
+  // Buckets 5 and -1 fall outside out_dim 5: those elements get no gradient. h and s are
+  // constants (MXNet's hash tables).
+  NDArray h = nd::array({0, 3, 3, 1, 5, 4, -1}, {1, 7}).astype(f64);
+  NDArray s = nd::array({1, -1, 1, -1, 1, 1, -1}, {1, 7}).astype(f64);
+  check_grad("_contrib_count_sketch", [h, s](auto& v) { return nd::contrib::count_sketch(v[0], h, s, 5); }, {r64({3, 7})});
+  NDArray h4 = nd::array({2, 0, 1, 2}, {1, 4}).astype(f64), s4 = nd::array({-1, 1, 1, 1}, {1, 4}).astype(f64);
+  check_grad("_contrib_count_sketch", [h4, s4](auto& v) { return nd::contrib::count_sketch(v[0], h4, s4, 3); },
+             {r64({2, 1, 2, 4})});
 }
 
 TEST_CASE("gradcheck: every op with a gradient rule is checked above") {

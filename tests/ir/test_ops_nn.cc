@@ -208,3 +208,19 @@ TEST_CASE("SequenceMask") {
                    "axis"));
   CHECK(names_node(infer_error("SequenceMask", {}, {{5}}), "SequenceMask", "rank >= 2"));
 }
+
+TEST_CASE("_contrib_count_sketch: last dim -> out_dim, (1, d) hash rows, MXNet's attrs") {
+  auto r = infer_op("_contrib_count_sketch", {{"out_dim", "16"}}, {{4, 10}, U, U});
+  CHECK(r.out[0] == Shape{4, 16});
+  CHECK(r.in[1] == Shape{1, 10});
+  CHECK(r.in[2] == Shape{1, 10});
+  CHECK(infer_op("_contrib_count_sketch", {{"out_dim", "3"}}, {{2, 5, 6, 7}, U, U}).out[0] == Shape{2, 5, 6, 3});
+  CHECK(OpRegistry::global().get("count_sketch").name == "_contrib_count_sketch");  // mx.nd.contrib's name
+  CHECK(default_of("_contrib_count_sketch", "processing_batch_size") == AttrValue(int64_t(32)));
+  CHECK(names_node(infer_error("_contrib_count_sketch", {{"out_dim", "4"}}, {{2, 3, 5}, U, U}), "_contrib_count_sketch",
+                   "2-D or 4-D"));
+  CHECK(names_node(infer_error("_contrib_count_sketch", {{"out_dim", "0"}}, {{2, 5}, U, U}), "_contrib_count_sketch",
+                   "out_dim"));
+  CHECK_THROWS_AS(infer_op("_contrib_count_sketch", {{"out_dim", "4"}}, {{2, 5}, {1, 4}, U}), Error);  // h too short
+  CHECK_THROWS_AS(infer_op("_contrib_count_sketch", {}, {{2, 5}, U, U}), Error);                       // out_dim required
+}

@@ -134,6 +134,20 @@ void softmax_output(Ctx& c) {
   }
 }
 
+// contrib count_sketch (MXNet 1.9 contrib/count_sketch-inl.h): each row of data's last dim
+// scattered, signed, into out_dim buckets: out[r, h[i]] += s[i] * data[r, i].
+void count_sketch(Ctx& c) {
+  const Arr &x = c.in[0], &h = c.in[1], &s = c.in[2];
+  int64_t d = x.shape.back(), k = c.a.i("out_dim");
+  int64_t rows = d == 0 ? 0 : x.numel() / d;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < d; ++i) {
+      int64_t b = static_cast<int64_t>(h.v[i]);  // truncated, as the kernel's float -> index
+      if (b < 0 || b >= k) continue;             // outside the buckets: dropped
+      c.out[0].v[r * k + b] += s.v[i] * x.v[r * d + i];
+    }
+}
+
 }  // namespace
 
 void add_nn_kernels(KernelTable& t) {
@@ -153,6 +167,7 @@ void add_nn_kernels(KernelTable& t) {
   t.add("SoftmaxOutput", softmax_output);
   t.add("LinearRegressionOutput", [](Ctx& c) { c.out[0].v = c.in[0].v; });
   t.add("MAERegressionOutput", [](Ctx& c) { c.out[0].v = c.in[0].v; });
+  t.add("_contrib_count_sketch", count_sketch);
   t.add("LogisticRegressionOutput", [](Ctx& c) {
     for (int64_t i = 0; i < c.out[0].numel(); ++i) c.out[0].v[i] = sigmoid(c.in[0].v[i]);
   });

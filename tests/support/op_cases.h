@@ -264,6 +264,11 @@ inline std::vector<Case> movement_cases() {
   cases.push_back({"pick", {{"axis", "0"}}, {Shape{3, 4}, Shape{4}}, {kAny, ints(0, 3)}});
   cases.push_back({"gather_nd", {}, {Shape{3, 4, 2}, Shape{2, 5}}, {kAny, ints(-3, 3)}});
   cases.push_back({"gather_nd", {}, {Shape{4, 3}, Shape{1, 2, 3}}, {kAny, ints(0, 4)}});
+  // count_sketch: buckets -1, 5 and 6 fall outside out_dim 5 (dropped); signs -1, 0, 1.
+  cases.push_back({"_contrib_count_sketch", {{"out_dim", "5"}}, {Shape{3, 7}, Shape{1, 7}, Shape{1, 7}},
+                   {kAny, ints(-1, 7), ints(-1, 2)}});
+  cases.push_back({"_contrib_count_sketch", {{"out_dim", "4"}}, {Shape{2, 2, 3, 6}, Shape{1, 6}, Shape{1, 6}},
+                   {kAny, ints(0, 4), ints(-1, 2)}});
   cases.push_back({"_eye", {{"N", "3"}, {"M", "5"}, {"k", "1"}}, {}});
   cases.push_back({"_eye", {{"N", "4"}, {"k", "-2"}}, {}});
   return cases;

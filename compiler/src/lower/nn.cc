@@ -78,6 +78,36 @@ void register_nn(LoweringTable& t) {
                             return b.select(keep, v[0], b.constant(value));
                           }));
   });
+  // _contrib_count_sketch: out[..., k] = sum_i data[..., i] * s[i] * (h[i] == k), a reduction
+  // over data's last dim (O(N d out_dim): a dense loop, not MXNet's scatter; h out of
+  // [0, out_dim) adds nothing).
+  t.kernel("_contrib_count_sketch", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
+    int n = static_cast<int>(c.in_shapes[0].size());
+    std::vector<std::string> dm, om;
+    for (int k = 0; k + 1 < n; ++k) dm.push_back(d(k));
+    dm.push_back(d(n));
+    for (int k = 0; k < n; ++k) om.push_back(d(k));
+    std::vector<std::string> its = parallel(n);
+    its.push_back("reduction");
+    std::string row = affine_map(n + 1, {"0", d(n)});
+    DType t = c.out_types[0], ht = c.in_types[1], st = c.in_types[2];
+    w.result(0, w.generic({ins[0], ins[1], ins[2]}, {affine_map(n + 1, dm), row, row}, w.fill(outs[0], 0),
+                          affine_map(n + 1, om), its, t, [&](ScalarBuilder& b, auto& v) {
+                            auto bucket = to_index(b, v[1], ht);
+                            auto k = b.raw(KernelWriter::index_op(n - 1));
+                            auto hit = b.raw("arith.cmpi eq, " + bucket + ", " + k + " : index");
+                            // s keeps its own dtype (float32 beside bfloat16 data); the body's type
+                            // is data's, or float32 where a half-float reduction is widened.
+                            std::string sign = v[2];
+                            if (st != b.type() && !dtype_is_float(st))
+                              sign = b.raw("arith.sitofp " + sign + " : " + elem_type(st) + " to " + b.ty());
+                            else if (st != b.type())
+                              sign = b.raw(std::string(dtype_size(st) < dtype_size(b.type()) ? "arith.extf " : "arith.truncf ") +
+                                           sign + " : " + elem_type(st) + " to " + b.ty());
+                            auto x = b.select(hit, b.binary("arith.mulf", v[0], sign), b.constant(0));
+                            return b.binary("arith.addf", v[3], x);
+                          }, true));
+  });
 }
 
 }  // namespace hgc::lower

@@ -160,6 +160,17 @@ void register_nn_rules(RuleTable& t) {
       return {d * (c.attrs.f("grad_scale") / per_example), NDArray()};
     });
   }
+  // count_sketch: each data element went, times s[i], to bucket h[i], so its gradient is
+  // s[i] * g[..., h[i]] (zero when h[i] fell outside the buckets). As in MXNet, the hash
+  // tables h and s are constants.
+  t.add("_contrib_count_sketch", [](const GradCtx& c) -> Grads {
+    const NDArray &h = c.in[1], &s = c.in[2], &g = c.og[0];
+    int last = g.ndim() - 1;
+    double k = static_cast<double>(c.attrs.i("out_dim"));
+    NDArray scale = s * ((h > -1.0) * (h < k)).astype(s.dtype());
+    if (scale.dtype() != g.dtype()) scale = scale.astype(g.dtype());
+    return {nd::take(g, h.reshape({-1}), last) * scale, NDArray(), NDArray()};
+  });
 }
 
 }  // namespace hgc::grad
