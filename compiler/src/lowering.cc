@@ -39,6 +39,7 @@ const LoweringTable& LoweringTable::global() {
     register_nn_conv(*table);
     register_nn_norm(*table);
     register_ordering(*table);
+    register_linalg(*table);
     register_fused(*table);
     register_missing(*table);
     return table;

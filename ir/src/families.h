@@ -10,6 +10,7 @@ void register_movement(OpRegistry& r);     // Reshape, transpose, slice*, Concat
 void register_init(OpRegistry& r);         // _zeros, _ones, _full, _arange, *_like
 void register_nn(OpRegistry& r);           // FC, Conv, Pooling, norms, Dropout, Embedding, losses
 void register_ordering(OpRegistry& r);      // topk, sort, argsort
+void register_linalg(OpRegistry& r);        // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/sumlogdiag/extractdiag/makediag
 void register_rnn(OpRegistry& r);          // fused RNN
 void register_fused(OpRegistry& r);        // _hgc_fused: a kernel group made by the fusion pass
 }  // namespace hgc::ops

@@ -182,6 +182,7 @@ const KernelTable& kernels() {
     add_nn_conv_kernels(t);
     add_ordering_kernels(t);
     add_rnn_kernels(t);
+    add_linalg_kernels(t);
     return t;
   }();
   return table;

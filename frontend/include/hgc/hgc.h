@@ -13,6 +13,7 @@
 #include "hgc/frontend/nd/ndarray.h"
 #include "hgc/frontend/nd/op.h"
 #include "hgc/frontend/nd/array_ops.h"
+#include "hgc/frontend/nd/linalg.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/autograd/train_mode.h"
 #include "hgc/frontend/symbol/symbol.h"
