@@ -49,6 +49,15 @@ TEST_CASE("nd.linalg: MXNet's documented examples") {
   NDArray rb = nd::array({2, 2, 2, 4, 4, 4, 4, 4, 4, 8, 8, 8}, {2, 2, 3});
   CHECK(vals(la::trsm(tb, rb, false, false, true, 0.5)) == V{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2});
 
+  // The flags by hand: A = [[2, 0], [1, 1]] (lower), I the identity.
+  NDArray a2 = nd::array({2, 0, 1, 1}, {2, 2}), i2 = nd::eye(2);
+  CHECK(vals(la::trmm(a2, i2, true)) == V{2, 1, 0, 1});                // A^T
+  CHECK(vals(la::trmm(a2, nd::array({1, 2, 3, 4}, {2, 2}), false, true)) == V{4, 2, 10, 4});  // B A
+  CHECK(vals(la::trsm(a2, i2)) == V{0.5f, 0, -0.5f, 1});               // A^-1
+  CHECK(vals(la::trsm(a2, i2, true)) == V{0.5f, -0.5f, 0, 1});         // A^-T X = I
+  CHECK(vals(la::trsm(a2, i2, false, true)) == V{0.5f, 0, -0.5f, 1});  // X A = I
+  CHECK(vals(la::trsm(a2, i2, true, true)) == V{0.5f, -0.5f, 0, 1});   // X A^T = I
+  CHECK(vals(la::trsm(nd::array({2, 1, 0, 1}, {2, 2}), i2, false, false, false)) == V{0.5f, -0.5f, 0, 1});  // upper
   NDArray s = nd::array({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK(vals(la::syrk(s)) == V{14, 32, 32, 77});
   CHECK(vals(la::syrk(s, true)) == V{17, 22, 27, 22, 29, 36, 27, 36, 45});
