@@ -15,13 +15,14 @@ namespace hgc::lower {
 namespace {
 
 // Scalar code outside linalg regions: index math, tensor.extract/insert and scf.for loops.
-// Names come from its own counter (a prefix of their own), so they never meet the writer's.
+// Names come from the writer (w.fresh()): a fused group lowers several members into one
+// function, so two Seqs there must never hand out the same name.
 class Seq {
  public:
   Seq(KernelWriter& w, DType t) : w_(w), t_(t), os_(&w.body()) {}
   std::string ty() const { return elem_type(t_); }
   std::string raw(const std::string& text) {
-    std::string r = "%q" + std::to_string(counter_++);
+    std::string r = w_.fresh();
     *os_ << "    " << r << " = " << text << "\n";
     return r;
   }
@@ -46,7 +47,7 @@ class Seq {
                    const std::function<std::string(const std::string& iv, const std::string& arg)>& body,
                    const Dims* shape = nullptr) {
     std::string one = idx(1);
-    std::string iv = "%q" + std::to_string(counter_++), arg = "%q" + std::to_string(counter_++);
+    std::string iv = w_.fresh(), arg = w_.fresh();
     std::ostringstream inner;
     std::ostringstream* saved = os_;
     os_ = &inner;
@@ -69,7 +70,6 @@ class Seq {
   KernelWriter& w_;
   DType t_;
   std::ostringstream* os_;
-  int counter_ = 0;
   int depth_ = 0;
 };
 
