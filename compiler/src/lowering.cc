@@ -40,6 +40,7 @@ const LoweringTable& LoweringTable::global() {
     register_nn_norm(*table);
     register_ordering(*table);
     register_random(*table);
+    register_linalg(*table);
     register_fused(*table);
     register_missing(*table);
     return table;

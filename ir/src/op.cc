@@ -131,6 +131,7 @@ const OpRegistry& OpRegistry::global() {
     ops::register_nn(*r);
     ops::register_ordering(*r);
     ops::register_random(*r);
+    ops::register_linalg(*r);
     ops::register_rnn(*r);
     ops::register_fused(*r);
     return r;

@@ -12,6 +12,8 @@
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/nd/contrib_sketch.h"
 #include "hgc/frontend/nd/ndarray.h"
+#include "hgc/frontend/nd/array_ops.h"
+#include "hgc/frontend/nd/linalg.h"
 #include "hgc/frontend/nd/op.h"
 #include "hgc/base/error.h"
 #include "hgc/ir/op.h"
@@ -511,6 +513,41 @@ TEST_CASE("gradcheck: topk values and sort scatter back; indices and masks carry
   }
   r.backward();
   CHECK(nd::sum(nd::abs(y.grad())).asscalar<double>() == 0);
+}
+
+TEST_CASE("gradcheck: linalg ops, every flag (MXNet's la_op backward; float64)") {
+  namespace la = nd::linalg;
+  // Triangular operands: well conditioned (3 on the diagonal); their other triangle is
+  // never read, so its numeric and analytic gradients are both zero.
+  auto tri = [](std::vector<int64_t> s, uint32_t seed) { return r64(s, -1, 1, seed) + nd::eye(s.back(), 0, 0, f64) * 3.0; };
+  check_grad("_linalg_gemm2", [](auto& v) { return la::gemm2(v[0], v[1]); }, {r64({3, 4}), r64({4, 5}, -1, 1, 2)});
+  check_grad("_linalg_gemm2", [](auto& v) { return la::gemm2(v[0], v[1], true, true, 1.5); },
+             {r64({2, 4, 3}), r64({2, 5, 4}, -1, 1, 2)});
+  check_grad("_linalg_gemm2", [](auto& v) { return la::gemm2(v[0], v[1], false, true, 1.0, 0); },
+             {r64({3, 2, 4}), r64({5, 2, 4}, -1, 1, 2)});
+  check_grad("_linalg_gemm", [](auto& v) { return la::gemm(v[0], v[1], v[2], false, false, 0.5, -2.0); },
+             {r64({2, 3, 4}), r64({2, 4, 2}, -1, 1, 2), r64({2, 3, 2}, -1, 1, 3)});
+  check_grad("_linalg_gemm", [](auto& v) { return la::gemm(v[0], v[1], v[2], true, true); },
+             {r64({4, 3}), r64({2, 4}, -1, 1, 2), r64({3, 2}, -1, 1, 3)});
+  for (bool lower : {true, false}) {
+    // potrf's gradient is the symmetric one: checked through A = X X^T, as MXNet's tests do.
+    check_grad("_linalg_potrf", [lower](auto& v) { return la::potrf(la::syrk(v[0]), lower); }, {r64({2, 3, 5})});
+    check_grad("_linalg_potri", [lower](auto& v) { return la::potri(v[0], lower); }, {tri({2, 3, 3}, 4)});
+    for (bool tr : {false, true})
+      for (bool right : {false, true}) {
+        std::vector<int64_t> bs = right ? std::vector<int64_t>{2, 4, 3} : std::vector<int64_t>{2, 3, 4};
+        check_grad("_linalg_trsm", [=](auto& v) { return la::trsm(v[0], v[1], tr, right, lower, 1.5); },
+                   {tri({2, 3, 3}, 5), r64(bs, -1, 1, 6)});
+        check_grad("_linalg_trmm", [=](auto& v) { return la::trmm(v[0], v[1], tr, right, lower, 1.5); },
+                   {tri({2, 3, 3}, 5), r64(bs, -1, 1, 6)});
+      }
+  }
+  check_grad("_linalg_syrk", [](auto& v) { return la::syrk(v[0]); }, {r64({3, 4})});
+  check_grad("_linalg_syrk", [](auto& v) { return la::syrk(v[0], true, 0.5); }, {r64({2, 3, 4})});
+  check_grad("_linalg_sumlogdiag", [](auto& v) { return la::sumlogdiag(v[0]); }, {r64({3, 3}, 0.5, 1.5)});
+  check_grad("_linalg_sumlogdiag", [](auto& v) { return la::sumlogdiag(v[0]); }, {r64({2, 2, 3, 3}, 0.5, 1.5)});
+  check_grad("_linalg_extractdiag", [](auto& v) { return la::extractdiag(v[0], 1); }, {r64({2, 4, 4})});
+  check_grad("_linalg_makediag", [](auto& v) { return la::makediag(v[0], -1); }, {r64({2, 3})});
 }
 
 TEST_CASE("gradcheck: loss heads give the gradient of their loss (SoftmaxOutput, regressions, make_loss)") {

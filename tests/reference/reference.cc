@@ -183,6 +183,7 @@ const KernelTable& kernels() {
     add_ordering_kernels(t);
     add_random_kernels(t);
     add_rnn_kernels(t);
+    add_linalg_kernels(t);
     return t;
   }();
   return table;

@@ -23,8 +23,9 @@ namespace hgc::test {
 struct Gen {
   float lo = -1, hi = 1;
   bool integral = false;
+  bool spd = false;  // each trailing square matrix M becomes M M^T / n + I (the linalg ops)
 };
-inline const Gen kAny{}, kPos{0.1f, 2.f};
+inline const Gen kAny{}, kPos{0.1f, 2.f}, kSpd{-1.f, 1.f, false, true};
 inline Gen ints(int lo, int hi) { return {static_cast<float>(lo), static_cast<float>(hi), true}; }
 
 struct Case {
@@ -48,6 +49,19 @@ inline HostTensor fill(const Shape& s, const Gen& g, std::mt19937& rng, DType dt
       case DType::u8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
       case DType::boolean: t.data<uint8_t>()[i] = v != 0; break;
       default: t.data<float>()[i] = v;
+    }
+  }
+  if (g.spd && dt == DType::f32 && s.ndim() >= 2 && s[s.ndim() - 1] == s[s.ndim() - 2]) {
+    int64_t n = s[s.ndim() - 1];
+    float* p = t.data<float>();
+    for (int64_t b = 0; n > 0 && b < t.numel() / (n * n); ++b) {
+      std::vector<float> m(p + b * n * n, p + (b + 1) * n * n);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = i == j ? 1.0 : 0.0;
+          for (int64_t k = 0; k < n; ++k) acc += double(m[i * n + k]) * m[j * n + k] / double(n);
+          p[b * n * n + i * n + j] = static_cast<float>(acc);
+        }
     }
   }
   return t;
@@ -318,6 +332,44 @@ inline std::vector<Case> int_cases() {
     cases.push_back({op, {}, {Shape{3, 5}, Shape{3, 5}}, {bit, bit}, DType::boolean});
   cases.push_back({"broadcast_logical_or", {}, {Shape{2, 3, 4}, Shape{3, 1}}, {bit, bit}, DType::boolean});
   cases.push_back({"logical_not", {}, {Shape{2, 5}}, {bit}, DType::boolean});
+  return cases;
+}
+
+// MXNet's linalg ops (la_op): products with every transpose/axis/side flag, and the
+// factorization and solves on symmetric positive definite inputs (kSpd; their triangles are
+// well conditioned too).
+inline std::vector<Case> linalg_cases() {
+  std::vector<Case> cases;
+  cases.push_back({"_linalg_gemm2", {}, {Shape{3, 4}, Shape{4, 5}}});
+  cases.push_back({"linalg_gemm2", {{"transpose_a", "True"}, {"alpha", "2"}}, {Shape{2, 4, 3}, Shape{2, 4, 5}}});
+  cases.push_back({"_linalg_gemm2", {{"transpose_b", "True"}}, {Shape{2, 1, 3, 4}, Shape{2, 1, 5, 4}}});
+  cases.push_back({"_linalg_gemm2", {{"axis", "1"}, {"transpose_a", "True"}, {"transpose_b", "True"}},
+                   {Shape{2, 4, 3, 5}, Shape{2, 6, 3, 4}}});
+  cases.push_back({"_linalg_gemm", {{"alpha", "0.5"}, {"beta", "-2"}}, {Shape{2, 3, 4}, Shape{2, 4, 2}, Shape{2, 3, 2}}});
+  cases.push_back({"_linalg_gemm", {{"transpose_a", "True"}, {"axis", "0"}}, {Shape{4, 3}, Shape{4, 2}, Shape{3, 2}}});
+  for (const char* lower : {"True", "False"}) {
+    cases.push_back({"_linalg_potrf", {{"lower", lower}}, {Shape{4, 4}}, {kSpd}});
+    cases.push_back({"_linalg_potrf", {{"lower", lower}}, {Shape{2, 3, 3, 3}}, {kSpd}});
+    cases.push_back({"_linalg_potri", {{"lower", lower}}, {Shape{2, 4, 4}}, {kSpd}});
+    for (const char* tr : {"False", "True"})
+      for (const char* right : {"False", "True"}) {
+        Shape b = std::string(right) == "True" ? Shape{2, 5, 3} : Shape{2, 3, 5};
+        for (const char* op : {"_linalg_trsm", "_linalg_trmm"})
+          cases.push_back({op, {{"lower", lower}, {"transpose", tr}, {"rightside", right}, {"alpha", "1.5"}},
+                           {Shape{2, 3, 3}, b}, {kSpd, kAny}});
+      }
+  }
+  cases.push_back({"_linalg_trsm", {}, {Shape{4, 4}, Shape{4, 1}}, {kSpd, kAny}});
+  cases.push_back({"_linalg_syrk", {}, {Shape{3, 4}}});
+  cases.push_back({"_linalg_syrk", {{"transpose", "True"}, {"alpha", "0.5"}}, {Shape{2, 3, 4}}});
+  cases.push_back({"_linalg_sumlogdiag", {}, {Shape{3, 3}}, {kSpd}});
+  cases.push_back({"_linalg_sumlogdiag", {}, {Shape{2, 3, 4, 4}}, {kSpd}});
+  for (const char* k : {"0", "1", "-2"}) {
+    cases.push_back({"_linalg_extractdiag", {{"offset", k}}, {Shape{2, 4, 4}}});
+    cases.push_back({"_linalg_makediag", {{"offset", k}}, {Shape{2, 3}}});
+  }
+  cases.push_back({"_linalg_makediag", {}, {Shape{4}}});
+  cases.push_back({"_linalg_extractdiag", {}, {Shape{3, 3}}});
   return cases;
 }
 

@@ -25,6 +25,7 @@ const RuleTable& RuleTable::global() {
     register_nn_norm_rules(r);
     register_ordering_rules(r);
     register_random_rules(r);
+    register_linalg_rules(r);
     register_missing(r);
     return r;
   }();
