@@ -19,8 +19,8 @@ TEST_CASE("linalg: records, aliases, attribute defaults") {
   auto dflt = [](const std::string& op, const std::string& attr) {
     return format_attr(*OpRegistry::global().get(op).attr_spec(attr)->default_value);
   };
-  CHECK(dflt("_linalg_gemm", "alpha") == "1");
-  CHECK(dflt("_linalg_gemm", "beta") == "1");
+  CHECK(dflt("_linalg_gemm", "alpha") == "1.0");
+  CHECK(dflt("_linalg_gemm", "beta") == "1.0");
   CHECK(dflt("_linalg_gemm2", "axis") == "-2");
   CHECK(dflt("_linalg_trsm", "lower") == "True");
   CHECK(dflt("_linalg_trsm", "rightside") == "False");
