@@ -1,6 +1,8 @@
 // gluon.nn activation layers over the LeakyReLU op.
 #include "hgc/frontend/gluon/nn/activations.h"
 
+#include "gluon/nn/repr_util.h"
+
 #include <sstream>
 
 #include "hgc/frontend/nd/op.h"
@@ -8,11 +10,7 @@
 
 namespace hgc::gluon::nn {
 namespace {
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
+using detail::num;
 NDArray leaky(const NDArray& x, const std::string& type, double slope) {
   return nd::op("LeakyReLU", {{"act_type", type}, {"slope", slope}}, {x}, "fwd");
 }

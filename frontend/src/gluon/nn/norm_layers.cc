@@ -3,6 +3,8 @@
 // BatchNorm op's lowering is its predict mode).
 #include "hgc/frontend/gluon/nn/norm_layers.h"
 
+#include "gluon/nn/repr_util.h"
+
 #include <sstream>
 
 #include "hgc/frontend/nd/op.h"
@@ -13,12 +15,8 @@
 
 namespace hgc::gluon::nn {
 namespace {
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-std::string py(bool b) { return b ? "True" : "False"; }
+using detail::num;
+using detail::py;
 std::string chans(const std::shared_ptr<Parameter>& p) {
   return p->shape().empty() || p->shape()[0] == 0 ? "None" : std::to_string(p->shape()[0]);
 }

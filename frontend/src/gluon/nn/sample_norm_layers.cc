@@ -3,6 +3,8 @@
 // the gradient rule of the nn_norm family).
 #include "hgc/frontend/gluon/nn/sample_norm_layers.h"
 
+#include "gluon/nn/repr_util.h"
+
 #include <sstream>
 
 #include "hgc/base/error.h"
@@ -11,12 +13,8 @@
 
 namespace hgc::gluon::nn {
 namespace {
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-std::string py(bool b) { return b ? "True" : "False"; }
+using detail::num;
+using detail::py;
 
 ParamOptions affine(int64_t n, const std::shared_ptr<Initializer>& init, bool trained) {
   ParamOptions o = ParamOptions().shape({n}).grad_req(trained ? "write" : "null");
