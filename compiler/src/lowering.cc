@@ -41,6 +41,7 @@ const LoweringTable& LoweringTable::global() {
     register_ordering(*table);
     register_random(*table);
     register_linalg(*table);
+    register_detection(*table);
     register_fused(*table);
     register_missing(*table);
     return table;

@@ -102,6 +102,7 @@ void register_nn_norm(LoweringTable& t);
 void register_ordering(LoweringTable& t);
 void register_random(LoweringTable& t);
 void register_linalg(LoweringTable& t);
+void register_detection(LoweringTable& t);
 void register_fused(LoweringTable& t);
 void register_missing(LoweringTable& t);  // lower/missing.cc: ops without one, with the reason
 

@@ -11,6 +11,7 @@ void register_init(OpRegistry& r);         // _zeros, _ones, _full, _arange, *_l
 void register_nn(OpRegistry& r);           // FC, Conv, Pooling, norms, Dropout, Embedding, losses
 void register_ordering(OpRegistry& r);      // topk, sort, argsort
 void register_random(OpRegistry& r);         // _random_*, _random_*_like, _sample_* (seeded in-kernel)
+void register_detection(OpRegistry& r);     // _contrib_MultiBoxPrior/Target/Detection, box_nms, box_iou
 void register_linalg(OpRegistry& r);        // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/sumlogdiag/extractdiag/makediag
 void register_rnn(OpRegistry& r);          // fused RNN
 void register_fused(OpRegistry& r);        // _hgc_fused: a kernel group made by the fusion pass

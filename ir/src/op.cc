@@ -132,6 +132,7 @@ const OpRegistry& OpRegistry::global() {
     ops::register_ordering(*r);
     ops::register_random(*r);
     ops::register_linalg(*r);
+    ops::register_detection(*r);
     ops::register_rnn(*r);
     ops::register_fused(*r);
     return r;

@@ -10,6 +10,7 @@
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/library_call.h"
 #include "library_bf16.h"
+#include "library_detection.h"
 
 namespace hgc {
 namespace {
@@ -20,7 +21,8 @@ struct Spec {
 };
 constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul", 6}, {"convolution", 18},
                            {"conv_data_grad", 18},  {"conv_weight_grad", 18}, {"deconvolution", 18},
-                           {"im2col", 15},          {"col2im", 15}};
+                           {"im2col", 15},          {"col2im", 15},
+                           {"multibox_target", 14}, {"multibox_detection", 12}, {"box_nms", 13}};
 
 lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   lib::ConvShape s{};
@@ -45,6 +47,25 @@ lib::ConvShape window_shape(const std::vector<int64_t>& p) {
   return s;
 }
 
+// Detection parameters (library_detection.h): dims, then float32 bit patterns.
+lib::MultiBoxTargetShape target_shape(const std::vector<int64_t>& p) {
+  auto f = [&](size_t i) { return lib::param_float(p[i]); };
+  lib::MultiBoxTargetShape s{p[0], p[1], p[2], p[3], p[4], f(5), f(6), f(7), f(8), p[9], {f(10), f(11), f(12), f(13)}};
+  return s;
+}
+lib::MultiBoxDetectionShape detection_shape(const std::vector<int64_t>& p) {
+  auto f = [&](size_t i) { return lib::param_float(p[i]); };
+  lib::MultiBoxDetectionShape s{p[0], p[1], p[2], p[3] != 0, f(4), f(5), p[6] != 0, p[7], {f(8), f(9), f(10), f(11)}};
+  return s;
+}
+// topk is stored as min(N, topk) for topk >= 0 and N + 1 for "every box"; id_index + 1 (0: none).
+lib::BoxNmsShape nms_shape(const std::vector<int64_t>& p) {
+  auto f = [&](size_t i) { return lib::param_float(p[i]); };
+  lib::BoxNmsShape s{p[0], p[1], p[2], f(3), f(4), p[5] > p[1] ? -1 : p[5], p[6], p[7], p[8] - 1, f(9),
+                     p[10] != 0, p[11] != 0, p[12] != 0};
+  return s;
+}
+
 // The k-th operand pointer in call order.
 float* operand(const LibraryCall& c, const StepArgs& a, size_t k) {
   return static_cast<float*>(a.ptrs[c.operands.empty() ? k : static_cast<size_t>(c.operands[k])]);
@@ -54,7 +75,10 @@ size_t operand_count(const LibraryCall& c, const StepArgs& a) {
   return c.operands.empty() ? a.ptrs.size() : c.operands.size();
 }
 
-enum class Kind { FullyConnected, Matmul, BatchMatmul, Convolution, ConvDataGrad, ConvWeightGrad, Deconvolution, Im2col, Col2im };
+enum class Kind {
+  FullyConnected, Matmul, BatchMatmul, Convolution, ConvDataGrad, ConvWeightGrad, Deconvolution, Im2col, Col2im,
+  MultiBoxTarget, MultiBoxDetection, BoxNms
+};
 
 // "<kind>_bf16": the same call on bfloat16 operands (library_bf16.h); the GEMM and
 // convolution kinds have one.
@@ -71,10 +95,13 @@ Kind kind_of(const std::string& full) {
       {"batch_matmul", Kind::BatchMatmul},       {"convolution", Kind::Convolution},
       {"conv_data_grad", Kind::ConvDataGrad},    {"conv_weight_grad", Kind::ConvWeightGrad},
       {"deconvolution", Kind::Deconvolution},    {"im2col", Kind::Im2col},
-      {"col2im", Kind::Col2im}};
+      {"col2im", Kind::Col2im},                  {"multibox_target", Kind::MultiBoxTarget},
+      {"multibox_detection", Kind::MultiBoxDetection}, {"box_nms", Kind::BoxNms}};
   for (const auto& [name, k] : kinds)
     if (kind == name) {
-      if (is_bf16(full) && (k == Kind::Deconvolution || k == Kind::Im2col || k == Kind::Col2im)) break;
+      if (is_bf16(full) && (k == Kind::Deconvolution || k == Kind::Im2col || k == Kind::Col2im ||
+                            k >= Kind::MultiBoxTarget))
+        break;
       return k;
     }
   fail("runtime", "unknown library call '", full, "'");
@@ -136,6 +163,9 @@ void run_kind(Kind kind, const LibraryCall& c, const StepArgs& a) {
     }
     case Kind::Im2col: lib::im2col(window_shape(q), f(0), f(1)); break;
     case Kind::Col2im: lib::col2im(window_shape(q), f(0), f(1)); break;
+    case Kind::MultiBoxTarget: lib::multibox_target(target_shape(q), f(0), f(1), f(2), f(3), f(4), f(5)); break;
+    case Kind::MultiBoxDetection: lib::multibox_detection(detection_shape(q), f(0), f(1), f(2), f(3)); break;
+    case Kind::BoxNms: lib::box_nms(nms_shape(q), f(0), f(1), f(2)); break;
   }
 }
 
@@ -192,6 +222,18 @@ void check_library(const LibraryCall& full, const std::vector<const BufferInfo*>
     need = {product({q[0], q[2]}), product({q[2], q[1]}), product({q[0], q[1]})};
   } else if (c.kind == "batch_matmul") {
     need = {product({q[0], q[1], q[3]}), product({q[0], q[3], q[2]}), product({q[0], q[1], q[2]})};
+  } else if (c.kind == "multibox_target") {  // anchor, label, cls_pred -> loc, mask, cls
+    int64_t b = q[0], a = q[1];
+    need = {product({a, 4}), product({b, q[2], q[3]}), product({b, q[4], a}), product({b, a, 4}), product({b, a, 4}),
+            product({b, a})};
+    if (q[3] < 5) fail("runtime", c.kind, ": label width ", q[3], " < 5");
+  } else if (c.kind == "multibox_detection") {  // cls_prob, loc_pred, anchor -> out
+    int64_t b = q[0], a = q[2];
+    need = {product({b, q[1], a}), product({b, a, 4}), product({a, 4}), product({b, a, 6})};
+  } else if (c.kind == "box_nms") {  // data -> out, record
+    int64_t w = q[2];
+    if (q[6] + 3 >= w || q[7] >= w || q[8] > w) fail("runtime", c.kind, ": box columns out of range of width ", w);
+    need = {product({q[0], q[1], w}), product({q[0], q[1], w}), product({q[0], q[1]})};
   } else if (c.kind == "im2col" || c.kind == "col2im") {
     lib::ConvShape s = window_shape(q);
     if (s.nsp < 1 || s.nsp > 2) fail("runtime", c.kind, ": ", s.nsp, " spatial dims");

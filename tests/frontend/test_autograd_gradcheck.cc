@@ -10,6 +10,7 @@
 #include <set>
 
 #include "hgc/frontend/autograd/autograd.h"
+#include "hgc/frontend/nd/contrib_detection.h"
 #include "hgc/frontend/nd/contrib_sketch.h"
 #include "hgc/frontend/nd/ndarray.h"
 #include "hgc/frontend/nd/array_ops.h"
@@ -600,6 +601,37 @@ TEST_CASE("gradcheck: count_sketch scatters its gradient back through the hash (
   NDArray h4 = nd::array({2, 0, 1, 2}, {1, 4}).astype(f64), s4 = nd::array({-1, 1, 1, 1}, {1, 4}).astype(f64);
   check_grad("_contrib_count_sketch", [h4, s4](auto& v) { return nd::contrib::count_sketch(v[0], h4, s4, 3); },
              {r64({2, 1, 2, 4})});
+}
+
+TEST_CASE("gradcheck: box_nms passes the gradient back to the kept rows only (float32)") {
+  // MXNet's documented backward: in_grad[record[r]] = out_grad[r]; suppressed rows get 0.
+  NDArray x = nd::array({0, 0.5, 0.1, 0.1, 0.2, 0.2, 1, 0.4, 0.1, 0.1, 0.2, 0.2, 0, 0.3, 0.1, 0.1, 0.14, 0.14, 2, 0.6, 0.5,
+                         0.5, 0.7, 0.8},
+                        {4, 6});
+  auto opts = nd::contrib::BoxNmsOptions().overlap_thresh(0.1).id_index(0).force_suppress(true);
+  x.attach_grad();
+  NDArray y;
+  {
+    auto rec = autograd::record();
+    y = nd::contrib::box_nms(x, opts);
+  }
+  std::vector<float> og;
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 6; ++k) og.push_back(0.1f * (r + 1));
+  y.backward(nd::array(og, {4, 6}));
+  std::vector<float> want;
+  for (float v : {0.2f, 0.f, 0.f, 0.1f})
+    for (int k = 0; k < 6; ++k) want.push_back(v);
+  std::vector<float> got = x.grad().to_vector<float>();
+  for (size_t i = 0; i < want.size(); ++i) CHECK(std::abs(got[i] - want[i]) < 1e-6);
+  // Finite differences on batched boxes far from every threshold (scores 0.1 apart, IoUs
+  // near 0 or near 1), so a step of 1e-2 changes no decision.
+  NDArray b = nd::array({0.9, 0.0, 0.0, 0.3, 0.3, 0.7, 0.02, 0.01, 0.31, 0.3, 0.5, 0.6, 0.6, 0.9, 0.9,
+                         0.8, 0.5, 0.5, 0.8, 0.8, 0.6, 0.52, 0.5, 0.8, 0.82, 0.4, 0.0, 0.6, 0.3, 0.9},
+                        {2, 3, 5});
+  check_grad("_contrib_box_nms", [](auto& v) {
+    return nd::contrib::box_nms(v[0], nd::contrib::BoxNmsOptions().coord_start(1).score_index(0).overlap_thresh(0.5));
+  }, {b}, {}, 1e-2, 2e-3);
 }
 
 TEST_CASE("gradcheck: every op with a gradient rule is checked above") {

@@ -138,6 +138,7 @@ void add_ordering_kernels(KernelTable& t);     // topk, sort, argsort
 void add_random_kernels(KernelTable& t);       // _random_*, _sample_* (the in-kernel generator)
 void add_rnn_kernels(KernelTable& t);
 void add_linalg_kernels(KernelTable& t);      // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/..diag
+void add_detection_kernels(KernelTable& t);   // _contrib_MultiBox*, box_nms, box_iou
 
 // Softmax over k of data viewed as (n, k, rest); defined in ref_reduce.cc (SoftmaxOutput and
 // SoftmaxActivation share it).

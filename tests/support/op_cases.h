@@ -283,6 +283,12 @@ inline std::vector<Case> movement_cases() {
                    {kAny, ints(-1, 7), ints(-1, 2)}});
   cases.push_back({"_contrib_count_sketch", {{"out_dim", "4"}}, {Shape{2, 2, 3, 6}, Shape{1, 6}, Shape{1, 6}},
                    {kAny, ints(0, 4), ints(-1, 2)}});
+  // The detection family's generated kernels (anchors from the shape; IoU of box pairs).
+  cases.push_back({"_contrib_MultiBoxPrior", {{"sizes", "(0.5, 0.25)"}, {"ratios", "(1, 2, 0.5)"}, {"clip", "True"}},
+                   {Shape{2, 3, 3, 5}}});
+  cases.push_back({"_contrib_MultiBoxPrior", {{"steps", "(0.2, 0.1)"}, {"offsets", "(0.2, 0.7)"}}, {Shape{1, 1, 4, 2}}});
+  cases.push_back({"_contrib_box_iou", {}, {Shape{3, 4}, Shape{2, 2, 4}}, {kPos, kPos}});
+  cases.push_back({"_contrib_box_iou", {{"format", "center"}}, {Shape{2, 3, 4}, Shape{5, 4}}, {kPos, kPos}});
   cases.push_back({"_eye", {{"N", "3"}, {"M", "5"}, {"k", "1"}}, {}});
   cases.push_back({"_eye", {{"N", "4"}, {"k", "-2"}}, {}});
   return cases;

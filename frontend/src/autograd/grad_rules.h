@@ -74,6 +74,7 @@ void register_nn_norm_rules(RuleTable& t);
 void register_ordering_rules(RuleTable& t);
 void register_random_rules(RuleTable& t);
 void register_linalg_rules(RuleTable& t);
+void register_detection_rules(RuleTable& t);
 void register_missing(RuleTable& t);  // grad/missing.cc: ops without a rule, with the reason
 
 // ---- helpers shared by the rule files ----

@@ -26,6 +26,7 @@ const RuleTable& RuleTable::global() {
     register_ordering_rules(r);
     register_random_rules(r);
     register_linalg_rules(r);
+    register_detection_rules(r);
     register_missing(r);
     return r;
   }();

@@ -20,6 +20,16 @@
 //   im2col           {nsp, N, C, in0, in1, out0, out1, k0, k1, stride0, stride1, pad0, pad1,
 //                     dilate0, dilate1}                   x[N,C,in], col[N,C*k,out]
 //   col2im           (the same parameters)                col[N,C*k,out], x[N,C,in]
+//   multibox_target  {B, A, L, W, C, overlap_threshold, ignore_label, negative_mining_ratio,
+//                     negative_mining_thresh, minimum_negative_samples, variances x4}
+//                                                         anchor[A,4], label[B,L,W], cls_pred[B,C,A],
+//                                                         loc_target[B,4A], loc_mask[B,4A], cls_target[B,A]
+//   multibox_detection {B, C, A, clip, threshold, nms_threshold, force_suppress, nms_topk (0: all),
+//                     variances x4}                       cls_prob[B,C,A], loc_pred[B,4A], anchor[A,4], out[B,A,6]
+//   box_nms          {B, N, W, overlap_thresh, valid_thresh, topk (N+1: all), coord_start, score_index,
+//                     id_index+1, background_id, force_suppress, in_center, out_center}
+//                                                         data[B,N,W], out[B,N,W], record[B,N]
+//   (detection parameters named like thresholds are float32 bit patterns, library_detection.h)
 #pragma once
 #include <cstdint>
 #include <functional>
