@@ -24,6 +24,9 @@ const std::vector<Names> kUnary = {
     {"_copy", "identity"}, {"BlockGrad", "stop_gradient"},
     // out = data / sqrt(data.shape[-1]); the scale is read from the shape at run time.
     {"_contrib_div_sqrt_dim"},
+    // psi(x) = d/dx log Gamma(x): not an MXNet op (MXNet computes it inside gamma's and
+    // gammaln's backward kernels); here the gradient rules of gamma/gammaln call it.
+    {"_hgc_digamma"},
 };
 
 // Same-shape binaries (MXNET_OPERATOR_REGISTER_BINARY): inputs lhs, rhs. The comparison

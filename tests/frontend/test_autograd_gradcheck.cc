@@ -485,6 +485,18 @@ TEST_CASE("gradcheck: tile, repeat, reverse, block moves, pick, gather_nd, norm,
   check_grad("norm", [](auto& v) { return op1("norm", {{"ord", int64_t(1)}, {"axis", V{0}}}, v[0]); },
              {nd::array({-1.5f, -0.5f, 0.3f, 1.2f, 2, -2}, {2, 3}).astype(f64)});
   check_grad("erfinv", [](auto& v) { return op1("erfinv", {}, v[0]); }, {r64({2, 3}, -0.9, 0.9)});
+  // gamma / gammaln through digamma, on both sides of the reflection at 0.5 and between poles.
+  check_grad("gamma", [](auto& v) { return op1("gamma", {}, v[0]); }, {r64({2, 3}, 0.2, 5)});
+  check_grad("gamma", [](auto& v) { return op1("gamma", {}, v[0]); }, {r64({4}, -0.9, -0.1, 2)});
+  check_grad("gammaln", [](auto& v) { return op1("gammaln", {}, v[0]); }, {r64({2, 3}, 0.1, 20)});
+  check_grad("gammaln", [](auto& v) { return op1("gammaln", {}, v[0]); }, {r64({4}, -1.9, -1.1, 3)});
+  // Known values: psi(1) = -Euler's gamma, psi(0.5) = -gamma - 2 ln 2, psi(-0.5) = psi(0.5) + 2.
+  std::vector<double> psi = op1("_hgc_digamma", {}, nd::array({1.0f, 0.5f, -0.5f, 10.0f}, {4}).astype(f64)).to_vector<double>();
+  const double eg = 0.57721566490153286;
+  CHECK(std::abs(psi[0] + eg) < 1e-10);
+  CHECK(std::abs(psi[1] + eg + 2 * std::log(2.0)) < 1e-10);
+  CHECK(std::abs(psi[2] - (-eg - 2 * std::log(2.0) + 2)) < 1e-10);
+  CHECK(std::abs(psi[3] - 2.251752589066721) < 1e-10);
   check_grad("InstanceNorm", [](auto& v) { return nd::op("InstanceNorm", {{"eps", 1e-3}}, {v[0], v[1], v[2]}); },
              {r64({2, 3, 4}, -2, 2), r64({3}, 0.5, 1.5, 2), r64({3}, -1, 1, 3)});
   check_grad("GroupNorm", [](auto& v) {

@@ -21,7 +21,7 @@ const std::vector<std::string> kUnaryNames = {
     "fix", "trunc", "sigmoid", "tanh", "relu", "softsign", "erf", "erfinv", "gamma",
     "gammaln", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
     "arccosh", "arctanh", "degrees", "radians", "logical_not", "identity", "_copy",
-    "BlockGrad", "stop_gradient", "make_loss", "hard_sigmoid", "_contrib_div_sqrt_dim"};
+    "BlockGrad", "stop_gradient", "make_loss", "hard_sigmoid", "_contrib_div_sqrt_dim", "_hgc_digamma"};
 
 const std::vector<std::string> kScalarNames = {
     "_plus_scalar", "_PlusScalar", "_minus_scalar", "_MinusScalar", "_rminus_scalar",

@@ -30,6 +30,16 @@ double erfinv(double y) {
 }
 
 // MXNet's rint: the nearer of floor and ceil, ties going to floor (2.5 -> 2, -2.5 -> -3).
+// psi(x): the recurrence up to x >= 10, then the asymptotic series (Abramowitz & Stegun
+// 6.3.18); reflection below 0.5.
+double digamma(double x) {
+  if (x < 0.5) return digamma(1 - x) - std::numbers::pi / std::tan(std::numbers::pi * x);
+  double r = 0;
+  while (x < 10) r -= 1 / x, x += 1;
+  double f = 1 / (x * x);
+  return r + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
 double mx_rint(double a) {
   double f = std::floor(a), c = std::ceil(a);
   return (a - f) <= (c - a) ? f : c;
@@ -76,6 +86,7 @@ const std::map<std::string, Fn1>& unary_fns() {
       {"erfinv", erfinv},
       {"gamma", [](double x) { return std::tgamma(x); }},
       {"gammaln", [](double x) { return std::lgamma(x); }},
+      {"_hgc_digamma", digamma},
       {"sin", [](double x) { return std::sin(x); }},
       {"cos", [](double x) { return std::cos(x); }},
       {"tan", [](double x) { return std::tan(x); }},

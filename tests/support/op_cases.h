@@ -129,6 +129,8 @@ inline std::vector<Case> unary_cases() {
   cases.push_back({"gamma", {}, {Shape{8}}, {Gen{-0.9f, -0.1f}}});
   cases.push_back({"gammaln", {}, {Shape{3, 8}}, {Gen{0.05f, 30.f}}});
   cases.push_back({"gammaln", {}, {Shape{8}}, {Gen{-1.9f, -1.1f}}});
+  cases.push_back({"_hgc_digamma", {}, {Shape{3, 8}}, {Gen{0.05f, 30.f}}});
+  cases.push_back({"_hgc_digamma", {}, {Shape{8}}, {Gen{-2.9f, -2.1f}}});
   for (const char* act : {"relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid", "mish"})
     cases.push_back({"Activation", {{"act_type", act}}, {Shape{3, 17}}, {Gen{-6, 6}}});
   for (const char* act : {"leaky", "elu", "selu", "gelu", "rrelu"})

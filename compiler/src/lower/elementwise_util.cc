@@ -129,6 +129,27 @@ std::string gamma_fn(S& b, const std::string& x, bool log) {
   return b.select(refl, gr, g);
 }
 
+// digamma: psi(z) = psi(z + 6) - sum_{k<6} 1 / (z + k) lifts z to >= 6.5, where the
+// asymptotic series ln w - 1/(2w) - sum B_2n / (2n w^2n) is good to ~1e-13; below 0.5 the
+// reflection psi(x) = psi(1 - x) - pi / tan(pi x). Poles (0, -1, ...) give +-inf or NaN.
+std::string digamma(S& b, const std::string& x) {
+  auto one = b.constant(1);
+  auto refl = b.cmp_i1("olt", x, b.constant(0.5));
+  auto z = b.select(refl, b.binary("arith.subf", one, x), x);
+  std::string shift = b.constant(0);
+  for (int k = 0; k < 6; ++k)
+    shift = b.binary("arith.addf", shift, b.binary("arith.divf", one, b.binary("arith.addf", z, b.constant(k))));
+  auto w = b.binary("arith.addf", z, b.constant(6));
+  auto iw2 = b.binary("arith.divf", one, b.binary("arith.mulf", w, w));
+  // -1/12 + iw2 (1/120 + iw2 (-1/252 + iw2 (1/240 + iw2 (-1/132))))
+  auto tail = b.binary("arith.mulf", iw2, horner(b, iw2, {-1.0 / 132, 1.0 / 240, -1.0 / 252, 1.0 / 120, -1.0 / 12}));
+  auto psi = b.binary("arith.subf", b.unary("math.log", w), b.binary("arith.divf", b.constant(0.5), w));
+  psi = b.binary("arith.subf", b.binary("arith.addf", psi, tail), shift);
+  auto pix = b.binary("arith.mulf", b.constant(M_PI), x);
+  auto cot = b.binary("arith.divf", b.unary("math.cos", pix), b.unary("math.sin", pix));
+  return b.select(refl, b.binary("arith.subf", psi, b.binary("arith.mulf", b.constant(M_PI), cot)), psi);
+}
+
 std::string logical(S& b, const std::string& op, const std::string& x, const std::string& y) {
   auto zero = b.constant(0);
   auto bx = b.cmp_i1("une", x, zero), by = b.cmp_i1("une", y, zero);
@@ -177,6 +198,7 @@ const std::map<std::string, UnaryExpr>& unary_exprs() {
       {"erfinv", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return erfinv(w, v); }); }},
       {"gamma", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return gamma_fn(w, v, false); }); }},
       {"gammaln", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return gamma_fn(w, v, true); }); }},
+      {"_hgc_digamma", [](S& b, auto x) { return in_f32(b, x, [](S& w, auto v) { return digamma(w, v); }); }},
       {"sin", [](S& b, auto x) { return b.unary("math.sin", x); }},
       {"cos", [](S& b, auto x) { return b.unary("math.cos", x); }},
       {"tan", [](S& b, auto x) { return b.unary("math.tan", x); }},

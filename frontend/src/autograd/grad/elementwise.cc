@@ -117,6 +117,9 @@ void register_elementwise_rules(RuleTable& t) {
     return {NDArray(), nd::where(c.in[0], c.og[0], z), nd::where(c.in[0], z, c.og[0])};
   });
   un("erfinv", [](auto&, auto& y, auto& g) { return g * (std::sqrt(M_PI) / 2) * nd::exp(nd::square(y)); });
+  // MXNet's gamma_grad and gammaln_grad: Gamma(x) psi(x) and psi(x).
+  un("gamma", [](auto& x, auto& y, auto& g) { return g * y * nd::op("_hgc_digamma", {}, {x}); });
+  un("gammaln", [](auto& x, auto&, auto& g) { return g * nd::op("_hgc_digamma", {}, {x}); });
 }
 
 }  // namespace hgc::grad

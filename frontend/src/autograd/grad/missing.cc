@@ -11,8 +11,7 @@ void register_missing(RuleTable& t) {
   // is given.
   t.missing("nansum", "no lowering yet; rule: the expanded g where x is not NaN");
   t.missing("nanprod", "no lowering yet; rule: the expanded g * y / x where x is not NaN");
-  t.missing("gamma", "needs digamma (g * gamma(x) * digamma(x)), which has no op yet");
-  t.missing("gammaln", "needs digamma (g * digamma(x)), which has no op yet");
+  t.missing("_hgc_digamma", "needs trigamma (g * psi'(x)): second derivatives of gamma/gammaln are not supported");
   t.missing("RNN", "the fused RNN is expanded into differentiable ops (expand_rnn pass) only when compiled");
   t.missing("_backward_Pooling", "second derivatives of pooling are not supported");
   t.missing("_hgc_conv_data_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
