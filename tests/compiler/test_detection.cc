@@ -147,7 +147,7 @@ TEST_CASE("MultiBoxDetection: decoding, threshold, NMS as MXNet marks it (id -1,
   HostTensor anchors = tensor({0.1f, 0.1f, 0.3f, 0.3f, 0.15f, 0.15f, 0.35f, 0.35f}, {1, 2, 4});
   HostTensor prob = tensor({0.2f, 0.7f, 0.8f, 0.3f}, {1, 2, 2});  // background row, class-0 row
   HostTensor loc = tensor({1, 0, 0, 0, 0, 0, 0, 0}, {1, 8});
-  // Anchor 0 moves right by 1 * 0.1 * 0.2 = 0.02; IoU of the two boxes is 0.0225 / 0.0575.
+  // Anchor 0 moves right by 1 * 0.1 * 0.2 = 0.02; the two boxes' IoU is then 0.0255 / 0.0545 = 0.47.
   auto r = three_ways("_contrib_MultiBoxDetection", {}, {prob, loc, anchors});
   check_values(r[0], {0, 0.8f, 0.12f, 0.1f, 0.32f, 0.3f, 0, 0.3f, 0.15f, 0.15f, 0.35f, 0.35f});
   auto s = three_ways("_contrib_MultiBoxDetection", {{"nms_threshold", "0.3"}}, {prob, loc, anchors});
