@@ -346,6 +346,7 @@ void bst(const Options& o, bool forward, bool train) {
       net->set_positions();
       if (hybrid) net->hybridize();
       auto bce = std::make_shared<loss::SigmoidBinaryCrossEntropyLoss>();
+      if (hybrid) bce->hybridize();  // as classifier_sgd_step's loss
       auto tr = std::make_shared<Trainer>(net->collect_params(), "adam", std::map<std::string, double>{{"learning_rate", 1e-3}});
       return std::function<void()>([=] {
         NDArray l;

@@ -70,6 +70,10 @@ std::function<void()> classifier_sgd_step(std::shared_ptr<gluon::nn::HybridSeque
   if (hybrid) net->hybridize();
   if (amp) amp::convert_hybrid_block(net, "bfloat16");
   auto ce = std::make_shared<loss::SoftmaxCrossEntropyLoss>();
+  // Gluon's losses are HybridBlocks: a hybridized training loop hybridizes its loss too (as
+  // the torch peer's jit mode traces net + loss), so the loss runs as two compiled graphs
+  // instead of a dozen imperative ops.
+  if (hybrid) ce->hybridize();
   auto tr = std::make_shared<Trainer>(net->collect_params(), "sgd", std::map<std::string, double>{{"learning_rate", 0.1}});
   const int64_t batch = x.shape()[0];
   return [=] {

@@ -178,23 +178,85 @@ struct LegalizeHalfFloatsPass
   }
 };
 
+// Whether a kernel whose outputs may be its inputs' memory can still write them directly:
+// its one linalg.generic is all-parallel, writes every output through the identity map,
+// reads every input of an output's element width through that same map, and reads nothing
+// else that could be an output (only inputs with fewer elements: broadcast scalars, rows,
+// bias vectors) and no memory from its body. Then element i is read before it is written and
+// no other element's computation touches it: the loops carry no dependence through memory
+// even when an output is an input, which LLVM is told with llvm.loop.parallel_accesses
+// (kParallelLoops, see jit.cc).
+bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
+  mlir::linalg::GenericOp generic;
+  bool ok = true;
+  fn.walk<mlir::WalkOrder::PreOrder>([&](mlir::Operation* op) {
+    if (!ok) return mlir::WalkResult::interrupt();
+    if (auto g = mlir::dyn_cast<mlir::linalg::GenericOp>(op)) {
+      if (generic) ok = false;
+      generic = g;
+      return mlir::WalkResult::skip();  // body ops: checked below
+    }
+    if (op == fn.getOperation() ||
+        mlir::isa<mlir::func::ReturnOp, mlir::bufferization::ToTensorOp, mlir::bufferization::MaterializeInDestinationOp,
+                  mlir::tensor::EmptyOp, mlir::arith::ConstantOp>(op))
+      return mlir::WalkResult::advance();
+    ok = false;
+    return mlir::WalkResult::interrupt();
+  });
+  if (!ok || !generic || generic.getNumReductionLoops() != 0 || generic.hasIndexSemantics()) return false;
+  for (mlir::Operation& op : generic.getRegion().front())
+    if (!mlir::isMemoryEffectFree(&op)) return false;
+  auto static_numel = [](mlir::Type t) -> int64_t {
+    auto st = mlir::dyn_cast<mlir::ShapedType>(t);
+    return st && st.hasStaticShape() ? st.getNumElements() : -1;
+  };
+  unsigned out_width = 0;
+  int64_t out_numel = -1;
+  for (mlir::OpOperand& o : generic.getDpsInitsMutable()) {
+    if (!generic.getMatchingIndexingMap(&o).isIdentity()) return false;
+    auto st = mlir::dyn_cast<mlir::ShapedType>(o.get().getType());
+    if (!st || !st.getElementType().isIntOrFloat()) return false;
+    unsigned w = st.getElementTypeBitWidth();
+    if (out_width && w != out_width) return false;
+    out_width = w;
+    int64_t n = static_numel(st);
+    out_numel = out_numel < 0 ? n : std::min(out_numel, n);
+  }
+  for (mlir::OpOperand* in : generic.getDpsInputOperands()) {
+    auto st = mlir::dyn_cast<mlir::ShapedType>(in->get().getType());
+    if (!st) continue;  // a scalar operand is a value, not memory
+    if (generic.getMatchingIndexingMap(in).isIdentity() && st.getElementType().isIntOrFloat() &&
+        st.getElementTypeBitWidth() == out_width)
+      continue;
+    int64_t n = static_numel(st);
+    if (n < 0 || out_numel < 0 || n >= out_numel) return false;
+  }
+  return true;
+}
+
 // Kernels write their outputs directly: fusion and canonicalization replace a generic's
 // unread outs operand with tensor.empty, which one-shot bufferization would turn into a
 // malloc'ed temporary that the kernel fills and then copies into its output argument. Each
 // empty first gets a single use (CSE merges equal empties, and MLIR 19's elimination hands
 // every user the destination of the first: SliceChannel's equal outputs would share one
-// buffer). Functions marked hgc.outputs_may_alias keep the temporary: their outputs may be
-// their inputs' memory (in-place steps, GEMM epilogues, in-place optimizer updates), where
-// LLVM's overlap check sends a direct write to the scalar loop (SGD updates 4x slower). The
-// mark is removed here: nothing after this pass knows it.
+// buffer). Functions marked hgc.outputs_may_alias (in-place steps, GEMM epilogues, in-place
+// optimizer updates) write directly only when elementwise_in_place_safe, on the CPU, marked
+// kParallelLoops: LLVM's overlap check would otherwise send the direct write to the scalar
+// loop (SGD updates 4x slower). The others keep the temporary. The mark is removed here:
+// nothing after this pass knows it.
 struct WriteOutputsInPlacePass
     : public mlir::PassWrapper<WriteOutputsInPlacePass, mlir::OperationPass<mlir::ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(WriteOutputsInPlacePass)
+  explicit WriteOutputsInPlacePass(bool parallel_loops) : parallel_loops_(parallel_loops) {}
   llvm::StringRef getArgument() const final { return "hgc-write-outputs-in-place"; }
   void runOnOperation() override {
     mlir::IRRewriter rewriter(&getContext());
     for (mlir::func::FuncOp fn : getOperation().getOps<mlir::func::FuncOp>()) {
-      if (fn->removeAttr(lower::kOutputsMayAlias)) continue;
+      if (fn->removeAttr(lower::kOutputsMayAlias)) {
+        if (!parallel_loops_ || !elementwise_in_place_safe(fn)) continue;
+        // FuncToLLVM carries `passthrough` to the llvm.func: an LLVM function attribute.
+        fn->setAttr("passthrough", rewriter.getArrayAttr({rewriter.getStringAttr(kParallelLoops)}));
+      }
       llvm::SmallVector<mlir::tensor::EmptyOp> empties;
       fn.walk([&](mlir::tensor::EmptyOp e) { empties.push_back(e); });
       for (mlir::tensor::EmptyOp e : empties) {
@@ -208,6 +270,7 @@ struct WriteOutputsInPlacePass
       if (mlir::failed(mlir::bufferization::eliminateEmptyTensors(rewriter, fn))) return signalPassFailure();
     }
   }
+  bool parallel_loops_;
 };
 
 // Collapses an elementwise linalg.generic over identity-layout buffers (every operand read
@@ -247,7 +310,9 @@ struct CollapseElementwisePass
 
 }  // namespace
 
-std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass() { return std::make_unique<WriteOutputsInPlacePass>(); }
+std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass(bool parallel_loops) {
+  return std::make_unique<WriteOutputsInPlacePass>(parallel_loops);
+}
 
 namespace {
 
@@ -291,7 +356,7 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   // then copies into its output argument (at 16M floats: a fresh 64 MB mapping per call,
   // faulted in page by page: 2.6 GB/s instead of streaming). Eliminating the empty tensors
   // into the materialize_in_destination targets makes the kernels write their outputs directly.
-  pm.addPass(create_write_outputs_in_place_pass());
+  pm.addPass(create_write_outputs_in_place_pass(/*parallel_loops=*/true));
   // Kernel arguments are memrefs, so function boundaries need no bufferization; the
   // tensors wrapping them (to_tensor restrict writable) bufferize in place.
   pm.addPass(bufferization::createOneShotBufferizePass());

@@ -58,8 +58,14 @@ struct LoweredModule {
 LoweredModule lower_to_llvm_dialect(const std::string& mlir_text);
 
 // The pass that makes kernels write their outputs directly (no temporary + copy) unless
-// marked lower::kOutputsMayAlias; the CPU and GPU pipelines both run it.
-std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass();
+// marked lower::kOutputsMayAlias; the CPU and GPU pipelines both run it. With
+// `parallel_loops` (CPU), a marked kernel that is one elementwise generic writes directly
+// too, and its LLVM function carries the attribute kParallelLoops.
+std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass(bool parallel_loops);
+
+// LLVM function attribute: every loop of the function is free of loop-carried memory
+// dependences (jit.cc turns it into llvm.loop.parallel_accesses before optimizing).
+inline constexpr const char* kParallelLoops = "hgc-parallel-loops";
 
 // Throws hgc::Error("compiler", what + ":\n" + diagnostics).
 [[noreturn]] void throw_with_diagnostics(LoweredModule& m, const std::string& what);

@@ -425,7 +425,7 @@ void build_gpu_pipeline(mlir::PassManager& pm, const GpuOptions& o, const std::s
   pm.addPass(createCanonicalizerPass());
   // Fusion turns unread destinations into tensor.empty; anchored on the output's
   // materialize_in_destination they become the output buffer again (no scratch + copy).
-  pm.addPass(compiler_detail::create_write_outputs_in_place_pass());
+  pm.addPass(compiler_detail::create_write_outputs_in_place_pass(/*parallel_loops=*/false));
   pm.addPass(createCSEPass());
   pm.addPass(bufferization::createOneShotBufferizePass());
   pm.addPass(createCanonicalizerPass());

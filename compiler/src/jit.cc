@@ -17,6 +17,8 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -116,6 +118,33 @@ std::unique_ptr<llvm::TargetMachine> pic_target_machine(const Target& t) {
   return tm;
 }
 
+// Functions marked kParallelLoops (cpu_lowering.cc: one elementwise generic whose outputs may
+// be its inputs) get one access group on every instruction that touches memory and
+// llvm.loop.parallel_accesses on every loop: the vectorizer then needs no run-time overlap
+// check, which an output that is its input fails (sending the loop to its scalar version).
+void mark_parallel_loops(llvm::Module& m) {
+  for (llvm::Function& f : m) {
+    if (f.isDeclaration() || !f.hasFnAttribute(compiler_detail::kParallelLoops)) continue;
+    llvm::LLVMContext& ctx = f.getContext();
+    llvm::MDNode* group = llvm::MDNode::getDistinct(ctx, {});
+    for (llvm::BasicBlock& bb : f)
+      for (llvm::Instruction& in : bb)
+        if (in.mayReadOrWriteMemory()) in.setMetadata(llvm::LLVMContext::MD_access_group, group);
+    llvm::DominatorTree dt(f);
+    llvm::LoopInfo li(dt);
+    for (llvm::Loop* loop : li.getLoopsInPreorder()) {
+      llvm::SmallVector<llvm::Metadata*, 4> ops{nullptr};  // operand 0: the loop ID itself
+      if (llvm::MDNode* old = loop->getLoopID())
+        for (unsigned k = 1; k < old->getNumOperands(); ++k) ops.push_back(old->getOperand(k));
+      ops.push_back(llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.parallel_accesses"), group}));
+      llvm::MDNode* id = llvm::MDNode::getDistinct(ctx, ops);
+      id->replaceOperandWith(0, id);
+      loop->setLoopID(id);
+    }
+    f.removeFnAttr(compiler_detail::kParallelLoops);
+  }
+}
+
 // LLVM's -O pipeline tuned by `tm` (without a TargetMachine the vectorizer has no cost
 // model: a loop ran at 2.3 instead of 22.7 GFLOP/s). Returns an error text, empty if fine.
 //
@@ -127,6 +156,7 @@ std::unique_ptr<llvm::TargetMachine> pic_target_machine(const Target& t) {
 // instead of 76 us). Vectorized loops are still interleaved (LoopInterleaving), which is
 // the unrolling that matters for throughput.
 std::string optimize(llvm::Module& m, const Target& t, llvm::TargetMachine* tm) {
+  mark_parallel_loops(m);
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
