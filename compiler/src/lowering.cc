@@ -42,6 +42,7 @@ const LoweringTable& LoweringTable::global() {
     register_random(*table);
     register_linalg(*table);
     register_fused(*table);
+    register_quantization(*table);
     register_missing(*table);
     return table;
   }();

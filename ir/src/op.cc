@@ -134,6 +134,7 @@ const OpRegistry& OpRegistry::global() {
     ops::register_linalg(*r);
     ops::register_rnn(*r);
     ops::register_fused(*r);
+    ops::register_quantization(*r);
     return r;
   }();
   return *reg;

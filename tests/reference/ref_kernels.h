@@ -137,7 +137,8 @@ void add_nn_conv_kernels(KernelTable& t);      // Convolution, Deconvolution, Po
 void add_ordering_kernels(KernelTable& t);     // topk, sort, argsort
 void add_random_kernels(KernelTable& t);       // _random_*, _sample_* (the in-kernel generator)
 void add_rnn_kernels(KernelTable& t);
-void add_linalg_kernels(KernelTable& t);      // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/..diag
+void add_linalg_kernels(KernelTable& t);
+void add_quantization_kernels(KernelTable& t);  // _contrib_quantize_v2/dequantize/requantize, _sg_mkldnn_*      // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/..diag
 
 // Softmax over k of data viewed as (n, k, rest); defined in ref_reduce.cc (SoftmaxOutput and
 // SoftmaxActivation share it).

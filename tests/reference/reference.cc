@@ -184,6 +184,7 @@ const KernelTable& kernels() {
     add_random_kernels(t);
     add_rnn_kernels(t);
     add_linalg_kernels(t);
+    add_quantization_kernels(t);
     return t;
   }();
   return table;
