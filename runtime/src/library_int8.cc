@@ -278,6 +278,42 @@ std::shared_ptr<Prim> cached(std::vector<int64_t> key, const std::function<std::
   return it->second;
 }
 
+// What a fused layer derives from its parameters: folded float weights, their int8 form with
+// the int32 bias, the output scales and ranges.
+struct Prepared {
+  std::vector<float> sig;  // the parameters and input ranges it was made from
+  std::vector<float> wf, bf, oscales;
+  std::vector<int8_t> wq;
+  std::vector<int32_t> bq;
+  float sum_scale = 1.0f, omin = 0, omax = 0;
+};
+
+// The bits of `v` appended to a signature (compared with memcmp, never as numbers).
+void append_bits(std::vector<float>& sig, const std::vector<int64_t>& v) {
+  size_t at = sig.size();
+  sig.resize(at + 2 * v.size());
+  std::memcpy(sig.data() + at, v.data(), v.size() * sizeof(int64_t));
+}
+
+std::shared_ptr<const Prepared> prepared(const void* key, std::vector<float>& sig,
+                                         const std::function<void(Prepared&)>& make) {
+  static std::mutex mu;
+  static auto* cache = new std::map<const void*, std::shared_ptr<const Prepared>>();  // alive until exit
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache->find(key);
+    if (it != cache->end() && it->second->sig.size() == sig.size() &&
+        std::memcmp(it->second->sig.data(), sig.data(), sig.size() * sizeof(float)) == 0)
+      return it->second;
+  }
+  auto p = std::make_shared<Prepared>();
+  make(*p);
+  p->sig = std::move(sig);
+  std::lock_guard<std::mutex> lock(mu);
+  (*cache)[key] = p;
+  return p;
+}
+
 }  // namespace
 
 void int8_conv(const ConvShape& s, bool conv_bias, const ConvFlags& f, const std::vector<void*>& ptrs) {
@@ -301,53 +337,76 @@ void int8_conv(const ConvShape& s, bool conv_bias, const ConvFlags& f, const std
   float* out_max = f.quantized ? static_cast<float*>(ptrs[k++]) : nullptr;
 
   const int64_t per = (s.C / s.groups) * s.k[0] * (s.nsp == 2 ? s.k[1] : 1);
-  std::vector<float> wf(static_cast<size_t>(s.O * per)), bf(static_cast<size_t>(s.O));
-  fold(s, f, w, b, gamma, beta, mean, var, wf, bf);
   const bool has_bias = conv_bias || f.with_bn;
+  const int out_dt = f.quantized ? f.out_dtype : kF32;
+  // Folded and quantized weights are kept per weight buffer while the parameters and input
+  // ranges they came from stay the same (MXNet keys its cache on the weights' version).
+  std::vector<float> sig(w, w + s.O * per);
+  for (const float* v : {b, gamma, beta, mean, var})
+    if (v) sig.insert(sig.end(), v, v + s.O);
+  sig.insert(sig.end(), {dmin, dmax, smin, smax});
+  std::vector<int64_t> flags{s.O, per, conv_bias};
+  f.write(flags);
+  append_bits(sig, flags);
+  std::shared_ptr<const Prepared> prep = prepared(w, sig, [&](Prepared& P) {
+    std::vector<float>& wf = P.wf;
+    std::vector<float>& bf = P.bf;
+    wf.resize(static_cast<size_t>(s.O * per)), bf.resize(static_cast<size_t>(s.O));
+    fold(s, f, w, b, gamma, beta, mean, var, wf, bf);
 
-  std::vector<float> oscales, wscale;
-  float sum_scale = 1.0f;
-  std::vector<int8_t> wq;
-  std::vector<int32_t> bq;
-  int out_dt = f.quantized ? f.out_dtype : kF32;
-  if (f.quantized) {
-    const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
-    std::vector<float> cmin(s.O), cmax(s.O);
-    for (int64_t o = 0; o < s.O; ++o) {
-      auto [lo, hi] = std::minmax_element(wf.begin() + o * per, wf.begin() + (o + 1) * per);
-      cmin[o] = *lo, cmax[o] = *hi;
-    }
-    float output_scale;
-    if (f.has_calib) {  // channel-wise weight scales, requantized output
-      wscale.resize(s.O);
+    std::vector<float> wscale;
+    std::vector<float>& oscales = P.oscales;
+    float& sum_scale = P.sum_scale;
+    std::vector<int8_t>& wq = P.wq;
+    std::vector<int32_t>& bq = P.bq;
+    float* out_min = &P.omin;
+    float* out_max = &P.omax;
+    if (f.quantized) {
+      const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
+      std::vector<float> cmin(s.O), cmax(s.O);
       for (int64_t o = 0; o < s.O; ++o) {
-        float sc = quantize_scale(kI8, cmin[o], cmax[o]);
-        if (has_bias && bf[o] != 0) {  // keep the int32 bias clear of overflow (MXNet: INT_MAX / 2)
-          float lim = static_cast<float>(bf[o] > 0 ? std::numeric_limits<int32_t>::max()
-                                                   : std::numeric_limits<int32_t>::min()) / 2 / bf[o] / dscale;
-          sc = std::min(sc, lim);
-        }
-        wscale[o] = sc;
+        auto [lo, hi] = std::minmax_element(wf.begin() + o * per, wf.begin() + (o + 1) * per);
+        cmin[o] = *lo, cmax[o] = *hi;
       }
-      output_scale = quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib);
-      for (int64_t o = 0; o < s.O; ++o) oscales.push_back(output_scale / dscale / wscale[o]);
-      *out_min = f.min_calib, *out_max = f.max_calib;
-    } else {  // one weight scale, int32 output
-      float lo = *std::min_element(cmin.begin(), cmin.end()), hi = *std::max_element(cmax.begin(), cmax.end());
-      wscale.assign(1, quantize_scale(kI8, lo, hi));
-      product_range(f.data_dtype, dmin, dmax, lo, hi, out_min, out_max);
-      output_scale = dscale * wscale[0];
+      float output_scale;
+      if (f.has_calib) {  // channel-wise weight scales, requantized output
+        wscale.resize(s.O);
+        for (int64_t o = 0; o < s.O; ++o) {
+          float sc = quantize_scale(kI8, cmin[o], cmax[o]);
+          if (has_bias && bf[o] != 0) {  // keep the int32 bias clear of overflow (MXNet: INT_MAX / 2)
+            float lim = static_cast<float>(bf[o] > 0 ? std::numeric_limits<int32_t>::max()
+                                                     : std::numeric_limits<int32_t>::min()) / 2 / bf[o] / dscale;
+            sc = std::min(sc, lim);
+          }
+          wscale[o] = sc;
+        }
+        output_scale = quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib);
+        for (int64_t o = 0; o < s.O; ++o) oscales.push_back(output_scale / dscale / wscale[o]);
+        *out_min = f.min_calib, *out_max = f.max_calib;
+      } else {  // one weight scale, int32 output
+        float lo = *std::min_element(cmin.begin(), cmin.end()), hi = *std::max_element(cmax.begin(), cmax.end());
+        wscale.assign(1, quantize_scale(kI8, lo, hi));
+        product_range(f.data_dtype, dmin, dmax, lo, hi, out_min, out_max);
+        output_scale = dscale * wscale[0];
+      }
+      if (f.with_sum) sum_scale = output_scale / quantize_scale(f.sum_dtype, smin, smax);
+      wq.resize(wf.size());
+      for (int64_t o = 0; o < s.O; ++o) {
+        float sc = wscale[wscale.size() == 1 ? 0 : o];
+        for (int64_t i = 0; i < per; ++i) wq[o * per + i] = saturate<int8_t>(wf[o * per + i] * sc);
+        if (has_bias) bq.push_back(saturate_i32(static_cast<double>(bf[o]) * dscale * sc));
+      }
     }
-    if (f.with_sum) sum_scale = output_scale / quantize_scale(f.sum_dtype, smin, smax);
-    wq.resize(wf.size());
-    for (int64_t o = 0; o < s.O; ++o) {
-      float sc = wscale[wscale.size() == 1 ? 0 : o];
-      for (int64_t i = 0; i < per; ++i) wq[o * per + i] = saturate<int8_t>(wf[o * per + i] * sc);
-      if (has_bias) bq.push_back(saturate_i32(static_cast<double>(bf[o]) * dscale * sc));
-    }
-  }
+  });
+  const std::vector<float>& wf = prep->wf;
+  const std::vector<float>& bf = prep->bf;
+  const std::vector<float>& oscales = prep->oscales;
+  const std::vector<int8_t>& wq = prep->wq;
+  const std::vector<int32_t>& bq = prep->bq;
+  const float sum_scale = prep->sum_scale;
+  if (f.quantized) *out_min = prep->omin, *out_max = prep->omax;
 
-  std::vector<int64_t> key{1, s.nsp, s.N, s.C, s.O, s.groups, has_bias, out_dt, static_cast<int64_t>(sum_scale * 1e6)};
+  std::vector<int64_t> key{1, s.nsp, s.N, s.C, s.O, s.groups, has_bias, out_dt};
   for (int d = 0; d < 2; ++d) key.insert(key.end(), {s.in[d], s.out[d], s.k[d], s.stride[d], s.pad[d], s.dilate[d]});
   f.write(key);
   key.push_back(float_param(sum_scale));
@@ -360,8 +419,8 @@ void int8_conv(const ConvShape& s, bool conv_bias, const ConvFlags& f, const std
   thread_local detail::AlignedScratch src_buf, wei_buf, dst_buf, scratch;
   const dnnl::engine& eng = detail::onednn_engine();
   dnnl::stream& stream = detail::onednn_stream();
-  void* wptr = f.quantized ? static_cast<void*>(wq.data()) : static_cast<void*>(wf.data());
-  void* bptr = f.quantized ? static_cast<void*>(bq.data()) : static_cast<void*>(bf.data());
+  void* wptr = f.quantized ? static_cast<void*>(const_cast<int8_t*>(wq.data())) : static_cast<void*>(const_cast<float*>(wf.data()));
+  void* bptr = f.quantized ? static_cast<void*>(const_cast<int32_t*>(bq.data())) : const_cast<float*>(bf.data());
   void* src_p = to_layout(p->user_src, p->src, data, src_buf);
   void* wei_p = to_layout(p->user_wei, p->wei, wptr, wei_buf);
   void* dst_p = p->dst == p->user_dst ? out : dst_buf.get(p->dst.get_size());
@@ -404,39 +463,51 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
   float* out_min = f.quantized && !f.float_output ? static_cast<float*>(ptrs[k++]) : nullptr;
   float* out_max = f.quantized && !f.float_output ? static_cast<float*>(ptrs[k++]) : nullptr;
 
-  std::vector<float> oscales;
-  std::vector<int8_t> wq;
-  std::vector<int32_t> bq;
   const int out_dt = f.quantized ? f.out_dtype : kF32;
-  float eltwise_scale = 1.0f;
-  if (f.quantized) {  // channel-wise weight scales (float weights in, as channel_wise_quantize)
-    const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
-    std::vector<float> wscale(N);
-    for (int64_t o = 0; o < N; ++o) {
-      auto [lo, hi] = std::minmax_element(w + o * K, w + (o + 1) * K);
-      float sc = quantize_scale(kI8, *lo, *hi);
-      if (b && b[o] != 0) {
-        float lim = static_cast<float>(b[o] > 0 ? std::numeric_limits<int32_t>::max()
-                                                : std::numeric_limits<int32_t>::min()) / 2 / b[o] / dscale;
-        sc = std::min(sc, lim);
-      }
-      wscale[o] = sc;
-    }
-    float tmp = 1.0f / dscale;
-    if (f.float_output) {
-    } else if (f.has_calib) {
-      tmp = quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib) / dscale;
-      *out_min = f.min_calib, *out_max = f.max_calib;
-    } else {
-      fail("runtime", "int8 fully connected: an uncalibrated int32 output is not supported yet");
-    }
-    for (int64_t o = 0; o < N; ++o) oscales.push_back(tmp / wscale[o]);
-    wq.resize(static_cast<size_t>(N * K));
-    for (int64_t o = 0; o < N; ++o) {
-      for (int64_t i = 0; i < K; ++i) wq[o * K + i] = saturate<int8_t>(w[o * K + i] * wscale[o]);
-      if (b) bq.push_back(saturate_i32(static_cast<double>(b[o]) * dscale * wscale[o]));
-    }
+  const float eltwise_scale = 1.0f;
+  std::vector<float> sig;  // as int8_conv's: reuse the int8 weights while nothing changed
+  if (f.quantized) {
+    sig.assign(w, w + N * K);
+    if (b) sig.insert(sig.end(), b, b + N);
+    sig.insert(sig.end(), {dmin, dmax});
+    std::vector<int64_t> flags{M, N, K, has_bias};
+    f.write(flags);
+    append_bits(sig, flags);
   }
+  std::shared_ptr<const Prepared> prep = prepared(w, sig, [&](Prepared& P) {
+    if (f.quantized) {  // channel-wise weight scales (float weights in, as channel_wise_quantize)
+      const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
+      std::vector<float> wscale(N);
+      for (int64_t o = 0; o < N; ++o) {
+        auto [lo, hi] = std::minmax_element(w + o * K, w + (o + 1) * K);
+        float sc = quantize_scale(kI8, *lo, *hi);
+        if (b && b[o] != 0) {
+          float lim = static_cast<float>(b[o] > 0 ? std::numeric_limits<int32_t>::max()
+                                                  : std::numeric_limits<int32_t>::min()) / 2 / b[o] / dscale;
+          sc = std::min(sc, lim);
+        }
+        wscale[o] = sc;
+      }
+      float tmp = 1.0f / dscale;
+      if (f.float_output) {
+      } else if (f.has_calib) {
+        tmp = quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib) / dscale;
+        P.omin = f.min_calib, P.omax = f.max_calib;
+      } else {
+        fail("runtime", "int8 fully connected: an uncalibrated int32 output is not supported yet");
+      }
+      for (int64_t o = 0; o < N; ++o) P.oscales.push_back(tmp / wscale[o]);
+      P.wq.resize(static_cast<size_t>(N * K));
+      for (int64_t o = 0; o < N; ++o) {
+        for (int64_t i = 0; i < K; ++i) P.wq[o * K + i] = saturate<int8_t>(w[o * K + i] * wscale[o]);
+        if (b) P.bq.push_back(saturate_i32(static_cast<double>(b[o]) * dscale * wscale[o]));
+      }
+    }
+  });
+  const std::vector<float>& oscales = prep->oscales;
+  const std::vector<int8_t>& wq = prep->wq;
+  const std::vector<int32_t>& bq = prep->bq;
+  if (out_min) *out_min = prep->omin, *out_max = prep->omax;
   std::vector<int64_t> key{2, M, N, K, has_bias, out_dt};
   f.write(key);
   for (float v : oscales) key.push_back(float_param(v));
@@ -468,8 +539,8 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
   thread_local detail::AlignedScratch scratch;
   const dnnl::engine& eng = detail::onednn_engine();
   dnnl::stream& stream = detail::onednn_stream();
-  void* wptr = f.quantized ? static_cast<void*>(wq.data()) : const_cast<float*>(w);
-  void* bptr = f.quantized ? static_cast<void*>(bq.data()) : const_cast<float*>(b);
+  void* wptr = f.quantized ? static_cast<void*>(const_cast<int8_t*>(wq.data())) : const_cast<float*>(w);
+  void* bptr = f.quantized ? static_cast<void*>(const_cast<int32_t*>(bq.data())) : const_cast<float*>(b);
   memory sm(memory::desc({static_cast<memory::dim>(p->scratch_bytes)}, memory::data_type::u8, memory::dims{1}), eng,
             scratch.get(p->scratch_bytes));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p->src, eng, data)},

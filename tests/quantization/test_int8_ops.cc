@@ -334,3 +334,21 @@ TEST_CASE("int8: hgc dump and hgc run load a GluonCV-style quantized symbol file
   CHECK(r.code == 0);
   CHECK(r.out.find("output 0: (1, 4, 8, 8) float32") != std::string::npos);
 }
+
+TEST_CASE("int8: changed weights are requantized (the prepared int8 weights are not stale)") {
+  std::mt19937 rng(21);
+  ConvCase c = make_case(test::ConvSpec{}, rng);
+  Graph q = loaded(test::int8_conv_json(c.spec), c.vars);
+  auto exe = compile(q);
+  HostTensor first = exe->run(c.vars)[0];
+  HostTensor& w = c.vars["conv0_weight"];
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] *= (i % 3 == 0) ? -0.5f : 0.75f;  // in place
+  HostTensor got = exe->run(c.vars)[0], want = ref::evaluate(q, c.vars)[0];
+  const double dy = c.spec.out_max / 255.5;
+  int64_t changed = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= dy * 1.0001);
+    changed += got.data<float>()[i] != first.data<float>()[i];
+  }
+  CHECK(changed > got.numel() / 4);
+}

@@ -280,6 +280,7 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
     if (auto p = params.find(ng.nodes[id].name); p != params.end()) q.params[p->first] = p->second;
   q.export_model(dir + "/int8", 0);
   q.block = gluon::SymbolBlock::imports(dir + "/int8-symbol.json", {input}, dir + "/int8-0000.params");
+  q.block->hybridize();  // one compiled graph, not op-by-op replay
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return q;
