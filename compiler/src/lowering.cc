@@ -43,6 +43,7 @@ const LoweringTable& LoweringTable::global() {
     register_linalg(*table);
     register_detection(*table);
     register_fused(*table);
+    register_quantization(*table);
     register_missing(*table);
     return table;
   }();

@@ -104,6 +104,7 @@ void register_random(LoweringTable& t);
 void register_linalg(LoweringTable& t);
 void register_detection(LoweringTable& t);
 void register_fused(LoweringTable& t);
+void register_quantization(LoweringTable& t);
 void register_missing(LoweringTable& t);  // lower/missing.cc: ops without one, with the reason
 
 }  // namespace hgc::lower

@@ -1,5 +1,8 @@
 // Each op-family file registers its ops here; registry.cc calls them all once.
 #pragma once
+#include <string>
+
+#include "hgc/ir/graph.h"
 #include "hgc/ir/op.h"
 
 namespace hgc::ops {
@@ -14,5 +17,10 @@ void register_random(OpRegistry& r);         // _random_*, _random_*_like, _samp
 void register_detection(OpRegistry& r);     // _contrib_MultiBoxPrior/Target/Detection, box_nms, box_iou
 void register_linalg(OpRegistry& r);        // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/sumlogdiag/extractdiag/makediag
 void register_rnn(OpRegistry& r);          // fused RNN
-void register_fused(OpRegistry& r);        // _hgc_fused: a kernel group made by the fusion pass
+void register_fused(OpRegistry& r);
+void register_quantization(OpRegistry& r);  // _contrib_quantize_v2/dequantize/requantize, _sg_mkldnn_conv/fully_connected
+// quantization.cc: a `_sg_mkldnn_*` node takes its inner ops' attributes from its subgraph
+// (on load), and the JSON writer leaves those out.
+void hoist_subgraph_attrs(Node& n, const std::string& where);
+bool is_hoisted_attr(const Node& n, const std::string& key);        // _hgc_fused: a kernel group made by the fusion pass
 }  // namespace hgc::ops

@@ -84,6 +84,9 @@ VarRole Graph::role(int var_id) const {
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (n.inputs[i].node != var_id) continue;
       if (static_cast<int>(i) >= first_aux) return VarRole::AuxState;
+      if (i < names.size() && std::find(n.op->aux_inputs.begin(), n.op->aux_inputs.end(), names[i]) !=
+                                  n.op->aux_inputs.end())
+        return VarRole::AuxState;
       if (i < names.size() && std::find(n.op->param_inputs.begin(), n.op->param_inputs.end(),
                                         names[i]) != n.op->param_inputs.end())
         param = true;

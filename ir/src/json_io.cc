@@ -10,6 +10,7 @@
 
 #include "hgc/base/error.h"
 #include "hgc/base/files.h"
+#include "families.h"
 
 namespace hgc {
 namespace {
@@ -171,6 +172,7 @@ struct Loader {
         for (const json& s : *sg)
           n.subgraphs.push_back(
               std::make_shared<Graph>(Loader{origin + ":" + n.name, depth + 1}.load(s)));
+        ops::hoist_subgraph_attrs(n, where);
       }
       if (n.op) check_arity(g, n, where);
       g.nodes.push_back(std::move(n));
@@ -223,7 +225,8 @@ json save_graph(const Graph& g) {
     jn["op"] = n.op_name;
     jn["name"] = n.name;
     std::map<std::string, std::string> attrs(n.hidden.begin(), n.hidden.end());
-    for (const auto& [k, v] : n.attrs) attrs[k] = format_attr(v);
+    for (const auto& [k, v] : n.attrs)
+      if (!ops::is_hoisted_attr(n, k)) attrs[k] = format_attr(v);
     if (!attrs.empty()) jn["attrs"] = attrs;  // std::map: sorted keys
     json ins = json::array();
     for (const ValueRef& v : n.inputs) ins.push_back(entry_json(v));

@@ -135,6 +135,7 @@ const OpRegistry& OpRegistry::global() {
     ops::register_detection(*r);
     ops::register_rnn(*r);
     ops::register_fused(*r);
+    ops::register_quantization(*r);
     return r;
   }();
   return *reg;

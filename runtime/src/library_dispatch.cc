@@ -179,18 +179,26 @@ int64_t product(std::initializer_list<int64_t> xs) {
 
 }  // namespace
 
+// library_int8.cc: the int8 inference kinds.
+bool is_int8_library(const std::string& kind);
+void run_int8_library(const LibraryCall& c, const StepArgs& a);
+void check_int8_library(const LibraryCall& c, const std::vector<const BufferInfo*>& step_args);
+
 void run_library(const LibraryCall& c, const StepArgs& a) {
+  if (is_int8_library(c.kind)) return run_int8_library(c, a);
   if (is_bf16(c.kind)) run_bf16(kind_of(c.kind), c, a);
   else run_kind(kind_of(c.kind), c, a);
 }
 
 std::function<void(const StepArgs&)> make_library(LibraryCall call) {
+  if (is_int8_library(call.kind)) return [call = std::move(call)](const StepArgs& a) { run_int8_library(call, a); };
   Kind kind = kind_of(call.kind);
   if (is_bf16(call.kind)) return [kind, call = std::move(call)](const StepArgs& a) { run_bf16(kind, call, a); };
   return [kind, call = std::move(call)](const StepArgs& a) { run_kind(kind, call, a); };
 }
 
 void check_library(const LibraryCall& full, const std::vector<const BufferInfo*>& step_args) {
+  if (is_int8_library(full.kind)) return check_int8_library(full, step_args);
   (void)kind_of(full.kind);  // unknown kinds and kinds without a bfloat16 form fail here
   const DType elem = is_bf16(full.kind) ? DType::bf16 : DType::f32;
   LibraryCall c = full;

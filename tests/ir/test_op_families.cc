@@ -29,7 +29,7 @@ namespace {
 const std::set<std::string>& families() {
   static const std::set<std::string> f = {"elementwise", "broadcast", "reduce", "movement", "movement_index", "init",
                                           "matmul", "nn", "nn_conv", "nn_norm", "ordering", "random", "rnn", "fused",
-                                          "linalg", "detection"};
+                                          "linalg", "detection", "quantization"};
   return f;
 }
 

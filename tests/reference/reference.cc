@@ -185,6 +185,7 @@ const KernelTable& kernels() {
     add_rnn_kernels(t);
     add_linalg_kernels(t);
     add_detection_kernels(t);
+    add_quantization_kernels(t);
     return t;
   }();
   return table;

@@ -33,6 +33,7 @@
 #include "hgc/frontend/gluon/loss_ctc.h"
 #include "hgc/frontend/gluon/trainer.h"
 #include "hgc/frontend/amp/amp.h"
+#include "hgc/frontend/quantization/quantization.h"
 #include "hgc/frontend/gluon/checkpoint.h"
 #include "hgc/frontend/gluon/utils.h"
 #include "hgc/frontend/gluon/file_utils.h"

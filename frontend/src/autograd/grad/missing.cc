@@ -16,6 +16,9 @@ void register_missing(RuleTable& t) {
   t.missing("_backward_Pooling", "second derivatives of pooling are not supported");
   t.missing("_hgc_conv_data_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
   t.missing("_hgc_conv_weight_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
+  for (const char* op : {"_contrib_quantize_v2", "_contrib_dequantize", "_contrib_requantize", "_sg_mkldnn_conv",
+                         "_sg_mkldnn_fully_connected"})
+    t.missing(op, "int8 inference only (MXNet gives these zero gradients; training runs in float32)");
   t.missing("_hgc_fused", "a compiler kernel group, made after gradients are built; never recorded");
 }
 

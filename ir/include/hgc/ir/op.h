@@ -83,6 +83,7 @@ struct OpDef {
   std::vector<AttrSpec> attrs;
   NamesFn input_names;     // data and parameter inputs, then aux states, in MXNet's order
   int num_aux = 0;         // trailing inputs that are aux states
+  Names aux_inputs;        // aux states named where they sit (a fused op's BatchNorm statistics)
   Names param_inputs;      // input names that are learnable parameters ("weight", "bias")
   bool variadic = false;   // input count comes from an attribute (num_args)
   CountFn num_outputs;     // all outputs
@@ -110,6 +111,7 @@ class OpBuilder {
   OpBuilder& unary() { return inputs(Names{"data"}); }
   OpBuilder& binary() { return inputs(Names{"lhs", "rhs"}); }
   OpBuilder& aux(int n) { d_.num_aux = n; return *this; }
+  OpBuilder& aux_inputs(Names names) { d_.aux_inputs = std::move(names); return *this; }
   OpBuilder& params(Names names);
   // Inputs "arg0".."argN-1" counted by attribute `count_attr`.
   OpBuilder& variadic(const std::string& count_attr);
