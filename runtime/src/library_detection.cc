@@ -12,9 +12,6 @@
 
 namespace hgc::lib {
 
-int64_t float_param(float v) { return static_cast<int64_t>(std::bit_cast<uint32_t>(v)); }
-float param_float(int64_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits)); }
-
 namespace {
 
 // IoU of two corner boxes, 0 where the union is empty (MXNet's safe_divide).

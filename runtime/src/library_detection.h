@@ -7,10 +7,9 @@
 #pragma once
 #include <cstdint>
 
-namespace hgc::lib {
+#include "hgc/runtime/library_call.h"
 
-int64_t float_param(float v);
-float param_float(int64_t bits);
+namespace hgc::lib {
 
 struct MultiBoxTargetShape {
   int64_t batch, anchors, labels, label_width, classes;

@@ -94,18 +94,6 @@ void* to_layout(const memory::desc& user, const memory::desc& want, void* ptr, d
 
 }  // namespace
 
-int64_t float_param(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, 4);
-  return static_cast<int64_t>(b);
-}
-float param_float(int64_t q) {
-  uint32_t b = static_cast<uint32_t>(q);
-  float v;
-  std::memcpy(&v, &b, 4);
-  return v;
-}
-
 ConvFlags ConvFlags::read(const int64_t* q) {
   ConvFlags f;
   f.quantized = q[0], f.data_dtype = static_cast<int>(q[1]), f.out_dtype = static_cast<int>(q[2]);

@@ -31,6 +31,7 @@
 //                                                         data[B,N,W], out[B,N,W], record[B,N]
 //   (detection parameters named like thresholds are float32 bit patterns, library_detection.h)
 #pragma once
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,6 +41,13 @@ namespace hgc {
 
 struct BufferInfo;
 struct StepArgs;
+
+// A float attribute carried in LibraryCall::params as its float32 bit pattern (a
+// non-negative integer), which keeps the plan format integer-only.
+namespace lib {
+inline int64_t float_param(float v) { return static_cast<int64_t>(std::bit_cast<uint32_t>(v)); }
+inline float param_float(int64_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits)); }
+}  // namespace lib
 
 struct LibraryCall {
   std::string kind;              // empty: no library call

@@ -16,6 +16,8 @@
 // MXNet does on its first call.
 #pragma once
 #include <cstdint>
+
+#include "hgc/runtime/library_call.h"
 #include <vector>
 
 #include "hgc/runtime/library.h"
@@ -60,8 +62,6 @@ struct FcFlags {
 };
 void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, const std::vector<void*>& ptrs);
 
-// float <-> the non-negative integer parameter that carries its bits.
-int64_t float_param(float v);
-float param_float(int64_t q);
+// float <-> parameter bits: float_param/param_float in library_call.h.
 
 }  // namespace hgc::lib
