@@ -99,10 +99,14 @@ NDArray expand_like(const NDArray& g, const NDArray& x, const std::vector<int64_
   if (!g.is_symbolic() || !x.is_symbolic()) return expand_to(g, x.shape(), axes);
   // Traced: expand_dims and broadcast_like take no size, so none is baked into the graph.
   NDArray k = g;
-  if (k.ndim() != x.ndim()) {
+  if (k.ndim() + static_cast<int>(axes.size()) == x.ndim()) {  // keepdims=false: put the axes back
     std::vector<int64_t> sorted = axes;
     std::sort(sorted.begin(), sorted.end());
     for (int64_t a : sorted) k = k.expand_dims(static_cast<int>(a));
+  } else if (k.ndim() != x.ndim()) {  // a full reduction's (1,): every kept dim is 1
+    std::vector<int64_t> kept = x.shape();
+    for (int64_t a : axes) kept[a] = 1;
+    k = k.reshape(kept);
   }
   return k.shape() == x.shape() ? k : nd::op("broadcast_like", {}, {k, x});
 }
