@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hgc/base/error.h"
+#include "hgc/runtime/dynamic_plan.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/thread_pool.h"
 
@@ -50,10 +51,29 @@ const Loaded& loaded() {
   return l;
 }
 
+// The plan at this thread's dynamic dims (model_set_dynamic_dims); null: the compiled sizes.
+thread_local std::shared_ptr<const hgc::Executable> t_sized;
+
 const hgc::Executable* exe_or_error() {
   const Loaded& l = loaded();
   if (!l.exe) t_error = l.error;
+  if (t_sized) return t_sized.get();
   return l.exe.get();
+}
+
+const hgc::DynamicPlan* dynamic_or_error(int j) {
+  const Loaded& l = loaded();
+  if (!l.exe) {
+    t_error = l.error;
+    return nullptr;
+  }
+  const hgc::DynamicPlan* d = l.exe->dynamic.get();
+  int n = d ? static_cast<int>(d->spec().vars.size()) : 0;
+  if (j < 0 || j >= n) {
+    t_error = "dynamic dim index " + std::to_string(j) + " is out of range (the model has " + std::to_string(n) + ")";
+    return nullptr;
+  }
+  return d;
 }
 
 const hgc::BufferInfo* buffer(bool input, int i) {
@@ -127,6 +147,59 @@ int64_t model_input_size(int i) {
 int64_t model_output_size(int i) {
   const hgc::BufferInfo* b = buffer(false, i);
   return b ? static_cast<int64_t>(b->nbytes()) : -1;
+}
+
+int model_num_dynamic_dims(void) {
+  const Loaded& l = loaded();
+  if (!l.exe) {
+    t_error = l.error;
+    return -1;
+  }
+  return l.exe->dynamic ? static_cast<int>(l.exe->dynamic->spec().vars.size()) : 0;
+}
+
+const char* model_dynamic_dim_name(int j) {
+  static std::mutex mu;
+  static std::map<int, std::string> names;  // stable storage for the returned strings
+  const hgc::DynamicPlan* d = dynamic_or_error(j);
+  if (!d) return nullptr;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, fresh] = names.emplace(j, "");
+  if (fresh) it->second = d->var_name(j);
+  return it->second.c_str();
+}
+
+int64_t model_dynamic_dim(int j) {
+  const hgc::DynamicPlan* d = dynamic_or_error(j);
+  if (!d) return -1;
+  const auto& [in, axis] = d->spec().vars[j].at[0];
+  const hgc::Executable* e = exe_or_error();
+  return e->buffers[e->input_buffers[in]].shape[axis];
+}
+
+int model_set_dynamic_dims(const int64_t* sizes) {
+  const hgc::DynamicPlan* d = dynamic_or_error(0);
+  if (!d) return model_num_dynamic_dims() == 0 ? 3 : 1;
+  if (!sizes) {
+    t_error = "model_set_dynamic_dims: sizes must not be null";
+    return 3;
+  }
+  try {
+    const hgc::Executable& base = *loaded().exe;
+    std::vector<std::vector<int64_t>> shapes;
+    for (int id : base.input_buffers) shapes.push_back(base.buffers[id].shape);
+    for (size_t v = 0; v < d->spec().vars.size(); ++v)
+      for (const auto& [in, axis] : d->spec().vars[v].at) shapes[in][axis] = sizes[v];
+    std::vector<int64_t> values = d->bind(shapes);
+    t_sized = values == d->base_values() ? nullptr : d->at(values);
+    return 0;
+  } catch (const hgc::Error& err) {
+    t_error = std::string("model_set_dynamic_dims: ") + err.what();
+    return 3;
+  } catch (const std::exception& err) {
+    t_error = std::string("internal error: ") + err.what();
+    return 2;
+  }
 }
 
 int model_set_num_threads(int n) {

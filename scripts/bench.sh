@@ -19,6 +19,7 @@
 # for its command alone where its parity check (bench/parity) still passes that way.
 # Results (JSON per table, round and side; table.md) go to --out (default a new temp dir).
 # --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops).
+# Issue 19's dynamic-shape rows (build/bench/hgc_bench_dynamic) close every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +34,7 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --out) OUT=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -61,7 +62,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
 fi
-ninja -C "$BUILD" hgc hgc_bench_workloads hgc_parity_dump >/dev/null
+ninja -C "$BUILD" hgc hgc_bench_workloads hgc_parity_dump hgc_bench_dynamic >/dev/null
 
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/hgc_bench.XXXXXX")}
 mkdir -p "$OUT"
@@ -131,6 +132,16 @@ if [ -n "$PY" ] && { [ -n "${OPENBLAS_CORETYPE:-}" ] || [ -n "${OPENBLAS_L2_SIZE
       tee -a "$OUT/table.md" >&2
   fi
 fi
+# Issue 19: what a new batch size costs (hybridized MLP, BST forward, ResNet-18) against a
+# full compile, steady dynamic vs static, and W6's first epoch with an empty disk cache (a
+# fresh process and cache folder) against a steady one.
+{ echo; echo "### Dynamic shapes (issue 19; ${TABLES[-1]} thread(s); a shared machine: indications)"; echo
+  HGC_NUM_THREADS=${TABLES[-1]} "$BUILD/bench/hgc_bench_dynamic" --runs "$((RUNS * 4))" 2>>"$OUT/dynamic.log" ||
+    echo "(hgc_bench_dynamic failed: see $OUT/dynamic.log)"
+  echo
+  HGC_NUM_THREADS=${TABLES[-1]} "$BUILD/bench/hgc_bench_dynamic" --w6 --epochs "$([ -n "$QUICK" ] && echo 2 || echo 3)" \
+    2>>"$OUT/dynamic.log" || echo "(W6 first vs steady failed: see $OUT/dynamic.log)"
+} | tee -a "$OUT/table.md"
 if [ -n "$MICRO" ]; then
   if ninja -C "$BUILD" hgc_bench_ops >/dev/null 2>&1; then
     MIN_TIME=0.3; [ -n "$QUICK" ] && MIN_TIME=0.05

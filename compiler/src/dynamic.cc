@@ -99,6 +99,15 @@ std::string structure_difference(const Graph& a, const Graph& b) {
   return "";
 }
 
+std::string symbolize_graph(Graph& at, const Graph& probe) {
+  std::string diff = structure_difference(at, probe);
+  if (!diff.empty()) return "the optimized graph differs at another size: " + diff;
+  Symbols s;
+  symbolize(at, probe, s);
+  if (s.ids.empty()) return "no dim depends on the dynamic axes";
+  return "";
+}
+
 std::string symbolic_str(const std::vector<int64_t>& dims) {
   std::string s;
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));

@@ -79,7 +79,7 @@ Graph epilogue_graph(const Graph& sub, int head) {
 bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
   static const std::set<std::string> dim_free = {"transpose", "SwapAxis", "softmax", "log_softmax", "softmin",
                                                  "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm",
-                                                 "sum", "max", "min", "prod"};
+                                                 "sum", "max", "min", "prod", "slice_like", "broadcast_like", "one_hot"};
   static const std::set<std::string> passing = {"mean", "LayerNorm", "Pooling", "_backward_Pooling"};
   if (!n.op) return false;
   const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);

@@ -427,6 +427,33 @@ bool np_reshape_shape(ShapeCtx& c) {
   return true;
 }
 
+// reshape_like: lhs's shape with lhs[lhs_begin:lhs_end] replaced by rhs[rhs_begin:rhs_end]
+// (MXNet's; None: the whole). Gradients of reshapes use it so a traced gradient graph reads
+// the shape off a value instead of baking a size (a dynamic batch or sequence axis).
+bool reshape_like_shape(ShapeCtx& c) {
+  const Shape &l = c.in[0], &r = c.in[1];
+  if (!l.rank_known() || !r.rank_known()) return false;
+  auto range = [&](const char* b, const char* e, int n, int& lo, int& hi) {
+    lo = c.attrs.is_none(b) ? 0 : static_cast<int>(c.attrs.i(b));
+    hi = c.attrs.is_none(e) ? n : static_cast<int>(c.attrs.i(e));
+    if (lo < 0) lo += n;
+    if (hi < 0) hi += n;
+    if (lo < 0 || hi > n || lo > hi) c.error(std::string(b) + "/" + e + " select no valid range of a rank-" + std::to_string(n) + " shape");
+  };
+  int lb, le, rb, re;
+  range("lhs_begin", "lhs_end", l.ndim(), lb, le);
+  range("rhs_begin", "rhs_end", r.ndim(), rb, re);
+  std::vector<int64_t> o;
+  for (int i = 0; i < lb; ++i) o.push_back(l[i]);
+  for (int i = rb; i < re; ++i) o.push_back(r[i]);
+  for (int i = le; i < l.ndim(); ++i) o.push_back(l[i]);
+  Shape out(o);
+  if (l.known() && out.known() && l.numel() != out.numel())
+    c.error("cannot reshape " + l.str() + " like " + r.str() + " (" + out.str() + ")");
+  c.assign_out(0, out);
+  return true;
+}
+
 }  // namespace
 
 void register_movement(OpRegistry& r) {
@@ -441,6 +468,15 @@ void register_movement(OpRegistry& r) {
       .attr(AttrSpec::boolean("keep_highest").def(false))
       .traits(view)
       .shape(reshape_shape);
+  r.add("reshape_like")
+      .attr(AttrSpec::integer("lhs_begin").opt())
+      .attr(AttrSpec::integer("lhs_end").opt())
+      .attr(AttrSpec::integer("rhs_begin").opt())
+      .attr(AttrSpec::integer("rhs_end").opt())
+      .inputs(Names{"lhs", "rhs"})
+      .traits(view)
+      .shape(reshape_like_shape)
+      .type(util::type_like_first);
   r.add("_np_reshape")
       .alias("_npi_reshape")
       .unary()

@@ -83,12 +83,15 @@ std::vector<NDArray> BSTRec::run(const std::vector<NDArray>& xs) {
   if (xs.size() != 2 && xs.size() != 3)
     fail("models", "BSTRec: takes (x, x_other[, mask]), got ", xs.size(), " inputs");
   const NDArray &x = xs[0], &other = xs[1];
-  if (x.ndim() != 2 || x.shape()[1] != opts_.seq_len)
+  if (opts_.pool_sequence && (x.ndim() != 2 || x.shape()[1] < 1 || x.shape()[1] > opts_.seq_len))
+    fail("models", "BSTRec: x must be (batch, length <= ", opts_.seq_len, ") item ids, got ", shape_text(x.shape()));
+  if (!opts_.pool_sequence && (x.ndim() != 2 || x.shape()[1] != opts_.seq_len))
     fail("models", "BSTRec: x must be (batch, ", opts_.seq_len, ") item ids, got ", shape_text(x.shape()));
+  const int64_t len = x.shape()[1];
   if (other.ndim() != 2 || other.shape()[0] != x.shape()[0])
     fail("models", "BSTRec: x_other must be (batch = ", x.shape()[0], ", other_len) ids, got ", shape_text(other.shape()));
-  if (xs.size() == 3 && xs[2].shape() != std::vector<int64_t>{x.shape()[0], opts_.seq_len, opts_.seq_len})
-    fail("models", "BSTRec: mask must be (batch, ", opts_.seq_len, ", ", opts_.seq_len, "), got ", shape_text(xs[2].shape()));
+  if (xs.size() == 3 && xs[2].shape() != std::vector<int64_t>{x.shape()[0], len, len})
+    fail("models", "BSTRec: mask must be (batch, ", len, ", ", len, "), got ", shape_text(xs[2].shape()));
   check_ids(x, opts_.n_items, "BSTRec", "x (item ids)");
   check_ids(other, opts_.n_other, "BSTRec", "x_other (other-feature ids)");
   return HybridBlock::run(xs);
@@ -100,8 +103,16 @@ std::vector<NDArray> BSTRec::hybrid_forward_multi(const std::vector<NDArray>& xs
   NDArray x1 = (*otherfeatures)(xs[1]);
   // The transformer encoder: steps = arange(seq_len), so Embedding(steps, table) is the table.
   NDArray x = (*features)(xs[0]);
-  NDArray pos = position_weight->data().slice_axis(0, 0, x.shape()[1]);
-  x = x + pos.expand_dims(0);
+  if (opts_.pool_sequence) {
+    // The table's first L rows, L read off x (not a number in the trace): the length may vary.
+    // BlockGrad on both: the table is fixed (grad_req null) and x lends only its length, so
+    // the slice is not taped and no gradient graph pads a gradient back to the table's rows.
+    NDArray table = nd::op("BlockGrad", {}, {position_weight->data()}).expand_dims(0);
+    x = x + nd::op("slice_like", {{"axes", std::vector<int64_t>{1}}}, {table, nd::op("BlockGrad", {}, {x})});
+  } else {
+    NDArray pos = position_weight->data().slice_axis(0, 0, x.shape()[1]);
+    x = x + pos.expand_dims(0);
+  }
   auto [out_x, attn_w] = (*cell)(x, x, x, mask);
   out_x = (*proj)(out_x);
   out_x = (*drop_out_layer)(out_x);
@@ -109,7 +120,13 @@ std::vector<NDArray> BSTRec::hybrid_forward_multi(const std::vector<NDArray>& xs
   out_x = (*layer_norm)(x + out_x);
   out_x = (*ffn)(out_x);
   // Concat the engineered features with the transformer representation (dim=1, the seed's).
-  out_x = nd::concat({out_x, x1}, 1);
+  if (opts_.pool_sequence) {
+    // (B, units) from the sequence, (B, O * units) from the features: no length-sized dim left.
+    out_x = nd::sum(out_x, {1}) * (1.0 / static_cast<double>(opts_.seq_len));
+    out_x = nd::concat({out_x, x1.reshape({0, -1})}, 1);
+  } else {
+    out_x = nd::concat({out_x, x1}, 1);
+  }
   return {(*output)(out_x)};
 }
 

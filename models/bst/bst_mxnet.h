@@ -39,6 +39,13 @@ struct BSTRecOptions {
   // values up to seq_len - 1) or "sinusoidal" (_position_encoding_init: sin on even columns,
   // cos on odd ones, all in [-1, 1]).
   std::string positional = "BST";
+  // Not the seed's: sum the sequence encoding over its items (scaled by 1 / seq_len) before the
+  // output MLP, instead of flattening it into the MLP's first Dense, whose weight would bake
+  // the length in. Sequences may then hold 1..seq_len items (the positional table's rows), and
+  // the sequence axis may be dynamic (HybridizeOptions::dynamic_axes(0, {0, 1})): one compile
+  // for every length.
+  bool pool_sequence = false;
+  BSTRecOptions& pooled(bool on = true) { pool_sequence = on; return *this; }
   BSTRecOptions& sequence_length(int64_t v) { seq_len = v; return *this; }
   BSTRecOptions& items(int64_t v) { n_items = v; return *this; }
   BSTRecOptions& other_values(int64_t v) { n_other = v; return *this; }
@@ -57,7 +64,7 @@ std::vector<float> sinusoid_position_table(int64_t max_length, int64_t dim);
 class BSTRec : public gluon::HybridBlock {
  public:
   explicit BSTRec(BSTRecOptions opts = {});
-  // Inputs (x, x_other[, mask]): x (B, seq_len) item ids, x_other (B, O) other-feature ids
+  // Inputs (x, x_other[, mask]): x (B, seq_len) item ids (pooled: (B, L), 1 <= L <= seq_len), x_other (B, O) other-feature ids
   // (float), mask (B, seq_len, seq_len) 1 keep / 0 drop. Output (B, 1) logits.
   std::vector<NDArray> hybrid_forward_multi(const std::vector<NDArray>& xs) override;
   using Block::operator();

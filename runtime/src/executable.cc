@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hgc/base/allocator.h"
+#include "hgc/runtime/dynamic_plan.h"
 #include "hgc/runtime/profile.h"
 #include "hgc/runtime/thread_pool.h"
 
@@ -152,6 +153,15 @@ std::vector<HostTensor> Executable::run(const std::vector<HostTensor>& inputs) c
 std::vector<HostTensor> Executable::run_ptrs(const std::vector<const HostTensor*>& inputs) const {
   if (inputs.size() != input_buffers.size())
     fail("runtime", "executable takes ", input_buffers.size(), " inputs, got ", inputs.size());
+  if (dynamic) {
+    bool same = true;
+    for (size_t i = 0; i < inputs.size() && same; ++i) same = inputs[i]->shape() == buffers[input_buffers[i]].shape;
+    if (!same) {
+      std::vector<std::vector<int64_t>> shapes;
+      for (const HostTensor* t : inputs) shapes.push_back(t->shape());
+      return dynamic->at(dynamic->bind(shapes))->run_ptrs(inputs);
+    }
+  }
   std::vector<const void*> in(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const BufferInfo& b = buffers[input_buffers[i]];

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -178,10 +181,68 @@ int measure(OnednnConvs& cs, const ConvOperands& ops, const std::function<void()
   return choice;
 }
 
+// A layer: a shape without its batch, in one direction. Auto decides once per layer, at
+// the first batch size n0 it runs (dynamic batch axes: a new batch size must cost no
+// measurement and no primitive build). im2col takes any batch; a oneDNN choice runs the n0
+// primitive on slices of n0 images and a batch-1 primitive (built with the decision) on the
+// rest. The weight gradient sums over the batch, so it keeps one decision per shape.
+struct Layer {
+  std::once_flag decided;
+  int choice = 2;
+  int64_t n0 = 0;
+  OnednnConvs* at_n0 = nullptr;
+  OnednnConvs* at_1 = nullptr;
+};
+
+Layer& layer(ConvDirection dir, const ConvShape& s, bool has_bias) {
+  std::vector<int64_t> key{static_cast<int64_t>(dir), has_bias, ThreadPool::global().size(), s.nsp, s.C, s.O, s.groups};
+  for (int d = 0; d < s.nsp; ++d) key.insert(key.end(), {s.in[d], s.out[d], s.k[d], s.stride[d], s.pad[d], s.dilate[d]});
+  static std::mutex mu;
+  static std::map<std::vector<int64_t>, std::unique_ptr<Layer>> layers;  // entries never move or go
+  std::lock_guard<std::mutex> lock(mu);
+  auto& e = layers[key];
+  if (!e) e = std::make_unique<Layer>();
+  return *e;
+}
+
+// Images [n0, n0 + m) of the call's batch operands.
+ConvOperands slice(ConvDirection dir, const ConvShape& s, const ConvOperands& ops, int64_t n0) {
+  int64_t in_sp = 1, out_sp = 1;
+  for (int d = 0; d < s.nsp; ++d) in_sp *= s.in[d], out_sp *= s.out[d];
+  ConvOperands r = ops;
+  if (dir == ConvDirection::Forward) r.a += n0 * s.C * in_sp, r.out += n0 * s.O * out_sp;
+  else r.a += n0 * s.O * out_sp, r.out += n0 * s.C * in_sp;
+  return r;
+}
+
 // Runs the call through oneDNN or through `im2col` (see ConvImpl).
 void dispatch(ConvDirection dir, const ConvShape& s, const ConvOperands& ops, const std::function<void()>& im2col) {
   ConvImpl impl = impl_setting().load(std::memory_order_relaxed);
   if (impl == ConvImpl::Im2col) return im2col();
+  if (impl == ConvImpl::Auto && dir != ConvDirection::WeightGrad && s.N > 0) {
+    Layer& l = layer(dir, s, ops.bias != nullptr);
+    std::call_once(l.decided, [&] {
+      OnednnConvs& cs = onednn_convs(dir, s, ops.bias != nullptr);
+      l.n0 = s.N;
+      l.at_n0 = &cs;
+      if (cs.layout[0] || cs.layout[1]) {
+        std::call_once(cs.measured, [&] { cs.choice = measure(cs, ops, im2col, describe(dir, s)); });
+        l.choice = cs.choice.load();
+      }
+      if (l.choice >= 3 && s.N > 1) {
+        ConvShape one = s;
+        one.N = 1;
+        OnednnConvs& c1 = onednn_convs(dir, one, ops.bias != nullptr);
+        if (c1.layout[l.choice - 3]) l.at_1 = &c1;
+      }
+    });
+    if (s.N == l.n0) return l.choice >= 3 ? run_onednn_conv(*l.at_n0->layout[l.choice - 3], ops) : im2col();
+    if (l.choice < 3 || (s.N % l.n0 && !l.at_1 && l.n0 != 1)) return im2col();
+    int64_t n = 0;
+    for (; n + l.n0 <= s.N; n += l.n0) run_onednn_conv(*l.at_n0->layout[l.choice - 3], slice(dir, s, ops, n));
+    for (; n < s.N; ++n) run_onednn_conv(*l.at_1->layout[l.choice - 3], slice(dir, s, ops, n));
+    return;
+  }
   OnednnConvs& cs = onednn_convs(dir, s, ops.bias != nullptr);
   if (impl != ConvImpl::Auto) {
     // ChannelsLast is dropped where it would repeat Any's choice: Any runs instead.

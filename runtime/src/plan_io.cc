@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "byte_reader.h"
+#include "hgc/runtime/dynamic_plan.h"
 #include "hgc/base/error.h"
 
 namespace hgc {
@@ -155,6 +156,56 @@ void validate(const Executable& e, const std::string& origin) {
   }
 }
 
+// The dynamic section, every index checked against the plan read so far.
+std::unique_ptr<DynamicSpec> read_dynamic(Reader& r, const Executable& e) {
+  auto d = std::make_unique<DynamicSpec>();
+  d->degree = r.get<int32_t>("the dynamic degree");
+  if (d->degree < 1 || d->degree > 4) r.error("dynamic degree " + std::to_string(d->degree));
+  d->vars.resize(r.count("dynamic dims", 4));
+  if (d->vars.empty() || d->vars.size() > 8) r.error(std::to_string(d->vars.size()) + " dynamic dims");
+  for (auto& v : d->vars) {
+    v.at.resize(r.count("dynamic dim places", 8));
+    if (v.at.empty()) r.error("a dynamic dim with no place");
+    for (auto& [in, axis] : v.at) {
+      in = r.get<int32_t>("a dynamic input");
+      axis = r.get<int32_t>("a dynamic axis");
+      if (in < 0 || in >= static_cast<int>(e.input_buffers.size()) || e.input_buffers[in] < 0 ||
+          e.input_buffers[in] >= static_cast<int>(e.buffers.size()) || axis < 0 ||
+          axis >= static_cast<int>(e.buffers[e.input_buffers[in]].shape.size()))
+        r.error("dynamic dim at input " + std::to_string(in) + " axis " + std::to_string(axis));
+    }
+  }
+  size_t monomials = 1;
+  for (size_t k = 0; k < d->vars.size(); ++k) monomials *= static_cast<size_t>(d->degree + 1);
+  d->exprs.resize(r.count("dynamic exprs", 12));
+  for (DimExpr& x : d->exprs) {
+    x.coef = r.vec<int64_t>("expr coefficients");
+    x.den = r.get<int64_t>("an expr denominator");
+    if (x.coef.size() != monomials || x.den <= 0) r.error("malformed dim expression");
+  }
+  auto expr_ok = [&](int k) { return k >= 0 && k < static_cast<int>(d->exprs.size()); };
+  d->buffer_dims.resize(r.count("dynamic buffer dims", 12));
+  for (auto& b : d->buffer_dims) {
+    b.buffer = r.get<int32_t>("a buffer");
+    b.axis = r.get<int32_t>("an axis");
+    b.expr = r.get<int32_t>("an expr");
+    if (b.buffer < 0 || b.buffer >= static_cast<int>(e.buffers.size()) || b.axis < 0 ||
+        b.axis >= static_cast<int>(e.buffers[b.buffer].shape.size()) || !expr_ok(b.expr) ||
+        e.buffers[b.buffer].kind == BufferKind::Constant)
+      r.error("malformed dynamic buffer dim");
+  }
+  d->call_params.resize(r.count("dynamic call parameters", 12));
+  for (auto& c : d->call_params) {
+    c.step = r.get<int32_t>("a step");
+    c.param = r.get<int32_t>("a parameter");
+    c.expr = r.get<int32_t>("an expr");
+    if (c.step < 0 || c.step >= static_cast<int>(e.steps.size()) || c.param < 0 ||
+        c.param >= static_cast<int>(e.steps[c.step].call.params.size()) || !expr_ok(c.expr))
+      r.error("malformed dynamic call parameter");
+  }
+  return d;
+}
+
 }  // namespace
 
 std::string save_plan(const Executable& e) {
@@ -200,6 +251,26 @@ std::string save_plan(const Executable& e) {
     w.put<uint64_t>(t.nbytes());
     w.bytes().append(static_cast<const char*>(t.raw()), t.nbytes());
   }
+  // Version 2: the dynamic dims (dynamic_plan.h), if any.
+  w.put<uint8_t>(e.dynamic ? 1 : 0);
+  if (e.dynamic) {
+    const DynamicSpec& d = e.dynamic->spec();
+    w.put<int32_t>(d.degree);
+    w.put<uint32_t>(static_cast<uint32_t>(d.vars.size()));
+    for (const auto& v : d.vars) {
+      w.put<uint32_t>(static_cast<uint32_t>(v.at.size()));
+      for (const auto& [in, axis] : v.at) w.put<int32_t>(in), w.put<int32_t>(axis);
+    }
+    w.put<uint32_t>(static_cast<uint32_t>(d.exprs.size()));
+    for (const DimExpr& x : d.exprs) {
+      w.vec<int64_t>(x.coef);
+      w.put<int64_t>(x.den);
+    }
+    w.put<uint32_t>(static_cast<uint32_t>(d.buffer_dims.size()));
+    for (const auto& b : d.buffer_dims) w.put<int32_t>(b.buffer), w.put<int32_t>(b.axis), w.put<int32_t>(b.expr);
+    w.put<uint32_t>(static_cast<uint32_t>(d.call_params.size()));
+    for (const auto& c : d.call_params) w.put<int32_t>(c.step), w.put<int32_t>(c.param), w.put<int32_t>(c.expr);
+  }
   return std::move(w.bytes());
 }
 
@@ -207,8 +278,9 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
   Reader r(bytes, origin);
   if (std::memcmp(r.take(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0)
     r.error("not an hgc plan (bad magic)");
-  if (uint32_t v = r.get<uint32_t>("the version"); v != kPlanVersion)
-    r.error("plan version " + std::to_string(v) + ", this program reads version " + std::to_string(kPlanVersion));
+  const uint32_t version = r.get<uint32_t>("the version");
+  if (version != kPlanVersion && version != 1)
+    r.error("plan version " + std::to_string(version) + ", this program reads versions 1 to " + std::to_string(kPlanVersion));
   auto e = std::make_shared<Executable>();
   e->arena_bytes = r.get<int64_t>("the arena size");
   e->naive_arena_bytes = r.get<int64_t>("the arena size");
@@ -252,8 +324,11 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
     t = HostTensor(dt, shape);
     if (n) std::memcpy(t.raw(), p, n);
   }
+  std::unique_ptr<DynamicSpec> dyn;
+  if (version >= 2 && r.get<uint8_t>("the dynamic flag")) dyn = read_dynamic(r, *e);
   if (r.remaining()) r.error(std::to_string(r.remaining()) + " bytes after the plan");
   validate(*e, origin);
+  if (dyn) e->dynamic = std::make_shared<DynamicPlan>(std::move(*dyn), e.get());
   for (Step& s : e->steps) {
     if (!s.kernel_name.empty()) {
       s.kernel = resolve(s.kernel_name);

@@ -206,6 +206,8 @@ TEST_CASE("gradcheck: softmax family, activations (float64)") {
 
 TEST_CASE("gradcheck: movement (float64)") {
   check_grad("Reshape", [](auto& v) { return v[0].reshape({3, -1}); }, {r64({2, 3})});
+  check_grad("reshape_like", [](auto& v) { return nd::op("reshape_like", {}, {v[0], nd::zeros({3, 2}, f64)}); },
+             {r64({2, 3})});
   check_grad("_np_reshape", [](auto& v) { return op1("_np_reshape", {{"newshape", std::vector<int64_t>{3, -1}}}, v[0]); }, {r64({2, 3})});
   check_grad("Flatten", [](auto& v) { return v[0].flatten(); }, {r64({2, 3, 2})});
   check_grad("expand_dims", [](auto& v) { return v[0].expand_dims(1); }, {r64({2, 3})});

@@ -4,6 +4,7 @@
 // equals a static compile of each size.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -109,4 +110,58 @@ TEST_CASE("dynamic models: ResNet-18 (shared) as a SymbolBlock at batch 1, 3, 8:
     CHECK(max_abs_diff(y, (*fresh)(x)) <= 1e-4);
   }
   CHECK(net->cache_stats().forward_compiles == 1);
+}
+
+TEST_CASE("dynamic models: pooled BST trains on lengths 8/16/24/32 with one compile per direction, equals static") {
+  // The sequence axis of x is dynamic (dynamic_axes(0, {0, 1})): the positional rows are cut
+  // to x's length inside the graph and the sequence is pooled, so no weight bakes a length.
+  const int64_t max_len = 32, items = 40, other = 16;
+  // Dropout 0: a Dropout mask is drawn at the traced shape, so training with dropout still
+  // compiles per size (not yet dynamic).
+  auto opts = models::BSTRecOptions().sequence_length(max_len).items(items).other_values(other).pooled().drop(0);
+  nd::random::seed(101);
+  models::BSTRec dyn(opts), fixed(opts);
+  dyn.initialize(init::Xavier());
+  fixed.initialize(init::Xavier());
+  auto ids = [](int64_t b, int64_t l, int64_t n) { return nd::floor(nd::random::uniform(0, double(n), {b, l})); };
+  NDArray x0 = ids(2, 8, items), o0 = ids(2, 4, other);
+  dyn(x0, o0);  // deferred shapes (imperative, predict mode)
+  fixed(x0, o0);
+  auto a = dyn.collect_params().values(), b = fixed.collect_params().values();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) b[i]->set_data(a[i]->data());
+  dyn.hybridize(true, HybridizeOptions().dynamic_axes(0, {0, 1}).compile_options(empty_cache("bst-seq")));
+  fixed.hybridize(true, HybridizeOptions().static_shapes());
+  // Predict mode: every length equals a static compile of that length.
+  for (int64_t len : {8, 16, 24, 32}) {
+    NDArray x = ids(6, len, items), o = ids(6, 4, other);
+    CHECK(max_abs_diff(dyn(x, o), fixed(x, o)) <= 1e-6);
+  }
+  CHECK(dyn.cache_stats().forward_compiles == 1);
+  CHECK(fixed.cache_stats().forward_compiles == 4);
+  // Training on batches bucketed by length: one training forward and one backward compile.
+  Trainer trainer(dyn.collect_params(), "adam", {{"learning_rate", 0.01}});
+  loss::SigmoidBinaryCrossEntropyLoss bce;
+  double first = 0, last = 0;
+  for (int epoch = 0; epoch < 3; ++epoch)
+    for (int64_t len : {8, 16, 24, 32, 16, 8}) {
+      NDArray x = ids(16, len, items), o = ids(16, 4, other);
+      NDArray y = nd::floor(nd::random::uniform(0, 2, {16, 1}));
+      NDArray l;
+      {
+        auto r = autograd::record();
+        l = nd::sum(bce(dyn(x, o), y));
+      }
+      l.backward();
+      trainer.step(16);
+      double v = l.asscalar<float>() / 16;
+      if (epoch == 0 && len == 8 && first == 0) first = v;
+      last = v;
+    }
+  auto st = dyn.cache_stats();
+  MESSAGE("pooled BST: loss " << first << " -> " << last << "; forward compiles " << st.forward_compiles
+                              << ", backward " << st.backward_compiles);
+  CHECK(st.forward_compiles == 2);  // predict and training
+  CHECK(st.backward_compiles == 1);
+  CHECK(std::isfinite(last));
 }

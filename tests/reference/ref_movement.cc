@@ -155,7 +155,7 @@ void block_move(Ctx& c, bool to_space) {
 }  // namespace
 
 void add_movement_kernels(KernelTable& t) {
-  for (const char* name : {"Reshape", "_np_reshape", "expand_dims", "squeeze"}) t.add(name, copy);
+  for (const char* name : {"Reshape", "_np_reshape", "expand_dims", "squeeze", "reshape_like"}) t.add(name, copy);
   t.add("transpose", transpose);
   t.add("SwapAxis", swap_axis);
   t.add("Concat", concat);

@@ -192,3 +192,20 @@ TEST_CASE("runtime convolution: a zero batch on every setting, and concurrent ca
   for (auto& t : threads) t.join();
   for (auto& g : got) CHECK(g == want);
 }
+
+TEST_CASE("runtime convolution on Auto: a new batch size reuses the layer's decision and equals the direct loops") {
+  // Auto decides at a layer's first batch size; other sizes run that decision (oneDNN: the
+  // first size's primitive on slices of its batch, a batch-1 primitive on the rest).
+  ImplScope scope(lib::ConvImpl::Auto);
+  std::vector<Case> cs = cases();
+  cs.push_back(make("resnet-like 3x3", 2, 4, 32, 32, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}));
+  for (Case c : cs) {
+    c.s.in[0] += 1;  // a layer no other test case decided yet
+    c.s.out[0] = (c.s.in[0] + 2 * c.s.pad[0] - c.s.dilate[0] * (c.s.k[0] - 1) - 1) / c.s.stride[0] + 1;
+    for (int64_t n : {c.s.N, int64_t(3), int64_t(9), int64_t(1)}) {
+      Case at = c;
+      at.s.N = n;
+      check_all(at, true, "Auto at batch " + std::to_string(n));
+    }
+  }
+}

@@ -47,7 +47,8 @@ which needs neither hgc's compiler nor MLIR/LLVM (only the C++ runtime and OpenB
   int model_run(const float* const* inputs, float* const* outputs); model_input_name(i), ...
 
 options:
-  --shape NAME=DIMS       shape of a data input, e.g. data=1x512 (repeatable)
+  --shape NAME=DIMS       shape of a data input, e.g. data=1x512 (repeatable); '?' marks a
+                          dynamic dim (data=?x784): the program takes any size there
   --params FILE           MXNet .params baked into the program; without it parameters are
                           seeded uniform [-0.1, 0.1) like `hgc run` (aux: moving_var 1, else 0)
   --seed N                seed for those parameters (default 0)
@@ -183,6 +184,9 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
   if (!f) fail("cli", "compile: cannot write ", p.string());
 }
 
+// What a '?' dim is while the parameters get their shapes (any size would do).
+constexpr int64_t kDynamicStandIn = 16;
+
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -256,13 +260,26 @@ int cmd_compile(Args& args) {
   auto t0 = std::chrono::steady_clock::now();
 
   InferOptions io;
+  // '?' dims (--shape data=?x784): one program for every size there. The graph is first
+  // inferred at a stand-in size (parameters get their shapes and seeds), then planned over
+  // the '?' dims by plan_aot_dynamic.
+  std::map<std::string, Shape> dynamic_shapes;
   for (const std::string& s : shape_args) {
-    auto [name, shape] = parse_shape_arg(s);
+    auto [name, shape] = parse_shape_arg(s, true);
+    if (!shape.known()) {
+      dynamic_shapes[name] = shape;
+      std::vector<int64_t> d = shape.dims();
+      for (int64_t& x : d)
+        if (x == Shape::kUnknownDim) x = kDynamicStandIn;
+      shape = Shape(d);
+    }
     io.shapes[name] = shape;
   }
+  if (!dynamic_shapes.empty() && cuda) fail("cli", "compile: '?' dims (dynamic sizes) are for --target=cpu only so far");
   std::map<std::string, HostTensor> bound;
   std::map<std::string, HostTensor> model_params;
   Graph g = load_model(model, io, model_params);
+  const Graph raw = g;  // before inference: plan_aot_dynamic re-infers it at other sizes
   std::set<std::string> from_file;
   if (!params_path.empty()) {
     bound = load_params_by_name(params_path);
@@ -319,6 +336,14 @@ int cmd_compile(Args& args) {
     aot.exe = gplan.exe;
     aot.mlir = gplan.mlir;
     ptx_ms = ms_since(tp);
+  } else if (!dynamic_shapes.empty()) {
+    InferOptions dio = io;
+    for (const auto& [n, shape] : dynamic_shapes) dio.shapes[n] = shape;
+    for (int id : g.variable_ids()) {  // every other variable at the shape inference found
+      const Node& v = g.nodes[id];
+      if (!dynamic_shapes.count(v.name)) dio.shapes[v.name] = v.out_shapes[0];
+    }
+    aot = plan_aot_dynamic(raw, dio, co, beside ? std::map<std::string, HostTensor>() : frozen);
   } else {
     aot = plan_aot(g, co, beside ? std::map<std::string, HostTensor>() : frozen);
   }

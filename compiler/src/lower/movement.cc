@@ -9,7 +9,7 @@
 namespace hgc::lower {
 
 void register_movement(LoweringTable& t) {
-  for (const char* v : {"Reshape", "_np_reshape", "expand_dims", "squeeze"}) t.view(v);
+  for (const char* v : {"Reshape", "_np_reshape", "expand_dims", "squeeze", "reshape_like"}) t.view(v);
 
   t.kernel("transpose", [](const NodeCtx& c, KernelWriter& w, auto& ins, auto& outs) {
     int n = static_cast<int>(c.in_shapes[0].size());

@@ -86,6 +86,10 @@ NDArray expand_to(const NDArray& g, const std::vector<int64_t>& x_shape, const s
 std::vector<int64_t> reduced_axes(const AttrView& a, int ndim);
 // `g` reshaped to `shape` (no-op when it already has it).
 NDArray reshape_to(const NDArray& g, const std::vector<int64_t>& shape);
+// expand_to for x's shape; traced, by expand_dims + broadcast_like (no size baked in).
+NDArray expand_like(const NDArray& g, const NDArray& x, const std::vector<int64_t>& axes);
+// g with like's shape: reshape_like when both are traced (no size baked into the graph).
+NDArray reshape_back(const NDArray& g, const NDArray& like);
 // The axes 0..ndim-1 not in `keep`.
 std::vector<int64_t> all_but(int ndim, const std::vector<int64_t>& keep);
 // (da, db) of y = f(a, b) from a, b, y and g, before un-broadcasting.

@@ -117,7 +117,7 @@ std::vector<bool> HybridizeOptions::dynamic_mask(size_t input, int rank) const {
 }
 
 std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int64_t>>& shapes,
-                                               const std::vector<std::vector<bool>>& dynamic) {
+                                               const std::vector<std::vector<bool>>& dynamic, int delta) {
   std::vector<std::vector<int64_t>> p = shapes;
   bool any = false;
   for (size_t i = 0; i < p.size(); ++i)
@@ -126,7 +126,8 @@ std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int
         // A function of the value alone, so that sizes equal at the call stay equal (a batch
         // axis shared by several inputs); sizes that merely happen to be equal are told apart
         // at the next size (DynamicGraph binds each symbol to one value).
-        p[i][k] = p[i][k] + 1;
+        p[i][k] = p[i][k] + delta;
+        if (p[i][k] < 2) return {};  // a size of 1 may broadcast: no probe
         any = true;
       }
   if (!any) p.clear();
@@ -138,7 +139,18 @@ std::string trace_difference(const TraceGraph& a, const TraceGraph& b) {
   if (!d.empty()) return d;
   for (const auto& [name, t] : a.constants) {
     auto it = b.constants.find(name);
-    if (it == b.constants.end() || it->second.shape() != t.shape()) return "constant '" + name + "' has a size-dependent shape";
+    if (it == b.constants.end() || it->second.shape() != t.shape()) {
+      std::string user;  // the node reading it: where the size is baked in
+      int id = a.graph.find(name);
+      for (const Node& n : a.graph.nodes)
+        for (const ValueRef& v : n.inputs)
+          if (id >= 0 && v.node == id && user.empty()) {
+            user = " (read by " + n.describe() + " with";
+            for (const ValueRef& w : n.inputs) user += " " + a.graph.nodes[w.node].describe();
+            user += ")";
+          }
+      return "constant '" + name + "' has a size-dependent shape" + user;
+    }
   }
   return "";
 }
@@ -352,6 +364,14 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
       early = trace_forward(*this, probe, c->dtypes, true);
     } catch (const Error& e) {
       early_error = e.what();
+      // A size at its limit (a sequence as long as the positional table): probe below it.
+      auto down = probe_shapes(c->shapes, c->dynamic, -1);
+      if (!down.empty()) try {
+          early = trace_forward(*this, down, c->dtypes, true);
+          probe = down;
+          early_error.clear();
+        } catch (const Error&) {
+        }
     }
   }
   Traced t = trace_forward(*this, c->shapes, c->dtypes, true);

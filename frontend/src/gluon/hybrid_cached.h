@@ -72,9 +72,10 @@ struct HybridBlock::Cached {
   std::map<std::vector<bool>, std::shared_ptr<Backward>> backward;
 };
 
-// The inputs' shapes at other sizes of their dynamic axes (the probe; empty when none).
+// The inputs' shapes at other sizes of their dynamic axes (the probe: each size + delta;
+// empty when none, or when a size would drop below 2).
 std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int64_t>>& shapes,
-                                               const std::vector<std::vector<bool>>& dynamic);
+                                               const std::vector<std::vector<bool>>& dynamic, int delta = 1);
 // Why two traces of a block at different sizes differ (a size baked into the graph), or empty.
 std::string trace_difference(const TraceGraph& a, const TraceGraph& b);
 

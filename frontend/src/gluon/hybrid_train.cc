@@ -83,10 +83,21 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       NDArray hg = trace::input(g, kHeadGrad + std::to_string(i), trace::shape_of(*g, ys[i]), g->graph.dtype(ys[i]));
       accumulate(grads, ys[i], hg);
     }
+    // Values that depend on something needing a gradient: only their rules run. (A rule for a
+    // value nothing needs, e.g. a slice of a fixed table, would still be traced: dead nodes,
+    // but constants of size-dependent shapes that make the trace look size-specific.)
+    std::vector<char> wants(forward_nodes, 0);
+    for (size_t k = 0; k < vars.size(); ++k)
+      if (need[k] && vars[k].node < forward_nodes) wants[vars[k].node] = 1;
     const grad::RuleTable& rules = grad::RuleTable::global();
+    for (int id = 0; id < forward_nodes; ++id) {
+      const Node& n = g->graph.nodes[id];
+      if (n.op && rules.non_differentiable(*n.op)) continue;  // BlockGrad, comparisons: no gradient through
+      for (const ValueRef& v : n.inputs) wants[id] = wants[id] || wants[v.node];
+    }
     for (int id = forward_nodes - 1; id >= 0; --id) {
       const Node n = g->graph.nodes[id];  // a copy: the rules append nodes
-      if (n.is_variable()) continue;
+      if (n.is_variable() || !wants[id]) continue;
       int nout = n.num_visible_outputs();
       std::vector<NDArray> og(nout), out;
       bool any = false;
@@ -108,7 +119,7 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       for (const ValueRef& v : n.inputs) in.push_back(trace::value(g, v));
       grad::Grads gi = (*rule)(grad::GradCtx{*n.op, n.attr_view(), in, out, og});
       for (size_t j = 0; j < n.inputs.size() && j < gi.size(); ++j)
-        if (gi[j].defined()) accumulate(grads, n.inputs[j], gi[j]);
+        if (gi[j].defined() && wants[n.inputs[j].node]) accumulate(grads, n.inputs[j], gi[j]);
     }
     for (size_t k = 0; k < vars.size(); ++k) {
       if (!need[k]) continue;
@@ -138,6 +149,14 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       tp = trace_at(probe);
     } catch (const Error& e) {
       early_error = e.what();
+      // A size at its limit (a sequence as long as the positional table): probe below it.
+      auto down = probe_shapes(shapes, c.dynamic, -1);
+      if (!down.empty()) try {
+          tp = trace_at(down);
+          probe = down;
+          early_error.clear();
+        } catch (const Error&) {
+        }
     }
   }
   TrainTrace tr = trace_at(shapes);

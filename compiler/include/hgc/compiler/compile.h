@@ -36,6 +36,16 @@ struct AotPlan {
   std::vector<std::string> kernels;  // each once, in first-use order
 };
 AotPlan plan_aot(const Graph& g, const CompileOptions& opts, const std::map<std::string, HostTensor>& frozen);
+// The same for input dims of any size: `raw` is the model's graph (its inference is redone),
+// `io` its variables' shapes with Shape::kUnknownDim on the dynamic axes (`hgc compile --shape
+// data=?x784`). The plan is the one at some sizes, with Executable::dynamic set: its buffer
+// dims and library-call parameters as polynomials of the `?` dims (runtime/dynamic_plan.h),
+// fitted over a grid of sizes and checked at one more. Throws hgc::Error("compile") naming
+// what cannot follow the size (a kernel that reads a dynamic dim's value, a graph or plan whose
+// structure changes with it) — those models need fixed sizes.
+struct InferOptions;
+AotPlan plan_aot_dynamic(const Graph& raw, const InferOptions& io, const CompileOptions& opts,
+                         const std::map<std::string, HostTensor>& frozen);
 
 // Whether a node may join a kernel group: its lowering is a generated kernel and it draws
 // no random numbers (the predicate the fusion pass is given).

@@ -70,6 +70,11 @@ class DynamicGraph {
 // empty. Names the first differing node.
 std::string structure_difference(const Graph& a, const Graph& b);
 
+// `at` (prepared at some sizes) with the dims that differ in `probe` (the same graph prepared
+// at other sizes) made symbolic, as DynamicGraph::create does; returns why that is not
+// possible (empty when `at` is now symbolic).
+std::string symbolize_graph(Graph& at, const Graph& probe);
+
 // The MLIR-type spelling of a shape with symbolic dims ("?x784").
 std::string symbolic_str(const std::vector<int64_t>& dims);
 

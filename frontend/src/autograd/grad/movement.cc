@@ -11,8 +11,14 @@ using nd_detail::call;
 using nd_detail::normalize_axis;
 
 void register_movement_rules(RuleTable& t) {
-  for (const char* op : {"Reshape", "_np_reshape", "expand_dims", "squeeze"})
-    t.add(op, [](const GradCtx& c) -> Grads { return {reshape_to(c.og[0], c.in[0].shape())}; });
+  // Traced (a compiled gradient graph): reshape_like reads the shape off the input, so no
+  // size is baked into the graph (dynamic axes).
+  for (const char* op : {"Reshape", "_np_reshape", "expand_dims", "squeeze", "reshape_like"})
+    t.add(op, [](const GradCtx& c) -> Grads {
+      Grads r{reshape_back(c.og[0], c.in[0])};
+      if (c.in.size() > 1) r.push_back(NDArray());  // reshape_like's rhs only lends its shape
+      return r;
+    });
   t.add("transpose", [](const GradCtx& c) -> Grads {
     std::vector<int64_t> axes = c.attrs.is_none("axes") ? std::vector<int64_t>{} : c.attrs.tuple("axes");
     if (axes.empty()) return {nd::transpose(c.og[0])};  // reversal is its own inverse

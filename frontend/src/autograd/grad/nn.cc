@@ -140,7 +140,7 @@ void register_nn_rules(RuleTable& t) {
     NDArray oh = nd::one_hot(c.in[0].reshape({-1}), in_dim, 1, 0, c.og[0].dtype());
     return {NDArray(), nd::dot(oh, reshape_to(c.og[0], {-1, out_dim}), true, false)};
   });
-  t.add("Flatten", [](const GradCtx& c) -> Grads { return {reshape_to(c.og[0], c.in[0].shape())}; });
+  t.add("Flatten", [](const GradCtx& c) -> Grads { return {reshape_back(c.og[0], c.in[0])}; });
   // Masked positions were overwritten with `value`: they get no gradient.
   t.add("SequenceMask", [](const GradCtx& c) -> Grads {
     if (!c.attrs.b("use_sequence_length")) return {c.og[0]};

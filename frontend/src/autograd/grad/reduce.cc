@@ -12,7 +12,7 @@ using nd_detail::normalize_axis;
 
 void register_reduce_rules(RuleTable& t) {
   t.add("sum", [](const GradCtx& c) -> Grads {
-    return {expand_to(c.og[0], c.in[0].shape(), reduced_axes(c.attrs, c.in[0].ndim()))};
+    return {expand_like(c.og[0], c.in[0], reduced_axes(c.attrs, c.in[0].ndim()))};
   });
   t.add("mean", [](const GradCtx& c) -> Grads {
     std::vector<int64_t> axes = reduced_axes(c.attrs, c.in[0].ndim());

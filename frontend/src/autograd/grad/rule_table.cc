@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "autograd/grad_rules.h"
+#include "hgc/frontend/nd/op.h"
 #include "hgc/base/error.h"
 #include "nd/detail.h"
 
@@ -82,6 +83,9 @@ NDArray unbroadcast(const NDArray& g, const std::vector<int64_t>& shape) {
   for (int i = 0; i < g.ndim(); ++i)
     if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) axes.push_back(i);
   NDArray s = axes.empty() ? g : nd::sum(g, axes, true);
+  // Already there (same rank): no Reshape node, whose attribute would bake the sizes of the
+  // other (possibly dynamic) axes into a traced gradient graph.
+  if (s.shape() == shape) return s;
   return s.reshape(shape.empty() ? std::vector<int64_t>{1} : shape);
 }
 
@@ -90,6 +94,22 @@ NDArray expand_to(const NDArray& g, const std::vector<int64_t>& x_shape, const s
   for (int64_t a : axes) kept[a] = 1;
   NDArray k = g.shape() == kept ? g : g.reshape(kept);
   return k.shape() == x_shape ? k : nd::broadcast_to(k, x_shape);
+}
+
+NDArray expand_like(const NDArray& g, const NDArray& x, const std::vector<int64_t>& axes) {
+  if (!g.is_symbolic() || !x.is_symbolic()) return expand_to(g, x.shape(), axes);
+  // Traced: expand_dims and broadcast_like take no size, so none is baked into the graph.
+  NDArray k = g;
+  if (k.ndim() + static_cast<int>(axes.size()) == x.ndim()) {  // keepdims=false: put the axes back
+    std::vector<int64_t> sorted = axes;
+    std::sort(sorted.begin(), sorted.end());
+    for (int64_t a : sorted) k = k.expand_dims(static_cast<int>(a));
+  } else if (k.ndim() != x.ndim()) {  // a full reduction's (1,): every kept dim is 1
+    std::vector<int64_t> kept = x.shape();
+    for (int64_t a : axes) kept[a] = 1;
+    k = k.reshape(kept);
+  }
+  return k.shape() == x.shape() ? k : nd::op("broadcast_like", {}, {k, x});
 }
 
 std::vector<int64_t> reduced_axes(const AttrView& a, int ndim) {
@@ -108,6 +128,12 @@ std::vector<int64_t> reduced_axes(const AttrView& a, int ndim) {
 
 NDArray reshape_to(const NDArray& g, const std::vector<int64_t>& shape) {
   return g.shape() == shape ? g : g.reshape(shape);
+}
+
+NDArray reshape_back(const NDArray& g, const NDArray& like) {
+  if (g.shape() == like.shape()) return g;
+  if (g.is_symbolic() && like.is_symbolic()) return nd::op("reshape_like", {}, {g, like});
+  return g.reshape(like.shape());
 }
 
 std::vector<int64_t> all_but(int ndim, const std::vector<int64_t>& keep) {

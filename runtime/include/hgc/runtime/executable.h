@@ -18,6 +18,8 @@
 
 namespace hgc {
 
+class DynamicPlan;
+
 enum class BufferKind {
   Input,     // bound by the caller (data, parameters, aux states), by position
   Constant,  // owned by the executable
@@ -78,6 +80,9 @@ class Executable {
   std::set<std::string> ignored_inputs;
   // Keeps generated code alive (the JIT module) for as long as the executable lives.
   std::shared_ptr<const void> code;
+  // Set when some input axes take any size (`hgc compile --shape data=?x784`): run() then
+  // runs the plan of the given sizes (dynamic_plan.h) instead of failing on another shape.
+  std::shared_ptr<const DynamicPlan> dynamic;
 
   // Inputs by position (input_names order); shapes and dtypes are checked.
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs) const;

@@ -20,7 +20,8 @@
 
 namespace hgc {
 
-inline constexpr uint32_t kPlanVersion = 1;
+// 2: an optional dynamic-dims section at the end (dynamic_plan.h); version 1 still loads.
+inline constexpr uint32_t kPlanVersion = 2;
 
 // Kernel steps are saved by Step::kernel_name (which must be set); `code` is not saved.
 std::string save_plan(const Executable& exe);
