@@ -118,3 +118,18 @@ TEST_CASE("resize ops: bad attributes are named hgc::Errors") {
   CHECK(msg([&] { nd::contrib::AdaptiveAvgPooling2D(x, {1, 2, 3}); }).find("output_size") != std::string::npos);
   CHECK(msg([&] { nd::contrib::AdaptiveAvgPooling2D(nd::zeros({4, 4})); }).find("4-D") != std::string::npos);
 }
+
+// Found by the ONNX export test: x + GlobalAvgPool(x) (squeeze-excitation style) as one fused
+// kernel divided the window sums once per consumer element.
+TEST_CASE("resize ops: x + global average pooling of x, hybridized, equals the imperative result") {
+  nd::random::seed(5);
+  for (std::vector<int64_t> s : {std::vector<int64_t>{1, 2, 3, 7}, std::vector<int64_t>{2, 3, 4, 4}}) {
+    NDArray x = nd::random::uniform(-1, 1, s);
+    auto f = [](const NDArray& v) { return nd::broadcast_add(v, nd::Pooling(v, {1, 1}, "avg", {}, {}, true)); };
+    NDArray want = x + nd::mean(x, {2, 3}, true);
+    check_close(f(x), want);
+    auto block = std::make_shared<gluon::nn::HybridLambda>(f, "se");
+    block->hybridize();
+    check_close((*block)(x), want);
+  }
+}
