@@ -37,6 +37,7 @@ const LoweringTable& LoweringTable::global() {
     register_matmul(*table);
     register_nn(*table);
     register_nn_conv(*table);
+    register_nn_resize(*table);
     register_nn_norm(*table);
     register_ordering(*table);
     register_random(*table);

@@ -98,6 +98,7 @@ void register_init(LoweringTable& t);
 void register_matmul(LoweringTable& t);
 void register_nn(LoweringTable& t);
 void register_nn_conv(LoweringTable& t);
+void register_nn_resize(LoweringTable& t);
 void register_nn_norm(LoweringTable& t);
 void register_ordering(LoweringTable& t);
 void register_random(LoweringTable& t);

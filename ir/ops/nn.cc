@@ -354,6 +354,7 @@ void register_nn(OpRegistry& r) {
 
   register_nn_norm(r);
   register_nn_conv(r);
+  register_nn_resize(r);
   register_matmul(r);
 }
 

@@ -16,6 +16,7 @@ namespace hgc::ops {
 
 void register_nn_norm(OpRegistry& r);         // nn_norm.cc
 void register_nn_conv(OpRegistry& r);         // nn_conv.cc
+void register_nn_resize(OpRegistry& r);       // nn_resize.cc
 void register_matmul(OpRegistry& r);          // matmul.cc
 void register_movement_index(OpRegistry& r);  // movement_index.cc
 

@@ -108,4 +108,5 @@ TEST_CASE("bfloat16: unary math and activations") { run_all(test::unary_cases())
 TEST_CASE("bfloat16: binary, broadcast and scalar ops") { run_all(test::binary_cases()); }
 TEST_CASE("bfloat16: reductions, softmax family and norms") { run_all(test::reduction_cases()); }
 TEST_CASE("bfloat16: movement and gathers") { run_all(test::movement_cases()); }
+TEST_CASE("bfloat16: UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D") { run_all(test::resize_cases()); }
 TEST_CASE("bfloat16: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }

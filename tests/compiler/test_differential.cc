@@ -88,6 +88,8 @@ TEST_CASE("differential: movement, gathers and sources") { run_all(test::movemen
 
 TEST_CASE("differential: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
 
+TEST_CASE("differential: UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D") { run_all(test::resize_cases()); }
+
 TEST_CASE("differential: linalg ops (gemm, gemm2, potrf, potri, trsm, trmm, syrk, diagonals)") { run_all(test::linalg_cases()); }
 
 TEST_CASE("differential: integer arithmetic (int32, int64, int8, uint8; bool logic) is exact") { run_all(test::int_cases()); }

@@ -210,7 +210,7 @@ TEST_CASE("gpu codegen: every differential-test op lowers to PTX that ptxas acce
   std::mt19937 rng(42);
   int kernels = 0, library = 0;
   for (auto list : {test::unary_cases, test::binary_cases, test::reduction_cases, test::movement_cases, test::library_cases,
-                    test::int_cases, test::linalg_cases})
+                    test::int_cases, test::linalg_cases, test::resize_cases})
     for (const test::Case& c : list()) {
       std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str()) + " " + dtype_name(c.dtype);
       CAPTURE(what);

@@ -101,7 +101,7 @@ TEST_CASE("gpu exec: every differential-test op on the GPU equals the CPU execut
   if (!dev) return;
   std::mt19937 rng(42);
   for (auto list : {test::unary_cases, test::binary_cases, test::reduction_cases, test::movement_cases, test::library_cases,
-                    test::linalg_cases})
+                    test::linalg_cases, test::resize_cases})
     for (const test::Case& c : list()) {
       std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str());
       CAPTURE(what);

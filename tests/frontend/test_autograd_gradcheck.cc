@@ -12,6 +12,7 @@
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/nd/contrib_detection.h"
 #include "hgc/frontend/nd/contrib_sketch.h"
+#include "hgc/frontend/nd/resize_ops.h"
 #include "hgc/frontend/nd/ndarray.h"
 #include "hgc/frontend/nd/array_ops.h"
 #include "hgc/frontend/nd/linalg.h"
@@ -646,6 +647,40 @@ TEST_CASE("gradcheck: box_nms passes the gradient back to the kept rows only (fl
   check_grad("_contrib_box_nms", [](auto& v) {
     return nd::contrib::box_nms(v[0], nd::contrib::BoxNmsOptions().coord_start(1).score_index(0).overlap_thresh(0.5));
   }, {b}, {}, 1e-2, 2e-3);
+}
+
+TEST_CASE("gradcheck: UpSampling (nearest concat/sum, bilinear), Crop, BilinearResize2D, AdaptiveAvgPooling2D") {
+  using nd::contrib::BilinearResize2DOptions;
+  check_grad("UpSampling", [](auto& v) { return nd::UpSampling({v[0]}, 2); }, {r64({2, 2, 3, 2})});
+  check_grad("UpSampling", [](auto& v) { return nd::UpSampling({v[0], v[1]}, 2); }, {r64({1, 2, 2, 2}), r64({1, 1, 4, 4}, -1, 1, 2)});
+  check_grad("UpSampling", [](auto& v) { return nd::UpSampling({v[0], v[1]}, 3, "nearest", 0, "sum"); },
+             {r64({1, 2, 2, 1}), r64({1, 2, 6, 3}, -1, 1, 2)});
+  // Bilinear: a depthwise Deconvolution (float32 GEMMs): data and weight gradients.
+  for (int64_t s : {2, 3}) {
+    int64_t k = 2 * s - s % 2;
+    check_grad("UpSampling", [s](auto& v) { return nd::UpSampling({v[0], v[1]}, s, "bilinear", 3); },
+               {r32({2, 3, 3, 4}), r32({3, 1, k, k}, -1, 1, 2)}, {}, 1e-2, 3e-3);
+  }
+  check_grad("Crop", [](auto& v) { return nd::Crop(v[0], {3, 2}, {1, 2}); }, {r64({2, 2, 5, 4})});
+  NDArray like = r64({1, 1, 2, 3});
+  check_grad("Crop", [like](auto& v) { return nd::Crop(v[0], like, {0, 0}, true); }, {r64({1, 2, 5, 6})});
+  for (bool align : {true, false}) {
+    auto up = BilinearResize2DOptions().height(7).width(5).align_corners(align);
+    auto down = BilinearResize2DOptions().height(2).width(3).align_corners(align);
+    check_grad("_contrib_BilinearResize2D", [up](auto& v) { return nd::contrib::BilinearResize2D(v[0], up); }, {r64({2, 2, 3, 4})});
+    check_grad("_contrib_BilinearResize2D", [down](auto& v) { return nd::contrib::BilinearResize2D(v[0], down); }, {r64({1, 2, 5, 7})});
+    // float32 takes the two-GEMM path.
+    check_grad("_contrib_BilinearResize2D", [up](auto& v) { return nd::contrib::BilinearResize2D(v[0], up); }, {r32({2, 2, 3, 4})},
+               {}, 1e-2, 3e-3);
+  }
+  NDArray target = r64({1, 1, 6, 2});
+  check_grad("_contrib_BilinearResize2D", [target](auto& v) { return nd::contrib::BilinearResize2D(v[0], target); },
+             {r64({1, 2, 3, 3})});
+  for (std::vector<int64_t> os : {std::vector<int64_t>{3, 2}, std::vector<int64_t>{}, std::vector<int64_t>{5, 6}})
+    check_grad("_contrib_AdaptiveAvgPooling2D", [os](auto& v) { return nd::contrib::AdaptiveAvgPooling2D(v[0], os); },
+               {r64({2, 2, 4, 5})});
+  check_grad("_contrib_AdaptiveAvgPooling2D", [](auto& v) { return nd::contrib::AdaptiveAvgPooling2D(v[0], {3, 3}); },
+             {r32({2, 2, 7, 5})}, {}, 1e-2, 3e-3);
 }
 
 TEST_CASE("gradcheck: every op with a gradient rule is checked above") {

@@ -28,7 +28,7 @@ namespace {
 // The op families: the files of ir/ops/.
 const std::set<std::string>& families() {
   static const std::set<std::string> f = {"elementwise", "broadcast", "reduce", "movement", "movement_index", "init",
-                                          "matmul", "nn", "nn_conv", "nn_norm", "ordering", "random", "rnn", "fused",
+                                          "matmul", "nn", "nn_conv", "nn_norm", "nn_resize", "ordering", "random", "rnn", "fused",
                                           "linalg", "detection", "quantization"};
   return f;
 }

@@ -134,6 +134,7 @@ void add_matmul_kernels(KernelTable& t);
 void add_nn_kernels(KernelTable& t);           // FC, activations, Dropout, Embedding, loss heads
 void add_nn_norm_kernels(KernelTable& t);
 void add_nn_conv_kernels(KernelTable& t);      // Convolution, Deconvolution, Pooling, im2col
+void add_nn_resize_kernels(KernelTable& t);    // UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D
 void add_ordering_kernels(KernelTable& t);     // topk, sort, argsort
 void add_random_kernels(KernelTable& t);       // _random_*, _sample_* (the in-kernel generator)
 void add_rnn_kernels(KernelTable& t);

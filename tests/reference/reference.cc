@@ -180,6 +180,7 @@ const KernelTable& kernels() {
     add_nn_kernels(t);
     add_nn_norm_kernels(t);
     add_nn_conv_kernels(t);
+    add_nn_resize_kernels(t);
     add_ordering_kernels(t);
     add_random_kernels(t);
     add_rnn_kernels(t);

@@ -413,4 +413,33 @@ inline std::vector<Case> library_cases() {
   return cases;
 }
 
+// The nn_resize family (UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D).
+inline std::vector<Case> resize_cases() {
+  std::vector<Case> cases;
+  cases.push_back({"UpSampling", {{"scale", "2"}, {"sample_type", "nearest"}, {"num_args", "1"}}, {Shape{2, 3, 4, 5}}});
+  cases.push_back({"UpSampling", {{"scale", "3"}, {"sample_type", "nearest"}, {"num_args", "1"}}, {Shape{1, 2, 3, 2}}});
+  // Several inputs reach the output size by their own factor: 4x4 * 2 = 8x8 = 2x2 * 4.
+  cases.push_back({"UpSampling", {{"scale", "2"}, {"sample_type", "nearest"}, {"num_args", "3"}},
+                   {Shape{2, 3, 4, 4}, Shape{2, 2, 2, 2}, Shape{2, 1, 8, 8}}});
+  cases.push_back({"UpSampling", {{"scale", "2"}, {"sample_type", "nearest"}, {"num_args", "2"}, {"multi_input_mode", "sum"}},
+                   {Shape{1, 3, 4, 3}, Shape{1, 3, 8, 6}}});
+  for (const char* s : {"2", "3", "4"})
+    cases.push_back({"UpSampling", {{"scale", s}, {"sample_type", "bilinear"}, {"num_args", "2"}, {"num_filter", "3"}},
+                     {Shape{2, 3, 4, 5}, Shape{3, 1, 2 * std::stoi(s) - std::stoi(s) % 2, 2 * std::stoi(s) - std::stoi(s) % 2}}});
+  cases.push_back({"Crop", {{"num_args", "1"}, {"h_w", "(3, 4)"}, {"offset", "(1, 2)"}}, {Shape{2, 3, 5, 7}}});
+  cases.push_back({"Crop", {{"num_args", "2"}, {"center_crop", "True"}}, {Shape{2, 3, 6, 7}, Shape{1, 1, 3, 4}}});
+  for (const char* align : {"True", "False"}) {
+    cases.push_back({"_contrib_BilinearResize2D", {{"height", "7"}, {"width", "9"}, {"align_corners", align}}, {Shape{2, 3, 4, 5}}});
+    cases.push_back({"_contrib_BilinearResize2D", {{"height", "3"}, {"width", "2"}, {"align_corners", align}}, {Shape{1, 2, 7, 6}}});
+    cases.push_back({"_contrib_BilinearResize2D", {{"mode", "like"}, {"align_corners", align}}, {Shape{1, 2, 5, 5}, Shape{1, 1, 8, 1}}});
+  }
+  cases.push_back({"_contrib_BilinearResize2D", {{"scale_height", "1.5"}, {"scale_width", "0.5"}}, {Shape{1, 2, 4, 6}}});
+  cases.push_back({"_contrib_BilinearResize2D", {{"mode", "to_odd_up"}}, {Shape{1, 2, 4, 5}}});
+  cases.push_back({"_contrib_AdaptiveAvgPooling2D", {{"output_size", "(3, 2)"}}, {Shape{2, 3, 7, 5}}});
+  cases.push_back({"_contrib_AdaptiveAvgPooling2D", {{"output_size", "(4,)"}}, {Shape{1, 2, 10, 9}}});
+  cases.push_back({"_contrib_AdaptiveAvgPooling2D", {}, {Shape{2, 2, 3, 4}}});
+  cases.push_back({"_contrib_AdaptiveAvgPooling2D", {{"output_size", "(5, 6)"}}, {Shape{1, 1, 3, 4}}});  // upsampling windows
+  return cases;
+}
+
 }  // namespace hgc::test

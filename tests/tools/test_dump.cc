@@ -136,3 +136,69 @@ TEST_CASE("dump --shape with '?' shows symbolic dims; compile takes '?' on the c
   CHECK(g.code != 0);
   CHECK_MESSAGE(g.out.find("'?' dims (dynamic sizes) are for --target=cpu only") != std::string::npos, g.out);
 }
+
+// Issue 18: every model in ../shared/models/mxnet dumps given only its data shapes; label
+// inputs of SoftmaxOutput / regression outputs get MXNet's inferred shapes.
+TEST_CASE("dump of every shared MXNet model needs only the data shapes") {
+  std::string dir = std::string(HGC_SHARED_DIR) + "/models/mxnet";
+  if (!std::filesystem::exists(dir)) {
+    MESSAGE("SKIP: " << dir << " is absent (../shared is not beside the project)");
+    return;
+  }
+  struct M {
+    const char* shapes;
+    const char* expect;  // a line fragment of the summary ("" for none)
+  };
+  const std::map<std::string, M> models = {
+      {"mxnet_save_000800.json", {"--shape data=2x10", "softmax_label (2,) float32"}},
+      {"go_test-symbol.json", {"--shape data=1x1x28x28", "softmax_label (784,) float32"}},
+      {"sm_dummy_model-symbol.json", {"--shape data=2x5", "lin_reg_label (2,) float32"}},  // (N, 1) output: (N,) label
+      {"mms_lstm_ptb-symbol.json", {"--shape data=5x2", "softmax_label (10,) float32"}},
+      {"mms_squeezenet_v1.1-symbol.json", {"--shape data=1x3x224x224", "prob_label (1,) float32"}},
+      {"djl_mlp-symbol.json", {"--shape data=1x784", "outputs: %hybridsequential0_dense2_fwd (1, 10)"}},
+      {"djl_resnet18_v1-symbol.json", {"--shape data=1x3x224x224", "outputs: %resnetv10_dense0_fwd (1, 1000)"}},
+      {"djl_static_bert_qa-symbol.json",
+       {"--shape data0=1x384 --shape data1=1x384 --shape data2=1", "outputs: %staticbertforqa0_dense0_fwd (1, 384, 2)"}},
+  };
+  int dumped = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string file = e.path().filename().string();
+    if (e.path().extension() != ".json") continue;
+    CAPTURE(file);
+    auto it = models.find(file);
+    REQUIRE_MESSAGE(it != models.end(), "a new shared model: add its data shapes to this test");
+    Run r = hgc_run("dump " + e.path().string() + " " + it->second.shapes);
+    CHECK_MESSAGE(r.code == 0, r.out);
+    std::string inputs = r.out.substr(r.out.find("  inputs:"));
+    inputs = inputs.substr(0, inputs.find('\n'));
+    CHECK_MESSAGE(inputs.find('?') == std::string::npos, inputs);  // every input's shape is known
+    CHECK_MESSAGE(r.out.find(it->second.expect) != std::string::npos, r.out.substr(r.out.find("  inputs:")));
+    ++dumped;
+  }
+  CHECK(dumped == static_cast<int>(models.size()));
+}
+
+// The ops a RetinaFace-style FPN head uses (MXNet JSON as Gluon/symbol export writes it):
+// nearest UpSampling, Crop of the lateral branch like it, bilinear UpSampling with its weight
+// variable, BilinearResize2D and AdaptiveAvgPooling2D — shapes inferred from data alone.
+TEST_CASE("dump infers the nn_resize ops of an FPN-style symbol") {
+  std::string json = R"J({"nodes": [
+    {"op": "null", "name": "data", "inputs": []},
+    {"op": "Pooling", "name": "c3", "attrs": {"kernel": "(2, 2)", "stride": "(2, 2)", "pool_type": "max"}, "inputs": [[0, 0, 0]]},
+    {"op": "UpSampling", "name": "up", "attrs": {"scale": "2", "sample_type": "nearest", "num_args": "1"}, "inputs": [[1, 0, 0]]},
+    {"op": "Crop", "name": "crop", "attrs": {"num_args": "2"}, "inputs": [[0, 0, 0], [2, 0, 0]]},
+    {"op": "null", "name": "up_weight", "attrs": {"__init__": "[\"bilinear\", {}]"}, "inputs": []},
+    {"op": "UpSampling", "name": "bil", "attrs": {"scale": "2", "sample_type": "bilinear", "num_args": "2", "num_filter": "3"},
+     "inputs": [[3, 0, 0], [4, 0, 0]]},
+    {"op": "_contrib_BilinearResize2D", "name": "rs", "attrs": {"height": "5", "width": "6", "align_corners": "False"}, "inputs": [[5, 0, 0]]},
+    {"op": "_contrib_AdaptiveAvgPooling2D", "name": "ap", "attrs": {"output_size": "(2, 3)"}, "inputs": [[6, 0, 0]]}],
+   "arg_nodes": [0, 4], "heads": [[7, 0, 0]], "attrs": {"mxnet_version": ["int", 10900]}})J";
+  std::string dir = test::temp_dir();
+  write_file_atomic(dir + "/fpn-symbol.json", json, "test");
+  Run r = hgc_run("dump " + dir + "/fpn-symbol.json --shape data=1x3x9x8");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("%up_weight : (3, 1, 4, 4) float32") != std::string::npos);
+  CHECK(r.out.find("outputs: %ap (1, 3, 2, 3) float32") != std::string::npos);
+  CHECK(r.out.find("%crop = Crop(%data, %up)") != std::string::npos);
+  CHECK(r.out.find("(1, 3, 16, 16)") != std::string::npos);  // bil: data cropped to 8x8, upsampled by 2
+}

@@ -146,11 +146,15 @@ void lower_pooling(const NodeCtx& c, KernelWriter& w, const std::vector<std::str
                             [&](ScalarBuilder& b, auto& a) { return b.reduce_step(op, a[2], a[0]); }, true);
   if (type == "avg") {
     bool incl = include_pad(c);
-    r = w.generic({}, {}, r, "", std::vector<std::string>(n, "parallel"), t, [&](ScalarBuilder& b, auto& a) {
-      std::vector<std::string> o;
-      for (int i = 2; i < n; ++i) o.push_back(b.raw(KernelWriter::index_op(i)));
-      return b.binary("arith.divf", a[0], window_area(b, o, g, in, incl));
-    }, true);
+    // The sums are an input of a new tensor, not updated in place: an all-parallel generic
+    // that reads its own destination, fused by MLIR into a broadcasting consumer
+    // (x + GlobalAvgPool(x)), ran once per consumer element on the same buffer.
+    r = w.generic({r}, {identity_map(n)}, w.empty(out, t), "", std::vector<std::string>(n, "parallel"), t,
+                  [&](ScalarBuilder& b, auto& a) {
+                    std::vector<std::string> o;
+                    for (int i = 2; i < n; ++i) o.push_back(b.raw(KernelWriter::index_op(i)));
+                    return b.binary("arith.divf", a[0], window_area(b, o, g, in, incl));
+                  });
   }
   w.result(0, r);
 }

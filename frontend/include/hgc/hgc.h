@@ -16,6 +16,7 @@
 #include "hgc/frontend/nd/legacy_ops.h"
 #include "hgc/frontend/nd/contrib_sketch.h"
 #include "hgc/frontend/nd/contrib_detection.h"
+#include "hgc/frontend/nd/resize_ops.h"
 #include "hgc/frontend/nd/linalg.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "hgc/frontend/autograd/train_mode.h"

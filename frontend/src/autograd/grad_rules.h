@@ -70,6 +70,7 @@ void register_init_rules(RuleTable& t);
 void register_matmul_rules(RuleTable& t);
 void register_nn_rules(RuleTable& t);
 void register_nn_conv_rules(RuleTable& t);
+void register_nn_resize_rules(RuleTable& t);
 void register_nn_norm_rules(RuleTable& t);
 void register_ordering_rules(RuleTable& t);
 void register_random_rules(RuleTable& t);

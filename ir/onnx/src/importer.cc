@@ -410,6 +410,22 @@ std::vector<std::string> read_onnx_input_names(const std::string& path) {
   return names;
 }
 
+std::vector<DType> read_onnx_dtypes(const std::string& path, bool outputs) {
+  onnx_detail::pb::ModelProto m;
+  std::string bytes = read_file(path, "onnx");
+  if (bytes.empty() || !m.ParseFromString(bytes)) fail("onnx", path, ": not an ONNX model (truncated or malformed protobuf)");
+  std::set<std::string> inits;
+  for (const auto& t : m.graph().initializer()) inits.insert(t.name());
+  std::vector<DType> r;
+  for (const auto& v : outputs ? m.graph().output() : m.graph().input()) {
+    if (!outputs && inits.count(v.name())) continue;
+    const auto& t = v.type();
+    r.push_back(t.has_tensor_type() ? onnx_detail::dtype_from_onnx(t.tensor_type().elem_type(), path + ": '" + v.name() + "'")
+                                    : DType::unknown);
+  }
+  return r;
+}
+
 OnnxModel read_onnx_file(const std::string& path, const OnnxReadOptions& opts) {
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
   return read_onnx_bytes(read_file(path, "onnx"), path, dir, opts);

@@ -117,6 +117,39 @@ std::vector<double> resize_matrix(const ResizeMode& rm, int64_t in, int64_t out,
   return m;
 }
 
+// 4-D resizes that MXNet's own ops compute exactly become those ops (one gather kernel
+// instead of two interpolation GEMMs): integer nearest upsampling with floor rounding of
+// asymmetric coordinates is UpSampling; linear with align_corners, pytorch_half_pixel (or
+// half_pixel with outputs > 1) is BilinearResize2D — where the scale is exactly out / in, as
+// MXNet computes its coordinates from the sizes.
+bool resize_as_mxnet_op(Importer& im, const ResizeMode& rm, const std::vector<int64_t>& s,
+                        const std::vector<double>& scales, const std::vector<int64_t>& sizes) {
+  if (s.size() != 4 || rm.exclude_outside) return false;
+  int64_t out[4];
+  for (int k = 0; k < 4; ++k) {
+    if (sizes.empty() && static_cast<double>(s[k]) * scales[k] != std::floor(static_cast<double>(s[k]) * scales[k]))
+      return false;
+    out[k] = sizes.empty() ? static_cast<int64_t>(static_cast<double>(s[k]) * scales[k]) : sizes[k];
+    if (out[k] < 1) return false;
+  }
+  if (out[0] != s[0] || out[1] != s[1] || (out[2] == s[2] && out[3] == s[3])) return false;
+  if (rm.mode == "nearest") {
+    if (rm.ctm != "asymmetric" || rm.nearest != "floor") return false;
+    int64_t f = out[2] / s[2];
+    if (f < 1 || out[2] != f * s[2] || out[3] != f * s[3]) return false;
+    im.set_output(0, im.add("UpSampling", {im.in(0)}, {{"scale", std::to_string(f)}, {"sample_type", "nearest"}, {"num_args", "1"}}));
+    return true;
+  }
+  if (rm.mode != "linear") return false;
+  bool align = rm.ctm == "align_corners";
+  bool half = rm.ctm == "pytorch_half_pixel" || (rm.ctm == "half_pixel" && out[2] > 1 && out[3] > 1);
+  if (!align && !half) return false;
+  im.set_output(0, im.add("_contrib_BilinearResize2D", {im.in(0)},
+                          {{"height", std::to_string(out[2])}, {"width", std::to_string(out[3])},
+                           {"align_corners", align ? "True" : "False"}}));
+  return true;
+}
+
 void resize(Importer& im, bool upsample) {
   std::vector<int64_t> s = known_shape(im, 0);
   int r = (int)s.size();
@@ -144,6 +177,7 @@ void resize(Importer& im, bool upsample) {
   if (sizes.empty() && (int)scales.size() != r) im.error("scales has " + std::to_string(scales.size()) + " entries for rank " + std::to_string(r));
   if (rm.ctm == "tf_crop_and_resize" && (int)roi.size() != 2 * r) im.error("tf_crop_and_resize needs roi with 2 entries per dim");
   if (!dtype_is_float(im.dtype(0))) im.error("Resize of " + dtype_name(im.dtype(0)) + " tensors is not supported");
+  if (resize_as_mxnet_op(im, rm, s, scales, sizes)) return;
   ValueRef x = im.in(0);
   std::vector<int64_t> out_shape(s);
   std::vector<std::vector<bool>> valid(r);

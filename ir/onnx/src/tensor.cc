@@ -24,6 +24,21 @@ int64_t OnnxTensor::numel() const {
   return n;
 }
 
+// bfloat16 is the upper half of a float32 (ONNX keeps its bits in int32_data or raw_data).
+static float bf16_to_float(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+static uint16_t float_to_bf16(float f) {  // round to nearest even; NaN stays a quiet NaN
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if (std::isnan(f)) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7FFF + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
 template <typename F>
 static auto visit_elem(const OnnxTensor& t, int64_t i, F f) {
   const char* p = t.bytes.data() + i * dtype_size(t.dtype);
@@ -44,6 +59,11 @@ static auto visit_elem(const OnnxTensor& t, int64_t i, F f) {
     case DType::i64: return rd(int64_t{});
     case DType::u64: return rd(uint64_t{});
     case DType::boolean: return rd(uint8_t{});
+    case DType::bf16: {
+      uint16_t b;
+      std::memcpy(&b, p, sizeof b);
+      return f(bf16_to_float(b));
+    }
     default: fail("onnx", "tensor element of dtype ", dtype_name(t.dtype), " cannot be read as a number");
   }
 }
@@ -87,8 +107,8 @@ DType dtype_from_onnx(int e, const std::string& where) {
     case pb::TensorProto::UINT32: return DType::u32;
     case pb::TensorProto::UINT64: return DType::u64;
     case pb::TensorProto::BOOL: return DType::boolean;
+    case pb::TensorProto::BFLOAT16: return DType::bf16;
     case pb::TensorProto::FLOAT16:
-    case pb::TensorProto::BFLOAT16:
     case pb::TensorProto::STRING:
     case pb::TensorProto::COMPLEX64:
     case pb::TensorProto::COMPLEX128: {
@@ -135,6 +155,7 @@ void set_elem(OnnxTensor& t, int64_t i, double v) {
   switch (t.dtype) {
     case DType::f32: return put(t, i, static_cast<float>(v));
     case DType::f64: return put(t, i, v);
+    case DType::bf16: return put(t, i, float_to_bf16(static_cast<float>(v)));
     case DType::boolean: return put(t, i, static_cast<uint8_t>(v != 0));
     default: return set_elem_int(t, i, std::isfinite(v) ? static_cast<int64_t>(v) : 0);
   }
@@ -144,6 +165,7 @@ void set_elem_int(OnnxTensor& t, int64_t i, int64_t v) {
   switch (t.dtype) {
     case DType::f32: return put(t, i, static_cast<float>(v));
     case DType::f64: return put(t, i, static_cast<double>(v));
+    case DType::bf16: return put(t, i, float_to_bf16(static_cast<float>(v)));
     case DType::u8: return put(t, i, static_cast<uint8_t>(v));
     case DType::i8: return put(t, i, static_cast<int8_t>(v));
     case DType::u16: return put(t, i, static_cast<uint16_t>(v));
@@ -253,6 +275,10 @@ OnnxTensor tensor_from_proto(const pb::TensorProto& t, const std::string& base_d
     case DType::u64:
       count(t.uint64_data_size());
       for (int64_t i = 0; i < n; ++i) set_elem_int(r, i, static_cast<int64_t>(t.uint64_data(i)));
+      break;
+    case DType::bf16:  // the 16 bits of each value in int32_data
+      count(t.int32_data_size());
+      for (int64_t i = 0; i < n; ++i) put(r, i, static_cast<uint16_t>(t.int32_data(i)));
       break;
     default:  // int32, int16, int8, uint16, uint8, bool live in int32_data
       count(t.int32_data_size());

@@ -1,7 +1,11 @@
 // ONNX export: an inferred ir::Graph with its parameter values -> ModelProto (opset 13..17),
 // checked with onnx::checker (full check, shape inference included). Each registry op maps
 // to one or a few ONNX nodes; ops without a mapping are an error naming the node.
+#include <cmath>
 #include <cstring>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include "hgc/base/files.h"
 #include "importer.h"
@@ -19,6 +23,7 @@ struct Writer {
   pb::GraphProto* gp;
   std::map<ValueRef, std::string> names;
   int counter = 0;
+  std::set<std::string> used;
 
   std::string fresh(const std::string& base) { return base + "__" + std::to_string(counter++); }
   const std::string& name(ValueRef v) { return names.at(v); }
@@ -78,7 +83,8 @@ struct Writer {
     const std::string& op = n.op->name;
     std::vector<std::string> in;
     for (const ValueRef& v : n.inputs) in.push_back(name(v));
-    std::string out = n.name;
+    // MXNet graphs may repeat a node name (a block called twice): ONNX values are SSA.
+    std::string out = used.insert(n.name).second ? n.name : fresh(n.name);
     names[{id, 0}] = out;
     const Shape& os = n.out_shapes[0];
     static const std::map<std::string, std::string> unary = {
@@ -174,11 +180,30 @@ struct Writer {
       if (a.i("axis") != 1) unsupported(n, "BatchNorm over axis " + std::to_string(a.i("axis")));
       f(node("BatchNormalization", {in[0], gamma, in[2], in[3], in[4]}, {out}), "epsilon", a.f("eps"));
     } else if (op == "LayerNorm") {
-      pb::NodeProto* l = node("LayerNormalization", {in[0], in[1], in[2]}, {out});
       int64_t ax = a.i("axis");
       if (ax != -1 && ax != g.shape(n.inputs[0]).ndim() - 1) unsupported(n, "LayerNorm over a non-last axis");
-      i(l, "axis", -1);
-      f(l, "epsilon", a.f("eps"));
+      if (opset >= 17) {
+        pb::NodeProto* l = node("LayerNormalization", {in[0], in[1], in[2]}, {out});
+        i(l, "axis", -1);
+        f(l, "epsilon", a.f("eps"));
+      } else {  // LayerNormalization is opset 17: the same from reductions
+        auto mean = [&](const std::string& x, const std::string& tag) {
+          std::string m = fresh(out + tag);
+          pb::NodeProto* r = node("ReduceMean", {x}, {m});
+          ints(r, "axes", {-1});
+          i(r, "keepdims", 1);
+          return m;
+        };
+        std::string d = fresh(out + "_centered"), sq = fresh(out + "_sq"), ve = fresh(out + "_var_eps"),
+                    sd = fresh(out + "_std"), nrm = fresh(out + "_norm"), sc = fresh(out + "_scaled");
+        node("Sub", {in[0], mean(in[0], "_mean")}, {d});
+        node("Mul", {d, d}, {sq});
+        node("Add", {mean(sq, "_var"), constant(Importer::scalar_tensor(a.f("eps"), n.out_dtypes[0]), "eps")}, {ve});
+        node("Sqrt", {ve}, {sd});
+        node("Div", {d, sd}, {nrm});
+        node("Mul", {nrm, in[1]}, {sc});
+        node("Add", {sc, in[2]}, {out});
+      }
     } else if (op == "Flatten") {
       i(node("Flatten", in, {out}), "axis", 1);
     } else if (op == "Reshape" || op == "_np_reshape" || op == "expand_dims" || op == "squeeze") {
@@ -234,9 +259,140 @@ struct Writer {
       std::string lo = constant(Importer::scalar_tensor(a.f("a_min"), n.out_dtypes[0]), "min");
       std::string hi = constant(Importer::scalar_tensor(a.f("a_max"), n.out_dtypes[0]), "max");
       node("Clip", {in[0], lo, hi}, {out});
-    } else {
+    } else if (!emit_more(id, n, a, in, out)) {
       unsupported(n, "op " + op + " has no ONNX export yet");
     }
+  }
+
+  // Slice of `x` on `axes` from `starts` to `ends` (constant inputs, opset >= 10).
+  void slice(const std::string& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& ends,
+             const std::vector<int64_t>& axes, const std::vector<int64_t>& steps, const std::string& out) {
+    node("Slice", {x, constant(int_tensor(starts), "starts"), constant(int_tensor(ends), "ends"), constant(int_tensor(axes), "axes"),
+                   constant(int_tensor(steps), "steps")},
+         {out});
+  }
+  std::string float_const(const std::vector<double>& v) {
+    OnnxTensor t = make_tensor(DType::f32, {static_cast<int64_t>(v.size())});
+    for (size_t k = 0; k < v.size(); ++k) set_elem(t, static_cast<int64_t>(k), v[k]);
+    return constant(t, "scales");
+  }
+
+  // The ops of the transformer blocks (slices, splits, broadcasts, where, take) and of the
+  // nn_resize family; false when `n` has none.
+  bool emit_more(int id, const Node& n, const AttrView& a, const std::vector<std::string>& in, const std::string& out) {
+    const std::string& op = n.op->name;
+    const Shape& xs = g.shape(n.inputs[0]);
+    const Shape& os = n.out_shapes[0];
+    int r = xs.ndim();
+    if (op == "slice_axis") {
+      int ax = static_cast<int>(a.i("axis") < 0 ? a.i("axis") + r : a.i("axis"));
+      int64_t b = a.i("begin") < 0 ? a.i("begin") + xs[ax] : a.i("begin");
+      slice(in[0], {b}, {b + os[ax]}, {ax}, {1}, out);
+    } else if (op == "slice") {
+      auto entries = [](std::string t) {
+        std::vector<std::optional<int64_t>> v;
+        for (char& ch : t)
+          if (ch == '(' || ch == ')' || ch == '[' || ch == ']' || ch == ',') ch = ' ';
+        std::istringstream is(t);
+        for (std::string w; is >> w;) v.push_back(w == "None" ? std::nullopt : std::optional<int64_t>(std::stoll(w)));
+        return v;
+      };
+      auto begin = entries(a.s("begin"));
+      auto step = entries(a.is_none("step") ? "()" : a.s("step"));
+      std::vector<int64_t> st, en, ax, sp;
+      for (int d = 0; d < static_cast<int>(begin.size()); ++d) {
+        int64_t k = d < static_cast<int>(step.size()) && step[d] ? *step[d] : 1;
+        int64_t b = begin[d] ? *begin[d] : (k > 0 ? 0 : xs[d] - 1);
+        if (b < 0) b += xs[d];
+        int64_t e = b + (os[d] - 1) * k + (k > 0 ? 1 : -1);
+        st.push_back(b), en.push_back(e < 0 ? INT64_MIN : e), ax.push_back(d), sp.push_back(k);
+      }
+      slice(in[0], st, en, ax, sp, out);
+    } else if (op == "SliceChannel" || op == "_split_v2") {
+      if (op == "_split_v2" && !a.tuple("indices").empty()) unsupported(n, "split at indices has no ONNX export yet");
+      int ax = static_cast<int>(a.i("axis") < 0 ? a.i("axis") + r : a.i("axis"));
+      bool squeeze = a.b("squeeze_axis");
+      int k = static_cast<int>(n.out_shapes.size());
+      std::vector<std::string> parts;
+      for (int j = 0; j < k; ++j) {
+        std::string nm = j == 0 ? out : fresh(n.name + "_output" + std::to_string(j));
+        names[{id, j}] = nm;
+        parts.push_back(squeeze ? fresh(nm + "_part") : nm);
+      }
+      i(node("Split", {in[0]}, parts), "axis", ax);
+      if (squeeze)
+        for (int j = 0; j < k; ++j)
+          node("Squeeze", {parts[j], constant(int_tensor({ax}), "axes")},
+               {names[{id, j}]});
+    } else if (op == "broadcast_to" || op == "broadcast_axis" || op == "broadcast_like") {
+      node("Expand", {in[0], shape_const(os.dims())}, {out});
+    } else if (op == "where") {
+      std::string c = fresh(out + "_cond");
+      i(node("Cast", {in[0]}, {c}), "to", pb::TensorProto::BOOL);
+      node("Where", {c, in[1], in[2]}, {out});
+    } else if (op == "_contrib_div_sqrt_dim") {
+      OnnxTensor k = Importer::scalar_tensor(std::sqrt(static_cast<double>(xs[r - 1])), n.out_dtypes[0]);
+      node("Div", {in[0], constant(k, "sqrt_dim")}, {out});
+    } else if (op == "take") {
+      if (a.s("mode") != "clip") unsupported(n, "take mode=" + a.s("mode") + " has no ONNX export");
+      std::string idx = fresh(out + "_idx");
+      i(node("Cast", {in[1]}, {idx}), "to", pb::TensorProto::INT64);
+      // MXNet's clip mode clamps the ids: Clip them into range first.
+      std::string lo = constant(int_tensor({0}, true), "lo"), hi = constant(int_tensor({xs[a.i("axis") < 0 ? a.i("axis") + r : a.i("axis")] - 1}, true), "hi");
+      std::string cl = fresh(out + "_clip");
+      node("Clip", {idx, lo, hi}, {cl});
+      i(node("Gather", {in[0], cl}, {out}), "axis", a.i("axis"));
+    } else if (op == "UpSampling" && a.s("sample_type") == "nearest") {
+      bool sum = a.s("multi_input_mode") == "sum";
+      std::vector<std::string> ups;
+      for (size_t j = 0; j < in.size(); ++j) {
+        double f = static_cast<double>(os[2] / g.shape(n.inputs[j])[2]);
+        std::string u = in.size() == 1 ? out : fresh(out + "_up");
+        pb::NodeProto* rn = node("Resize", {in[j], "", float_const({1, 1, f, f})}, {u});
+        s(rn, "mode", "nearest");
+        s(rn, "coordinate_transformation_mode", "asymmetric");
+        s(rn, "nearest_mode", "floor");
+        ups.push_back(u);
+      }
+      if (ups.size() > 1) {
+        if (sum) node("Sum", ups, {out});
+        else i(node("Concat", ups, {out}), "axis", 1);
+      }
+    } else if (op == "UpSampling") {  // bilinear: a depthwise ConvTranspose
+      int64_t sc = a.i("scale"), k = 2 * sc - sc % 2, p = sc / 2;
+      pb::NodeProto* c = node("ConvTranspose", {in[0], in[1]}, {out});
+      ints(c, "kernel_shape", {k, k});
+      ints(c, "strides", {sc, sc});
+      ints(c, "pads", {p, p, p, p});
+      i(c, "group", xs[1]);
+    } else if (op == "Crop") {
+      bool center = a.b("center_crop");
+      int64_t oy = center ? (xs[2] - os[2]) / 2 : a.tuple("offset")[0], ox = center ? (xs[3] - os[3]) / 2 : a.tuple("offset")[1];
+      slice(in[0], {oy, ox}, {oy + os[2], ox + os[3]}, {2, 3}, {1, 1}, out);
+    } else if (op == "_contrib_BilinearResize2D") {
+      if (xs[2] == os[2] && xs[3] == os[3]) {
+        node("Identity", {in[0]}, {out});
+        return true;
+      }
+      pb::NodeProto* rn = node("Resize", {in[0], "", "", shape_const(os.dims())}, {out});
+      s(rn, "mode", "linear");
+      // MXNet clamps source coordinates below 0 and samples pixel 0 for a 1-wide output:
+      // pytorch_half_pixel, not half_pixel.
+      s(rn, "coordinate_transformation_mode", a.b("align_corners") ? "align_corners" : "pytorch_half_pixel");
+    } else if (op == "_contrib_AdaptiveAvgPooling2D") {
+      if (os[2] == 1 && os[3] == 1) {
+        node("GlobalAveragePool", {in[0]}, {out});
+      } else if (xs[2] % os[2] == 0 && xs[3] % os[3] == 0) {
+        pb::NodeProto* p = node("AveragePool", {in[0]}, {out});
+        ints(p, "kernel_shape", {xs[2] / os[2], xs[3] / os[3]});
+        ints(p, "strides", {xs[2] / os[2], xs[3] / os[3]});
+      } else {
+        unsupported(n, "adaptive pooling " + xs.str() + " -> " + os.str() + " has uneven windows (no ONNX equivalent)");
+      }
+    } else {
+      return false;
+    }
+    return true;
   }
 };
 
@@ -263,6 +419,7 @@ std::string write_onnx_bytes(const Graph& g, const std::map<std::string, OnnxTen
       continue;
     }
     w.names[{id, 0}] = n.name;
+    w.used.insert(n.name);
     auto p = params.find(n.name);
     if (p != params.end()) {
       w.tensor(gp->add_initializer(), n.name, p->second);

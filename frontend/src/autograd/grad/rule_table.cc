@@ -23,6 +23,7 @@ const RuleTable& RuleTable::global() {
     register_matmul_rules(r);
     register_nn_rules(r);
     register_nn_conv_rules(r);
+    register_nn_resize_rules(r);
     register_nn_norm_rules(r);
     register_ordering_rules(r);
     register_random_rules(r);

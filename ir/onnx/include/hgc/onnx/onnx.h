@@ -84,6 +84,8 @@ OnnxModel read_onnx_bytes(const std::string& bytes, const std::string& origin, c
 // The names of the model's real inputs (not initializers), in order, without reading its
 // nodes; throws OnnxUnsupported for non-tensor inputs or outputs.
 std::vector<std::string> read_onnx_input_names(const std::string& path);
+// The declared element types of the model's real inputs (or its outputs), in order.
+std::vector<DType> read_onnx_dtypes(const std::string& path, bool outputs = false);
 // A serialized TensorProto (the backend test data's input_K.pb / output_K.pb).
 OnnxTensor read_onnx_tensor_file(const std::string& path);
 // Export: `g` inferred (every shape known), `params` the values of its parameters and aux
