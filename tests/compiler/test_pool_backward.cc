@@ -1,14 +1,19 @@
 // _backward_Pooling: the compiled gather lowering equals the reference's scatter (MXNet's
 // unpool loops) over max/avg/sum, valid/full/same, padding, strides unlike the kernel, global
 // pooling and 1-D/3-D windows, on inputs with and without tied maxima; hand-worked values for
-// the first-max tie rule and count_include_pad; errors for mismatched shapes.
+// the first-max tie rule and count_include_pad; errors for mismatched shapes. The fast paths
+// (unpadded windows read tap by tap; windows tiling the input seen as (N, C, O, K, ...)):
+// taken where they apply (no window reduction, no floordiv), refused elsewhere.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <random>
 
-#include "hgc/compiler/imperative.h"
 #include "hgc/base/error.h"
+#include "hgc/compiler/compile.h"
+#include "hgc/compiler/imperative.h"
+#include "hgc/ir/infer.h"
+#include "hgc/ir/json_io.h"
 #include "reference/ref_test_util.h"
 
 using namespace hgc;
@@ -116,4 +121,81 @@ TEST_CASE("_backward_Pooling: shapes are inferred and checked") {
   CHECK_THROWS_AS(invoke("_backward_Pooling", a, {y, x, wrong}), Error);
   CHECK_THROWS_AS(invoke("_backward_Pooling", {{"kernel", "(2, 2)"}, {"pool_type", "lp"}, {"p_value", "2"}}, {y, x, y}),
                   Error);
+}
+
+namespace {
+
+// The MLIR of one op applied to variables x0, x1, ... of the given shapes.
+std::string op_mlir(const std::string& op, const Attrs& a, const std::vector<std::vector<int64_t>>& shapes) {
+  std::string nodes, inputs, attrs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    nodes += R"({"op": "null", "name": "x)" + std::to_string(i) + R"(", "inputs": []},)";
+    inputs += (i ? "," : "") + std::string("[") + std::to_string(i) + ",0,0]";
+  }
+  for (auto& [k, v] : a) attrs += (attrs.empty() ? "" : ", ") + ("\"" + k + "\": \"" + v + "\"");
+  Graph g = load_json(R"({"nodes": [)" + nodes + R"({"op": ")" + op + R"(", "name": "p", "attrs": {)" + attrs +
+                      R"(}, "inputs": [)" + inputs + R"(]}], "heads": [[)" + std::to_string(shapes.size()) +
+                      R"(,0,0]], "attrs": {"mxnet_version": ["int", 10500]}})");
+  std::map<std::string, Shape> in;
+  for (size_t i = 0; i < shapes.size(); ++i) in["x" + std::to_string(i)] = Shape(shapes[i]);
+  infer(g, {in, {}, true});
+  return emit_mlir(g);
+}
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("Pooling fast paths: compiled == reference on their shapes, ties and odd sizes") {
+  std::mt19937 rng(11);
+  for (bool ints : {false, true}) {
+    CAPTURE(ints);
+    for (const char* type : {"max", "avg", "sum"}) {
+      CAPTURE(std::string(type));
+      // Tiling windows (both fast paths), odd sizes that leave a remainder (forward fast,
+      // backward general), 1-D, 3-D, 16 taps, 25 taps (refused), overlapping unpadded windows.
+      check_case({{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", type}}, {2, 3, 8, 10}, rng, ints);
+      check_case({{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", type}}, {2, 3, 7, 9}, rng, ints);
+      check_case({{"kernel", "(3, 3)"}, {"stride", "(3, 3)"}, {"pool_type", type}}, {1, 2, 9, 12}, rng, ints);
+      check_case({{"kernel", "(2,)"}, {"stride", "(2,)"}, {"pool_type", type}}, {2, 3, 10}, rng, ints);
+      check_case({{"kernel", "(2, 2, 2)"}, {"stride", "(2, 2, 2)"}, {"pool_type", type}}, {1, 2, 4, 4, 6}, rng, ints);
+      check_case({{"kernel", "(4, 4)"}, {"stride", "(4, 4)"}, {"pool_type", type}}, {1, 2, 8, 12}, rng, ints);
+      check_case({{"kernel", "(5, 5)"}, {"stride", "(5, 5)"}, {"pool_type", type}}, {1, 2, 10, 10}, rng, ints);
+      check_case({{"kernel", "(3, 3)"}, {"stride", "(1, 1)"}, {"pool_type", type}}, {1, 2, 6, 7}, rng, ints);
+      check_case({{"kernel", "(2, 3)"}, {"stride", "(2, 3)"}, {"pool_type", type}, {"pooling_convention", "full"}},
+                 {1, 2, 6, 9}, rng, ints);
+    }
+  }
+  // Ties inside one tiled 2x2 window, hand-worked: the first maximum (row-major) takes it all.
+  HostTensor x = tensor({1, 1, 2, 4}, {7, 7, 1, 2, 7, 0, 2, 2});
+  Attrs a{{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}};
+  HostTensor y = invoke("Pooling", a, {x})[0];
+  check_close(values(y), {7, 2});
+  check_close(values(invoke("_backward_Pooling", a, {tensor({1, 1, 1, 2}, {3, 5}), x, y})[0]), {3, 0, 0, 5, 0, 0, 0, 0});
+}
+
+TEST_CASE("Pooling fast paths are taken where they apply and refused elsewhere") {
+  Attrs a{{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pool_type", "max"}};
+  // Forward: one all-parallel generic, taps by their own maps.
+  std::string fwd = op_mlir("Pooling", a, {{4, 6, 24, 24}});
+  CHECK_FALSE(has(fwd, "reduction"));
+  CHECK_FALSE(has(fwd, "floordiv"));
+  // Backward on tiling windows: first-max taps and the gradient pass, no floordiv/mod, no
+  // window loop, no gathers.
+  std::string bwd = op_mlir("_backward_Pooling", a, {{4, 6, 12, 12}, {4, 6, 24, 24}, {4, 6, 12, 12}});
+  CHECK_FALSE(has(bwd, "reduction"));
+  CHECK_FALSE(has(bwd, "floordiv"));
+  CHECK_FALSE(has(bwd, "remsi"));
+  CHECK_FALSE(has(bwd, "tensor.extract "));
+  CHECK(has(bwd, "tensor.expand_shape"));
+  // Padding: both keep the window reduction (the padded copy is read tap by tap).
+  Attrs p{{"kernel", "(2, 2)"}, {"stride", "(2, 2)"}, {"pad", "(1, 1)"}, {"pool_type", "max"}};
+  CHECK(has(op_mlir("Pooling", p, {{1, 2, 6, 6}}), "reduction"));
+  // An odd size leaves input rows outside every window: the backward takes the general gather.
+  std::string odd = op_mlir("_backward_Pooling", a, {{1, 2, 3, 3}, {1, 2, 7, 7}, {1, 2, 3, 3}});
+  CHECK(has(odd, "tensor.extract "));
+  CHECK_FALSE(has(op_mlir("Pooling", a, {{1, 2, 7, 7}}), "reduction"));
+  // More taps than the fast path names: the window reduction.
+  CHECK(has(op_mlir("Pooling", {{"kernel", "(5, 5)"}, {"stride", "(5, 5)"}, {"pool_type", "max"}}, {{1, 2, 10, 10}}),
+            "reduction"));
 }

@@ -7,6 +7,7 @@
 #include "../lowering.h"
 #include "hgc/base/error.h"
 #include "library_util.h"
+#include "movement_util.h"
 
 namespace hgc::lower {
 namespace {
@@ -100,6 +101,44 @@ WindowMaps window_maps(int n, const PoolGeom& g) {
   return {affine_map(iters, xm), affine_map(iters, wm), affine_map(iters, om), its};
 }
 
+// Windows that need no padding, few enough taps to name one by one: max pooling then reads
+// each tap through its own affine map (o*s + k) in an all-parallel generic over the output
+// positions, whose innermost loop runs along the last output dim with strided (interleaved)
+// loads that LLVM vectorizes. The window reduction instead keeps a loop of k taps innermost,
+// which LLVM (unrolling off) runs scalar at ~1.6 ns per element.
+constexpr int64_t kMaxTaps = 16;
+
+bool unpadded_windows(const PoolGeom& g, const Dims& in, const Dims& out) {
+  if (g.global) return false;
+  int64_t taps = 1;
+  for (size_t i = 0; i < g.k.size(); ++i) {
+    // Stride 1 is left out: a tap map o + 0 would be a bare dim, and linalg would take that
+    // loop's bound from the input (not the output) and reject the other taps.
+    if (g.p[i] != 0 || g.s[i] < 2 || (out[2 + i] - 1) * g.s[i] + g.k[i] > in[2 + i]) return false;
+    taps *= g.k[i];
+  }
+  return taps <= kMaxTaps;
+}
+
+// One map per tap (row-major over the window) from output dims to the tap's input element.
+std::vector<std::string> tap_maps(int n, const PoolGeom& g) {
+  int nsp = n - 2;
+  std::vector<std::vector<int64_t>> offs{{}};
+  for (int i = 0; i < nsp; ++i) {
+    std::vector<std::vector<int64_t>> next;
+    for (auto& o : offs)
+      for (int64_t k = 0; k < g.k[i]; ++k) next.push_back(o), next.back().push_back(k);
+    offs = std::move(next);
+  }
+  std::vector<std::string> maps;
+  for (auto& o : offs) {
+    std::vector<std::string> r{d(0), d(1)};
+    for (int i = 0; i < nsp; ++i) r.push_back(d(2 + i) + " * " + std::to_string(g.s[i]) + " + " + std::to_string(o[i]));
+    maps.push_back(affine_map(n, r));
+  }
+  return maps;
+}
+
 std::string index_const(ScalarBuilder& b, int64_t v) { return b.raw("arith.constant " + std::to_string(v) + " : index"); }
 
 // The index value `i` as a float of the builder's type.
@@ -137,6 +176,17 @@ void lower_pooling(const NodeCtx& c, KernelWriter& w, const std::vector<std::str
   const std::string& type = c.attrs.s("pool_type");
   const double inf = std::numeric_limits<double>::infinity();
   bool is_max = type == "max";
+  if (is_max && unpadded_windows(g, in, out)) {
+    std::vector<std::string> maps = tap_maps(n, g);
+    // The taps in the window reduction's order, so NaNs and signed zeros come out the same.
+    w.result(0, w.generic(std::vector<std::string>(maps.size(), ins[0]), maps, outs[0], "",
+                          std::vector<std::string>(n, "parallel"), t, [&](ScalarBuilder& b, auto& a) {
+      std::string r = a[0];
+      for (size_t i = 1; i < maps.size(); ++i) r = b.binary("arith.maximumf", r, a[i]);
+      return r;
+    }));
+    return;
+  }
   std::string x = pad_for_windows(w, ins[0], in, out, g, is_max ? -inf : 0.0);
   std::string win = w.empty(Dims(g.k.begin(), g.k.end()), t);
   WindowMaps m = window_maps(n, g);
@@ -188,7 +238,21 @@ void lower_pooling_backward(const NodeCtx& c, KernelWriter& w, const std::vector
   };
 
   std::string first;
-  if (is_max) {
+  if (is_max && unpadded_windows(g, in, out)) {
+    // As the forward's fast path: one pass over the windows, the taps by their own maps;
+    // scanning them last to first leaves the first tap equal to the maximum.
+    std::vector<std::string> maps = tap_maps(n, g), tins(maps.size(), ins[1]);
+    tins.push_back(ins[2]);
+    maps.push_back(identity_map(n));
+    first = w.generic(tins, maps, w.empty(out, t), "", std::vector<std::string>(n, "parallel"), t,
+                      [&](ScalarBuilder& b, auto& a) {
+      size_t taps = a.size() - 1;
+      std::string r = b.constant(static_cast<double>(taps));  // past every tap number
+      for (size_t i = taps; i-- > 0;)
+        r = b.select(b.cmp_i1("oeq", a[i], a[taps]), b.constant(static_cast<double>(i)), r);
+      return r;
+    });
+  } else if (is_max) {
     double none = 1.0;
     for (int64_t k : g.k) none *= static_cast<double>(k);  // past every tap number
     std::string x = pad_for_windows(w, ins[1], in, out, g, -std::numeric_limits<double>::infinity());
@@ -203,29 +267,42 @@ void lower_pooling_backward(const NodeCtx& c, KernelWriter& w, const std::vector
   }
 
   // Windows that tile the input exactly (stride = kernel, no padding): each input position
-  // lies in one window, o = i floordiv k, so the gradient is one parallel pass over the
-  // input reading ograd (and the first-max taps) through floordiv maps, with no window
-  // loop, no bounds checks and no tensor.extract.
+  // lies in one window, so the gradient is one parallel pass over the input seen as
+  // (N, C, O1, K1, O2, K2, ...) (an expand_shape view), reading ograd (and the first-max
+  // taps) at (n, c, o1, o2, ...) through projections: no window loop, no bounds checks, no
+  // tensor.extract, and no floordiv/mod index maps (which LLVM runs scalar).
   bool tiled = !g.global;
   for (int i = 0; i < nsp && tiled; ++i)
     tiled = g.s[i] == g.k[i] && g.p[i] == 0 && in[2 + i] == out[2 + i] * g.k[i];
   if (tiled) {
+    int rank = n + nsp;
+    Dims ex{in[0], in[1]};
+    std::string grp = "[[0], [1]";
     std::vector<std::string> om{d(0), d(1)};
-    for (int i = 0; i < nsp; ++i) om.push_back(d(2 + i) + " floordiv " + std::to_string(g.k[i]));
-    std::vector<std::string> tins{ins[0]}, tmaps{affine_map(n, om)};
-    if (is_max) tins.push_back(first), tmaps.push_back(affine_map(n, om));
+    for (int i = 0; i < nsp; ++i) {
+      ex.push_back(out[2 + i]), ex.push_back(g.k[i]);
+      grp += ", [" + std::to_string(2 + 2 * i) + ", " + std::to_string(3 + 2 * i) + "]";
+      om.push_back(d(2 + 2 * i));
+    }
+    grp += "]";
+    std::string dst = w.emit("tensor.expand_shape " + outs[0] + " " + grp + " output_shape [" + join(ex) + "] : " +
+                                 tensor_type(in, t) + " into " + tensor_type(ex, t),
+                             ex, t);
+    std::vector<std::string> tins{ins[0]}, tmaps{affine_map(rank, om)};
+    if (is_max) tins.push_back(first), tmaps.push_back(affine_map(rank, om));
     double area = 1;
     for (int64_t k : g.k) area *= static_cast<double>(k);
-    w.result(0, w.generic(tins, tmaps, outs[0], "", std::vector<std::string>(n, "parallel"), t,
-                          [&](ScalarBuilder& b, auto& a) {
+    std::string r = w.generic(tins, tmaps, dst, "", std::vector<std::string>(rank, "parallel"), t,
+                              [&](ScalarBuilder& b, auto& a) {
       if (type == "avg") return b.binary("arith.divf", a[0], b.constant(area));
       if (!is_max) return a[0];
       std::vector<std::string> kk;
-      for (int i = 0; i < nsp; ++i)
-        kk.push_back(b.raw("arith.remsi " + b.raw(KernelWriter::index_op(2 + i)) + ", " + index_const(b, g.k[i]) +
-                           " : index"));
+      for (int i = 0; i < nsp; ++i) kk.push_back(b.raw(KernelWriter::index_op(3 + 2 * i)));
       return b.select(b.cmp_i1("oeq", a[1], tap_number(b, kk)), a[0], b.constant(0.0));
-    }));
+    });
+    w.result(0, w.emit("tensor.collapse_shape " + r + " " + grp + " : " + tensor_type(ex, t) + " into " +
+                           tensor_type(in, t),
+                       in, t));
     return;
   }
 
