@@ -228,18 +228,6 @@ bool count_sketch_shape(ShapeCtx& c) {
   return o.known();
 }
 
-// The output has data's dtype; h and s keep their own (index-like, as in take), defaulting to
-// data's.
-bool count_sketch_type(TypeCtx& c) {
-  std::vector<DType> one = {c.in[0]};
-  TypeCtx sub{c.attrs, one, c.out};
-  if (!util::type_like_first(sub)) return false;
-  c.in[0] = one[0];
-  for (size_t i = 1; i < c.in.size(); ++i)
-    if (c.in[i] == DType::unknown) c.in[i] = one[0];
-  return true;
-}
-
 }  // namespace
 
 void register_nn(OpRegistry& r) {
@@ -350,7 +338,7 @@ void register_nn(OpRegistry& r) {
       .attr(AttrSpec::integer("processing_batch_size").def(int64_t(32)))
       .inputs(Names{"data", "h", "s"})
       .shape(count_sketch_shape)
-      .type(count_sketch_type);
+      .type(util::type_like_first_others_default);
 
   register_nn_norm(r);
   register_nn_conv(r);

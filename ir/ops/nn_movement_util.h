@@ -72,6 +72,18 @@ inline bool type_like_first(TypeCtx& c) {
   return true;
 }
 
+// Outputs take the first input's dtype; the other inputs only lend shapes or indices and keep
+// their own dtypes, defaulting to the first's (count_sketch's h and s, Crop's crop_like).
+inline bool type_like_first_others_default(TypeCtx& c) {
+  std::vector<DType> one = {c.in[0]};
+  TypeCtx sub{c.attrs, one, c.out};
+  if (!type_like_first(sub)) return false;
+  c.in[0] = one[0];
+  for (size_t i = 1; i < c.in.size(); ++i)
+    if (c.in[i] == DType::unknown) c.in[i] = one[0];
+  return true;
+}
+
 // Output-name lists.
 inline NamesFn names(Names n) {
   return [n](const AttrView&) { return n; };

@@ -188,18 +188,6 @@ bool adaptive_avg_pool_shape(ShapeCtx& c) {
   return c.out[0].known();
 }
 
-// The output takes data's dtype; a crop_like / like input only lends its shape, so it may
-// have any dtype (defaulting to data's).
-bool type_of_data(TypeCtx& c) {
-  std::vector<DType> one = {c.in[0]};
-  TypeCtx sub{c.attrs, one, c.out};
-  if (!util::type_like_first(sub)) return false;
-  c.in[0] = one[0];
-  for (size_t i = 1; i < c.in.size(); ++i)
-    if (c.in[i] == DType::unknown) c.in[i] = one[0];
-  return true;
-}
-
 }  // namespace
 
 void register_nn_resize(OpRegistry& r) {
@@ -234,7 +222,7 @@ void register_nn_resize(OpRegistry& r) {
       .variadic("num_args")
       .traits(kInjective)
       .shape(crop_shape)
-      .type(type_of_data);
+      .type(util::type_like_first_others_default);
 
   r.add("_contrib_BilinearResize2D")
       .alias("BilinearResize2D")
@@ -248,7 +236,7 @@ void register_nn_resize(OpRegistry& r) {
       .attr(AttrSpec::boolean("align_corners").def(true))
       .inputs([](const AttrView& a) { return a.s("mode") == "like" ? Names{"data", "like"} : Names{"data"}; })
       .shape(bilinear_resize_shape)
-      .type(type_of_data);
+      .type(util::type_like_first_others_default);
 
   r.add("_contrib_AdaptiveAvgPooling2D")
       .alias("AdaptiveAvgPooling2D")

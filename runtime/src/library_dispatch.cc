@@ -24,7 +24,9 @@ constexpr Spec kSpecs[] = {{"fully_connected", 4}, {"matmul", 5}, {"batch_matmul
                            {"im2col", 15},          {"col2im", 15},
                            {"multibox_target", 14}, {"multibox_detection", 12}, {"box_nms", 13}};
 
-lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
+}  // namespace
+
+lib::ConvShape lib::conv_shape_from_params(const std::vector<int64_t>& p) {
   lib::ConvShape s{};
   s.nsp = static_cast<int>(p[0]);
   s.N = p[1], s.C = p[2], s.O = p[3], s.groups = p[4];
@@ -34,6 +36,8 @@ lib::ConvShape conv_shape(const std::vector<int64_t>& p) {
   }
   return s;
 }
+
+namespace {
 
 // im2col/col2im parameters: {nsp, N, C, in0, in1, out0, out1, k0, k1, stride.., pad.., dilate..}.
 lib::ConvShape window_shape(const std::vector<int64_t>& p) {
@@ -120,13 +124,13 @@ void run_bf16(Kind kind, const LibraryCall& c, const StepArgs& a) {
       lib::bf16_matmul(f(0), f(1), nullptr, f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
       break;
     case Kind::Convolution:
-      lib::bf16_convolution(lib::ConvDirection::Forward, conv_shape(q), f(0), f(1), q[5] ? f(2) : nullptr, f(last));
+      lib::bf16_convolution(lib::ConvDirection::Forward, lib::conv_shape_from_params(q), f(0), f(1), q[5] ? f(2) : nullptr, f(last));
       break;
     case Kind::ConvDataGrad:
-      lib::bf16_convolution(lib::ConvDirection::DataGrad, conv_shape(q), f(0), f(1), nullptr, f(2));
+      lib::bf16_convolution(lib::ConvDirection::DataGrad, lib::conv_shape_from_params(q), f(0), f(1), nullptr, f(2));
       break;
     case Kind::ConvWeightGrad:
-      lib::bf16_convolution(lib::ConvDirection::WeightGrad, conv_shape(q), f(0), f(1), nullptr, f(2));
+      lib::bf16_convolution(lib::ConvDirection::WeightGrad, lib::conv_shape_from_params(q), f(0), f(1), nullptr, f(2));
       break;
     default: fail("runtime", "library call ", c.kind, " has no bfloat16 form");
   }
@@ -146,7 +150,7 @@ void run_kind(Kind kind, const LibraryCall& c, const StepArgs& a) {
     case Kind::Convolution:
     case Kind::ConvDataGrad:
     case Kind::ConvWeightGrad: {
-      lib::ConvShape s = conv_shape(q);
+      lib::ConvShape s = lib::conv_shape_from_params(q);
       // Not zeroed: every call writes its workspace before reading it.
       PooledBuffer workspace(sizeof(float) * static_cast<size_t>(lib::convolution_workspace(s)));
       float* ws = static_cast<float*>(workspace.get());
@@ -156,7 +160,7 @@ void run_kind(Kind kind, const LibraryCall& c, const StepArgs& a) {
       break;
     }
     case Kind::Deconvolution: {
-      lib::ConvShape s = conv_shape(q);
+      lib::ConvShape s = lib::conv_shape_from_params(q);
       std::vector<float> workspace(static_cast<size_t>(lib::deconvolution_workspace(s)));
       lib::deconvolution(s, f(0), f(1), q[5] ? f(2) : nullptr, f(last), workspace.data());
       break;
@@ -253,7 +257,7 @@ void check_library(const LibraryCall& full, const std::vector<const BufferInfo*>
     need = {product({s.N, s.C, in}), product({s.N, s.C, kk, out})};
     if (c.kind == "col2im") std::swap(need[0], need[1]);
   } else {
-    lib::ConvShape s = conv_shape(q);
+    lib::ConvShape s = lib::conv_shape_from_params(q);
     bool deconv = c.kind == "deconvolution";
     if (s.nsp < 1 || s.nsp > 2) fail("runtime", c.kind, ": ", s.nsp, " spatial dims");
     if (s.groups < 1 || s.C % s.groups || s.O % s.groups)

@@ -559,17 +559,6 @@ lib::QuantParams quant_params(const std::vector<int64_t>& q, bool requant) {
   return p;
 }
 
-lib::ConvShape conv_shape_of(const std::vector<int64_t>& p) {
-  lib::ConvShape s{};
-  s.nsp = static_cast<int>(p[0]);
-  s.N = p[1], s.C = p[2], s.O = p[3], s.groups = p[4];
-  for (int d = 0; d < 2; ++d) {
-    s.in[d] = p[6 + d], s.out[d] = p[8 + d], s.k[d] = p[10 + d];
-    s.stride[d] = p[12 + d], s.pad[d] = p[14 + d], s.dilate[d] = p[16 + d];
-  }
-  return s;
-}
-
 }  // namespace
 
 bool is_int8_library(const std::string& kind) {
@@ -590,7 +579,7 @@ void run_int8_library(const LibraryCall& c, const StepArgs& a) {
   else if (c.kind == "requantize")
     lib::requantize(quant_params(q, true), static_cast<const int32_t*>(p[0]), f(1), f(2), p[3], f(4), f(5));
   else if (c.kind == "int8_conv")
-    lib::int8_conv(conv_shape_of(q), q[5] != 0, lib::ConvFlags::read(q.data() + 18), p);
+    lib::int8_conv(lib::conv_shape_from_params(q), q[5] != 0, lib::ConvFlags::read(q.data() + 18), p);
   else if (c.kind == "int8_fc") lib::int8_fc(q[0], q[1], q[2], q[3] != 0, lib::FcFlags::read(q.data() + 4), p);
   else fail("runtime", "unknown library call '", c.kind, "'");
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hgc::lib {
 
@@ -43,6 +44,9 @@ struct ConvShape {
   int64_t N, C, O, groups;     // batch, in channels, out channels, groups
   int64_t in[2], out[2], k[2], stride[2], pad[2], dilate[2];
 };
+// A ConvShape from a convolution call's parameters {nsp, N, C, O, groups, has_bias, in.., out..,
+// k.., stride.., pad.., dilate..} (the first 18 LibraryCall::params).
+ConvShape conv_shape_from_params(const std::vector<int64_t>& p);
 // NC(H)W convolution, y = conv(x, w) (+ b): by im2col + one sgemm per group and chunk of
 // images (the columns of a chunk side by side), or by oneDNN's convolution primitive where it
 // was measured faster (ConvImpl below); `workspace` holds convolution_workspace(s) floats.
