@@ -24,6 +24,7 @@
 #include "hgc/base/error.h"
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library_call.h"
+#include "hgc/runtime/thread_pool.h"
 
 namespace hgc {
 namespace {
@@ -61,35 +62,67 @@ void pass_range(void* const* p) {
 
 // Max: the window's largest value (padding never wins). Avg: the window's sum over the
 // divisor oneDNN uses: the whole kernel with count_include_pad (MXNet's default), else the
-// positions inside the input.
+// positions inside the input. Row by row: each kernel tap updates a whole output row with
+// a strided read (a loop the compiler vectorizes); the planes split over the thread pool.
 template <typename T>
 void pool(const std::vector<int64_t>& q, const T* x, T* y) {
   const bool avg = q[1] != 0, include_pad = q[2] != 0;
   const int64_t N = q[3], C = q[4], ID = q[5], IH = q[6], IW = q[7], OD = q[8], OH = q[9], OW = q[10];
   const int64_t KD = q[11], KH = q[12], KW = q[13], SD = q[14], SH = q[15], SW = q[16], PD = q[17], PH = q[18], PW = q[19];
-  for (int64_t nc = 0; nc < N * C; ++nc) {
-    const T* in = x + nc * ID * IH * IW;
-    T* out = y + nc * OD * OH * OW;
-    for (int64_t od = 0; od < OD; ++od)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const int64_t d0 = od * SD - PD, h0 = oh * SH - PH, w0 = ow * SW - PW;
-          const int64_t d1 = std::min(d0 + KD, ID), h1 = std::min(h0 + KH, IH), w1 = std::min(w0 + KW, IW);
-          int32_t best = std::numeric_limits<int32_t>::min(), sum = 0, count = 0;
-          for (int64_t d = std::max<int64_t>(d0, 0); d < d1; ++d)
-            for (int64_t h = std::max<int64_t>(h0, 0); h < h1; ++h)
-              for (int64_t w = std::max<int64_t>(w0, 0); w < w1; ++w) {
-                int32_t v = in[(d * IH + h) * IW + w];
-                best = std::max(best, v), sum += v, ++count;
+  // Per kernel column: the output columns whose input column is inside [0, IW).
+  std::vector<int64_t> ow_lo(static_cast<size_t>(KW)), ow_hi(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) {
+    int64_t lo = 0, hi = OW;
+    while (lo < OW && lo * SW - PW + kw < 0) ++lo;
+    while (hi > lo && (hi - 1) * SW - PW + kw >= IW) --hi;
+    ow_lo[static_cast<size_t>(kw)] = lo, ow_hi[static_cast<size_t>(kw)] = hi;
+  }
+  const int64_t planes = N * C;
+  ThreadPool& tp = ThreadPool::global();
+  const int parts = tp.parts_for(planes * OD * OH * OW * KD * KH * KW, int64_t(1) << 16);
+  tp.parallel_for(parts, [&](int part) {
+    std::vector<int32_t> acc(static_cast<size_t>(OW)), cols(static_cast<size_t>(OW));
+    for (int64_t nc = planes * part / parts; nc < planes * (part + 1) / parts; ++nc) {
+      const T* in = x + nc * ID * IH * IW;
+      T* out = y + nc * OD * OH * OW;
+      for (int64_t od = 0; od < OD; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          std::fill(acc.begin(), acc.end(), avg ? 0 : std::numeric_limits<int32_t>::min());
+          std::fill(cols.begin(), cols.end(), 0);
+          int64_t rows = 0;  // input rows (and depths) inside the window
+          for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t d = od * SD - PD + kd;
+            if (d < 0 || d >= ID) continue;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              const int64_t h = oh * SH - PH + kh;
+              if (h < 0 || h >= IH) continue;
+              ++rows;
+              const T* row = in + (d * IH + h) * IW;
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t lo = ow_lo[static_cast<size_t>(kw)], hi = ow_hi[static_cast<size_t>(kw)], off = kw - PW;
+                if (avg)
+                  for (int64_t ow = lo; ow < hi; ++ow) acc[static_cast<size_t>(ow)] += row[ow * SW + off];
+                else
+                  for (int64_t ow = lo; ow < hi; ++ow)
+                    acc[static_cast<size_t>(ow)] = std::max<int32_t>(acc[static_cast<size_t>(ow)], row[ow * SW + off]);
               }
-          T& o = out[(od * OH + oh) * OW + ow];
-          if (!avg) o = count ? static_cast<T>(best) : T(0);
-          else {
-            const int64_t div = include_pad ? KD * KH * KW : count;
-            o = div ? saturate<T>(static_cast<float>(sum) / static_cast<float>(div)) : T(0);
+            }
+          }
+          for (int64_t kw = 0; kw < KW; ++kw)  // positions inside, per output column
+            for (int64_t ow = ow_lo[static_cast<size_t>(kw)]; ow < ow_hi[static_cast<size_t>(kw)]; ++ow) ++cols[static_cast<size_t>(ow)];
+          T* o = out + (od * OH + oh) * OW;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t count = rows * cols[static_cast<size_t>(ow)];
+            const int32_t a = acc[static_cast<size_t>(ow)];
+            if (!avg) o[ow] = count ? static_cast<T>(a) : T(0);
+            else {
+              const int64_t div = include_pad ? KD * KH * KW : count;
+              o[ow] = div ? saturate<T>(static_cast<float>(a) / static_cast<float>(div)) : T(0);
+            }
           }
         }
-  }
+    }
+  });
 }
 
 void q_pool(const std::vector<int64_t>& q, void* const* p) {
