@@ -1,7 +1,9 @@
 // int8 inference ops with MXNet 1.9's names and attributes (src/operator/quantization/,
 // src/operator/subgraph/mkldnn/): _contrib_quantize_v2, _contrib_dequantize,
-// _contrib_requantize and the fused oneDNN subgraph ops _sg_mkldnn_conv and
-// _sg_mkldnn_fully_connected as GluonCV's int8 symbol files spell them.
+// _contrib_requantize, the fused oneDNN subgraph ops _sg_mkldnn_conv and
+// _sg_mkldnn_fully_connected as GluonCV's int8 symbol files spell them, and the quantized
+// forms of Pooling, Flatten, Activation(relu), elemwise_add and Concat
+// (_contrib_quantized_*: each data input followed, after all data, by its min and max).
 //
 // A `_sg_mkldnn_*` node keeps its inner graph (Convolution [+ BatchNorm] [+ Activation]
 // [+ elemwise_add + Activation], or FullyConnected [+ Activation]) in node.subgraphs[0], as
@@ -167,8 +169,12 @@ bool sg_fc_shape(ShapeCtx& c) {
 
 bool sg_fc_type(TypeCtx& c) {
   const AttrView& a = c.attrs;
+  // Without channel_wise_quantize the weight and bias are int8 (their ranges float32).
+  const Names names = fc_inputs(a);
+  const bool int8_params = a.b("quantized") && !fc_channel_wise(a);
   for (size_t i = 1; i < c.in.size(); ++i)
-    if (c.in[i] == DType::unknown) c.in[i] = (i < 3 && a.b("quantized") && !fc_channel_wise(a)) ? DType::i8 : DType::f32;
+    if (c.in[i] == DType::unknown)
+      c.in[i] = int8_params && (names[i] == "weight" || names[i] == "bias") ? DType::i8 : DType::f32;
   if (c.in[0] == DType::unknown) return false;
   if (!a.b("quantized")) {
     if (c.in[0] != DType::f32) c.error("a float _sg_mkldnn_fully_connected takes float32 data");
@@ -194,6 +200,131 @@ const std::vector<Hoist>& hoisted(const std::string& op) {
   static const std::vector<Hoist> fc = {{"FullyConnected", {"num_hidden", "no_bias", "flatten"}}};
   static const std::vector<Hoist> none;
   return op == "_sg_mkldnn_conv" ? conv : op == "_sg_mkldnn_fully_connected" ? fc : none;
+}
+
+
+// ---- _contrib_quantized_*: a float op on int8 data, each data input with its (min, max) ----
+
+// The float op's shape rule on the first `n` inputs (the data); the ranges are scalars.
+ShapeFn on_data(const OpDef* f, int n) {
+  return [f, n](ShapeCtx& c) {
+    std::vector<Shape> in(c.in.begin(), c.in.begin() + n), out{c.out[0]};
+    Names names = f->input_names ? f->input_names(c.attrs) : Names{"data"};
+    names.resize(static_cast<size_t>(n));
+    ShapeCtx fc{c.attrs, names, in, out};
+    bool done = f->infer_shape(fc);
+    for (int i = 0; i < n; ++i) c.assign_in(i, in[static_cast<size_t>(i)]);
+    c.assign_out(0, out[0]);
+    for (size_t i = static_cast<size_t>(n); i < c.in.size(); ++i) c.assign_in(static_cast<int>(i), Shape{1});
+    scalar_outputs(c, 1);
+    return done;
+  };
+}
+
+// The ranges are float32; the data must be int8 or uint8.
+void range_types(TypeCtx& c, size_t n_data) {
+  for (size_t i = n_data; i < c.in.size(); ++i)
+    if (c.in[i] == DType::unknown) c.in[i] = DType::f32;
+  for (size_t i = 0; i < n_data; ++i)
+    if (c.in[i] != DType::unknown && !is_int8(c.in[i]))
+      c.error("takes int8 or uint8 data, got " + dtype_name(c.in[i]) + " for input " + std::to_string(i));
+  for (size_t k = 1; k < c.out.size(); ++k) c.out[k] = DType::f32;
+}
+
+int64_t concat_args(const AttrView& a) {
+  int64_t k = a.i("num_args");
+  if (k < 1 || k > 100000) fail("ir", a.where(), ": num_args=", k, " is out of range");
+  return k;
+}
+
+// MXNet's order: arg0..argN-1, then arg0_min, arg0_max, arg1_min, ...
+Names concat_inputs(const AttrView& a) {
+  Names n;
+  const int64_t k = concat_args(a);
+  for (int64_t i = 0; i < k; ++i) n.push_back("arg" + std::to_string(i));
+  for (int64_t i = 0; i < k; ++i) n.insert(n.end(), {"arg" + std::to_string(i) + "_min", "arg" + std::to_string(i) + "_max"});
+  return n;
+}
+
+// A quantized op's builder with the float op's attributes (MXNet parses them with the same
+// parameter struct).
+OpBuilder like(OpRegistry& r, const char* name, const OpDef* f) {
+  OpBuilder b = r.add(name);
+  for (const AttrSpec& s : f->attrs) b.attr(s);
+  b.outputs(3).output_names([](const AttrView&) { return Names{"output", "min_output", "max_output"}; });
+  return b;
+}
+
+void register_quantized_ops(OpRegistry& r) {
+  const Names one{"data", "min_data", "max_data"};
+  const OpDef* pool = r.find("Pooling");
+  like(r, "_contrib_quantized_pooling", pool)
+      .inputs(one)
+      .shape(on_data(pool, 1))
+      .type([](TypeCtx& c) {
+        const std::string& t = c.attrs.s("pool_type");
+        if (t != "max" && t != "avg") c.error("only pool_type=max/avg is quantized, got " + t);
+        range_types(c, 1);
+        if (c.in[0] == DType::unknown) return false;
+        c.out[0] = c.in[0];
+        return true;
+      });
+  const OpDef* flat = r.find("Flatten");
+  like(r, "_contrib_quantized_flatten", flat).inputs(one).shape(on_data(flat, 1)).type([](TypeCtx& c) {
+    range_types(c, 1);
+    if (c.in[0] == DType::unknown) return false;
+    c.out[0] = c.in[0];
+    return true;
+  });
+  // MXNet declares an int8 output even for uint8 data, while its oneDNN kernel writes the
+  // input's type; the output here keeps the input's type, so uint8 values above 127 survive.
+  const OpDef* act = r.find("Activation");
+  like(r, "_contrib_quantized_act", act).inputs(one).shape(on_data(act, 1)).type([](TypeCtx& c) {
+    if (c.attrs.s("act_type") != "relu") c.error("only act_type=relu is quantized, got " + c.attrs.s("act_type"));
+    range_types(c, 1);
+    if (c.in[0] == DType::unknown) return false;
+    c.out[0] = c.in[0];
+    return true;
+  });
+  // MXNet's ElemwiseAddType: calibrated, the inputs' common type (int8 when they differ);
+  // uncalibrated, int32 with the range |lhs| + |rhs|.
+  calib(r.add("_contrib_quantized_elemwise_add"))
+      .inputs(Names{"lhs", "rhs", "lhs_min", "lhs_max", "rhs_min", "rhs_max"})
+      .outputs(3)
+      .output_names([](const AttrView&) { return Names{"output", "min_output", "max_output"}; })
+      .shape([](ShapeCtx& c) {
+        Shape s = c.in[0];
+        if (!Shape::merge(s, c.in[1])) c.error("lhs " + c.in[0].str() + " and rhs " + c.in[1].str() + " differ");
+        c.assign_in(0, s), c.assign_in(1, s);
+        for (int i = 2; i < 6; ++i) c.assign_in(i, Shape{1});
+        if (!s.rank_known()) return false;
+        c.assign_out(0, s);
+        scalar_outputs(c, 1);
+        return s.known();
+      })
+      .type([](TypeCtx& c) {
+        range_types(c, 2);
+        if (c.in[0] == DType::unknown || c.in[1] == DType::unknown) return false;
+        c.out[0] = has_calib(c.attrs) ? (c.in[0] == c.in[1] ? c.in[0] : DType::i8) : DType::i32;
+        return true;
+      });
+  // MXNet's QuantizedConcatType: int8 when any input is int8, else uint8; every input is
+  // rescaled to the widest range.
+  const OpDef* cat = r.find("Concat");
+  like(r, "_contrib_quantized_concat", cat)
+      .inputs(concat_inputs)
+      .shape([cat](ShapeCtx& c) { return on_data(cat, static_cast<int>(concat_args(c.attrs)))(c); })
+      .type([](TypeCtx& c) {
+        const size_t n = static_cast<size_t>(concat_args(c.attrs));
+        range_types(c, n);
+        DType t = DType::u8;
+        for (size_t i = 0; i < n; ++i) {
+          if (c.in[i] == DType::unknown) return false;
+          if (c.in[i] == DType::i8) t = DType::i8;
+        }
+        c.out[0] = t;
+        return true;
+      });
 }
 
 }  // namespace
@@ -344,6 +475,8 @@ void register_quantization(OpRegistry& r) {
       })
       .shape(sg_fc_shape)
       .type(sg_fc_type);
+
+  register_quantized_ops(r);
 }
 
 }  // namespace hgc::ops

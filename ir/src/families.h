@@ -18,7 +18,7 @@ void register_detection(OpRegistry& r);     // _contrib_MultiBoxPrior/Target/Det
 void register_linalg(OpRegistry& r);        // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/sumlogdiag/extractdiag/makediag
 void register_rnn(OpRegistry& r);          // fused RNN
 void register_fused(OpRegistry& r);
-void register_quantization(OpRegistry& r);  // _contrib_quantize_v2/dequantize/requantize, _sg_mkldnn_conv/fully_connected
+void register_quantization(OpRegistry& r);  // _contrib_quantize_v2/dequantize/requantize, _sg_mkldnn_conv/fully_connected, _contrib_quantized_*
 // quantization.cc: a `_sg_mkldnn_*` node takes its inner ops' attributes from its subgraph
 // (on load), and the JSON writer leaves those out.
 void hoist_subgraph_attrs(Node& n, const std::string& where);

@@ -3,6 +3,7 @@
 #include "hgc/runtime/library_int8.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -15,7 +16,6 @@
 
 #include "gemm.h"
 #include "hgc/base/error.h"
-#include "hgc/runtime/executable.h"
 #include "hgc/runtime/library_call.h"
 #include "onednn_util.h"
 
@@ -111,11 +111,12 @@ FcFlags FcFlags::read(const int64_t* q) {
   f.quantized = q[0], f.data_dtype = static_cast<int>(q[1]), f.out_dtype = static_cast<int>(q[2]);
   f.with_relu = q[3], f.has_calib = q[4], f.float_output = q[5];
   f.min_calib = param_float(q[6]), f.max_calib = param_float(q[7]);
+  f.int8_weights = q[8];
   return f;
 }
 void FcFlags::write(std::vector<int64_t>& q) const {
   q.insert(q.end(), {quantized, data_dtype, out_dtype, with_relu, has_calib, float_output, float_param(min_calib),
-                     float_param(max_calib)});
+                     float_param(max_calib), int8_weights});
 }
 
 // ---- quantize / dequantize / requantize ----
@@ -440,13 +441,57 @@ void int8_conv(const ConvShape& s, bool conv_bias, const ConvFlags& f, const std
 
 // ---- the fused inner product (a oneDNN matmul on plain layouts) ----
 
+namespace {
+
+// MXNet's SgMKLDNNFCOp for int8 weights and bias with their ranges (channel_wise_quantize
+// unset or False): one weight scale; the int8 bias is rescaled to the int32 accumulator's
+// steps (std::round, half away from zero) and, where that would pass INT_MAX / 2, the
+// weights are scaled down instead. Uncalibrated, the output is the raw int32 accumulator
+// with MXNet's QuantizationRangeForMultiplication range.
+void prepare_int8_weights(int64_t M, int64_t N, int64_t K, const FcFlags& f, const int8_t* w, const int8_t* b,
+                          std::array<float, 6> r, Prepared& P) {
+  (void)M;
+  const auto [dmin, dmax, wmin, wmax, bmin, bmax] = r;
+  const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
+  float wscale = quantize_scale(kI8, wmin, wmax);
+  P.wq.assign(w, w + N * K);
+  if (b) {
+    const float bscale = quantize_scale(kI8, bmin, bmax);
+    float rescale = dscale * wscale / bscale;
+    const float limit = static_cast<float>(std::numeric_limits<int32_t>::max()) / 2 / max_abs(bmin, bmax) / bscale;
+    if (rescale > limit) {
+      rescale = limit;
+      const float wrescale = rescale * bscale / dscale / wscale;
+      for (int8_t& v : P.wq) v = static_cast<int8_t>(std::round(v * wrescale));
+      wscale *= wrescale;
+    }
+    for (int64_t o = 0; o < N; ++o) P.bq.push_back(static_cast<int32_t>(std::round(b[o] * rescale)));
+  }
+  if (f.float_output) {
+    P.oscales.push_back(1.0f / dscale / wscale);
+  } else if (f.has_calib) {
+    P.oscales.push_back(quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib) / dscale / wscale);
+    P.omin = f.min_calib, P.omax = f.max_calib;
+  } else {
+    product_range(f.data_dtype, dmin, dmax, wmin, wmax, &P.omin, &P.omax);
+  }
+}
+
+}  // namespace
+
 void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, const std::vector<void*>& ptrs) {
   size_t k = 0;
   void* data = ptrs[k++];
-  const auto* w = static_cast<const float*>(ptrs[k++]);
-  const float* b = has_bias ? static_cast<const float*>(ptrs[k++]) : nullptr;
-  float dmin = 0, dmax = 0;
+  const void* wraw = ptrs[k++];
+  const void* braw = has_bias ? ptrs[k++] : nullptr;
+  const auto* w = static_cast<const float*>(wraw);
+  const float* b = static_cast<const float*>(braw);
+  float dmin = 0, dmax = 0, wmin = 0, wmax = 0, bmin = 0, bmax = 0;
   if (f.quantized) dmin = *static_cast<const float*>(ptrs[k++]), dmax = *static_cast<const float*>(ptrs[k++]);
+  if (f.int8_weights) {
+    wmin = *static_cast<const float*>(ptrs[k++]), wmax = *static_cast<const float*>(ptrs[k++]);
+    if (has_bias) bmin = *static_cast<const float*>(ptrs[k++]), bmax = *static_cast<const float*>(ptrs[k++]);
+  }
   void* out = ptrs[k++];
   float* out_min = f.quantized && !f.float_output ? static_cast<float*>(ptrs[k++]) : nullptr;
   float* out_max = f.quantized && !f.float_output ? static_cast<float*>(ptrs[k++]) : nullptr;
@@ -454,7 +499,16 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
   const int out_dt = f.quantized ? f.out_dtype : kF32;
   const float eltwise_scale = 1.0f;
   std::vector<float> sig;  // as int8_conv's: reuse the int8 weights while nothing changed
-  if (f.quantized) {
+  if (f.int8_weights) {
+    const auto* w8 = static_cast<const int8_t*>(wraw);
+    const auto* b8 = static_cast<const int8_t*>(braw);
+    sig.assign(w8, w8 + N * K);
+    if (b8) sig.insert(sig.end(), b8, b8 + N);
+    sig.insert(sig.end(), {dmin, dmax, wmin, wmax, bmin, bmax});
+    std::vector<int64_t> flags{M, N, K, has_bias};
+    f.write(flags);
+    append_bits(sig, flags);
+  } else if (f.quantized) {
     sig.assign(w, w + N * K);
     if (b) sig.insert(sig.end(), b, b + N);
     sig.insert(sig.end(), {dmin, dmax});
@@ -462,8 +516,11 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
     f.write(flags);
     append_bits(sig, flags);
   }
-  std::shared_ptr<const Prepared> prep = prepared(w, sig, [&](Prepared& P) {
-    if (f.quantized) {  // channel-wise weight scales (float weights in, as channel_wise_quantize)
+  std::shared_ptr<const Prepared> prep = prepared(wraw, sig, [&](Prepared& P) {
+    if (f.int8_weights) {
+      prepare_int8_weights(M, N, K, f, static_cast<const int8_t*>(wraw), static_cast<const int8_t*>(braw),
+                           {dmin, dmax, wmin, wmax, bmin, bmax}, P);
+    } else if (f.quantized) {  // channel-wise weight scales (float weights in, as channel_wise_quantize)
       const float dscale = quantize_scale(f.data_dtype, dmin, dmax);
       std::vector<float> wscale(N);
       for (int64_t o = 0; o < N; ++o) {
@@ -482,7 +539,7 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
         tmp = quantize_scale(f.out_dtype == kU8 ? kU8 : kI8, f.min_calib, f.max_calib) / dscale;
         P.omin = f.min_calib, P.omax = f.max_calib;
       } else {
-        fail("runtime", "int8 fully connected: an uncalibrated int32 output is not supported yet");
+        fail("runtime", "int8 fully connected: channel-wise weights need a calibrated or float output (as MXNet)");
       }
       for (int64_t o = 0; o < N; ++o) P.oscales.push_back(tmp / wscale[o]);
       P.wq.resize(static_cast<size_t>(N * K));
@@ -511,7 +568,7 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
                                           memory::dims{N, 1});
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (!oscales.empty()) attr.set_output_scales(2, oscales);
+    if (!oscales.empty()) attr.set_output_scales(oscales.size() == 1 ? 0 : 2, oscales);
     if (f.with_relu) {
       dnnl::post_ops po;
       po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -541,63 +598,3 @@ void int8_fc(int64_t M, int64_t N, int64_t K, bool has_bias, const FcFlags& f, c
 }
 
 }  // namespace hgc::lib
-
-// ---- dispatch (library_call.h's run/check entry points defer here for these kinds) ----
-
-namespace hgc {
-namespace {
-
-constexpr const char* kInt8Kinds[] = {"quantize_v2", "dequantize", "requantize", "int8_conv", "int8_fc"};
-constexpr size_t kInt8Params[] = {6, 2, 5, 18 + lib::ConvFlags::kCount, 4 + lib::FcFlags::kCount};
-
-lib::QuantParams quant_params(const std::vector<int64_t>& q, bool requant) {
-  lib::QuantParams p;
-  p.n = q[0], p.out_dtype = static_cast<int>(q[1]);
-  size_t k = 2;
-  if (!requant) p.in_dtype = static_cast<int>(q[k++]);
-  p.has_calib = q[k], p.min_calib = lib::param_float(q[k + 1]), p.max_calib = lib::param_float(q[k + 2]);
-  return p;
-}
-
-}  // namespace
-
-bool is_int8_library(const std::string& kind) {
-  for (const char* k : kInt8Kinds)
-    if (kind == k) return true;
-  return false;
-}
-
-void run_int8_library(const LibraryCall& c, const StepArgs& a) {
-  std::vector<void*> p;
-  if (c.operands.empty()) p = a.ptrs;
-  else
-    for (int k : c.operands) p.push_back(a.ptrs[static_cast<size_t>(k)]);
-  const std::vector<int64_t>& q = c.params;
-  auto f = [&](size_t k) { return static_cast<float*>(p[k]); };
-  if (c.kind == "quantize_v2") lib::quantize_v2(quant_params(q, false), p[0], p[1], f(2), f(3));
-  else if (c.kind == "dequantize") lib::dequantize(q[0], static_cast<int>(q[1]), p[0], f(1), f(2), f(3));
-  else if (c.kind == "requantize")
-    lib::requantize(quant_params(q, true), static_cast<const int32_t*>(p[0]), f(1), f(2), p[3], f(4), f(5));
-  else if (c.kind == "int8_conv")
-    lib::int8_conv(lib::conv_shape_from_params(q), q[5] != 0, lib::ConvFlags::read(q.data() + 18), p);
-  else if (c.kind == "int8_fc") lib::int8_fc(q[0], q[1], q[2], q[3] != 0, lib::FcFlags::read(q.data() + 4), p);
-  else fail("runtime", "unknown library call '", c.kind, "'");
-}
-
-void check_int8_library(const LibraryCall& c, const std::vector<const BufferInfo*>& step_args) {
-  size_t want = 0;
-  for (size_t i = 0; i < std::size(kInt8Kinds); ++i)
-    if (c.kind == kInt8Kinds[i]) want = kInt8Params[i];
-  if (c.params.size() != want)
-    fail("runtime", "library call ", c.kind, " takes ", want, " parameters, got ", c.params.size());
-  for (int k : c.operands)
-    if (k < 0 || static_cast<size_t>(k) >= step_args.size())
-      fail("runtime", "library call ", c.kind, ": operand ", k, " is not one of the step's ", step_args.size(), " arguments");
-  const size_t n = c.operands.empty() ? step_args.size() : c.operands.size();
-  size_t need = c.kind == "quantize_v2" ? 4 : c.kind == "dequantize" ? 4 : c.kind == "requantize" ? 6 : 0;
-  if (need && n != need) fail("runtime", "library call ", c.kind, " takes ", need, " operands, got ", n);
-  if (c.kind == "int8_conv" && (c.params[0] < 1 || c.params[0] > 2))
-    fail("runtime", "library call int8_conv: ", c.params[0], " spatial dims");
-}
-
-}  // namespace hgc

@@ -66,12 +66,16 @@ TEST_CASE("quantize_net: LeNet+BatchNorm becomes GluonCV's int8 form, runs as th
   NDArray x = calib[0];
   NDArray fy = (*net)(x);
   auto q = quantization::quantize_net(*net, calib);
-  // Conv+BN+ReLU twice, Dense+ReLU and Dense: four int8 layers, each behind a quantize_v2
-  // (the input's own) and before a dequantize; pooling and flatten stay float32.
+  // Conv+BN+ReLU twice, Dense (its BatchNorm stays float32) and Dense: four int8 layers.
+  // As in MXNet, values stay int8 between them: both max poolings and the flatten run in
+  // int8, so only the data and the float BatchNorm+ReLU's output are quantized, and only
+  // the first Dense's output (read by that BatchNorm) and the head are dequantized.
   CHECK(count_op(q.graph, "_sg_mkldnn_conv") == 2);
   CHECK(count_op(q.graph, "_sg_mkldnn_fully_connected") == 2);
-  CHECK(count_op(q.graph, "_contrib_quantize_v2") == 4);
-  CHECK(count_op(q.graph, "_contrib_dequantize") == 4);
+  CHECK(count_op(q.graph, "_contrib_quantized_pooling") == 2);
+  CHECK(count_op(q.graph, "_contrib_quantized_flatten") == 1);
+  CHECK(count_op(q.graph, "_contrib_quantize_v2") == 2);
+  CHECK(count_op(q.graph, "_contrib_dequantize") == 2);
   CHECK(count_op(q.graph, "BatchNorm") == 1);  // the Dense's: MXNet fuses BatchNorm into convolutions only
   for (const Node& n : q.graph.nodes)
     if (n.op_name == "_sg_mkldnn_conv") {

@@ -141,6 +141,7 @@ void add_rnn_kernels(KernelTable& t);
 void add_linalg_kernels(KernelTable& t);      // _linalg_gemm/gemm2/potrf/potri/trmm/trsm/syrk/..diag
 void add_detection_kernels(KernelTable& t);   // _contrib_MultiBox*, box_nms, box_iou
 void add_quantization_kernels(KernelTable& t);  // _contrib_quantize_v2/dequantize/requantize, _sg_mkldnn_*
+void add_quantization_ops_kernels(KernelTable& t);  // _contrib_quantized_* (ref_quantization_ops.cc)
 
 // Softmax over k of data viewed as (n, k, rest); defined in ref_reduce.cc (SoftmaxOutput and
 // SoftmaxActivation share it).

@@ -206,29 +206,67 @@ void sg_fc(Ctx& c) {
       }
     return;
   }
-  if (a.is_none("channel_wise_quantize") || !a.b("channel_wise_quantize"))
-    c.fail("int8 weights with weight ranges (channel_wise_quantize=False) are not supported");
+  const bool channel_wise = !a.is_none("channel_wise_quantize") && a.b("channel_wise_quantize");
   const size_t mk = has_bias ? 3 : 2;
-  const float dscale = qscale(c.in_dtypes[0], c.in[mk].v[0], c.in[mk + 1].v[0]);
+  const float dmin = static_cast<float>(c.in[mk].v[0]), dmax = static_cast<float>(c.in[mk + 1].v[0]);
+  const float dscale = qscale(c.in_dtypes[0], dmin, dmax);
   DType ot = c.out_dtypes[0];
   const bool flt = a.b("enable_float_output");
-  float tmp = 1.0f / dscale;
+  float tmp = 1.0f / dscale;  // the output scale times the weight scale
+  bool raw = false;           // the int32 accumulator itself (uncalibrated, int8 weights)
   if (!flt) {
-    if (!calibrated(a)) c.fail("an uncalibrated int32 output is not supported");
-    tmp = qscale(ot == DType::u8 ? DType::u8 : DType::i8, a.f("min_calib_range"), a.f("max_calib_range")) / dscale;
-    c.out[1].v[0] = static_cast<float>(a.f("min_calib_range"));
-    c.out[2].v[0] = static_cast<float>(a.f("max_calib_range"));
+    if (calibrated(a)) {
+      tmp = qscale(ot == DType::u8 ? DType::u8 : DType::i8, a.f("min_calib_range"), a.f("max_calib_range")) / dscale;
+      c.out[1].v[0] = static_cast<float>(a.f("min_calib_range"));
+      c.out[2].v[0] = static_cast<float>(a.f("max_calib_range"));
+    } else if (channel_wise) {
+      c.fail("channel-wise quantization needs a calibrated or float output");
+    } else {
+      raw = true;
+    }
+  }
+  // Per output channel: the int8 weights, the int32 bias and the weight scale.
+  std::vector<double> wq(w.v.size()), bias(N, 0.0);
+  std::vector<float> wscale(N);
+  if (channel_wise) {
+    for (int64_t n = 0; n < N; ++n) {
+      auto [lo, hi] = std::minmax_element(w.v.begin() + n * K, w.v.begin() + (n + 1) * K);
+      float s = qscale(DType::i8, *lo, *hi);
+      if (b && b->v[n] != 0)
+        s = std::min(s, static_cast<float>(b->v[n] > 0 ? 2147483647.0 : -2147483648.0) / 2 / static_cast<float>(b->v[n]) / dscale);
+      wscale[n] = s;
+      bias[n] = b ? sat(b->v[n] * dscale * s, DType::i32) : 0.0;
+      for (int64_t k = 0; k < K; ++k) wq[n * K + k] = sat(static_cast<float>(w.v[n * K + k] * s), DType::i8);
+    }
+  } else {  // int8 weight and bias with their ranges (MXNet's SgMKLDNNFCOp, one weight scale)
+    const float wmin = static_cast<float>(c.in[mk + 2].v[0]), wmax = static_cast<float>(c.in[mk + 3].v[0]);
+    float s = qscale(DType::i8, wmin, wmax);
+    wq = w.v;
+    if (b) {
+      const float bmin = static_cast<float>(c.in[mk + 4].v[0]), bmax = static_cast<float>(c.in[mk + 5].v[0]);
+      const float bscale = qscale(DType::i8, bmin, bmax);
+      float rescale = dscale * s / bscale;
+      const float limit = 2147483647.0f / 2 / max_abs(bmin, bmax) / bscale;
+      if (rescale > limit) {  // keep the bias clear of INT_MAX / 2: scale the weights down
+        rescale = limit;
+        const float wr = rescale * bscale / dscale / s;
+        for (double& v : wq) v = std::round(static_cast<float>(v) * wr);
+        s *= wr;
+      }
+      for (int64_t n = 0; n < N; ++n) bias[n] = std::round(static_cast<float>(b->v[n]) * rescale);
+    }
+    wscale.assign(N, s);
+    if (raw) {  // MXNet's QuantizationRangeForMultiplication
+      float wl = max_abs(wmin, wmax) / 127.0f, dl = max_abs(dmin, dmax) / (c.in_dtypes[0] == DType::i8 ? 127.0f : 255.0f);
+      c.out[2].v[0] = wl * dl * 2147483647.0f;
+      c.out[1].v[0] = -c.out[2].v[0];
+    }
   }
   for (int64_t n = 0; n < N; ++n) {
-    auto [lo, hi] = std::minmax_element(w.v.begin() + n * K, w.v.begin() + (n + 1) * K);
-    float s = qscale(DType::i8, *lo, *hi);
-    if (b && b->v[n] != 0)
-      s = std::min(s, static_cast<float>(b->v[n] > 0 ? 2147483647.0 : -2147483648.0) / 2 / static_cast<float>(b->v[n]) / dscale);
-    double bias = b ? sat(b->v[n] * dscale * s, DType::i32) : 0.0;
-    float os = tmp / s;
+    const double os = raw ? 1.0 : static_cast<double>(tmp / wscale[n]);
     for (int64_t m = 0; m < M; ++m) {
-      double acc = bias;
-      for (int64_t k = 0; k < K; ++k) acc += x.v[m * K + k] * sat(static_cast<float>(w.v[n * K + k] * s), DType::i8);
+      double acc = bias[n];
+      for (int64_t k = 0; k < K; ++k) acc += x.v[m * K + k] * wq[n * K + k];
       double v = acc * os;
       if (a.b("with_eltwise")) v = std::max(0.0, v);
       y.v[m * N + n] = flt ? v : sat(v, ot);

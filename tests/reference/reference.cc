@@ -187,6 +187,7 @@ const KernelTable& kernels() {
     add_linalg_kernels(t);
     add_detection_kernels(t);
     add_quantization_kernels(t);
+    add_quantization_ops_kernels(t);
     return t;
   }();
   return table;

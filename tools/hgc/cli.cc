@@ -115,7 +115,16 @@ void bind_missing(const Graph& g, std::map<std::string, HostTensor>& bound, std:
     if (bound.count(v.name)) continue;
     VarRole role = g.role(id);
     const auto& shape = v.out_shapes[0].dims();
-    if (role == VarRole::Parameter) {
+    if (role == VarRole::Parameter && (v.out_dtypes[0] == DType::i8 || v.out_dtypes[0] == DType::u8)) {
+      // int8 weights of a quantized graph (_sg_mkldnn_fully_connected without channel_wise_quantize)
+      HostTensor t(v.out_dtypes[0], shape);
+      std::uniform_int_distribution<int> u(v.out_dtypes[0] == DType::i8 ? -127 : 0, v.out_dtypes[0] == DType::i8 ? 127 : 255);
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        if (v.out_dtypes[0] == DType::i8) t.data<int8_t>()[i] = static_cast<int8_t>(u(rng));
+        else t.data<uint8_t>()[i] = static_cast<uint8_t>(u(rng));
+      }
+      bound[v.name] = t;
+    } else if (role == VarRole::Parameter) {
       bound[v.name] = random_tensor(shape, rng, -0.1f, 0.1f);
     } else if (role == VarRole::AuxState) {
       bool is_var = v.name.find("var") != std::string::npos;

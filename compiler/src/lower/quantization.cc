@@ -25,9 +25,45 @@ void require_act(const NodeCtx& c, const char* key) {
     c.error(std::string("only a ReLU activation is fused here, got ") + key + "=" + c.attrs.s(key));
 }
 
+
+// The window of a quantized pooling, padded to 3 spatial dims (D, H, W) as q_pool takes it.
+std::vector<int64_t> pool_params(const NodeCtx& c) {
+  const AttrView& a = c.attrs;
+  const Dims& x = c.in_shapes[0];
+  const Dims& y = c.out_shapes[0];
+  const size_t nsp = x.size() - 2;
+  if (x.size() < 3 || x.size() > 5) c.error("data must be N, C and 1 to 3 spatial dims");
+  if (!a.is_none("layout") && a.s("layout").rfind("NC", 0) != 0) c.error("only NCW/NCHW/NCDHW layouts are supported");
+  const bool global = a.b("global_pool");
+  auto per = [&](const char* n, int64_t def) {
+    std::vector<int64_t> v = a.tuple(n);
+    if (v.empty()) v.assign(nsp, def);
+    if (v.size() != nsp) c.error(std::string(n) + " must have " + std::to_string(nsp) + " entries");
+    return v;
+  };
+  std::vector<int64_t> k = global ? std::vector<int64_t>(x.begin() + 2, x.end()) : per("kernel", 1);
+  std::vector<int64_t> st = global ? std::vector<int64_t>(nsp, 1) : per("stride", 1);
+  std::vector<int64_t> pd = global ? std::vector<int64_t>(nsp, 0) : per("pad", 0);
+  auto pad3 = [&](const std::vector<int64_t>& v, int64_t fill) {
+    std::vector<int64_t> r(3 - nsp, fill);
+    r.insert(r.end(), v.begin(), v.end());
+    return r;
+  };
+  const bool include_pad = a.is_none("count_include_pad") || a.b("count_include_pad");
+  std::vector<int64_t> q{dtype_code(c.in_types[0]), a.s("pool_type") == "avg", include_pad, x[0], x[1]};
+  for (const auto& v : {pad3(std::vector<int64_t>(x.begin() + 2, x.end()), 1), pad3(std::vector<int64_t>(y.begin() + 2, y.end()), 1),
+                        pad3(k, 1), pad3(st, 1), pad3(pd, 0)})
+    q.insert(q.end(), v.begin(), v.end());
+  return q;
+}
+
+
+void register_quantized_ops(LoweringTable& t);
+
 }  // namespace
 
 void register_quantization(LoweringTable& t) {
+  register_quantized_ops(t);
   t.library("_contrib_quantize_v2", [](const NodeCtx& c) -> LibraryCall {
     std::vector<int64_t> q{numel(c.in_shapes[0]), dtype_code(c.out_types[0]), dtype_code(c.in_types[0])};
     calib(c, q);
@@ -74,9 +110,8 @@ void register_quantization(LoweringTable& t) {
     const AttrView& a = c.attrs;
     lib::FcFlags f;
     f.quantized = a.b("quantized");
-    if (f.quantized && (a.is_none("channel_wise_quantize") || !a.b("channel_wise_quantize")))
-      c.error("quantized with int8 weights and weight ranges (channel_wise_quantize=False) is not supported yet; "
-              "quantize with channel_wise_quantize=True (float weights)");
+    // Without channel_wise_quantize the weight and bias come as int8 with their ranges.
+    f.int8_weights = f.quantized && (a.is_none("channel_wise_quantize") || !a.b("channel_wise_quantize"));
     f.data_dtype = dtype_code(c.in_types[0]);
     f.out_dtype = dtype_code(c.out_types[0]);
     f.float_output = a.b("enable_float_output");
@@ -84,7 +119,11 @@ void register_quantization(LoweringTable& t) {
     if (f.with_relu) require_act(c, "act_type");
     f.has_calib = !a.is_none("min_calib_range") && !a.is_none("max_calib_range");
     if (f.has_calib) f.min_calib = static_cast<float>(a.f("min_calib_range")), f.max_calib = static_cast<float>(a.f("max_calib_range"));
-    if (f.quantized && !f.float_output && !f.has_calib) c.error("an uncalibrated int32 output is not supported yet");
+    if (f.quantized && !f.int8_weights && !f.float_output && !f.has_calib)
+      c.error("channel-wise quantization needs a calibrated (min/max_calib_range) or float output, as in MXNet");
+    if (f.int8_weights && (c.in_types[1] != DType::i8 || (!a.b("no_bias") && c.in_types[2] != DType::i8)))
+      c.error("with channel_wise_quantize=False the weight and bias must be int8 (with their ranges), got " +
+              dtype_name(c.in_types[1]));
     const Dims& x = c.in_shapes[0];
     const bool flatten = a.b("flatten");
     const int64_t N = a.i("num_hidden");
@@ -95,5 +134,36 @@ void register_quantization(LoweringTable& t) {
     return {"int8_fc", q, {}};
   });
 }
+
+namespace {
+
+// The `_contrib_quantized_*` ops: loops in the runtime (library_int8_ops.cc).
+void register_quantized_ops(LoweringTable& t) {
+  t.library("_contrib_quantized_pooling", [](const NodeCtx& c) -> LibraryCall { return {"q_pool", pool_params(c), {}}; });
+  t.library("_contrib_quantized_flatten", [](const NodeCtx& c) -> LibraryCall {
+    return {"q_copy", {numel(c.in_shapes[0]) * static_cast<int64_t>(dtype_size(c.in_types[0]))}, {}};
+  });
+  t.library("_contrib_quantized_act", [](const NodeCtx& c) -> LibraryCall {
+    return {"q_relu", {numel(c.in_shapes[0]), dtype_code(c.in_types[0])}, {}};
+  });
+  t.library("_contrib_quantized_elemwise_add", [](const NodeCtx& c) -> LibraryCall {
+    std::vector<int64_t> q{numel(c.in_shapes[0]), dtype_code(c.in_types[0]), dtype_code(c.in_types[1]), dtype_code(c.out_types[0])};
+    calib(c, q);
+    return {"q_add", q, {}};
+  });
+  t.library("_contrib_quantized_concat", [](const NodeCtx& c) -> LibraryCall {
+    const int64_t k = c.attrs.i("num_args");
+    const Dims& y = c.out_shapes[0];
+    int64_t ax = c.attrs.i("dim");
+    if (ax < 0) ax += static_cast<int64_t>(y.size());
+    if (ax < 0 || ax >= static_cast<int64_t>(y.size())) c.error("dim is out of range");
+    std::vector<int64_t> q{k, dtype_code(c.out_types[0]), prod(y, 0, static_cast<size_t>(ax)),
+                           prod(y, static_cast<size_t>(ax) + 1, y.size())};
+    for (int64_t i = 0; i < k; ++i) q.insert(q.end(), {dtype_code(c.in_types[i]), c.in_shapes[i][ax]});
+    return {"q_concat", q, {}};
+  });
+}
+
+}  // namespace
 
 }  // namespace hgc::lower

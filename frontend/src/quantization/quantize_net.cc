@@ -162,6 +162,12 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
   for (const Group& gr : groups)
     for (ValueRef v : {gr.in, gr.out})
       if (slot.emplace(std::make_pair(v.node, v.index), values.size()).second) values.push_back(v);
+  // elemwise_add may run in int8 (when both its inputs come out of int8 layers); its output
+  // range is calibrated like a layer's.
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.nodes[i].op_name == "elemwise_add" && !g.nodes[i].out_dtypes.empty() && g.nodes[i].out_dtypes[0] == DType::f32 &&
+        slot.emplace(std::make_pair(static_cast<int>(i), 0), values.size()).second)
+      values.push_back({static_cast<int>(i), 0});
   std::vector<Range> ranges(values.size());
   run_values(g, values, input, params, calib_data, [&](size_t k, const HostTensor& t) {
     const float* p = t.data<float>();
@@ -188,16 +194,67 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
   };
 
   // The rewrite: nodes in order; each group becomes quantize_v2 (shared per value) ->
-  // _sg_mkldnn_* -> dequantize, the rest is copied.
+  // _sg_mkldnn_* -> dequantize, the rest is copied. As in MXNet, values stay int8 between
+  // int8 layers: max/avg Pooling, Flatten, ReLU and elemwise_add of int8 values become their
+  // `_contrib_quantized_*` forms, a layer reads an int8 value without a quantize_v2, and a
+  // dequantize is made only where a float32 op (or a head) reads the value.
   QuantizedNet q;
   Graph& ng = q.graph;
   ng.mxnet_version = g.mxnet_version;
   std::map<std::pair<int, int>, ValueRef> map;  // old value -> new float value
   std::map<std::pair<int, int>, int> quantized;  // old float value -> its quantize_v2 node
+  std::map<std::pair<int, int>, int> int8_of;    // old float value -> new node giving (int8, min, max)
   auto mapped = [&](ValueRef v) {
     auto m = map.find({v.node, v.index});
-    if (m == map.end()) fail("quantization", "value ", g.nodes[v.node].name, ":", v.index, " was absorbed into an int8 layer but is used");
-    return m->second;
+    if (m != map.end()) return m->second;
+    auto i8 = int8_of.find({v.node, v.index});
+    if (i8 == int8_of.end())
+      fail("quantization", "value ", g.nodes[v.node].name, ":", v.index, " was absorbed into an int8 layer but is used");
+    const int src = i8->second;
+    int dq = ng.add_node("_contrib_dequantize", ng.nodes[src].name + "_dequantize", {{src, 0}, {src, 1}, {src, 2}},
+                         {{"out_type", std::string("float32")}});
+    return map[{v.node, v.index}] = ValueRef{dq, 0};
+  };
+  auto excluded = [&](const Node& n) {
+    for (const auto& e : o.exclude_layers_)
+      if (n.name == e) return true;
+    for (const auto& e : o.exclude_operators_)
+      if (n.op_name == e) return true;
+    return false;
+  };
+  auto int8_input = [&](const Node& n, size_t k) {
+    auto it = int8_of.find({n.inputs[k].node, n.inputs[k].index});
+    return it == int8_of.end() ? -1 : it->second;
+  };
+  // The `_contrib_quantized_*` form of node n (on int8 inputs), or -1 when it stays float32.
+  auto quantized_op = [&](int i) -> int {
+    const Node& n = g.nodes[i];
+    if (excluded(n) || n.inputs.empty()) return -1;
+    AttrView a = n.attr_view();
+    const int x = int8_input(n, 0);
+    if (x < 0) return -1;
+    std::string op;
+    if (n.op_name == "Pooling") {
+      const std::string t = a.s("pool_type");
+      if ((t != "max" && t != "avg") || n.out_shapes.empty() || n.out_shapes[0].ndim() != 4 ||
+          (!a.is_none("layout") && a.s("layout") != "NCHW") || a.s("pooling_convention") == "same")
+        return -1;
+      op = "_contrib_quantized_pooling";
+    } else if (n.op_name == "Flatten") {
+      op = "_contrib_quantized_flatten";
+    } else if (n.op_name == "Activation" && a.s("act_type") == "relu") {
+      op = "_contrib_quantized_act";
+    } else if (n.op_name == "elemwise_add") {
+      const int y = int8_input(n, 1);
+      if (y < 0) return -1;
+      auto r = range_of({i, 0});
+      q.ranges[n.name] = r;
+      return ng.add_node("_contrib_quantized_elemwise_add", "quantized_" + n.name,
+                         {{x, 0}, {y, 0}, {x, 1}, {x, 2}, {y, 1}, {y, 2}}, calib_attrs(r));
+    } else {
+      return -1;
+    }
+    return ng.add_node(op, "quantized_" + n.name, {{x, 0}, {x, 1}, {x, 2}}, n.attrs);
   };
   std::set<int> absorbed;
   std::map<int, const Group*> by_head;
@@ -213,6 +270,10 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
     if (absorbed.count(static_cast<int>(i))) continue;
     auto it = by_head.find(static_cast<int>(i));
     if (it == by_head.end()) {
+      if (int qn = quantized_op(static_cast<int>(i)); qn >= 0) {
+        int8_of[{static_cast<int>(i), 0}] = qn;
+        continue;
+      }
       Node c = n;
       for (ValueRef& v : c.inputs) v = mapped(v);
       c.out_shapes.clear(), c.out_dtypes.clear();
@@ -225,7 +286,9 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
     q.ranges[g.nodes[gr.in.node].name + (gr.in.index ? ":" + std::to_string(gr.in.index) : "")] = in_range;
     q.ranges[g.nodes[gr.out.node].name] = out_range;
     int qn;
-    if (auto f = quantized.find({gr.in.node, gr.in.index}); f != quantized.end()) {
+    if (auto i8 = int8_of.find({gr.in.node, gr.in.index}); i8 != int8_of.end()) {
+      qn = i8->second;  // already int8: read as it is, with its own range
+    } else if (auto f = quantized.find({gr.in.node, gr.in.index}); f != quantized.end()) {
       qn = f->second;
     } else {
       AttrMap a = calib_attrs(in_range);
@@ -269,9 +332,7 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
     }
     int sg = ng.add_node(op, "quantized_" + g.nodes[gr.out.node].name, outer_in, a);
     ng.nodes[sg].subgraphs.push_back(sub);
-    int dq = ng.add_node("_contrib_dequantize", "quantized_" + g.nodes[gr.out.node].name + "_dequantize",
-                         {{sg, 0}, {sg, 1}, {sg, 2}}, {{"out_type", std::string("float32")}});
-    map[{gr.out.node, gr.out.index}] = {dq, 0};
+    int8_of[{gr.out.node, gr.out.index}] = sg;  // dequantized where a float32 op reads it
   }
   for (const ValueRef& h : g.heads) ng.heads.push_back(mapped(h));
   // Through MXNet's JSON once: the loader hoists the inner layers' attributes and checks arity.

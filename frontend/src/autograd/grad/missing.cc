@@ -17,7 +17,8 @@ void register_missing(RuleTable& t) {
   t.missing("_hgc_conv_data_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
   t.missing("_hgc_conv_weight_grad", "a gradient op of Convolution: second derivatives of convolution are not supported");
   for (const char* op : {"_contrib_quantize_v2", "_contrib_dequantize", "_contrib_requantize", "_sg_mkldnn_conv",
-                         "_sg_mkldnn_fully_connected"})
+                         "_sg_mkldnn_fully_connected", "_contrib_quantized_pooling", "_contrib_quantized_flatten",
+                         "_contrib_quantized_act", "_contrib_quantized_elemwise_add", "_contrib_quantized_concat"})
     t.missing(op, "int8 inference only (MXNet gives these zero gradients; training runs in float32)");
   t.missing("_hgc_fused", "a compiler kernel group, made after gradients are built; never recorded");
 }

@@ -5,15 +5,18 @@
 //   dequantize   {n, in_dtype}                                               x, min, max, y
 //   requantize   {n, out_dtype, has_calib, min_bits, max_bits}               x, min, max, y, y_min, y_max
 //   int8_conv    convolution's 18 parameters, then ConvFlags (13)            the node's inputs, then outputs
-//   int8_fc      {M, N, K, has_bias} then FcFlags (8)                        the node's inputs, then outputs
+//   int8_fc      {M, N, K, has_bias} then FcFlags (9)                        the node's inputs, then outputs
 //
 // dtypes are MXNet codes (f32 0, u8 3, i32 4, i8 5); *_bits are float32 bit patterns (the
 // parameters are integers). Scales: int8 data maps [-r, r] to [-127.5, 127.5], uint8 [0, r]
 // to [0, 255.5] (MXNet's kInt8Range/kUint8Range), rounded to nearest even and saturated as
 // oneDNN's reorders do. The convolution and inner product are oneDNN int8 primitives (u8/s8
 // x s8 -> s32 accumulation, per-channel output scales, fused ReLU / sum post-ops); weights
-// arrive in float32 (with BatchNorm folded in first) and are quantized on every call, as
-// MXNet does on its first call.
+// arrive in float32 (with BatchNorm folded in first) and are quantized as MXNet does on its
+// first call, or (int8_fc without channel_wise_quantize) in int8 with their ranges; the
+// prepared int8 weights are cached per weight buffer while the parameters stay the same.
+// The `_contrib_quantized_*` kinds (q_pool, q_copy, q_relu, q_add, q_concat) are loops in
+// library_int8_ops.cc; library_int8_dispatch.cc routes every int8 kind.
 #pragma once
 #include <cstdint>
 
@@ -56,7 +59,9 @@ struct FcFlags {
   int data_dtype = 0, out_dtype = 0;
   bool with_relu = false, has_calib = false, float_output = false;
   float min_calib = 0, max_calib = 0;
-  static constexpr size_t kCount = 8;
+  // channel_wise_quantize unset/False: int8 weight and bias with their ranges as inputs.
+  bool int8_weights = false;
+  static constexpr size_t kCount = 9;
   static FcFlags read(const int64_t* q);
   void write(std::vector<int64_t>& q) const;
 };
