@@ -47,32 +47,41 @@ bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
   return n >= kSplitMinElements && c.out_shapes[0][0] >= 2;
 }
 
+// Whether op `m` computes row r of axis 0 from row r of its inputs: NC.. pooling and its
+// gradient, and softmax-like rows (softmax, log_softmax, softmin, LayerNorm) over another
+// axis than 0. Elementwise and broadcasting ops are the shape-polymorphic ones.
+bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
+  const std::string& op = m.op->name;
+  if (op == "Pooling" || op == "_backward_Pooling") return mc.attrs.is_none("layout") || mc.attrs.s("layout")[0] == 'N';
+  if (op == "softmax" || op == "log_softmax" || op == "softmin" || op == "LayerNorm") {
+    int64_t rank = static_cast<int64_t>(mc.in_shapes.at(0).size()), axis = mc.attrs.i("axis");
+    return rank >= 2 && (axis < 0 ? axis + rank : axis) != 0;
+  }
+  return false;
+}
+
 // A fused group written over symbolic dims whose every member computes row r of axis 0 from
-// row r of its inputs (elementwise and broadcasting ops, which the single-op split above
-// already trusts, and NC.. pooling and its gradient) can run in row chunks too: each chunk
-// is the same kernel on fewer rows of the symbolic leading dim. Returns which arguments
-// (inputs, then the output) are cut: those whose symbolic shape starts with the output's
-// symbolic leading dim (a lone pooling op: the same); empty if the group cannot be split (an input carrying that dim
-// elsewhere, a reduction, a Concat, several outputs, too little work).
+// row r of its inputs (per_sample_op or shape-polymorphic, which the single-op split above
+// already trusts) can run in row chunks too: each chunk is the same kernel on fewer rows of
+// the symbolic leading dim. Returns which arguments (inputs, then the output) are cut: those
+// whose symbolic shape starts with the output's symbolic leading dim (a lone per-sample op:
+// the same); empty if the step cannot be split (an input carrying that dim elsewhere, a
+// reduction, a Concat, several outputs, too little work).
 std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, const lower::NodeCtx& concrete) {
-  static const std::set<std::string> per_sample = {"Pooling", "_backward_Pooling"};
   if (!n.op || sym.out_shapes.size() != 1) return {};
   bool group = n.op->has(kSubgraph);
-  if (group ? n.subgraphs.empty() : !per_sample.count(n.op->name)) return {};
+  if (group ? n.subgraphs.empty() : !per_sample_op(n, sym)) return {};
   const lower::Dims& out = sym.out_shapes[0];
   if (out.empty() || out[0] >= 0 || concrete.out_shapes[0][0] < 2) return {};
   int64_t numel = 1;
   for (int64_t d : concrete.out_shapes[0]) numel *= d;
   if (numel < kSplitMinElements) return {};
-  auto nc_layout = [](const lower::NodeCtx& mc) { return mc.attrs.is_none("layout") || mc.attrs.s("layout")[0] == 'N'; };
-  if (!group && !nc_layout(sym)) return {};
   for (const Node& m : group ? n.subgraphs[0]->nodes : std::vector<Node>{}) {
     if (m.is_variable()) continue;
     if (!m.op) return {};
     const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);
     if (!ml || ml->kind != lower::Kind::Kernel) return {};
-    if (ml->shape_polymorphic) continue;
-    if (!per_sample.count(m.op->name) || !nc_layout(lower::node_ctx(*n.subgraphs[0], m))) return {};
+    if (!ml->shape_polymorphic && !per_sample_op(m, lower::node_ctx(*n.subgraphs[0], m))) return {};
   }
   std::vector<bool> cut;
   auto elsewhere = [&](const lower::Dims& d) { return d.size() > 1 && std::find(d.begin() + 1, d.end(), out[0]) != d.end(); };

@@ -147,3 +147,49 @@ TEST_CASE("compiled graph: fused groups and pooling over a symbolic batch run in
     CHECK(wrong == 0);
   }
 }
+
+TEST_CASE("compiled graph: softmax rows split by batch rows, never across the softmax axis") {
+  // Attention scores (batch x heads, L, L): softmax over the last axis splits by rows of axis
+  // 0 (the same bits as serially); over axis 0 it must not, since every row reads all others.
+  for (int64_t axis : {-1, 0}) {
+    CAPTURE(axis);
+    auto graph_at = [axis](int64_t rows) {
+      Graph g;
+      int x = g.add_variable("x");
+      int s = g.add_node("softmax", "sm", {{x, 0}}, {{"axis", axis}});
+      g.heads = {{s, 0}};
+      infer(g, {{{"x", Shape{rows, 21, 21}}}, {}});
+      return g;
+    };
+    auto dyn = DynamicGraph::create(graph_at(200), graph_at(201), CompileOptions());
+    REQUIRE(dyn->dynamic());
+    auto inst = dyn->instantiate(graph_at(180));
+    bool split = false;
+    for (const Step& st : inst.exe->steps) split = split || st.split;
+    CHECK(split == (axis == -1));
+    std::vector<HostTensor> in{tensor({180, 21, 21}, 9)};
+    std::vector<HostTensor> par = inst.exe->run(in), ser;
+    {
+      ThreadPool::Serial one;
+      ser = inst.exe->run(in);
+    }
+    CHECK(same_bits(par[0], ser[0]));
+    // Rows sum to one along the softmax axis.
+    const float* p = par[0].data<float>();
+    double worst = 0;
+    if (axis == -1) {
+      for (int64_t r = 0; r < 180 * 21; ++r) {
+        double sum = 0;
+        for (int64_t j = 0; j < 21; ++j) sum += p[r * 21 + j];
+        worst = std::max(worst, std::abs(sum - 1));
+      }
+    } else {
+      for (int64_t c = 0; c < 21 * 21; ++c) {
+        double sum = 0;
+        for (int64_t r = 0; r < 180; ++r) sum += p[r * 441 + c];
+        worst = std::max(worst, std::abs(sum - 1));
+      }
+    }
+    CHECK(worst < 1e-5);
+  }
+}
