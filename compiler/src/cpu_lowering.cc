@@ -50,6 +50,8 @@
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -243,7 +245,9 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
 // optimizer updates) write directly only when elementwise_in_place_safe, on the CPU, marked
 // kParallelLoops: LLVM's overlap check would otherwise send the direct write to the scalar
 // loop (SGD updates 4x slower). The others keep the temporary. The mark is removed here:
-// nothing after this pass knows it.
+// nothing after this pass knows it. Unmarked kernels never get an output that overlaps an
+// input (the plans give every non-in-place output its own buffer; imperative calls write
+// fresh arrays), so on the CPU their arguments are marked kNoAliasArgs.
 struct WriteOutputsInPlacePass
     : public mlir::PassWrapper<WriteOutputsInPlacePass, mlir::OperationPass<mlir::ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(WriteOutputsInPlacePass)
@@ -256,6 +260,8 @@ struct WriteOutputsInPlacePass
         if (!parallel_loops_ || !elementwise_in_place_safe(fn)) continue;
         // FuncToLLVM carries `passthrough` to the llvm.func: an LLVM function attribute.
         fn->setAttr("passthrough", rewriter.getArrayAttr({rewriter.getStringAttr(kParallelLoops)}));
+      } else if (parallel_loops_) {
+        fn->setAttr("passthrough", rewriter.getArrayAttr({rewriter.getStringAttr(kNoAliasArgs)}));
       }
       llvm::SmallVector<mlir::tensor::EmptyOp> empties;
       fn.walk([&](mlir::tensor::EmptyOp e) { empties.push_back(e); });
@@ -305,6 +311,35 @@ struct CollapseElementwisePass
     mlir::linalg::populateCollapseDimensions(patterns, dims);
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+};
+
+// Fully unrolls innermost scf.for loops of at most kTinyTrips constant trips inside another
+// loop. LLVM's unroller is off (see jit.cc), and a 2-trip inner loop (a 2x2 window's taps,
+// the (O, K) view of the tiled pooling gradient) then never vectorizes: unrolled, its
+// accesses become an interleaved group of the loop around it, which does (LeNet's pooling
+// gradient fused with the ReLU mask, one thread: 1.76 -> 1.24 ms). Longer loops stay: unrolling a 32-wide
+// softmax row sent the vectorizer to the strided outer loop (jit.cc).
+struct UnrollTinyLoopsPass : public mlir::PassWrapper<UnrollTinyLoopsPass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(UnrollTinyLoopsPass)
+  static constexpr int64_t kTinyTrips = 4;
+  llvm::StringRef getArgument() const final { return "hgc-unroll-tiny-loops"; }
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::scf::ForOp> tiny;
+    getOperation().walk([&](mlir::scf::ForOp loop) {
+      if (!loop->getParentOfType<mlir::scf::ForOp>()) return;
+      bool innermost = true;
+      loop.getBody()->walk([&](mlir::scf::ForOp) { innermost = false; });
+      if (!innermost) return;
+      std::optional<int64_t> trips =
+          mlir::constantTripCount(loop.getLowerBound(), loop.getUpperBound(), loop.getStep());
+      if (trips && *trips >= 2 && *trips <= kTinyTrips) tiny.push_back(loop);
+    });
+    for (mlir::scf::ForOp loop : tiny) {
+      std::optional<int64_t> trips =
+          mlir::constantTripCount(loop.getLowerBound(), loop.getUpperBound(), loop.getStep());
+      (void)mlir::loopUnrollByFactor(loop, static_cast<uint64_t>(*trips));  // failure: the loop stays
+    }
   }
 };
 
@@ -363,6 +398,7 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   bufferization::buildBufferDeallocationPipeline(pm, bufferization::BufferDeallocationPipelineOptions());
   pm.addPass(std::make_unique<CollapseElementwisePass>());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(std::make_unique<UnrollTinyLoopsPass>());
   pm.addPass(std::make_unique<LegalizeHalfFloatsPass>());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(std::make_unique<ApproximateMathPass>());

@@ -67,6 +67,12 @@ std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass(bool parallel_loo
 // dependences (jit.cc turns it into llvm.loop.parallel_accesses before optimizing).
 inline constexpr const char* kParallelLoops = "hgc-parallel-loops";
 
+// LLVM function attribute: no output of the kernel shares memory with another argument
+// (jit.cc makes every pointer argument `noalias`). Without it, a loop over short rows (a
+// pooling window, a 28-wide image row) needs a run-time overlap check per row, which LLVM's
+// cost model refuses: the loop stays scalar.
+inline constexpr const char* kNoAliasArgs = "hgc-noalias-args";
+
 // Throws hgc::Error("compiler", what + ":\n" + diagnostics).
 [[noreturn]] void throw_with_diagnostics(LoweredModule& m, const std::string& what);
 

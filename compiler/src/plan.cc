@@ -47,6 +47,54 @@ bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
   return n >= kSplitMinElements && c.out_shapes[0][0] >= 2;
 }
 
+// Whether op `m` computes row r of axis 0 from row r of its inputs: NC.. pooling and its
+// gradient, and softmax-like rows (softmax, log_softmax, softmin, LayerNorm) over another
+// axis than 0. Elementwise and broadcasting ops are the shape-polymorphic ones.
+bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
+  const std::string& op = m.op->name;
+  if (op == "Pooling" || op == "_backward_Pooling") return mc.attrs.is_none("layout") || mc.attrs.s("layout")[0] == 'N';
+  if (op == "softmax" || op == "log_softmax" || op == "softmin" || op == "LayerNorm") {
+    int64_t rank = static_cast<int64_t>(mc.in_shapes.at(0).size()), axis = mc.attrs.i("axis");
+    return rank >= 2 && (axis < 0 ? axis + rank : axis) != 0;
+  }
+  return false;
+}
+
+// A fused group written over symbolic dims whose every member computes row r of axis 0 from
+// row r of its inputs (per_sample_op or shape-polymorphic, which the single-op split above
+// already trusts) can run in row chunks too: each chunk is the same kernel on fewer rows of
+// the symbolic leading dim. Returns which arguments (inputs, then the output) are cut: those
+// whose symbolic shape starts with the output's symbolic leading dim (a lone per-sample op:
+// the same); empty if the step cannot be split (an input carrying that dim elsewhere, a
+// reduction, a Concat, several outputs, too little work).
+std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, const lower::NodeCtx& concrete) {
+  if (!n.op || sym.out_shapes.size() != 1) return {};
+  bool group = n.op->has(kSubgraph);
+  if (group ? n.subgraphs.empty() : !per_sample_op(n, sym)) return {};
+  const lower::Dims& out = sym.out_shapes[0];
+  if (out.empty() || out[0] >= 0 || concrete.out_shapes[0][0] < 2) return {};
+  int64_t numel = 1;
+  for (int64_t d : concrete.out_shapes[0]) numel *= d;
+  if (numel < kSplitMinElements) return {};
+  for (const Node& m : group ? n.subgraphs[0]->nodes : std::vector<Node>{}) {
+    if (m.is_variable()) continue;
+    if (!m.op) return {};
+    const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);
+    if (!ml || ml->kind != lower::Kind::Kernel) return {};
+    if (!ml->shape_polymorphic && !per_sample_op(m, lower::node_ctx(*n.subgraphs[0], m))) return {};
+  }
+  std::vector<bool> cut;
+  auto elsewhere = [&](const lower::Dims& d) { return d.size() > 1 && std::find(d.begin() + 1, d.end(), out[0]) != d.end(); };
+  if (elsewhere(out)) return {};
+  for (const lower::Dims& in : sym.in_shapes) {
+    bool leads = !in.empty() && in[0] == out[0] && in.size() == out.size();
+    if (elsewhere(in) || (!leads && !in.empty() && in[0] == out[0])) return {};  // not row by row
+    cut.push_back(leads);
+  }
+  cut.push_back(true);
+  return cut;
+}
+
 // The epilogue of a GEMM-headed group: the group's subgraph with its head turned into an input
 // variable (variables first, members after, each in their order).
 Graph epilogue_graph(const Graph& sub, int head) {
@@ -253,12 +301,16 @@ class Planner {
       for (auto& d : kc.out_shapes) d = lower::generalize(d);
     }
     const lower::NodeCtx& cc = o_.symbolic ? node_ctx(g_, g_.nodes[step_node_]) : c;  // concrete, for the split
+    step.split = false;
+    step.split_arg.clear();
     if (!o_.static_shapes && splittable(l, cc)) {  // and big ones run in row chunks across the cores
       step.split = true;
-      step.split_arg.clear();
       for (size_t k = 0; k < cc.in_shapes.size(); ++k)
         step.split_arg.push_back(cc.in_shapes[k].size() == cc.out_shapes[0].size() && cc.in_shapes[k][0] == cc.out_shapes[0][0]);
       step.split_arg.push_back(true);
+    } else if (o_.symbolic && !o_.static_shapes && !inplace) {
+      step.split_arg = rowwise_group_split(n, c, cc);
+      step.split = !step.split_arg.empty();
     }
     std::vector<std::string> ins, outs;
     for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));

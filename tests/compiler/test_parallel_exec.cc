@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/dynamic.h"
 #include "hgc/ir/infer.h"
 #include "hgc/runtime/thread_pool.h"
 #include "support/random_vec.h"
@@ -81,5 +82,114 @@ TEST_CASE("compiled graph: parallel steps equal the serial run; three concurrent
       CHECK(same_bits(o3[0], par[0]));
       CHECK(same_bits(o3[1], par[1]));
     }
+  }
+}
+
+TEST_CASE("compiled graph: fused groups and pooling over a symbolic batch run in row chunks, bit for bit") {
+  // LeNet's pooling gradient: relu -> max pool 2x2 -> _backward_Pooling, times the relu mask.
+  // Written over a symbolic batch (as a hybridized block's), the fused gradient group and
+  // the lone pooling step are split by batch rows; each chunk computes exactly what the
+  // serial call does for those rows.
+  auto graph_at = [](int64_t batch) {
+    Graph g;
+    int x = g.add_variable("x"), og = g.add_variable("og");
+    AttrMap pool{{"kernel", std::vector<int64_t>{2, 2}}, {"stride", std::vector<int64_t>{2, 2}}, {"pool_type", std::string("max")}};
+    int r = g.add_node("relu", "r", {{x, 0}}, {});
+    int p = g.add_node("Pooling", "pool", {{r, 0}}, pool);
+    int bp = g.add_node("_backward_Pooling", "bp", {{og, 0}, {r, 0}, {p, 0}}, pool);
+    int m = g.add_node("_greater_scalar", "m", {{x, 0}}, {{"scalar", 0.0}});
+    int out = g.add_node("broadcast_mul", "out", {{bp, 0}, {m, 0}}, {});
+    g.heads = {{out, 0}, {p, 0}};
+    infer(g, {{{"x", Shape{batch, 32, 24, 24}}, {"og", Shape{batch, 32, 12, 12}}}, {}});
+    return g;
+  };
+  auto dyn = DynamicGraph::create(graph_at(16), graph_at(17), CompileOptions());
+  REQUIRE(dyn->dynamic());
+  for (int64_t batch : {16, 5}) {
+    CAPTURE(batch);
+    auto inst = dyn->instantiate(graph_at(batch));
+    int split_groups = 0, split_pools = 0;
+    for (const Step& st : inst.exe->steps) {
+      if (!st.split) continue;
+      split_groups += st.label.find("bp") != std::string::npos || st.label.find("out") != std::string::npos;
+      split_pools += st.label.find("pool") != std::string::npos;
+    }
+    CHECK(split_groups + split_pools == (batch == 16 ? 2 : 1));  // at 5 the pooled output is under the grain
+    std::vector<HostTensor> in{tensor({batch, 32, 24, 24}, 5), tensor({batch, 32, 12, 12}, 6)};
+    std::vector<HostTensor> par = inst.exe->run(in), ser;
+    {
+      ThreadPool::Serial one;
+      ser = inst.exe->run(in);
+    }
+    REQUIRE(par.size() == 2);
+    CHECK(same_bits(par[0], ser[0]));
+    CHECK(same_bits(par[1], ser[1]));
+    // And the values: each window's gradient lands on its first maximum where x > 0.
+    const float* x = in[0].data<float>();
+    const float* g = in[1].data<float>();
+    const float* got = par[0].data<float>();
+    int64_t wrong = 0;
+    for (int64_t nc = 0; nc < batch * 32; ++nc)
+      for (int64_t i = 0; i < 12; ++i)
+        for (int64_t j = 0; j < 12; ++j) {
+          int64_t first = -1;
+          float best = 0;
+          for (int64_t t = 0; t < 4; ++t) {
+            float v = std::max(0.0f, x[nc * 576 + (2 * i + t / 2) * 24 + 2 * j + t % 2]);
+            if (first < 0 || v > best) first = t, best = v;
+          }
+          for (int64_t t = 0; t < 4; ++t) {
+            int64_t at = nc * 576 + (2 * i + t / 2) * 24 + 2 * j + t % 2;
+            float want = t == first && x[at] > 0 ? g[nc * 144 + i * 12 + j] : 0.0f;
+            wrong += got[at] != want;
+          }
+        }
+    CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("compiled graph: softmax rows split by batch rows, never across the softmax axis") {
+  // Attention scores (batch x heads, L, L): softmax over the last axis splits by rows of axis
+  // 0 (the same bits as serially); over axis 0 it must not, since every row reads all others.
+  for (int64_t axis : {-1, 0}) {
+    CAPTURE(axis);
+    auto graph_at = [axis](int64_t rows) {
+      Graph g;
+      int x = g.add_variable("x");
+      int s = g.add_node("softmax", "sm", {{x, 0}}, {{"axis", axis}});
+      g.heads = {{s, 0}};
+      infer(g, {{{"x", Shape{rows, 21, 21}}}, {}});
+      return g;
+    };
+    auto dyn = DynamicGraph::create(graph_at(200), graph_at(201), CompileOptions());
+    REQUIRE(dyn->dynamic());
+    auto inst = dyn->instantiate(graph_at(180));
+    bool split = false;
+    for (const Step& st : inst.exe->steps) split = split || st.split;
+    CHECK(split == (axis == -1));
+    std::vector<HostTensor> in{tensor({180, 21, 21}, 9)};
+    std::vector<HostTensor> par = inst.exe->run(in), ser;
+    {
+      ThreadPool::Serial one;
+      ser = inst.exe->run(in);
+    }
+    CHECK(same_bits(par[0], ser[0]));
+    // Rows sum to one along the softmax axis.
+    const float* p = par[0].data<float>();
+    double worst = 0;
+    if (axis == -1) {
+      for (int64_t r = 0; r < 180 * 21; ++r) {
+        double sum = 0;
+        for (int64_t j = 0; j < 21; ++j) sum += p[r * 21 + j];
+        worst = std::max(worst, std::abs(sum - 1));
+      }
+    } else {
+      for (int64_t c = 0; c < 21 * 21; ++c) {
+        double sum = 0;
+        for (int64_t r = 0; r < 180; ++r) sum += p[r * 441 + c];
+        worst = std::max(worst, std::abs(sum - 1));
+      }
+    }
+    CHECK(worst < 1e-5);
   }
 }

@@ -130,3 +130,38 @@ TEST_CASE("onnx export: UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D
   CHECK(e.out.find("node 'ap' (_contrib_AdaptiveAvgPooling2D)") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+// take's wrap mode exports as Mod before Gather (negative and too-large ids wrap), clip
+// mode as Clip: both re-import to MXNet's values.
+TEST_CASE("onnx export: take in wrap and clip mode re-imports equal") {
+  std::string json = R"J({"nodes": [
+    {"op": "null", "name": "data", "inputs": []},
+    {"op": "null", "name": "ids", "inputs": []},
+    {"op": "take", "name": "tw", "attrs": {"axis": "1", "mode": "wrap"}, "inputs": [[0, 0, 0], [1, 0, 0]]},
+    {"op": "take", "name": "tc", "attrs": {"axis": "1", "mode": "clip"}, "inputs": [[0, 0, 0], [1, 0, 0]]},
+    {"op": "Concat", "name": "cat", "attrs": {"dim": "1", "num_args": "2"}, "inputs": [[2, 0, 0], [3, 0, 0]]}],
+   "arg_nodes": [0, 1], "heads": [[4, 0, 0]], "attrs": {"mxnet_version": ["int", 10900]}})J";
+  std::string dir = temp_dir() + "/export_take";
+  std::filesystem::create_directories(dir);
+  write_file_atomic(dir + "/m-symbol.json", json, "test");
+  save_params(dir + "/m-0000.params", ParamList{});
+  Shell c = hgc_tool("convert " + dir + "/m-symbol.json --params " + dir + "/m-0000.params --shape data=2x7 --shape ids=5 -o " +
+                     dir + "/m.onnx");
+  REQUIRE_MESSAGE(c.code == 0, c.out);
+  NDArray x = nd::random::uniform(-1, 1, {2, 7});
+  NDArray ids = nd::array(std::vector<float>{-4, 0, 2, 5, 9}, {5});
+  auto mx = gluon::SymbolBlock::imports(dir + "/m-symbol.json", {"data", "ids"}, dir + "/m-0000.params");
+  auto onnx = gluon::SymbolBlock::imports(dir + "/m.onnx", {});
+  std::vector<float> want = (*mx)({x, ids})[0].to_vector<float>(), got = (*onnx)({x, ids})[0].to_vector<float>();
+  REQUIRE(want.size() == 2 * 10);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == want[i]);
+  // MXNet's semantics on row 0: wrap takes -4, 0, 2, 5, 9 as 3, 0, 2, 5, 2; clip as 0, 0, 2, 5, 6.
+  std::vector<float> xv = x.to_vector<float>();
+  const int wrap[] = {3, 0, 2, 5, 2}, clip[] = {0, 0, 2, 5, 6};
+  for (int k = 0; k < 5; ++k) {
+    CHECK(want[k] == xv[wrap[k]]);
+    CHECK(want[5 + k] == xv[clip[k]]);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -334,14 +334,21 @@ struct Writer {
       OnnxTensor k = Importer::scalar_tensor(std::sqrt(static_cast<double>(xs[r - 1])), n.out_dtypes[0]);
       node("Div", {in[0], constant(k, "sqrt_dim")}, {out});
     } else if (op == "take") {
-      if (a.s("mode") != "clip") unsupported(n, "take mode=" + a.s("mode") + " has no ONNX export");
       std::string idx = fresh(out + "_idx");
       i(node("Cast", {in[1]}, {idx}), "to", pb::TensorProto::INT64);
-      // MXNet's clip mode clamps the ids: Clip them into range first.
-      std::string lo = constant(int_tensor({0}, true), "lo"), hi = constant(int_tensor({xs[a.i("axis") < 0 ? a.i("axis") + r : a.i("axis")] - 1}, true), "hi");
-      std::string cl = fresh(out + "_clip");
-      node("Clip", {idx, lo, hi}, {cl});
-      i(node("Gather", {in[0], cl}, {out}), "axis", a.i("axis"));
+      int64_t len = xs[a.i("axis") < 0 ? a.i("axis") + r : a.i("axis")];
+      std::string ids = fresh(out + "_ids");
+      if (a.s("mode") == "wrap") {
+        // MXNet's wrap mode takes ids modulo the axis length, negatives too: ONNX's integer
+        // Mod (fmod=0) has the divisor's sign, so the result is in [0, len).
+        node("Mod", {idx, constant(int_tensor({len}, true), "len")}, {ids});
+      } else {
+        // clip clamps the ids; raise (an error for bad ids in MXNet) exports the same clamp,
+        // which is exact for every id MXNet accepts.
+        std::string lo = constant(int_tensor({0}, true), "lo"), hi = constant(int_tensor({len - 1}, true), "hi");
+        node("Clip", {idx, lo, hi}, {ids});
+      }
+      i(node("Gather", {in[0], ids}, {out}), "axis", a.i("axis"));
     } else if (op == "UpSampling" && a.s("sample_type") == "nearest") {
       bool sum = a.s("multi_input_mode") == "sum";
       std::vector<std::string> ups;
