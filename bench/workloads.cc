@@ -94,12 +94,15 @@ std::function<void()> multivae_adam_step(NDArray x, int64_t items, bool hybrid, 
   if (hybrid) vae->hybridize();
   if (amp) amp::convert_hybrid_block(vae, "bfloat16");
   auto tr = std::make_shared<Trainer>(vae->collect_params(), "adam", std::map<std::string, double>{{"learning_rate", 1e-3}});
+  // Hybridized, the loss is a compiled block too, as classifier_sgd_step's.
+  auto loss = std::make_shared<models::VAELoss>();
+  if (hybrid) loss->hybridize();
   return [=] {
     NDArray l;
     {
       auto r = autograd::record();
       auto [logits, mu, logvar] = vae->run3(x);
-      l = models::vae_loss(x, logits, mu, logvar, 0.2);
+      l = hybrid ? (*loss)(x, logits, mu, logvar, 0.2) : models::vae_loss(x, logits, mu, logvar, 0.2);
     }
     l.backward();
     tr->step(1);  // the loss is already a batch mean, as the peer's

@@ -107,4 +107,16 @@ NDArray vae_loss(const NDArray& x, const NDArray& logits, const NDArray& mu, con
   return multinomial_nll(x, logits) + anneal * kld;
 }
 
+NDArray VAELoss::operator()(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar,
+                            double anneal) {
+  return Block::operator()({x, logits, mu, logvar, nd::array({static_cast<float>(anneal)}, {1}, x.dtype())})[0];
+}
+
+std::vector<NDArray> VAELoss::hybrid_forward_multi(const std::vector<NDArray>& xs) {
+  if (xs.size() != 5) fail("models", "VAELoss takes x, logits, mu, logvar and anneal; got ", xs.size(), " inputs");
+  const NDArray &x = xs[0], &logits = xs[1], &mu = xs[2], &logvar = xs[3], &anneal = xs[4];
+  NDArray kld = -0.5 * nd::mean(nd::sum(1.0 + logvar - nd::square(mu) - nd::exp(logvar), {1}));
+  return {multinomial_nll(x, logits) + anneal * kld};
+}
+
 }  // namespace hgc::models

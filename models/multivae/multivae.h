@@ -72,6 +72,18 @@ NDArray multinomial_nll(const NDArray& x, const NDArray& logits);
 // The seed's vae_loss_fn: nll + anneal * KL(q(z|x) || N(0, I)), both batch means.
 NDArray vae_loss(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar, double anneal);
 
+// vae_loss as a HybridBlock, so a hybridized training loop compiles the loss as well (as
+// Gluon's losses are HybridBlocks). The annealing weight is an input of shape (1,), not a
+// baked constant: the seed changes it every step, which must not recompile.
+class VAELoss : public gluon::HybridBlock {
+ public:
+  VAELoss() : HybridBlock("vaeloss") {}
+  using Block::operator();
+  NDArray operator()(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar, double anneal);
+  // xs: x, logits, mu, logvar, anneal (1,); returns the loss, shape (1,).
+  std::vector<NDArray> hybrid_forward_multi(const std::vector<NDArray>& xs) override;
+};
+
 // The seed's schedule: anneal = min(anneal_cap, update_count / total_anneal_steps).
 struct KLAnnealer {
   double anneal_cap = 0.2;

@@ -172,3 +172,32 @@ TEST_CASE("models: a click-matrix input takes the sparse GEMM path in a hybridiz
   check_close(fc->weight->grad().to_vector<float>(), dw_ref, 1e-5);
   check_close(fc->bias->grad().to_vector<float>(), db_ref, 1e-5);
 }
+
+TEST_CASE("models: VAELoss hybridized equals vae_loss, gradients too, and a new anneal does not recompile") {
+  nd::random::seed(5);
+  NDArray x = nd::floor(nd::random::uniform(0, 2, {16, 40}));
+  NDArray logits = nd::random::normal(0, 1, {16, 40}), mu = nd::random::normal(0, 1, {16, 8}),
+          logvar = nd::random::normal(0, 0.5, {16, 8});
+  models::VAELoss loss;
+  loss.hybridize();
+  for (double anneal : {0.0, 0.05, 0.2}) {
+    CAPTURE(anneal);
+    std::vector<NDArray> imp_grads, hyb_grads;
+    for (bool hybrid : {false, true}) {
+      NDArray lg = logits.copy(), m = mu.copy(), lv = logvar.copy();
+      lg.attach_grad();
+      m.attach_grad();
+      lv.attach_grad();
+      NDArray l;
+      {
+        auto r = autograd::record();
+        l = hybrid ? loss(x, lg, m, lv, anneal) : models::vae_loss(x, lg, m, lv, anneal);
+      }
+      l.backward();
+      CHECK(l.size() == 1);
+      (hybrid ? hyb_grads : imp_grads) = {l.reshape({1}), lg.grad(), m.grad(), lv.grad()};
+    }
+    for (size_t k = 0; k < imp_grads.size(); ++k) check_close(hyb_grads[k], imp_grads[k], 1e-5);
+  }
+  CHECK(loss.compile_count() <= 2);  // one forward and one backward graph for every anneal
+}
