@@ -113,7 +113,9 @@ void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, 
   // oneDNN's own partition of them reads the weights once.
   const int64_t macs = batch * M * N * K;
   const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
-  int parts = batch == 1 && macs < kOpenmpMacs ? static_cast<int>(std::min<int64_t>(want, M / 16)) : 1;  // >= 16 rows
+  // Row blocks of a transposed a are strided column blocks in memory, which oneDNN runs slower
+  // than its own partition (W2's weight gradient: 0.185 ms against 0.072 ms): not cut.
+  int parts = batch == 1 && !ta && macs < kOpenmpMacs ? static_cast<int>(std::min<int64_t>(want, M / 16)) : 1;
   if (parts <= 1) return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, want <= 1 ? 1 : 0);
   const int64_t rows = (M + parts - 1) / parts, esize = f32_out ? 4 : 2;
   ThreadPool::global().parallel_for(parts, [&](int p) {
