@@ -5,16 +5,21 @@
 // workloads. Run with DNNL_VERBOSE=1 to see which ISA oneDNN's bfloat16 kernels used
 // (scripts/bench_amp.sh does both and names the ISA).
 //
-//   ./build/bench/hgc_bench_amp [--only W1b,W2,W3,W5] [--runs N]
+//   ./build/bench/hgc_bench_amp [--only W1b,W2,W3,W5] [--runs N] [--profile]
+//
+// --profile: after each row, the step profiler's table (hgc/runtime/profile.h) of `runs` calls
+// of each variant, float32 first, so the time per compiled step of both can be compared.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <iostream>
 #include <set>
 #include <sstream>
 
 #include "hgc/hgc.h"
 #include "hgc/runtime/library.h"
+#include "hgc/runtime/profile.h"
 #include "lenet/lenet.h"
 #include "mlp/fashion_mlp.h"
 #include "multivae/multivae.h"
@@ -51,6 +56,7 @@ NDArray labels(int64_t n) {
 int main(int argc, char** argv) try {
   std::set<std::string> only;
   int runs = 5;
+  bool prof = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--only" && i + 1 < argc) {
@@ -58,8 +64,10 @@ int main(int argc, char** argv) try {
       for (std::string w; std::getline(s, w, ',');) only.insert(w);
     } else if (a == "--runs" && i + 1 < argc) {
       runs = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--profile") {
+      prof = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--only W1b,W2,W3,W5] [--runs N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--only W1b,W2,W3,W5] [--runs N] [--profile]\n", argv[0]);
       return 1;
     }
   }
@@ -69,9 +77,24 @@ int main(int argc, char** argv) try {
   auto row = [&](const char* w, const char* what, const std::function<std::function<void()>(bool)>& make, int inner,
                  int warmup) {
     double t[2];
-    for (int amp = 0; amp < 2; ++amp) t[amp] = median_seconds(make(amp != 0), inner, runs, warmup);
+    std::function<void()> fn[2];
+    for (int amp = 0; amp < 2; ++amp) t[amp] = median_seconds(fn[amp] = make(amp != 0), inner, runs, warmup);
     std::printf("| %s %s | %.3f ms | %.3f ms | %.2fx |\n", w, what, t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
     std::fflush(stdout);
+    if (!prof) return;
+    for (int amp = 0; amp < 2; ++amp) {
+      const int n = runs * inner;
+      profile::reset();
+      profile::enable(true);
+      auto t0 = Clock::now();
+      for (int i = 0; i < n; ++i) fn[amp]();
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / n;
+      profile::enable(false);
+      std::cout << "\n### " << w << (amp ? " bfloat16 AMP" : " float32") << ": compiled steps per call (of " << n
+                << "; wall " << ms << " ms per call)\n";
+      profile::report(std::cout, n);
+      std::cout << std::endl;
+    }
   };
   if (want("W1b"))
     row("W1b", "mlp512 b=64 fwd", [](bool amp) {

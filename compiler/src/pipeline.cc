@@ -34,6 +34,11 @@ std::vector<std::unique_ptr<Pass>> compile_passes(const CompileOptions& opts, Te
     FuseOptions fo;
     fo.fusible = fusible;
     fo.gemm_head = gemm_head;
+    // oneDNN's bfloat16 matmul writes float32 as well (cpu only; library_bf16.h).
+    if (opts.target == Target::cpu)
+      fo.gemm_widens = [](const Node& n) {
+        return n.op && (n.op->name == "FullyConnected" || n.op->name == "dot" || n.op->name == "batch_dot");
+      };
     v.push_back(make_fuse_pass(fo, report));
   }
   return v;

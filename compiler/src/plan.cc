@@ -350,7 +350,19 @@ class Planner {
     const auto& table = lower::LoweringTable::global();
     const Graph& sub = *n.subgraphs[0];
     Node tail = n;
-    tail.subgraphs = {std::make_shared<Graph>(epilogue_graph(sub, h))};
+    Graph eg = epilogue_graph(sub, h);
+    // A bfloat16 head of a float32 group (fuse.h, gemm_widens) writes float32: its members (a
+    // unary chain) read that and keep float32 up to their casts.
+    if (c.out_types[0] == DType::f32 && sub.nodes[h].out_dtypes[0] == DType::bf16) {
+      for (Node& m : eg.nodes) {
+        if (m.is_variable()) {
+          if (m.name == sub.nodes[h].name) m.out_dtypes = {DType::f32};
+          continue;
+        }
+        if (!m.op || m.op->name != "Cast") m.out_dtypes = {eg.nodes[m.inputs.at(0).node].out_dtypes[0]};
+      }
+    }
+    tail.subgraphs = {std::make_shared<Graph>(std::move(eg))};
     lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
     const Graph& ts = *tail.subgraphs[0];
     for (int id : ts.variable_ids()) {

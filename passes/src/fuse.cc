@@ -89,8 +89,18 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
             if (m != h && (!light(g.nodes[m]) || g.nodes[m].out_shapes[0] != g.nodes[h].out_shapes[0]))
               why = "a GEMM epilogue takes only same-shape elementwise ops";
             // ...of the GEMM's element type: it runs in the buffer the GEMM wrote.
-            else if (m != h && g.nodes[m].out_dtypes[0] != g.nodes[h].out_dtypes[0])
+            else if (m != h && g.nodes[m].out_dtypes[0] != g.nodes[h].out_dtypes[0] &&
+                     !(g.nodes[h].out_dtypes[0] == DType::bf16 && g.nodes[m].out_dtypes[0] == DType::f32 &&
+                       opts.gemm_widens && opts.gemm_widens(g.nodes[h])))
               why = "a GEMM epilogue keeps the GEMM's dtype";
+          // Widened (float32 members after a bfloat16 head): the members form a chain of unary
+          // ops, so retyping the head's output to float32 (plan.cc) types every member alike.
+          bool widened = false;
+          for (int m : merged) widened = widened || (m != h && g.nodes[m].out_dtypes[0] != g.nodes[h].out_dtypes[0]);
+          for (int m : merged)
+            for (const ValueRef& v : g.nodes[m].inputs)
+              if (widened && m != h && !std::binary_search(merged.begin(), merged.end(), v.node))
+                why = "a GEMM epilogue that widens to float32 takes unary ops only";
         }
         if (!why.empty()) {
         } else if (static_cast<int>(merged.size()) > opts.max_members) why = "group reached max_members";

@@ -1,5 +1,8 @@
 #include "library_bf16.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +14,7 @@
 #include "gemm.h"
 #include "hgc/base/error.h"
 #include "onednn_util.h"
+#include "hgc/runtime/thread_pool.h"
 
 namespace hgc::lib {
 
@@ -24,12 +28,14 @@ struct Matmul {
   size_t scratch_bytes = 0;
 };
 
-std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool bias) {
+// `lda`: op(a)'s row stride when transposed (the whole product's M for a row block of it).
+std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool bias,
+                              bool f32_out, int64_t lda) {
   auto m = std::make_shared<Matmul>();
   auto bf = memory::data_type::bf16;
-  m->a = memory::desc({batch, M, K}, bf, ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
+  m->a = memory::desc({batch, M, K}, bf, ta ? memory::dims{lda * K, 1, lda} : memory::dims{M * K, K, 1});
   m->b = memory::desc({batch, K, N}, bf, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
-  m->c = memory::desc({batch, M, N}, bf, memory::dims{M * N, N, 1});
+  m->c = memory::desc({batch, M, N}, f32_out ? memory::data_type::f32 : bf, memory::dims{M * N, N, 1});
   if (bias) m->bias = memory::desc({1, 1, N}, bf, memory::dims{N, N, 1});
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -41,17 +47,25 @@ std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bo
 
 }  // namespace
 
-void bf16_matmul(const bf16_t* a, const bf16_t* b, const bf16_t* bias, bf16_t* c, int64_t batch, int64_t M,
-                 int64_t N, int64_t K, bool ta, bool tb) {
-  if (batch == 0 || M == 0 || N == 0) return;
-  if (K == 0) {  // an empty sum: zeros (plus the bias)
-    for (int64_t i = 0; i < batch * M * N; ++i) c[i] = bias ? bias[i % N] : 0;
-    return;
-  }
+namespace {
+
+float widen(bf16_t v) {
+  uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+constexpr int64_t kGrainMacs = int64_t(1) << 22, kOpenmpMacs = int64_t(1) << 28;
+
+// One primitive call on `threads` OpenMP threads (0: as many as the product deserves).
+void run_one(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool f32_out, int64_t batch, int64_t M,
+             int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int threads) {
   const int64_t macs = batch * M * N * K;
-  detail::dnnl_use_threads_for(macs);
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, int>;
-  Key key{batch, M, N, K, ta, tb, bias != nullptr, detail::dnnl_threads_for(macs)};
+  if (threads == 0) threads = detail::dnnl_threads_for(macs);
+  detail::dnnl_use_threads(threads);
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, int, bool, int64_t>;
+  Key key{batch, M, N, K, ta, tb, bias != nullptr, threads, f32_out, lda};
   static std::mutex mu;
   static auto* cache = new std::map<Key, std::shared_ptr<Matmul>>();  // alive until exit
   std::shared_ptr<Matmul> m;
@@ -60,7 +74,7 @@ void bf16_matmul(const bf16_t* a, const bf16_t* b, const bf16_t* bias, bf16_t* c
     auto it = cache->find(key);
     if (it == cache->end()) {
       try {
-        it = cache->emplace(key, build(batch, M, N, K, ta, tb, bias != nullptr)).first;
+        it = cache->emplace(key, build(batch, M, N, K, ta, tb, bias != nullptr, f32_out, lda)).first;
       } catch (const dnnl::error& e) {
         fail("runtime", "oneDNN rejects the bfloat16 matmul ", batch, "x", M, "x", N, "x", K, ": ", e.what());
       }
@@ -80,14 +94,77 @@ void bf16_matmul(const bf16_t* a, const bf16_t* b, const bf16_t* bias, bf16_t* c
   stream.wait();
 }
 
+void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool f32_out, int64_t batch,
+                 int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
+  if (batch == 0 || M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: zeros (plus the bias)
+    for (int64_t i = 0; i < batch * M * N; ++i) {
+      if (f32_out) static_cast<float*>(c)[i] = bias ? widen(bias[i % N]) : 0.0f;
+      else static_cast<bf16_t*>(c)[i] = bias ? bias[i % N] : 0;
+    }
+    return;
+  }
+  // Threads: a product worth several runs on the runtime's pool as row blocks of C, each a
+  // single-threaded primitive (gemm.cc says why: OpenMP's wake-up costs 10-70 us per call on a
+  // shared machine, more than a small AMX product takes). A block's elements are the same dot
+  // products as the whole's. AMX runs ~4x more multiply-adds per second than float32 sgemm, so
+  // a part must hold 4x sgemm's grain.
+  // Products past kOpenmpMacs run long enough that OpenMP's wake-up does not matter, and
+  // oneDNN's own partition of them reads the weights once.
+  const int64_t macs = batch * M * N * K;
+  const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
+  // Row blocks of a transposed a are strided column blocks in memory, which oneDNN runs slower
+  // than its own partition (W2's weight gradient: 0.185 ms against 0.072 ms): not cut.
+  int parts = batch == 1 && !ta && macs < kOpenmpMacs ? static_cast<int>(std::min<int64_t>(want, M / 16)) : 1;
+  if (parts <= 1) return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, want <= 1 ? 1 : 0);
+  const int64_t rows = (M + parts - 1) / parts, esize = f32_out ? 4 : 2;
+  ThreadPool::global().parallel_for(parts, [&](int p) {
+    int64_t r0 = p * rows, r1 = std::min(M, r0 + rows);
+    if (r0 >= r1) return;
+    run_one(ta ? a + r0 : a + r0 * K, b, bias, static_cast<char*>(c) + r0 * N * esize, f32_out, 1, r1 - r0, N, K, ta,
+            tb, M, 1);
+  });
+}
+
+}  // namespace
+
+void bf16_matmul(const bf16_t* a, const bf16_t* b, const bf16_t* bias, bf16_t* c, int64_t batch, int64_t M,
+                 int64_t N, int64_t K, bool ta, bool tb) {
+  matmul_impl(a, b, bias, c, false, batch, M, N, K, ta, tb);
+}
+
+void bf16_matmul_f32_out(const bf16_t* a, const bf16_t* b, const bf16_t* bias, float* c, int64_t batch, int64_t M,
+                         int64_t N, int64_t K, bool ta, bool tb) {
+  matmul_impl(a, b, bias, c, true, batch, M, N, K, ta, tb);
+}
+
 void bf16_convolution(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b, const bf16_t* bias,
                       bf16_t* out) {
   detail::OnednnConvs& convs = detail::onednn_convs(dir, s, bias != nullptr, true);
-  detail::OnednnConv* c = convs.layout[0] ? convs.layout[0].get() : convs.layout[1].get();
-  if (!c) fail("runtime", "oneDNN has no bfloat16 convolution for this shape (", s.N, "x", s.C, " -> ", s.O, ")");
+  if (!convs.layout[0] && !convs.layout[1])
+    fail("runtime", "oneDNN has no bfloat16 convolution for this shape (", s.N, "x", s.C, " -> ", s.O, ")");
   // The pointers travel as float* through ConvOperands; the primitive reads bfloat16.
-  detail::run_onednn_conv(*c, {reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b),
-                               reinterpret_cast<const float*>(bias), reinterpret_cast<float*>(out)});
+  const detail::ConvOperands ops{reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b),
+                                 reinterpret_cast<const float*>(bias), reinterpret_cast<float*>(out)};
+  // Which activation layout computes fastest (oneDNN's blocked choice or channels-last: each
+  // reorders the plain operands differently) is measured once per shape and direction, on the
+  // call's own operands (each direction overwrites its whole output), as the float32 Auto
+  // policy does (library_conv.cc).
+  std::call_once(convs.measured, [&] {
+    int best = convs.layout[0] ? 3 : 4;
+    if (convs.layout[0] && convs.layout[1]) {
+      double t[2] = {1e30, 1e30};
+      for (int r = 0; r < 3; ++r)
+        for (int l = 0; l < 2; ++l) {
+          auto t0 = std::chrono::steady_clock::now();
+          detail::run_onednn_conv(*convs.layout[l], ops);
+          t[l] = std::min(t[l], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+      best = t[1] < 0.95 * t[0] ? 4 : 3;
+    }
+    convs.choice = best;
+  });
+  detail::run_onednn_conv(*convs.layout[convs.choice.load(std::memory_order_relaxed) - 3], ops);
 }
 
 }  // namespace hgc::lib

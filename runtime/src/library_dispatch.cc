@@ -115,14 +115,21 @@ void run_bf16(Kind kind, const LibraryCall& c, const StepArgs& a) {
   const std::vector<int64_t>& q = c.params;
   auto f = [&](size_t k) { return reinterpret_cast<lib::bf16_t*>(operand(c, a, k)); };
   const size_t last = operand_count(c, a) - 1;
+  // A float32 output buffer: the GEMM writes float32 (fuse.h, gemm_widens).
+  auto mm = [&](const lib::bf16_t* x, const lib::bf16_t* y, const lib::bf16_t* bias, size_t out, int64_t batch,
+                int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
+    size_t slot = c.operands.empty() ? out : static_cast<size_t>(c.operands[out]);
+    if (slot < a.infos.size() && a.infos[slot] && a.infos[slot]->dtype == DType::f32)
+      lib::bf16_matmul_f32_out(x, y, bias, reinterpret_cast<float*>(operand(c, a, out)), batch, M, N, K, ta, tb);
+    else
+      lib::bf16_matmul(x, y, bias, f(out), batch, M, N, K, ta, tb);
+  };
   switch (kind) {
     case Kind::FullyConnected:  // y = x . w^T + b
-      lib::bf16_matmul(f(0), f(1), q[3] ? f(2) : nullptr, f(last), 1, q[0], q[1], q[2], false, true);
+      mm(f(0), f(1), q[3] ? f(2) : nullptr, last, 1, q[0], q[1], q[2], false, true);
       break;
-    case Kind::Matmul: lib::bf16_matmul(f(0), f(1), nullptr, f(2), 1, q[0], q[1], q[2], q[3] != 0, q[4] != 0); break;
-    case Kind::BatchMatmul:
-      lib::bf16_matmul(f(0), f(1), nullptr, f(2), q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0);
-      break;
+    case Kind::Matmul: mm(f(0), f(1), nullptr, 2, 1, q[0], q[1], q[2], q[3] != 0, q[4] != 0); break;
+    case Kind::BatchMatmul: mm(f(0), f(1), nullptr, 2, q[0], q[1], q[2], q[3], q[4] != 0, q[5] != 0); break;
     case Kind::Convolution:
       lib::bf16_convolution(lib::ConvDirection::Forward, lib::conv_shape_from_params(q), f(0), f(1), q[5] ? f(2) : nullptr, f(last));
       break;
@@ -285,11 +292,15 @@ void check_library(const LibraryCall& full, const std::vector<const BufferInfo*>
     fail("runtime", "library call ", c.kind, " takes ", need.size(), " operands, got ", ops.size());
   for (size_t k = 0; k < need.size(); ++k) {
     if (need[k] < 0) fail("runtime", "library call ", c.kind, ": parameters overflow");
-    if (ops[k]->dtype != elem)
+    // A bfloat16 GEMM may write float32 (fuse.h, gemm_widens).
+    const bool widened = elem == DType::bf16 && k + 1 == need.size() && ops[k]->dtype == DType::f32 &&
+                         (c.kind == "fully_connected" || c.kind == "matmul" || c.kind == "batch_matmul");
+    const DType want = widened ? DType::f32 : elem;
+    if (ops[k]->dtype != want)
       fail("runtime", "library call ", full.kind, ": operand ", k, " (", ops[k]->name, ") is not ", dtype_name(elem));
-    if (ops[k]->nbytes() / dtype_size(elem) < static_cast<uint64_t>(need[k]))
+    if (ops[k]->nbytes() / dtype_size(want) < static_cast<uint64_t>(need[k]))
       fail("runtime", "library call ", full.kind, ": operand ", k, " (", ops[k]->name, ") holds ",
-           ops[k]->nbytes() / dtype_size(elem), " elements, the call needs ", need[k]);
+           ops[k]->nbytes() / dtype_size(want), " elements, the call needs ", need[k]);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 
+#include "amp/weights.h"
 #include "hgc/compiler/gpu_imperative.h"
 #include "hgc/base/error.h"
 #include "hgc/ir/infer.h"
@@ -66,6 +67,13 @@ Graph CachedGraph::infer_at(const std::vector<std::vector<int64_t>>& shapes, con
   }
   o.require_complete = true;
   infer(work, o);
+  // AMP on the cpu: the weights' casts become inputs bound to their cached copies.
+  if (opts_.amp != DType::unknown && ctx.device_type != DeviceType::gpu) {
+    int n = amp::detail::bind_cast_weights(work, opts_.amp, [&](const std::string& v) {
+      return params_.count(v) > 0;
+    });
+    cached_weight_casts_ = n;
+  }
   return work;
 }
 
@@ -173,7 +181,10 @@ const CachedGraph::Instance& CachedGraph::instance(const std::vector<NDArray>& x
     else if (auto p = params_.find(n); p != params_.end()) s.param = p->second;
     else if (auto k = constants_.find(n); k != constants_.end()) s.value = k->second;
     else if (auto z = zeros.find(n); z != zeros.end()) s.value = z->second;
-    else fail("gluon", "block '", block, "': compiled graph input '", n, "' has no source");
+    else if (auto w = amp::detail::cast_weight_of(n); w && params_.count(w->first)) {
+      s.param = params_.at(w->first);
+      s.cast = w->second;
+    } else fail("gluon", "block '", block, "': compiled graph input '", n, "' has no source");
     in.bind.push_back(std::move(s));
   }
   ++instances_built_;
@@ -201,9 +212,15 @@ std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
   // parameter's tensor, which outlives this call.
   std::vector<const HostTensor*> ins;
   ins.reserve(inst.bind.size());
+  std::vector<NDArray> casts;  // AMP's cached weights, held for the call
+  casts.reserve(inst.bind.size());
   for (const Source& s : inst.bind) {
     if (s.input >= 0) ins.push_back(&xs[s.input].tensor());
-    else if (s.param) {
+    else if (s.param && s.cast != DType::unknown) {
+      casts.push_back(s.param->data_as(s.cast));
+      if (casts.back().on_device()) context_error(block, "parameter '" + s.param->name() + "'", casts.back().context(), ctx);
+      ins.push_back(&casts.back().tensor());
+    } else if (s.param) {
       const NDArray& v = s.param->data_ref();
       if (v.on_device()) context_error(block, "parameter '" + s.param->name() + "'", v.context(), ctx);
       ins.push_back(&v.tensor());

@@ -29,6 +29,7 @@ struct CachedGraph {
   struct Source {
     int input = -1;                    // >= 0: the call's input
     std::shared_ptr<Parameter> param;  // else a parameter's current data
+    DType cast = DType::unknown;       // with param: its data_as(cast) (AMP's cached weights)
     HostTensor value;                  // else a constant (or zeros for an unbound input)
   };
   std::vector<Source> bind;  // one per executable input (of `exe`)
@@ -57,6 +58,9 @@ struct CachedGraph {
                                             const std::vector<std::vector<int64_t>>& probe_shapes = {},
                                             std::function<void(const std::string&, const std::string&)> on_compile = {});
   std::vector<NDArray> run(const std::vector<NDArray>& xs) const;
+  // With CompileOptions::amp on the cpu: how many parameters the graph reads as a cached
+  // low-precision copy (amp/weights.h) instead of casting them on every call.
+  int cached_weight_casts() const { return cached_weight_casts_; }
   // Executables planned for distinct input shapes so far (sizes served).
   int64_t instances_built() const { return instances_built_; }
 
@@ -78,6 +82,7 @@ struct CachedGraph {
   std::vector<std::vector<bool>> shown_dynamic_;  // input axes logged as '?'
   mutable std::list<Instance> instances_;
   mutable int64_t instances_built_ = 0;
+  mutable int cached_weight_casts_ = 0;
 };
 
 // "data" for one input, else "data0", "data1", ... (Gluon's names).

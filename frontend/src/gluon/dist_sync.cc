@@ -17,6 +17,7 @@
 
 #include "autograd/tape.h"
 #include "gluon/collective_order.h"
+#include "nd/detail.h"
 
 #include <chrono>
 #include <cstring>
@@ -45,6 +46,7 @@ void* host_bytes(const NDArray& a, const Parameter& p, const char* what) {
   if (a.on_device())
     fail("trainer", "kvstore dist_sync: parameter '", p.name(), "' ", what,
          " lives on a GPU context; dist_sync reduces host (cpu) arrays only so far");
+  nd_detail::note_write(a);  // its bytes may be overwritten (received values)
   return a.data_ptr();
 }
 

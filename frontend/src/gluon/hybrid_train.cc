@@ -251,7 +251,8 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
     for (const ValueRef& v : saved) back_probe.push_back(pf.nodes[v.node].out_shapes[0].dims());
     for (const ValueRef& y : ys) back_probe.push_back(pf.shape(y).dims());
   }
-  bw->graph = CachedGraph::build(prune_graph(back, heads), in_names, examples, {}, g->constants, opts_.compile,
+  // The parameters arrive as inputs (the feed); the map lets AMP bind their cached casts.
+  bw->graph = CachedGraph::build(prune_graph(back, heads), in_names, examples, params, g->constants, opts_.compile,
                                  name(), Context(), back_probe, counters_->hook(true, c.reason));
   return bw;
 }

@@ -2,12 +2,15 @@
 // data() that turns into a graph variable inside a trace, and .params save/load.
 #include "hgc/frontend/gluon/parameter.h"
 
+#include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "hgc/base/error.h"
 #include "hgc/runtime/tensor_io.h"
+#include "hgc/runtime/thread_pool.h"
 #include "nd/detail.h"
 #include "symbol/trace.h"
 
@@ -196,6 +199,83 @@ const NDArray& Parameter::data_ref() const {
   if (!initialized()) data();  // throws the uninitialized / deferred error
   if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
   return pick();
+}
+
+// One cast copy per dtype: valid while the values are the same storage (held here, so it is
+// not recycled under another array) and no in-place write touched it since the cast
+// (nd_detail::watch_writes).
+struct Parameter::CastCache {
+  struct Entry {
+    HostTensor source;
+    std::shared_ptr<nd_detail::WriteWatch> watch;
+    uint64_t seen = 0;
+    NDArray value;
+  };
+  std::mutex mu;
+  std::map<DType, Entry> entries;
+  int64_t casts = 0;
+};
+
+namespace {
+
+// float32 -> bfloat16 as the Cast op rounds (to nearest even; NaN stays a quiet NaN), without
+// an imperative invoke: a training step recasts every weight, and small ones would pay the
+// invoke's overhead many times over. Large arrays are cut across the thread pool.
+HostTensor to_bf16(const HostTensor& src) {
+  HostTensor out = HostTensor::uninitialized(DType::bf16, src.shape());
+  const uint32_t* in = static_cast<const uint32_t*>(src.raw());
+  uint16_t* o = static_cast<uint16_t*>(out.raw());
+  const int64_t n = src.numel();
+  auto run = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      uint32_t x = in[i];
+      o[i] = (x & 0x7FFFFFFFu) > 0x7F800000u ? static_cast<uint16_t>((x >> 16) | 0x0040u)
+                                             : static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+    }
+  };
+  const int parts = ThreadPool::global().parts_for(n, int64_t(1) << 16);
+  if (parts <= 1) {
+    run(0, n);
+  } else {
+    const int64_t chunk = (n + parts - 1) / parts;
+    ThreadPool::global().parallel_for(parts, [&](int p) { run(p * chunk, std::min(n, (p + 1) * chunk)); });
+  }
+  return out;
+}
+
+}  // namespace
+
+NDArray Parameter::data_as(DType t) const {
+  const NDArray& d = data_ref();
+  if (d.dtype() == t) return d;
+  if (d.on_device()) return d.detach().astype(t);  // device copies are not cached
+  auto& cache = const_cast<std::shared_ptr<CastCache>&>(cast_cache_);
+  if (!cache) cache = std::make_shared<CastCache>();
+  std::lock_guard<std::mutex> lock(cache->mu);
+  CastCache::Entry& e = cache->entries[t];
+  const HostTensor& src = d.tensor();
+  if (e.value.defined() && e.source.raw() == src.raw() && e.source.shares_storage(src) &&
+      e.source.shape() == src.shape() && e.watch->writes.load(std::memory_order_acquire) == e.seen)
+    return e.value;
+  if (!e.watch || e.source.raw() != src.raw() || e.source.nbytes() != src.nbytes())
+    e.watch = nd_detail::watch_writes(src.raw(), src.nbytes());
+  e.seen = e.watch->writes.load(std::memory_order_acquire);  // before the cast: a write during it shows
+  e.value = t == DType::bf16 && src.dtype() == DType::f32 ? NDArray(to_bf16(src)) : d.detach().astype(t);
+  e.source = src;
+  ++cache->casts;
+  return e.value;
+}
+
+void Parameter::mark_dirty() const {
+  if (!cast_cache_) return;
+  std::lock_guard<std::mutex> lock(cast_cache_->mu);
+  cast_cache_->entries.clear();
+}
+
+int64_t Parameter::casts_made() const {
+  if (!cast_cache_) return 0;
+  std::lock_guard<std::mutex> lock(cast_cache_->mu);
+  return cast_cache_->casts;
 }
 
 void Parameter::set_data(const NDArray& v) {

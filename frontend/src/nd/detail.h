@@ -4,6 +4,8 @@
 //   NDArray y = nd_detail::call("broadcast_add", {}, {a, b});
 //   nd_detail::write_into(x, y, "x += y");   // y's values into x's own storage
 #pragma once
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,20 @@ void device_write(const NDArray& dst, const NDArray& src, const std::string& wha
 
 // Writes `v` into every element of `t` (any dtype; f16/bf16 through the Cast op).
 void fill(HostTensor& t, double v);
+
+// Host byte ranges whose in-place writes must be noticed: values derived from an array and
+// kept (a parameter's AMP copy, Parameter::data_as) go stale when it is written. Every
+// in-place write into an existing host array (write_into, fill_, optimizer updates, kvstore
+// receives) calls note_write with its destination; the watches it overlaps count it.
+struct WriteWatch {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  std::atomic<uint64_t> writes{0};
+};
+// Watched until the last shared_ptr to it goes.
+std::shared_ptr<WriteWatch> watch_writes(const void* p, size_t n);
+void note_write(const void* p, size_t n);
+void note_write(const NDArray& dst);  // its host bytes; nothing for device arrays
 
 // Copies `src` (same shape, converted to dst's dtype through Cast) into dst's own storage.
 void write_into(NDArray& dst, const NDArray& src, const std::string& what);

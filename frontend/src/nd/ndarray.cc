@@ -2,6 +2,8 @@
 // nd_detail.h. Computation goes through nd_detail::call (hgc::invoke); this file only moves
 // bytes: views alias storage, in-place results are copied into the destination's buffer.
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cstring>
 
 #include "hgc/compiler/imperative.h"
@@ -53,7 +55,46 @@ void fill_as(HostTensor& t, double v) {
 }
 }  // namespace
 
+namespace {
+struct Watches {
+  std::mutex mu;
+  std::vector<std::weak_ptr<WriteWatch>> list;
+  std::atomic<size_t> size{0};  // lets note_write skip the lock when nothing is watched
+};
+Watches& watches() {
+  static auto* w = new Watches();  // alive until exit (watches may go in static destructors)
+  return *w;
+}
+}  // namespace
+
+std::shared_ptr<WriteWatch> watch_writes(const void* p, size_t n) {
+  auto w = std::make_shared<WriteWatch>();
+  w->begin = static_cast<const char*>(p);
+  w->end = w->begin + n;
+  Watches& ws = watches();
+  std::lock_guard<std::mutex> lock(ws.mu);
+  std::erase_if(ws.list, [](const std::weak_ptr<WriteWatch>& x) { return x.expired(); });
+  ws.list.push_back(w);
+  ws.size = ws.list.size();
+  return w;
+}
+
+void note_write(const void* p, size_t n) {
+  Watches& ws = watches();
+  if (ws.size.load(std::memory_order_acquire) == 0 || n == 0) return;
+  const char *b = static_cast<const char*>(p), *e = b + n;
+  std::lock_guard<std::mutex> lock(ws.mu);
+  for (const auto& x : ws.list)
+    if (auto w = x.lock(); w && b < w->end && w->begin < e) w->writes.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void note_write(const NDArray& dst) {
+  if (dst.defined() && !dst.is_symbolic() && !dst.on_device())
+    note_write(dst.tensor().raw(), dst.tensor().nbytes());
+}
+
 void fill(HostTensor& t, double v) {
+  note_write(t.raw(), t.nbytes());
   switch (t.dtype()) {
     case DType::f32: return fill_as<float>(t, v);
     case DType::f64: return fill_as<double>(t, v);
@@ -82,6 +123,7 @@ void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   if (dst.shape() != src.shape())
     fail("ndarray", what, ": the value has shape ", shape_str(src.shape()), " but the destination has shape ",
          shape_str(dst.shape()), "; in-place writes keep the destination's shape");
+  note_write(dst);
   if (dst.on_device() || src.on_device()) return device_write(dst, src, what);  // bytes only
   NDArray s = src.dtype() == dst.dtype() ? src : src.astype(dst.dtype());
   // memmove: the source may be a view overlapping the destination (x.assign(x[::]) and such).

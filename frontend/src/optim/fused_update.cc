@@ -153,6 +153,7 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
   for (size_t k = 0; k < outputs_.size(); ++k) {
     auto a = arrays.find(outputs_[k]);
     if (a == arrays.end()) fail("optimizer", "fused update: no array '", outputs_[k], "' to write");
+    nd_detail::note_write(a->second);  // the weight (or a state) changes in place
     if (in_place_) {
       out[k] = a->second.data_ptr();
     } else {

@@ -22,6 +22,10 @@ struct FuseOptions {
   // Whether a node may head a group as a GEMM-shaped library call whose elementwise
   // consumers become its epilogue (run in place on its output right after it).
   std::function<bool(const Node&)> gemm_head;
+  // Whether a bfloat16 GEMM head may write float32 (its library accumulates in float32): then
+  // its epilogue may hold float32 members (AMP's cast back to float32 and what follows), and
+  // the group's output is written in float32 without a separate cast kernel.
+  std::function<bool(const Node&)> gemm_widens;
   int max_members = 16;
   int max_inputs = 8;
 };

@@ -113,6 +113,16 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   const NDArray& data_ref() const;
   // Replaces the values (shape must match a known shape; fills deferred dims).
   void set_data(const NDArray& v);
+  // The values cast to `t` (AMP's bfloat16 weights), outside a trace: cast once and kept
+  // until the values change. set_data/initialize/cast/reset_ctx give new values, and every
+  // in-place write through the NDArray API (x[:] = y, +=, fill_, a Trainer/optimizer update)
+  // marks such copies stale; after writing through data_ptr() by hand, call set_data or
+  // mark_dirty(). The same as data_ref().astype(t), without the cast on every call.
+  NDArray data_as(DType t) const;
+  // Drops the copies data_as keeps (the values were written behind the NDArray API).
+  void mark_dirty() const;
+  // How many times data_as cast the values (for tests: a cached copy costs no cast).
+  int64_t casts_made() const;
   // The gradient buffer autograd writes (grad_req write) or adds (add) into; throws for
   // grad_req "null" or before initialization. data() carries it, so taped ops reach it.
   NDArray grad() const;
@@ -131,6 +141,8 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   std::shared_ptr<Initializer> deferred_init_;
   std::vector<Context> extra_ctx_;  // contexts after the first (multi-context initialize)
   std::vector<NDArray> extra_;      // their copies
+  struct CastCache;                  // data_as's copies (parameter.cc)
+  std::shared_ptr<CastCache> cast_cache_;
   void attach_grad_buffer();  // (re)attaches data_'s gradient entry per grad_req
   // data_ or the copy of the current block call's context.
   const NDArray& pick() const;
