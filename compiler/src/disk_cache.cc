@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/xxhash.h"
@@ -369,15 +371,20 @@ std::string kernel_cache_key(const std::string& mlir_text, const JitOptions& opt
          mlir_text;
 }
 
-std::shared_ptr<JitModule> compile_kernels(const std::string& mlir_text, const std::vector<std::string>& kernel_names,
-                                           const CompileOptions& opts) {
+namespace {
+std::shared_ptr<JitModule> compile_kernels_untimed(const std::string& mlir_text,
+                                                   const std::vector<std::string>& kernel_names,
+                                                   const CompileOptions& opts, const char*& how) {
+  how = "compiled, no disk cache";
   JitOptions jo = JitOptions().opt(opts.opt_level).cpu(opts.target_cpu);
   DiskCache* dc = nullptr;
   if (opts.disk_cache) dc = opts.cache_dir.empty() ? &DiskCache::global() : &DiskCache::at(opts.cache_dir);
   if (!dc || !dc->enabled()) return jit_compile(mlir_text, jo);
   std::string key = kernel_cache_key(mlir_text, jo);
+  how = "compiled";
   if (std::optional<std::string> obj = dc->get(key)) {
     try {
+      how = "loaded from the disk cache";
       return load_object(*obj, kernel_names);
     } catch (const Error&) {
       dc->discard(key);  // intact but unusable: compile again and replace it
@@ -393,6 +400,24 @@ std::shared_ptr<JitModule> compile_kernels(const std::string& mlir_text, const s
     return jit_compile(mlir_text, jo);
   }
   dc->put(key, obj);
+  return jm;
+}
+}  // namespace
+
+std::shared_ptr<JitModule> compile_kernels(const std::string& mlir_text, const std::vector<std::string>& kernel_names,
+                                           const CompileOptions& opts) {
+  if (!log_enabled("jit")) {
+    const char* how;
+    return compile_kernels_untimed(mlir_text, kernel_names, opts, how);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  const char* how = "";
+  auto jm = compile_kernels_untimed(mlir_text, kernel_names, opts, how);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  char line[200];
+  std::snprintf(line, sizeof line, "jit %zu kernel(s), %zu bytes of MLIR, -O%d: %.1f ms (%s)", kernel_names.size(),
+                mlir_text.size(), opts.opt_level, ms, how);
+  log_line(line);
   return jm;
 }
 

@@ -3,6 +3,7 @@
 #include "hgc/compiler/dynamic.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "hgc/base/error.h"
 #include "hgc/compiler/compile.h"
@@ -141,9 +142,20 @@ std::shared_ptr<DynamicGraph> DynamicGraph::create(const Graph& at, const Graph&
   return d;
 }
 
+namespace {
+double ms_since(std::chrono::steady_clock::time_point& t0) {
+  auto t1 = std::chrono::steady_clock::now();
+  double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  t0 = t1;
+  return ms;
+}
+}  // namespace
+
 DynamicGraph::Instance DynamicGraph::instantiate(const Graph& graph) {
   Instance r;
+  auto t0 = std::chrono::steady_clock::now();
   Graph g = prepare(graph, opts_);
+  r.passes_ms = ms_since(t0);
   const Graph* sym = nullptr;
   std::string why = reason_;
   if (dynamic_) {
@@ -154,6 +166,7 @@ DynamicGraph::Instance DynamicGraph::instantiate(const Graph& graph) {
     else why = "size-specific graph: " + why;
   }
   Plan p = plan_steps(g, StepPlanOptions::from(opts_).with_symbolic(sym));
+  r.plan_ms = ms_since(t0);
   if (!p.module.empty()) {
     std::vector<std::string> names;
     for (const auto& [step, name] : p.kernel_steps)
@@ -184,6 +197,7 @@ DynamicGraph::Instance DynamicGraph::instantiate(const Graph& graph) {
     if (p.exe->input_index(graph.nodes[id].name) < 0) p.exe->ignored_inputs.insert(graph.nodes[id].name);
   specialized_ = p.specialized;
   r.exe = p.exe;
+  r.jit_ms = ms_since(t0);
   return r;
 }
 

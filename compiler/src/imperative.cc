@@ -7,6 +7,7 @@
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "hgc/ir/infer.h"
 #include "hgc/runtime/profile.h"
 #include "lowering.h"
@@ -147,6 +148,7 @@ std::vector<HostTensor> invoke_untimed(const std::string& op, const AttrMap& att
     // first to finish wins; a failed compile stores nothing.
     Entry e;
     // Through the disk cache: a later process loads this kernel instead of compiling it.
+    if (log_enabled("jit")) log_line("jit imperative " + key);
     e.module = compile_kernels(w.finish(), {"k"}, opts);
     e.fn = e.module->lookup("k");
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

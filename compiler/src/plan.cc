@@ -127,7 +127,10 @@ Graph epilogue_graph(const Graph& sub, int head) {
 bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
   static const std::set<std::string> dim_free = {"transpose", "SwapAxis", "softmax", "log_softmax", "softmin",
                                                  "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm",
-                                                 "sum", "max", "min", "prod", "slice_like", "broadcast_like", "one_hot"};
+                                                 "sum", "max", "min", "prod", "slice_like", "broadcast_like", "one_hot",
+                                                 // random draws read symbolic dims off their output
+                                                 "_random_uniform_like", "_random_normal_like",
+                                                 "_sample_uniform", "_sample_normal"};
   static const std::set<std::string> passing = {"mean", "LayerNorm", "Pooling", "_backward_Pooling"};
   if (!n.op) return false;
   const lower::Lowering* l = lower::LoweringTable::global().find(*n.op);

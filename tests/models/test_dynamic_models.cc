@@ -116,9 +116,8 @@ TEST_CASE("dynamic models: pooled BST trains on lengths 8/16/24/32 with one comp
   // The sequence axis of x is dynamic (dynamic_axes(0, {0, 1})): the positional rows are cut
   // to x's length inside the graph and the sequence is pooled, so no weight bakes a length.
   const int64_t max_len = 32, items = 40, other = 16;
-  // Dropout 0: a Dropout mask is drawn at the traced shape, so training with dropout still
-  // compiles per size (not yet dynamic).
-  auto opts = models::BSTRecOptions().sequence_length(max_len).items(items).other_values(other).pooled().drop(0);
+  // Dropout 0.1: its masks are drawn in the graph over the actual (batch, length) shape.
+  auto opts = models::BSTRecOptions().sequence_length(max_len).items(items).other_values(other).pooled().drop(0.1);
   nd::random::seed(101);
   models::BSTRec dyn(opts), fixed(opts);
   dyn.initialize(init::Xavier());

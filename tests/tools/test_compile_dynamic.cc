@@ -165,3 +165,45 @@ TEST_CASE("hgc compile --shape data=?x3x224x224: one ResNet-18 program at batch 
   for (int64_t b : {1, 3, 8}) run_and_compare(d + "/prog", *m, d + "/r.params", {b, 3, 224, 224}, d);
   fs::remove_all(d);
 }
+
+TEST_CASE("hgc run --shape data=?x20: one compile runs at the size of each given input, equal to static runs") {
+  std::string d = fresh_dir("run-dynamic-mlp");
+  std::string model = d + "/mlp-symbol.json";
+  write_text(model, kMlpJson);
+  Graph g = inferred(model, {2, 20});
+  write_params(g, random_params(g, 4), d + "/mlp.params");
+  std::string inputs;
+  for (int64_t b : {3, 1, 8}) {
+    save_npy(d + "/in" + std::to_string(b) + ".npy", random_input({b, 20}, 9 + static_cast<unsigned>(b)));
+    inputs += " --input data=" + d + "/in" + std::to_string(b) + ".npy";
+  }
+  Shell dyn = hgc_tool("run " + model + " --params " + d + "/mlp.params --shape data=?x20" + inputs + " --output " + d +
+                       "/dyn.npy");
+  INFO(dyn.out);
+  REQUIRE(dyn.code == 0);
+  CHECK(dyn.out.find("for any size of the '?' dims") != std::string::npos);
+  CHECK(dyn.out.find("run 2: data=(8, 20)") != std::string::npos);
+  int r = 0;
+  for (int64_t b : {3, 1, 8}) {
+    std::string tag = std::to_string(b);
+    Shell ref = hgc_tool("run " + model + " --params " + d + "/mlp.params --input data=" + d + "/in" + tag +
+                         ".npy --output " + d + "/want" + tag + ".npy");
+    INFO(ref.out);
+    REQUIRE(ref.code == 0);
+    HostTensor got = load_npy(d + "/dyn-" + std::to_string(r++) + ".npy"), want = load_npy(d + "/want" + tag + ".npy");
+    CHECK(got.shape() == std::vector<int64_t>{2 * b, 4});
+    CHECK(got.shape() == want.shape());
+    CHECK(rel_diff(got, want) <= 1e-6);
+  }
+  // Clear errors: an input that does not fit the '?' shape, a --shape without '?', no input.
+  Shell bad = hgc_tool("run " + model + " --params " + d + "/mlp.params --shape data=?x21" + inputs);
+  CHECK(bad.code == 1);
+  CHECK_MESSAGE(bad.out.find("does not fit --shape data=(?, 21)") != std::string::npos, bad.out);
+  Shell fixed = hgc_tool("run " + model + " --shape data=4x20 --input data=4x20:random");
+  CHECK(fixed.code == 1);
+  CHECK_MESSAGE(fixed.out.find("has no '?' dim") != std::string::npos, fixed.out);
+  Shell none = hgc_tool("run " + model + " --shape data=?x20");
+  CHECK(none.code == 1);
+  CHECK_MESSAGE(none.out.find("no --input data gives its size") != std::string::npos, none.out);
+  fs::remove_all(d);
+}

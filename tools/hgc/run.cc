@@ -11,6 +11,9 @@
 #include "model_load.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/gpu.h"
+#include "hgc/runtime/tensor_io.h"
+#include "hgc/runtime/library_call.h"
+#include "hgc/compiler/jit.h"
 #include "hgc/base/error.h"
 #include "hgc/ir/json_io.h"
 #include "hgc/ir/verify.h"
@@ -28,6 +31,11 @@ options:
   --input NAME=FILE.npy   an input from a .npy file (repeatable)
   --input NAME=DIMS:random
                           a seeded uniform [0, 1) input of shape DIMS, e.g. data=1x784:random
+                          Repeated for one name: one run per value, in order (other
+                          inputs are shared by every run)
+  --shape NAME=DIMS       '?' marks dims of an input that take any size (data=?x784): the
+                          kernels are compiled once for every size there, and each run
+                          uses its inputs' sizes (as `hgc compile --shape data=?x784`)
   --params FILE           MXNet .params; without it parameters are seeded uniform
                           [-0.1, 0.1) (aux states: moving_var 1, others 0)
   --seed N                seed for random inputs and parameters (default 0)
@@ -52,11 +60,61 @@ double checksum(const HostTensor& t) {
   return s;
 }
 
+void print_outputs(const std::vector<HostTensor>& out) {
+  for (size_t k = 0; k < out.size(); ++k) {
+    std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k]);
+    if (out[k].dtype() == DType::f32 && out[k].numel()) {
+      std::cout << "  first=[";
+      for (int64_t i = 0; i < std::min<int64_t>(4, out[k].numel()); ++i) std::cout << (i ? ", " : "") << out[k].data<float>()[i];
+      std::cout << (out[k].numel() > 4 ? ", ...]" : "]");
+    }
+    std::cout << "\n";
+  }
+}
+
+// OUT.npy, or OUT-K.npy for output K of several; `tag` ("-R" for run R of several) goes
+// before that.
+void save_outputs(const std::string& output, const std::vector<HostTensor>& out, const std::string& tag) {
+  std::string base = output.size() > 4 && output.substr(output.size() - 4) == ".npy" ? output.substr(0, output.size() - 4) : output;
+  if (out.size() == 1) save_npy(tag.empty() ? output : base + tag + ".npy", out[0]);
+  else
+    for (size_t k = 0; k < out.size(); ++k) save_npy(base + tag + "-" + std::to_string(k) + ".npy", out[k]);
+}
+
+// One executable for every size of the '?' dims (`raw`: the model before inference; `g`: it
+// inferred at the first run's sizes): the plan of `hgc compile --shape data=?x...`
+// (plan_aot_dynamic: kernels over symbolic dims, buffer dims and library parameters as
+// polynomials of the sizes), its kernels JIT-compiled once.
+std::shared_ptr<const Executable> compile_dynamic(const Graph& raw, const Graph& g,
+                                                  const std::map<std::string, Shape>& dynamic_shapes,
+                                                  const CompileOptions& copts,
+                                                  const std::map<std::string, HostTensor>& frozen) {
+  InferOptions dio;
+  for (int id : g.variable_ids()) {
+    const Node& v = g.nodes[id];
+    auto d = dynamic_shapes.find(v.name);
+    dio.shapes[v.name] = d != dynamic_shapes.end() ? d->second : v.out_shapes[0];
+    dio.dtypes[v.name] = v.out_dtypes[0];
+  }
+  for (const auto& [name, shape] : dynamic_shapes)
+    if (g.find(name) < 0) fail("cli", "run: --shape ", name, ": the model has no input '", name, "'");
+  AotPlan aot = plan_aot_dynamic(raw, dio, copts, frozen);
+  if (!aot.mlir.empty()) {
+    auto jm = jit_compile(aot.mlir, JitOptions().opt(copts.opt_level).cpu(copts.target_cpu));
+    for (Step& s : aot.exe->steps)
+      if (!s.kernel_name.empty()) s.kernel = jm->lookup(s.kernel_name);
+    aot.exe->code = jm;
+  }
+  for (Step& s : aot.exe->steps)
+    if (!s.call.empty()) s.library = make_library(s.call);
+  return aot.exe;
+}
+
 }  // namespace
 
 int cmd_run(Args& args) {
   std::string model, params_path, output;
-  std::vector<std::string> input_args;
+  std::vector<std::string> input_args, shape_args;
   int repeat = 0, opt = 3;
   bool fuse = true, optimize = true;
   std::string device = "cpu";
@@ -67,6 +125,8 @@ int cmd_run(Args& args) {
       return 0;
     } else if (args.option("--input")) {
       input_args.push_back(args.value());
+    } else if (args.option("--shape")) {
+      shape_args.push_back(args.value());
     } else if (args.option("--params")) {
       params_path = args.value();
     } else if (args.option("--output")) {
@@ -94,7 +154,16 @@ int cmd_run(Args& args) {
   }
   if (model.empty()) fail("cli", "run: no model file given (see hgc run --help)");
   std::mt19937 rng(seed);
+  // '?' dims (--shape data=?x784): marked per input; the sizes come from the inputs.
+  std::map<std::string, Shape> dynamic_shapes;
+  for (const std::string& a : shape_args) {
+    auto [name, shape] = parse_shape_arg(a, true);
+    if (shape.known()) fail("cli", "run: --shape ", a, " has no '?' dim; give fixed sizes with --input");
+    dynamic_shapes[name] = shape;
+  }
+  if (!dynamic_shapes.empty() && device == "cuda") fail("cli", "run: '?' dims (dynamic sizes) are for --device cpu only so far");
   std::map<std::string, HostTensor> bound;
+  std::map<std::string, std::vector<HostTensor>> per_run;  // inputs given more than once
   InferOptions io;
   for (const std::string& a : input_args) {
     auto eq = a.find('=');
@@ -107,12 +176,33 @@ int cmd_run(Args& args) {
     } else {
       t = load_npy(what);
     }
-    io.shapes[name] = Shape(t.shape());
-    io.dtypes[name] = t.dtype();
-    bound[name] = t;
+    if (auto d = dynamic_shapes.find(name); d != dynamic_shapes.end()) {
+      const Shape& want = d->second;
+      bool fits = want.ndim() == static_cast<int>(t.shape().size());
+      for (int k = 0; fits && k < want.ndim(); ++k) fits = want[k] == Shape::kUnknownDim || want[k] == t.shape()[k];
+      if (!fits)
+        fail("cli", "run: input '", name, "' is ", t.describe(), ", which does not fit --shape ", name, "=",
+             want.str());
+    }
+    if (!bound.count(name)) {
+      io.shapes[name] = Shape(t.shape());
+      io.dtypes[name] = t.dtype();
+      bound[name] = t;
+    }
+    per_run[name].push_back(t);
   }
+  for (const auto& [name, shape] : dynamic_shapes)
+    if (!bound.count(name)) fail("cli", "run: --shape ", name, "=", shape.str(), " but no --input ", name, " gives its size");
+  size_t runs = 1;
+  for (const auto& [name, ts] : per_run)
+    if (ts.size() > 1) {
+      if (runs > 1 && ts.size() != runs)
+        fail("cli", "run: inputs given several times must be given equally often ('", name, "': ", ts.size(), ", others: ", runs, ")");
+      runs = ts.size();
+    }
   std::map<std::string, HostTensor> model_params;
   Graph g = load_model(model, io, model_params);  // after the inputs: ONNX folds with their shapes
+  const Graph raw = g;  // before inference: a dynamic plan re-infers it at other sizes
   for (auto& [k, v] : model_params) bound.emplace(k, v);
   if (!params_path.empty()) {
     auto params = load_params_by_name(params_path);
@@ -135,32 +225,35 @@ int cmd_run(Args& args) {
   if (copts.target == Target::cuda) {
     GpuPlan plan = gpu::compile_to_ptx(g, copts, frozen);
     gexe = std::make_shared<GpuExecutable>(std::move(plan), cuda::Device::open(0));
+  } else if (!dynamic_shapes.empty()) {
+    exe = compile_dynamic(raw, g, dynamic_shapes, copts, frozen);
   } else {
     exe = compile(g, copts, frozen);
   }
-  auto run_once = [&] { return gexe ? gexe->run(bound) : exe->run(bound); };
   double compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<HostTensor> out = run_once();
   size_t steps = gexe ? gexe->plan().steps.size() : exe->steps.size();
-  std::cout << "compiled " << steps << " steps" << (gexe ? " for " + gexe->chip() : std::string()) << " in " << std::fixed << std::setprecision(1) << compile_ms
-            << " ms\n";
-  for (size_t k = 0; k < out.size(); ++k) {
-    std::cout << "output " << k << ": " << out[k].describe() << "  sum=" << std::setprecision(6) << checksum(out[k]);
-    if (out[k].dtype() == DType::f32 && out[k].numel()) {
-      std::cout << "  first=[";
-      for (int64_t i = 0; i < std::min<int64_t>(4, out[k].numel()); ++i) std::cout << (i ? ", " : "") << out[k].data<float>()[i];
-      std::cout << (out[k].numel() > 4 ? ", ...]" : "]");
+  std::cout << "compiled " << steps << " steps" << (gexe ? " for " + gexe->chip() : std::string())
+            << (dynamic_shapes.empty() ? "" : " for any size of the '?' dims") << " in " << std::fixed
+            << std::setprecision(1) << compile_ms << " ms\n";
+  auto inputs_of = [&](size_t r) {
+    std::map<std::string, HostTensor> in = bound;
+    for (const auto& [name, ts] : per_run) in[name] = ts.size() > 1 ? ts[r] : ts[0];
+    return in;
+  };
+  std::map<std::string, HostTensor> last;
+  for (size_t r = 0; r < runs; ++r) {
+    last = inputs_of(r);
+    std::vector<HostTensor> out = gexe ? gexe->run(last) : exe->run(last);
+    if (runs > 1) {
+      std::cout << "run " << r << ":";
+      for (const auto& [name, ts] : per_run)
+        if (ts.size() > 1) std::cout << " " << name << "=" << Shape(last[name].shape()).str();
+      std::cout << "\n";
     }
-    std::cout << "\n";
+    print_outputs(out);
+    if (!output.empty()) save_outputs(output, out, runs > 1 ? "-" + std::to_string(r) : "");
   }
-  if (!output.empty()) {
-    if (out.size() == 1) save_npy(output, out[0]);
-    else
-      for (size_t k = 0; k < out.size(); ++k) {
-        std::string base = output.size() > 4 && output.substr(output.size() - 4) == ".npy" ? output.substr(0, output.size() - 4) : output;
-        save_npy(base + "-" + std::to_string(k) + ".npy", out[k]);
-      }
-  }
+  auto run_once = [&] { return gexe ? gexe->run(last) : exe->run(last); };
   if (repeat > 0) {
     std::vector<double> ms;
     for (int i = 0; i < repeat; ++i) {

@@ -61,9 +61,16 @@ void lower_random(const NodeCtx& c, KernelWriter& w, const std::string& out, boo
   const Dims& s = c.out_shapes[0];
   DType ot = c.out_types[0];
   if (!dtype_is_float(ot)) c.error("random ops produce float types, got " + dtype_name(ot));
-  for (int64_t dim : s)
-    if (dim < 0) c.error("random ops need static output dims");
   int r = static_cast<int>(s.size());
+  // Symbolic dims (a dynamic batch or sequence axis; compiler/include/hgc/compiler/dynamic.h)
+  // are read off the arguments at run time: the row-major index below needs the sizes after
+  // each axis, and the same kernel text then serves every size.
+  std::vector<std::string> dim_ssa(r);
+  for (int k = 0; k < r; ++k)
+    if (s[k] < 0) {
+      if (s[k] == -1) c.error("random ops need known or named output dims");
+      dim_ssa[k] = w.dim_value(s[k]);
+    }
   DType ct = ot == DType::f64 ? DType::f64 : DType::f32;
   std::vector<std::string> ins = params, in_maps = maps;
   ins.push_back(seed);
@@ -73,11 +80,15 @@ void lower_random(const NodeCtx& c, KernelWriter& w, const std::string& out, boo
   w.result(0, w.generic(ins, in_maps, out, "", parallel(r), ot, [&](ScalarBuilder& b, auto& v) {
     // The row-major index of this element.
     std::string lin = idx_const(b, 0);
-    int64_t stride = 1;
+    int64_t stride = 1;  // while every dim after k is static
+    std::string dyn_stride;  // else the stride as an index value
     for (int k = r - 1; k >= 0; --k) {
-      auto term = b.raw("arith.muli " + b.raw(KernelWriter::index_op(k)) + ", " + idx_const(b, stride) + " : index");
+      std::string st = dyn_stride.empty() ? idx_const(b, stride) : dyn_stride;
+      auto term = b.raw("arith.muli " + b.raw(KernelWriter::index_op(k)) + ", " + st + " : index");
       lin = b.raw("arith.addi " + lin + ", " + term + " : index");
-      stride *= s[k];
+      if (k == 0) break;
+      if (s[k] >= 0 && dyn_stride.empty()) stride *= s[k];
+      else dyn_stride = b.raw("arith.muli " + st + ", " + (s[k] >= 0 ? idx_const(b, s[k]) : dim_ssa[k]) + " : index");
     }
     Rng g{b, ""};
     g.key = g.mix(v[params.size()]);

@@ -1,11 +1,14 @@
 #include "gluon/cached_graph.h"
 
+#include <chrono>
+#include <cstdio>
 #include <optional>
 #include <set>
 
 #include "amp/weights.h"
 #include "hgc/compiler/gpu_imperative.h"
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "hgc/ir/infer.h"
 #include "nd/detail.h"
 
@@ -166,8 +169,11 @@ const CachedGraph::Instance& CachedGraph::instance(const std::vector<NDArray>& x
   in.shapes = shapes;
   std::map<std::string, HostTensor> zeros;
   DynamicGraph::Instance di;
+  auto t0 = std::chrono::steady_clock::now();
+  double infer_ms = 0;
   try {
     Graph work = infer_at(shapes, dtypes, &zeros);
+    infer_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     di = dyn->instantiate(work);
   } catch (const Error& e) {
     if (e.component() == "gluon") throw;
@@ -188,6 +194,12 @@ const CachedGraph::Instance& CachedGraph::instance(const std::vector<NDArray>& x
     in.bind.push_back(std::move(s));
   }
   ++instances_built_;
+  if (log_enabled("plan")) {
+    char line[160];
+    std::snprintf(line, sizeof line, ": infer %.2f ms, passes %.2f ms, plan %.2f ms, %s %.2f ms", infer_ms, di.passes_ms,
+                  di.plan_ms, di.compiled ? "compile" : "kernels", di.jit_ms);
+    log_line("plan " + block + " " + signature_str(input_names, shapes, dtypes) + line);
+  }
   if (di.compiled && on_compile) on_compile(di.reason, signature_str(input_names, shapes, dtypes, shown_dynamic_));
   instances_.push_front(std::move(in));
   while (instances_.size() > std::max<size_t>(1, max_sizes)) instances_.pop_back();

@@ -137,6 +137,14 @@ std::vector<std::vector<int64_t>> probe_shapes(const std::vector<std::vector<int
 std::string trace_difference(const TraceGraph& a, const TraceGraph& b) {
   std::string d = structure_difference(a.graph, b.graph);
   if (!d.empty()) return d;
+  // Random inputs are drawn on the host at their traced shape before each run: one whose
+  // shape follows the size (a mask drawn outside the graph) bakes it in. Seeds (shape (1,))
+  // and the in-graph draws they feed (Dropout's _random_uniform_like) follow any size.
+  for (const auto& r : a.random_inputs) {
+    int ia = a.graph.find(r.name), ib = b.graph.find(r.name);
+    if (ia < 0 || ib < 0 || a.graph.nodes[ia].out_shapes[0] != b.graph.nodes[ib].out_shapes[0])
+      return "random input '" + r.name + "' is drawn at the traced shape";
+  }
   for (const auto& [name, t] : a.constants) {
     auto it = b.constants.find(name);
     if (it == b.constants.end() || it->second.shape() != t.shape()) {
@@ -381,8 +389,6 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
       if (!early_error.empty()) fail("gluon", early_error);
       Traced tp = early ? *early : trace_forward(*this, probe, c->dtypes, true);
       diff = trace_difference(*t.g, *tp.g);
-      if (diff.empty() && !t.g->random_inputs.empty())
-        diff = "random inputs (Dropout masks) are drawn at the traced shape";
     } catch (const Error& e) {
       diff = std::string("tracing at another size fails: ") + e.what();
     }
@@ -400,6 +406,9 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
   std::vector<std::string> names = default_input_names(xs.size());
   std::vector<NDArray> examples = xs;
   effects.add_inputs(*t.g, names, examples);
+  // Random inputs (seeds) have one shape at every size (trace_difference checked it).
+  if (!probe.empty())
+    for (size_t i = xs.size(); i < examples.size(); ++i) probe.push_back(examples[i].shape());
   Graph traced = prune_graph(t.g->graph, heads);
   c->params = t.g->params;
   c->traced = true;

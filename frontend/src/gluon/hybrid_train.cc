@@ -8,9 +8,11 @@
 // values are inputs. Values of multi-output ops are recomputed in the gradient graph instead.
 // Built once per cache entry (input signature, training mode) and per set of inputs and
 // parameters needing a gradient; a predict-mode call builds its own forward (hybrid.cc).
-// Dropout masks are inputs of both graphs (drawn once per call, the gradient reuses them);
+// Random seeds (Dropout draws its mask in the graph from one) are inputs of both graphs, drawn
+// once per call; the gradient graph reads the forward's mask as a saved value;
 // BatchNorm's new running statistics are forward outputs written back after each call.
 #include <algorithm>
+#include <future>
 
 #include "autograd/tape.h"
 #include "autograd/grad_rules.h"
@@ -166,7 +168,6 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       if (!early_error.empty()) fail("gluon", early_error);
       if (!early) tp = trace_at(probe);
       diff = trace_difference(*tr.g, *tp.g);
-      if (diff.empty() && !tr.g->random_inputs.empty()) diff = "random inputs (Dropout masks) are drawn at the traced shape";
     } catch (const Error& e) {
       diff = std::string("tracing at another size fails: ") + e.what();
     }
@@ -216,9 +217,17 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   std::vector<std::string> fwd_names = names;
   std::vector<NDArray> fwd_examples = xs;
   bw->effects.add_inputs(*g, fwd_names, fwd_examples);
-  bw->forward = CachedGraph::build(prune_graph(full, fwd_heads), fwd_names, fwd_examples, params, g->constants,
-                                   opts_.compile, name(), Context(), probe, counters_->hook(false, c.reason));
-  if (heads.empty()) return bw;
+  // Random inputs (seeds) have one shape at every size (trace_difference checked it).
+  if (!probe.empty())
+    for (size_t i = xs.size(); i < fwd_examples.size(); ++i) probe.push_back(fwd_examples[i].shape());
+  auto build_forward = [&] {
+    return CachedGraph::build(prune_graph(full, fwd_heads), fwd_names, fwd_examples, params, g->constants,
+                              opts_.compile, name(), Context(), probe, counters_->hook(false, c.reason));
+  };
+  if (heads.empty()) {
+    bw->forward = build_forward();
+    return bw;
+  }
   // The gradient graph: saved values become variables, the forward ops behind them drop out.
   // Its inputs: the forward's (random inputs too: the gradient reuses the masks), the
   // parameters, the saved values, the head gradients.
@@ -251,9 +260,26 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
     for (const ValueRef& v : saved) back_probe.push_back(pf.nodes[v.node].out_shapes[0].dims());
     for (const ValueRef& y : ys) back_probe.push_back(pf.shape(y).dims());
   }
-  // The parameters arrive as inputs (the feed); the map lets AMP bind their cached casts.
-  bw->graph = CachedGraph::build(prune_graph(back, heads), in_names, examples, params, g->constants, opts_.compile,
-                                 name(), Context(), back_probe, counters_->hook(true, c.reason));
+  // The two graphs compile at once: the gradient graph on a thread of its own, the forward here
+  // (each is its own MLIR/LLVM module; on a cold cache the first training call waits for the
+  // slower of the two instead of both).
+  Graph back_pruned = prune_graph(back, heads);
+  auto back_hook = counters_->hook(true, c.reason);
+  const std::string block = name();
+  std::future<std::shared_ptr<CachedGraph>> backward = std::async(std::launch::async, [&] {
+    // The parameters arrive as inputs (the feed); the map lets AMP bind their cached casts.
+    return CachedGraph::build(back_pruned, in_names, examples, params, g->constants, opts_.compile, block, Context(),
+                              back_probe, back_hook);
+  });
+  std::shared_ptr<CachedGraph> forward;
+  try {
+    forward = build_forward();
+  } catch (...) {
+    backward.wait();  // it reads this frame's values
+    throw;
+  }
+  bw->graph = backward.get();
+  bw->forward = std::move(forward);
   return bw;
 }
 

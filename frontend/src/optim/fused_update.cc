@@ -1,6 +1,7 @@
-// FusedUpdate: builds the update graph, infers it for one shape and dtype, compiles it
-// (fusion turns the elementwise tree into a kernel or two), and decides whether outputs can
-// alias their inputs by reading the executable's step order.
+// FusedUpdate: builds the update graph, infers it over a flat array of symbolic length,
+// compiles it once per rule and dtype (fusion turns the elementwise tree into a kernel or two),
+// plans it per weight size, and decides whether outputs can alias their inputs by reading the
+// executable's step order.
 #include "optim/fused_update.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <mutex>
 
 #include "hgc/base/error.h"
+#include "hgc/compiler/dynamic.h"
 #include "hgc/ir/infer.h"
 #include "hgc/base/allocator.h"
 #include "hgc/runtime/thread_pool.h"
@@ -82,6 +84,8 @@ const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weigh
                                     const std::function<void(Builder&)>& build) {
   static std::mutex mu;
   static std::map<std::string, std::unique_ptr<FusedUpdate>> cache;
+  static std::map<std::string, std::shared_ptr<DynamicGraph>> rules;  // per rule and dtype, any length
+  std::string rule = key + " " + dtype_name(weight.dtype());
   std::string full = key + " " + nd_detail::shape_str(weight.shape()) + " " + dtype_name(weight.dtype());
   if (weight.dtype() != DType::f32 && weight.dtype() != DType::f64)
     fail("optimizer", "fused update: ", dtype_name(weight.dtype()), " weights are not supported (f32, f64)");
@@ -91,40 +95,46 @@ const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weigh
   auto u = std::make_unique<FusedUpdate>();
   u->shape_ = weight.shape();
   u->dtype_ = weight.dtype();
-  // Row blocks for the pool: a streaming update over 2^16 elements takes ~10 us or more per
-  // array on one core, well above the pool's hand-off (as compiler/src/plan.cc splits kernels).
-  int64_t rows = u->shape_.empty() ? 1 : u->shape_[0];
+  // Blocks for the pool: a streaming update over 2^16 elements takes ~10 us or more per array
+  // on one core, well above the pool's hand-off (as compiler/src/plan.cc splits kernels).
+  int64_t n = weight.size();
   int threads = ThreadPool::global().size();
-  if (weight.size() >= (int64_t(1) << 16) && rows >= 2 && threads > 1) {
-    u->parts_ = static_cast<int>(std::min<int64_t>(threads, rows));
-    u->block_rows_ = (rows + u->parts_ - 1) / u->parts_;
-    u->parts_ = static_cast<int>((rows + u->block_rows_ - 1) / u->block_rows_);
+  if (n >= (int64_t(1) << 16) && threads > 1) {
+    u->parts_ = threads;
+    u->block_ = (n + threads - 1) / threads;
+    u->block_ = (u->block_ + 15) / 16 * 16;  // 64-byte aligned block starts
+    u->parts_ = static_cast<int>((n + u->block_ - 1) / u->block_);
   }
-  auto compile_for = [&](std::vector<int64_t> shape) {
+  // The graph of the rule at a flat length (its arrays (len,), its scalars (1,)).
+  auto graph_at = [&](int64_t len) {
     Builder b;
     build(b);
     InferOptions o;
-    std::vector<int64_t> ones(shape.size(), 1);
-    for (const std::string& a : b.arrays_) o.shapes[a] = Shape(shape), o.dtypes[a] = weight.dtype();
-    for (const std::string& s : b.scalars_) o.shapes[s] = Shape(ones), o.dtypes[s] = weight.dtype();
+    for (const std::string& a : b.arrays_) o.shapes[a] = Shape{len}, o.dtypes[a] = weight.dtype();
+    for (const std::string& s : b.scalars_) o.shapes[s] = Shape{1}, o.dtypes[s] = weight.dtype();
     infer(b.g_, o);
     u->outputs_ = b.outputs_;
-    return std::shared_ptr<const Executable>(compile(b.g_, CompileOptions().aliasing(true)));  // outputs on the weights
+    return b.g_;
   };
-  std::vector<int64_t> block = u->shape_;
-  if (u->parts_ > 1) block[0] = u->block_rows_;
-  u->exe_ = compile_for(block);
+  std::shared_ptr<DynamicGraph>& dyn = rules[rule];
+  // Outputs on the weights. Probed at two lengths of no special meaning (a length of 1 would
+  // make arrays and scalars alike).
+  if (!dyn) dyn = DynamicGraph::create(graph_at(16), graph_at(17), CompileOptions().aliasing(true));
+  u->dyn_ = dyn;
+  auto compile_for = [&](int64_t len) { return dyn->instantiate(graph_at(len)).exe; };
+  u->exe_ = compile_for(u->parts_ > 1 ? u->block_ : n);
   u->in_place_ = aliasing_is_safe(*u->exe_, u->outputs_);
-  if (int64_t last = rows - (u->parts_ - 1) * u->block_rows_; u->parts_ > 1 && last != u->block_rows_) {
-    block[0] = last;
-    u->tail_ = compile_for(block);
+  if (int64_t last = n - (u->parts_ - 1) * u->block_; u->parts_ > 1 && last != u->block_) {
+    u->tail_ = compile_for(last);
     if (u->tail_->input_names != u->exe_->input_names)
-      fail("optimizer", "fused update '", key, "': the last row block compiled with other inputs");
+      fail("optimizer", "fused update '", key, "': the last block compiled with other inputs");
     u->in_place_ = u->in_place_ && aliasing_is_safe(*u->tail_, u->outputs_);
   }
   slot = std::move(u);
   return *slot;
 }
+
+int FusedUpdate::modules() const { return dyn_->modules(); }
 
 void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::map<std::string, double>& scalars) const {
   const Executable& exe = *exe_;  // the input and output order is the same in tail_
@@ -139,7 +149,7 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
              dtype_name(a->second.dtype()), ", compiled for ", nd_detail::shape_str(shape_), " ", dtype_name(dtype_));
       in[i] = a->second.data_ptr();
     } else if (auto s = scalars.find(n); s != scalars.end()) {
-      HostTensor t(dtype_, std::vector<int64_t>(shape_.size(), 1));
+      HostTensor t(dtype_, {1});
       if (dtype_ == DType::f64) *static_cast<double*>(t.raw()) = s->second;
       else *static_cast<float*>(t.raw()) = static_cast<float>(s->second);  // get() admits f32, f64
       scalar_tensors.push_back(t);
@@ -165,14 +175,13 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
     PooledBuffer arena(static_cast<std::size_t>(exe.arena_bytes));
     exe.execute(in, out, arena.get());
   } else {
-    // Block c: rows [c * block_rows_, ...) of every array, the same scalars.
-    int64_t row_bytes = static_cast<int64_t>(dtype_size(dtype_));
-    for (size_t d = 1; d < shape_.size(); ++d) row_bytes *= shape_[d];
+    // Block c: elements [c * block_, ...) of every array, the same scalars.
+    int64_t elem_bytes = static_cast<int64_t>(dtype_size(dtype_));
     std::vector<char> is_array(in.size());
     for (size_t i = 0; i < in.size(); ++i) is_array[i] = arrays.count(exe.input_names[i]) > 0;
     ThreadPool::global().parallel_for(parts_, [&](int c) {
       const Executable& e = (c == parts_ - 1 && tail_) ? *tail_ : exe;
-      int64_t off = c * block_rows_ * row_bytes;
+      int64_t off = c * block_ * elem_bytes;
       std::vector<const void*> bin(in.size());
       std::vector<void*> bout(out.size());
       for (size_t i = 0; i < in.size(); ++i) bin[i] = is_array[i] ? static_cast<const char*>(in[i]) + off : in[i];

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "hgc/compiler/compile.h"
+#include "hgc/compiler/dynamic.h"
 #include "hgc/frontend/nd/ndarray.h"
 
 namespace hgc::gluon {
@@ -61,16 +62,21 @@ class FusedUpdate {
   bool in_place() const { return in_place_; }
   // Compiled kernels and library calls per run; for tests.
   size_t steps() const { return exe_->steps.size(); }
-  // Row blocks a run is cut into across the thread pool (1: one call on the whole array).
+  // Blocks a run is cut into across the thread pool (1: one call on the whole array).
   int parts() const { return parts_; }
+  // Kernel modules compiled for this rule and dtype so far, over every weight shape (the
+  // update is compiled over a flat array of symbolic length: one module serves all); for tests.
+  int modules() const;
 
  private:
-  // A large update runs as `parts_` calls on consecutive row blocks (axis 0), spread over
-  // the pool: every output element reads only the same element of the arrays (and the
-  // scalars), so the blocks are independent and the result is the same bits. exe_ serves
-  // blocks of block_rows_ rows, tail_ the last one when it is shorter.
+  // Every output element reads only the same element of the arrays (and the scalars), so the
+  // update runs on the arrays flattened, compiled once per rule and dtype over a symbolic
+  // length (compiler/dynamic.h) and planned per length. A large update runs as `parts_` calls
+  // on consecutive blocks, spread over the pool: the blocks are independent and the result is
+  // the same bits. exe_ serves blocks of block_ elements, tail_ the last one when shorter.
   int parts_ = 1;
-  int64_t block_rows_ = 0;
+  int64_t block_ = 0;
+  std::shared_ptr<DynamicGraph> dyn_;
   std::shared_ptr<const Executable> tail_;
   std::shared_ptr<const Executable> exe_;
   std::vector<std::string> outputs_;  // the array each output replaces, in output order

@@ -1,5 +1,5 @@
 // The update rules, each written once as a generic expression over whole arrays and
-// per-step scalars, and evaluated either as one compiled graph per weight shape (Fused:
+// per-step scalars, and evaluated either as one compiled graph per rule and dtype (Fused:
 // FusedUpdate, the default for f32/f64) or op by op on NDArrays (Eager). Graph variants
 // (clipping, momentum, centered...) are chosen on the host and named in the cache key.
 #include <cmath>

@@ -43,6 +43,9 @@ class DynamicGraph {
     std::shared_ptr<const Executable> exe;
     bool compiled = false;  // a module this object had not seen: MLIR/LLVM ran (or the disk cache)
     std::string reason;     // why, when compiled
+    // Where a new size's time went (ms): the passes, the step and memory plan, the JIT (or
+    // module lookup).
+    double passes_ms = 0, plan_ms = 0, jit_ms = 0;
   };
   // The executable for `g` (the graph given to create(), inferred at other input shapes).
   Instance instantiate(const Graph& g);

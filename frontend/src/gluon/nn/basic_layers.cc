@@ -100,23 +100,18 @@ Dropout::Dropout(double rate, std::vector<int64_t> axes, BlockArgs args)
 }
 
 namespace detail {
-namespace {
-// The keep mask: the only random draw of a forward.
-NDArray keep_mask(const std::vector<int64_t>& shape, DType dtype, double rate) {
-  return (nd::random::uniform(0, 1, shape, dtype) >= rate) * (1.0 / (1.0 - rate));
-}
-}  // namespace
 
-NDArray dropout_train(const NDArray& x, double rate, const std::vector<int64_t>& axes, const std::string& who) {
-  std::vector<int64_t> ms = x.shape();
-  for (int64_t ax : axes) ms[nd_detail::normalize_axis(ax, x.ndim(), "Dropout axes")] = 1;
-  if (!x.is_symbolic()) return x * keep_mask(ms, x.dtype(), rate);
-  // A compiled training forward: the mask is an input drawn before each run, as above.
-  for (int64_t d : ms)
-    if (d < 0) fail("gluon", "block '", who, "': Dropout needs a known input shape in a compiled training forward");
-  DType dt = x.dtype();
-  return x * trace::random_input(x.symbolic_value()->graph, "_hgc_dropout_mask", Shape(ms), dt,
-                                 [ms, dt, rate] { return keep_mask(ms, dt, rate); });
+// The keep mask is drawn like x (_random_uniform_like: a counter-based draw over x's actual
+// shape from one seed taken from the global generator per call), the same way imperatively
+// and in a compiled training forward (where the seed is an input drawn before each run): both
+// give the same bits for the same seed, every call gets a fresh mask, and a dynamic axis takes
+// any size without a new compile. With `axes`, the mask has size 1 there: it is drawn like a
+// one-wide slice of x and broadcast.
+NDArray dropout_train(const NDArray& x, double rate, const std::vector<int64_t>& axes, const std::string& /*who*/) {
+  NDArray like = x;
+  for (int64_t ax : axes) like = nd::slice_axis(like, nd_detail::normalize_axis(ax, x.ndim(), "Dropout axes"), 0, 1);
+  NDArray keep = (nd::random::uniform_like(like, 0, 1) >= rate) * (1.0 / (1.0 - rate));
+  return x * keep;
 }
 }  // namespace detail
 

@@ -15,8 +15,11 @@ namespace hgc {
 class CachingAllocator {
  public:
   static CachingAllocator& global();
-  // Contents are unspecified (a reused block keeps old data).
-  void* allocate(std::size_t bytes);
+  // Contents are unspecified (a reused block keeps old data). A `scratch` block (an arena,
+  // short-lived) may be a larger cached block (the smallest that fits, up to 16x): a smaller
+  // batch reuses a larger one's pages instead of faulting in fresh ones; release() files it
+  // under its real size.
+  void* allocate(std::size_t bytes, bool scratch = false);
   void release(void* p, std::size_t bytes);
   // Frees every cached block.
   void trim();
@@ -32,10 +35,10 @@ class CachingAllocator {
   static constexpr std::size_t kLimit = std::size_t(1) << 30;
 };
 
-// RAII block from the global allocator.
+// RAII scratch block from the global allocator.
 class PooledBuffer {
  public:
-  explicit PooledBuffer(std::size_t bytes) : bytes_(bytes), p_(CachingAllocator::global().allocate(bytes)) {}
+  explicit PooledBuffer(std::size_t bytes) : bytes_(bytes), p_(CachingAllocator::global().allocate(bytes, true)) {}
   ~PooledBuffer() { CachingAllocator::global().release(p_, bytes_); }
   PooledBuffer(const PooledBuffer&) = delete;
   PooledBuffer& operator=(const PooledBuffer&) = delete;
