@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   auto tr = book::fashion(true, ch.quick ? 4000 : 0, true), te = book::fashion(false, ch.quick ? 1000 : 0, true);
   auto ds = std::make_shared<data::ArrayDataset>(std::vector<NDArray>{tr.x, tr.y});
   int64_t batch_size = 64;
-  int epochs = ch.budget(1, 5);
+  int epochs = ch.budget(3, 5);  // one quick epoch of 4000 images landed at 0.60-0.69 (rounding-sensitive at lr 0.2): too near the bar; three reach ~0.74
 
   // ---- with gluon: initialize(ctx=[...]), split_and_load, Trainer.step (allreduce + update) ----
   // Run twice from the same initial values: on k contexts and on one; the results agree.
