@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "gemm.h"
+#include "int8_util.h"
 #include "hgc/base/error.h"
 #include "hgc/runtime/library_call.h"
 #include "onednn_util.h"
@@ -33,14 +34,6 @@ float max_abs(float a, float b) { return std::max(std::fabs(a), std::fabs(b)); }
 float quantize_scale(int dtype, float lo, float hi) {
   float r = max_abs(lo, hi);
   return r != 0 ? (dtype == kI8 ? kInt8Range : kUint8Range) / r : static_cast<float>(std::numeric_limits<int32_t>::max());
-}
-
-template <typename T>
-T saturate(float v) {
-  v = std::nearbyint(v);
-  if (v <= static_cast<float>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
-  if (v >= static_cast<float>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return static_cast<T>(v);
 }
 
 int32_t saturate_i32(double v) {

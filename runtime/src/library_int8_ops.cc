@@ -25,9 +25,12 @@
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library_call.h"
 #include "hgc/runtime/thread_pool.h"
+#include "int8_util.h"
 
 namespace hgc {
 namespace {
+
+using lib::saturate;
 
 constexpr int kU8 = 3, kI32 = 4, kI8 = 5;
 constexpr float kInt8Range = 127.5f, kUint8Range = 255.5f;
@@ -36,14 +39,6 @@ constexpr float kInt32Range = static_cast<float>(0x7fffffff);
 
 float max_abs(float a, float b) { return std::max(std::fabs(a), std::fabs(b)); }
 float range_of(int dtype) { return dtype == kI8 ? kInt8Range : dtype == kU8 ? kUint8Range : kInt32Range; }
-
-template <typename T>
-T saturate(float v) {
-  v = std::nearbyint(v);
-  if (v <= static_cast<float>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
-  if (v >= static_cast<float>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return static_cast<T>(v);
-}
 
 float load(int dtype, const void* p, int64_t i) {
   return dtype == kU8 ? static_cast<const uint8_t*>(p)[i] : static_cast<const int8_t*>(p)[i];

@@ -49,16 +49,19 @@ int sole(const Graph& g, const Uses& u, int i, const char* op) {
   return g.nodes[j].op_name == op ? j : -1;
 }
 
+// Whether the user keeps `n` in float32 (QuantizeOptions::exclude_layers/exclude_operators).
+bool is_excluded(const Node& n, const QuantizeOptions& o) {
+  for (const auto& e : o.exclude_layers_)
+    if (n.name == e) return true;
+  for (const auto& e : o.exclude_operators_)
+    if (n.op_name == e) return true;
+  return false;
+}
+
 std::vector<Group> find_groups(const Graph& g, const QuantizeOptions& o) {
   Uses u = uses_of(g);
   std::vector<Group> out;
-  auto excluded = [&](const Node& n) {
-    for (const auto& e : o.exclude_layers_)
-      if (n.name == e) return true;
-    for (const auto& e : o.exclude_operators_)
-      if (n.op_name == e) return true;
-    return false;
-  };
+  auto excluded = [&](const Node& n) { return is_excluded(n, o); };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if ((n.op_name != "Convolution" && n.op_name != "FullyConnected") || excluded(n)) continue;
@@ -215,13 +218,7 @@ QuantizedNet quantize_net(gluon::HybridBlock& net, const std::vector<NDArray>& c
                          {{"out_type", std::string("float32")}});
     return map[{v.node, v.index}] = ValueRef{dq, 0};
   };
-  auto excluded = [&](const Node& n) {
-    for (const auto& e : o.exclude_layers_)
-      if (n.name == e) return true;
-    for (const auto& e : o.exclude_operators_)
-      if (n.op_name == e) return true;
-    return false;
-  };
+  auto excluded = [&](const Node& n) { return is_excluded(n, o); };
   auto int8_input = [&](const Node& n, size_t k) {
     auto it = int8_of.find({n.inputs[k].node, n.inputs[k].index});
     return it == int8_of.end() ? -1 : it->second;
