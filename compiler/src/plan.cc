@@ -76,7 +76,8 @@ std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, 
   int64_t numel = 1;
   for (int64_t d : concrete.out_shapes[0]) numel *= d;
   if (numel < kSplitMinElements) return {};
-  for (const Node& m : group ? n.subgraphs[0]->nodes : std::vector<Node>{}) {
+  static const std::vector<Node> kNone;
+  for (const Node& m : group ? n.subgraphs[0]->nodes : kNone) {  // no copy of the members
     if (m.is_variable()) continue;
     if (!m.op) return {};
     const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);

@@ -32,7 +32,7 @@ namespace {
 
 using lib::saturate;
 
-constexpr int kU8 = 3, kI32 = 4, kI8 = 5;
+constexpr int kU8 = 3, kI8 = 5;  // MXNet dtype codes (int32 is 4)
 constexpr float kInt8Range = 127.5f, kUint8Range = 255.5f;
 // MXNet's kInt32Range (0x7fffffff as size_t) as the float it becomes: 2^31.
 constexpr float kInt32Range = static_cast<float>(0x7fffffff);
