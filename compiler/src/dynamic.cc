@@ -138,6 +138,7 @@ std::shared_ptr<DynamicGraph> DynamicGraph::create(const Graph& at, const Graph&
   }
   d->symbolic_ = std::move(p);
   d->dynamic_ = true;
+  d->batch_split_why_ = hgc::batch_split_refusal(d->symbolic_, &d->row_cost_);
   d->reason_.clear();
   return d;
 }

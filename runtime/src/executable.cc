@@ -189,20 +189,25 @@ std::vector<HostTensor> Executable::run_ptrs(const std::vector<const HostTensor*
                                                                : HostTensor(b.dtype, b.shape));
     outp.push_back(out.back().raw());
   }
+  run_into(in, outp);
+  return out;
+}
+
+void Executable::run_into(const std::vector<const void*>& in, const std::vector<void*>& outp) const {
   PooledBuffer arena(static_cast<std::size_t>(arena_bytes));
   execute(in, outp, arena.get());
   // Heads that are inputs, constants or views of them were not written by a step: copy.
   for (size_t k = 0; k < output_buffers.size(); ++k) {
     const BufferInfo* b = &buffers[output_buffers[k]];
     if (b->kind == BufferKind::Output && b->index == static_cast<int>(k)) continue;
+    const std::size_t nbytes = b->nbytes();
     while (b->kind == BufferKind::View) b = &buffers[b->view_of];
     const void* src = b->kind == BufferKind::Input ? in[b->index]
                       : b->kind == BufferKind::Constant ? constants[b->index].raw()
                       : b->kind == BufferKind::Output ? outp[b->index]
                                                        : static_cast<char*>(arena.get()) + b->offset;
-    std::memcpy(out[k].raw(), src, out[k].nbytes());
+    std::memcpy(outp[k], src, nbytes);
   }
-  return out;
 }
 
 std::vector<HostTensor> Executable::run(const std::map<std::string, HostTensor>& inputs) const {

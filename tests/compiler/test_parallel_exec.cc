@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -192,4 +194,49 @@ TEST_CASE("compiled graph: softmax rows split by batch rows, never across the so
     }
     CHECK(worst < 1e-5);
   }
+}
+
+TEST_CASE("compiled graph: which symbolic graphs may run as row chunks of their batch") {
+  // batch_split_refusal: every op must compute row r from row r; one symbolic size only.
+  auto refusal = [](const std::function<void(Graph&, int)>& body) {
+    auto at = [&](int64_t batch) {
+      Graph g;
+      int x = g.add_variable("x");
+      body(g, x);
+      InferOptions o{{{"x", Shape{batch, 16}}}, {}};
+      for (const Node& n : g.nodes)
+        if (n.name == "seed") o.shapes["seed"] = Shape{1}, o.dtypes["seed"] = DType::i64;
+      infer(g, o);
+      return g;
+    };
+    auto dyn = DynamicGraph::create(at(8), at(9), CompileOptions());
+    REQUIRE(dyn->dynamic());
+    int64_t cost = 0;
+    std::string why = batch_split_refusal(dyn->symbolic(), &cost);
+    CHECK(why == dyn->batch_split_refusal());
+    return std::make_pair(why, cost);
+  };
+  auto mlp = [](Graph& g, int x) {
+    int w = g.add_variable("w"), b = g.add_variable("b");
+    int fc = g.add_node("FullyConnected", "fc", {{x, 0}, {w, 0}, {b, 0}}, {{"num_hidden", int64_t(32)}});
+    int r = g.add_node("Activation", "act", {{fc, 0}}, {{"act_type", std::string("relu")}});
+    g.heads = {{g.add_node("softmax", "sm", {{r, 0}}, {{"axis", int64_t(-1)}}), 0}};
+  };
+  auto [ok, cost] = refusal(mlp);
+  CHECK(ok.empty());
+  CHECK(cost >= 16 * 32);  // at least the GEMM's multiply-adds per row
+  // A softmax over the batch axis, a mean over it (batch statistics) and random draws mix rows.
+  CHECK(!refusal([](Graph& g, int x) { g.heads = {{g.add_node("softmax", "sm", {{x, 0}}, {{"axis", int64_t(0)}}), 0}}; })
+             .first.empty());
+  CHECK(!refusal([](Graph& g, int x) {
+           int m = g.add_node("mean", "m", {{x, 0}}, {{"axis", std::vector<int64_t>{0}}, {"keepdims", true}});
+           g.heads = {{g.add_node("broadcast_sub", "d", {{x, 0}, {m, 0}}, {}), 0}};
+         }).first.empty());
+  CHECK(!refusal([](Graph& g, int x) {
+           int u = g.add_node("_random_uniform_like", "u", {{x, 0}, {g.add_variable("seed"), 0}}, {});
+           g.heads = {{g.add_node("elemwise_mul", "d", {{x, 0}, {u, 0}}, {}), 0}};
+         }).first.empty());
+  // Rows of a batch-wide sum are no rows of the batch.
+  CHECK(!refusal([](Graph& g, int x) { g.heads = {{g.add_node("sum", "s", {{x, 0}}, {{"axis", std::vector<int64_t>{1}}}), 0}, {g.add_node("sum", "t", {{x, 0}}, {}), 0}}; })
+             .first.empty());
 }

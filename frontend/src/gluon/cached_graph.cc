@@ -135,6 +135,9 @@ std::shared_ptr<CachedGraph> CachedGraph::build(const Graph& g, const std::vecto
       } catch (const Error&) {  // the graph admits no other size: fixed shapes
       }
       c->dyn = probe ? DynamicGraph::create(at, *probe, opts) : DynamicGraph::fixed(opts);
+      if (c->dyn->dynamic() && log_enabled("plan"))
+        log_line("plan " + block + " batch rows: " +
+                 (c->dyn->batch_splittable() ? "may run in row chunks" : "run whole: " + c->dyn->batch_split_refusal()));
       if (c->dyn->dynamic())
         for (size_t i = 0; i < shapes.size(); ++i) {
           c->shown_dynamic_.emplace_back(shapes[i].size(), false);
@@ -160,6 +163,11 @@ const CachedGraph::Instance& CachedGraph::instance(const std::vector<NDArray>& x
     shapes.push_back(x.shape());
     dtypes.push_back(x.dtype());
   }
+  return instance(shapes, dtypes);
+}
+
+const CachedGraph::Instance& CachedGraph::instance(const std::vector<std::vector<int64_t>>& shapes,
+                                                   const std::vector<DType>& dtypes) const {
   for (auto it = instances_.begin(); it != instances_.end(); ++it)
     if (it->shapes == shapes) {
       if (it != instances_.begin()) instances_.splice(instances_.begin(), instances_, it);
@@ -215,16 +223,12 @@ namespace {
 }
 }  // namespace
 
-std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
-  if (gpu) return run_device(xs);
-  if (xs.size() != input_names.size())
-    fail("gluon", "block '", block, "' takes ", input_names.size(), " inputs, got ", xs.size());
-  const Instance& inst = instance(xs);
+std::vector<const HostTensor*> CachedGraph::bound_inputs(const Instance& inst, const std::vector<NDArray>& xs,
+                                                         std::vector<NDArray>& casts) const {
   // Parameters are read in place: Parameter::data() hands out an NDArray sharing the
   // parameter's tensor, which outlives this call.
   std::vector<const HostTensor*> ins;
   ins.reserve(inst.bind.size());
-  std::vector<NDArray> casts;  // AMP's cached weights, held for the call
   casts.reserve(inst.bind.size());
   for (const Source& s : inst.bind) {
     if (s.input >= 0) ins.push_back(&xs[s.input].tensor());
@@ -239,7 +243,23 @@ std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
     }
     else ins.push_back(&s.value);
   }
+  return ins;
+}
+
+std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
+  if (gpu) return run_device(xs);
+  if (xs.size() != input_names.size())
+    fail("gluon", "block '", block, "' takes ", input_names.size(), " inputs, got ", xs.size());
   std::vector<NDArray> out;
+  if (int chunks = batch_chunks(xs); chunks > 1 && run_measured(xs, chunks, out)) return out;
+  return run_whole(xs);
+}
+
+std::vector<NDArray> CachedGraph::run_whole(const std::vector<NDArray>& xs) const {
+  std::vector<NDArray> out;
+  const Instance& inst = instance(xs);
+  std::vector<NDArray> casts;  // AMP's cached weights, held for the call
+  std::vector<const HostTensor*> ins = bound_inputs(inst, xs, casts);
   std::vector<HostTensor> res = inst.exe->run_ptrs(ins);
   out.reserve(res.size());
   for (HostTensor& t : res) out.emplace_back(std::move(t));

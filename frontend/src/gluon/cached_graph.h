@@ -74,6 +74,19 @@ struct CachedGraph {
   Graph infer_at(const std::vector<std::vector<int64_t>>& shapes, const std::vector<DType>& dtypes,
                  std::map<std::string, HostTensor>* zeros) const;
   const Instance& instance(const std::vector<NDArray>& xs) const;
+  const Instance& instance(const std::vector<std::vector<int64_t>>& shapes, const std::vector<DType>& dtypes) const;
+  // Batch-split runs (cached_graph_split.cc): how many row chunks of the batch this call runs
+  // as (1: whole), and the run itself, one chunk per thread of the pool (false: the chunks'
+  // plans are not as analysed, run the call whole).
+  int batch_chunks(const std::vector<NDArray>& xs) const;
+  bool run_split(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const;
+  // Whole or split, as measured for this batch size: the first calls at a size alternate
+  // between the two and time them (false: run it whole, untimed).
+  bool run_measured(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const;
+  std::vector<NDArray> run_whole(const std::vector<NDArray>& xs) const;
+  // The bound pointers of `inst`'s inputs for one call (AMP casts held in `casts`).
+  std::vector<const HostTensor*> bound_inputs(const Instance& inst, const std::vector<NDArray>& xs,
+                                              std::vector<NDArray>& casts) const;
   std::vector<NDArray> run_device(const std::vector<NDArray>& xs) const;
   std::map<std::string, std::shared_ptr<Parameter>> params_;
   std::map<std::string, HostTensor> constants_;
@@ -81,6 +94,12 @@ struct CachedGraph {
   CompileOptions opts_;
   std::vector<std::vector<bool>> shown_dynamic_;  // input axes logged as '?'
   mutable std::list<Instance> instances_;
+  struct SplitChoice {
+    int whole_runs = 0, split_runs = 0;
+    double whole_best = 0, split_best = 0;  // seconds, the fastest timed run of each
+    int decided = 0;                        // 0: still measuring, 1: whole, 2: split
+  };
+  mutable std::map<int64_t, SplitChoice> split_choice_;  // by batch rows
   mutable int64_t instances_built_ = 0;
   mutable int cached_weight_casts_ = 0;
 };

@@ -207,6 +207,12 @@ void HybridBlock::clear_cache() {
 HybridBlock::CacheStats HybridBlock::cache_stats() const {
   CacheStats s = stats_;
   s.entries = cache_.size();
+  // Each compiled graph's first plan came with its compile; every later one is a new size.
+  auto later_plans = [](const std::shared_ptr<CachedGraph>& g) { return g ? std::max<int64_t>(0, g->instances_built() - 1) : 0; };
+  for (const auto& c : cache_) {
+    s.sizes += later_plans(c->graph);
+    for (const auto& [need, b] : c->backward) s.sizes += later_plans(b->forward) + later_plans(b->graph);
+  }
   s.forward_compiles = counters_->forward;
   s.backward_compiles = counters_->backward;
   return s;

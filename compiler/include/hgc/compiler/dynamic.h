@@ -58,11 +58,19 @@ class DynamicGraph {
   // Nodes whose kernels keep concrete shapes, from the last instantiate().
   const std::vector<std::string>& specialized_kernels() const { return specialized_; }
   int modules() const { return static_cast<int>(modules_.size()); }
+  // Whether the graph may run as independent row chunks of its batch, one chunk per thread
+  // (batch_split_refusal() says why not), and its work per batch row (multiply-adds of its
+  // GEMMs and convolutions plus elements written), to size the chunks.
+  bool batch_splittable() const { return batch_split_why_.empty(); }
+  const std::string& batch_split_refusal() const { return batch_split_why_; }
+  int64_t row_cost() const { return row_cost_; }
 
  private:
   CompileOptions opts_;
   bool dynamic_ = false;
   std::string reason_;
+  std::string batch_split_why_ = "no symbolic dims";
+  int64_t row_cost_ = 0;
   Graph symbolic_;
   std::vector<std::string> specialized_;
   std::mutex mu_;
@@ -77,6 +85,14 @@ std::string structure_difference(const Graph& a, const Graph& b);
 // at other sizes) made symbolic, as DynamicGraph::create does; returns why that is not
 // possible (empty when `at` is now symbolic).
 std::string symbolize_graph(Graph& at, const Graph& probe);
+
+// Why the symbolic graph `sym` cannot run as row chunks of its batch, or empty: it has one
+// symbolic size (the batch), every value carrying it carries it as axis 0 only (outputs
+// included), and each op computes row r of its outputs from row r of its inputs (GEMMs,
+// convolutions and pooling per sample, elementwise ops, softmax-like ops off axis 0, reshapes
+// that keep axis 0, inference BatchNorm and Dropout; no random draws). `row_cost` gets the work
+// per row. Implemented in batch_split.cc.
+std::string batch_split_refusal(const Graph& sym, int64_t* row_cost);
 
 // The MLIR-type spelling of a shape with symbolic dims ("?x784").
 std::string symbolic_str(const std::vector<int64_t>& dims);

@@ -94,6 +94,10 @@ class Executable {
   // Calls the steps with the given storage (for benchmarks and AOT drivers).
   void execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                void* arena) const;
+  // execute() with an arena of its own, then the heads no step writes (inputs, constants,
+  // views) copied into their outputs: a whole run on caller-owned storage, unchecked (a
+  // batch-split run hands each chunk row offsets into the full inputs and outputs).
+  void run_into(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const;
   int input_index(const std::string& name) const;  // -1 when absent
 
  private:
