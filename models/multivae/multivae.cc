@@ -109,7 +109,9 @@ NDArray vae_loss(const NDArray& x, const NDArray& logits, const NDArray& mu, con
 
 NDArray VAELoss::operator()(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar,
                             double anneal) {
-  return Block::operator()({x, logits, mu, logvar, nd::array({static_cast<float>(anneal)}, {1}, x.dtype())})[0];
+  // A 0-d input: no batch axis, so the batch axes of x, logits, mu and logvar alone are
+  // dynamic (a (1,) anneal would be taken for a batch of one and fix every size).
+  return Block::operator()({x, logits, mu, logvar, nd::full({}, anneal, x.dtype())})[0];
 }
 
 std::vector<NDArray> VAELoss::hybrid_forward_multi(const std::vector<NDArray>& xs) {

@@ -73,14 +73,14 @@ NDArray multinomial_nll(const NDArray& x, const NDArray& logits);
 NDArray vae_loss(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar, double anneal);
 
 // vae_loss as a HybridBlock, so a hybridized training loop compiles the loss as well (as
-// Gluon's losses are HybridBlocks). The annealing weight is an input of shape (1,), not a
+// Gluon's losses are HybridBlocks). The annealing weight is a 0-d input, not a
 // baked constant: the seed changes it every step, which must not recompile.
 class VAELoss : public gluon::HybridBlock {
  public:
   VAELoss() : HybridBlock("vaeloss") {}
   using Block::operator();
   NDArray operator()(const NDArray& x, const NDArray& logits, const NDArray& mu, const NDArray& logvar, double anneal);
-  // xs: x, logits, mu, logvar, anneal (1,); returns the loss, shape (1,).
+  // xs: x, logits, mu, logvar, anneal (a 0-d array); returns the loss, shape (1,).
   std::vector<NDArray> hybrid_forward_multi(const std::vector<NDArray>& xs) override;
 };
 
