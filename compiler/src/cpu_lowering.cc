@@ -198,9 +198,10 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
       generic = g;
       return mlir::WalkResult::skip();  // body ops: checked below
     }
+    // tensor.dim / memref.dim read a symbolic size (kernels over dynamic dims), not elements.
     if (op == fn.getOperation() ||
         mlir::isa<mlir::func::ReturnOp, mlir::bufferization::ToTensorOp, mlir::bufferization::MaterializeInDestinationOp,
-                  mlir::tensor::EmptyOp, mlir::arith::ConstantOp>(op))
+                  mlir::tensor::EmptyOp, mlir::tensor::DimOp, mlir::memref::DimOp, mlir::arith::ConstantOp>(op))
       return mlir::WalkResult::advance();
     ok = false;
     return mlir::WalkResult::interrupt();
@@ -230,7 +231,11 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
     if (generic.getMatchingIndexingMap(in).isIdentity() && st.getElementType().isIntOrFloat() &&
         st.getElementTypeBitWidth() == out_width)
       continue;
+    // A one-element operand (a broadcast scalar: lr, wd) next to outputs of symbolic length:
+    // an output can share its memory only when it has one element too, and then the one
+    // iteration reads it before writing it.
     int64_t n = static_numel(st);
+    if (n == 1 && out_numel < 0) continue;
     if (n < 0 || out_numel < 0 || n >= out_numel) return false;
   }
   return true;
