@@ -47,6 +47,7 @@ TEST_CASE("fused update: Adam over weights of several lengths runs in place from
     const FusedUpdate& u = FusedUpdate::get("test_adam", w, adam_rule);
     CHECK(u.in_place());     // no scratch arrays copied back
     CHECK(u.modules() == 1);  // every length shares the rule's module
+    CHECK(u.steps() == 1);    // one kernel writes mean, var and weight (multi-output fusion)
     void* wp = w.data_ptr();
     void* mp = m.data_ptr();
     void* vp = v.data_ptr();
