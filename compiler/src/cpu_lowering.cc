@@ -58,6 +58,7 @@
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -198,9 +199,10 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
       generic = g;
       return mlir::WalkResult::skip();  // body ops: checked below
     }
+    // tensor.dim / memref.dim read a symbolic size (kernels over dynamic dims), not elements.
     if (op == fn.getOperation() ||
         mlir::isa<mlir::func::ReturnOp, mlir::bufferization::ToTensorOp, mlir::bufferization::MaterializeInDestinationOp,
-                  mlir::tensor::EmptyOp, mlir::arith::ConstantOp>(op))
+                  mlir::tensor::EmptyOp, mlir::tensor::DimOp, mlir::memref::DimOp, mlir::arith::ConstantOp>(op))
       return mlir::WalkResult::advance();
     ok = false;
     return mlir::WalkResult::interrupt();
@@ -230,7 +232,11 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
     if (generic.getMatchingIndexingMap(in).isIdentity() && st.getElementType().isIntOrFloat() &&
         st.getElementTypeBitWidth() == out_width)
       continue;
+    // A one-element operand (a broadcast scalar: lr, wd) next to outputs of symbolic length:
+    // an output can share its memory only when it has one element too, and then the one
+    // iteration reads it before writing it.
     int64_t n = static_numel(st);
+    if (n == 1 && out_numel < 0) continue;
     if (n < 0 || out_numel < 0 || n >= out_numel) return false;
   }
   return true;
@@ -343,6 +349,104 @@ struct UnrollTinyLoopsPass : public mlir::PassWrapper<UnrollTinyLoopsPass, mlir:
   }
 };
 
+// Merges the elementwise loops of a multi-output kernel group into one loop with several
+// results. MLIR's elementwise fusion fuses a producer read by several consumers into each of
+// them (recomputed, not shared), so an optimizer update (fuse.cc's multi-output groups: the
+// decayed gradient read by mean and var, which the weight reads too) leaves one independent
+// loop per output, each re-reading the arrays. Here those loops (all-parallel generics of one
+// result type writing tensor.empty, reading only the function's tensors, their results
+// written only to outputs) become one generic whose body is theirs in sequence; CSE then
+// shares the recomputed values. Only in functions marked kOutputsMayAlias, where the fusion
+// pass (passes/src/fuse.cc) formed the groups and guarantees one iteration space.
+void merge_output_loops(mlir::func::FuncOp fn) {
+  llvm::SmallVector<mlir::linalg::GenericOp> gens;
+  for (mlir::Operation& op : fn.getBody().front())
+    if (auto g = mlir::dyn_cast<mlir::linalg::GenericOp>(op)) gens.push_back(g);
+  if (gens.size() < 2) return;
+  mlir::Type type = gens[0]->getResult(0).getType();
+  llvm::SmallPtrSet<mlir::Operation*, 8> set;
+  for (auto g : gens) set.insert(g);
+  auto written = [](mlir::Value r) {  // a result some output write reads
+    for (mlir::Operation* u : r.getUsers())
+      if (mlir::isa<mlir::bufferization::MaterializeInDestinationOp>(u)) return true;
+    return false;
+  };
+  for (auto g : gens) {
+    if (g.getNumReductionLoops() != 0 || g.hasIndexSemantics() || g.getNumLoops() != gens[0].getNumLoops() ||
+        g->getNumResults() != 1)
+      return;
+    mlir::OpOperand& init = g.getDpsInitsMutable()[0];
+    if (!init.get().getDefiningOp<mlir::tensor::EmptyOp>() || !g.getMatchingIndexingMap(&init).isIdentity()) return;
+    mlir::Value r = g->getResult(0);
+    if (r.getType() != type) return;
+    for (mlir::Operation* u : r.getUsers())
+      if (!mlir::isa<mlir::bufferization::MaterializeInDestinationOp>(u) && !set.contains(u)) return;
+    // Another loop's value is read at the same element only.
+    for (mlir::OpOperand* o : g.getDpsInputOperands())
+      if (o->get().getDefiningOp() && set.contains(o->get().getDefiningOp()) && !g.getMatchingIndexingMap(o).isIdentity())
+        return;
+  }
+  mlir::OpBuilder b(gens.back());
+  llvm::SmallVector<mlir::Value> ins, outs;
+  llvm::SmallVector<mlir::AffineMap> maps, out_maps;
+  llvm::SmallVector<mlir::Type> types;
+  for (auto g : gens)
+    for (mlir::OpOperand* o : g.getDpsInputOperands())
+      if (!(o->get().getDefiningOp() && set.contains(o->get().getDefiningOp())))
+        ins.push_back(o->get()), maps.push_back(g.getMatchingIndexingMap(o));
+  for (auto g : gens)
+    if (written(g->getResult(0))) {
+      mlir::OpOperand& init = g.getDpsInitsMutable()[0];
+      outs.push_back(init.get()), out_maps.push_back(g.getMatchingIndexingMap(&init)), types.push_back(type);
+    }
+  maps.append(out_maps.begin(), out_maps.end());
+  auto merged = b.create<mlir::linalg::GenericOp>(
+      gens.back().getLoc(), types, ins, outs, maps, gens[0].getIteratorTypesArray(),
+      [&](mlir::OpBuilder& nb, mlir::Location loc, mlir::ValueRange args) {
+        llvm::DenseMap<mlir::Value, mlir::Value> value_of;  // a loop's result -> its element
+        llvm::SmallVector<mlir::Value> yields;
+        size_t in_at = 0, out_at = ins.size();
+        for (auto g : gens) {
+          mlir::IRMapping map;
+          mlir::Block& body = g.getRegion().front();
+          for (mlir::OpOperand* o : g.getDpsInputOperands()) {
+            mlir::BlockArgument arg = body.getArgument(o->getOperandNumber());
+            if (auto it = value_of.find(o->get()); it != value_of.end()) map.map(arg, it->second);
+            else map.map(arg, args[in_at++]);
+          }
+          bool out = written(g->getResult(0));
+          mlir::BlockArgument acc = body.getArgument(g.getNumDpsInputs());
+          if (out) map.map(acc, args[out_at++]);
+          else if (!acc.use_empty()) map.map(acc, nb.create<mlir::arith::ConstantOp>(loc, nb.getZeroAttr(acc.getType())));
+          for (mlir::Operation& op : body.without_terminator()) nb.clone(op, map);
+          mlir::Value y = map.lookupOrDefault(body.getTerminator()->getOperand(0));
+          value_of[g->getResult(0)] = y;
+          if (out) yields.push_back(y);
+        }
+        nb.create<mlir::linalg::YieldOp>(loc, yields);
+      });
+  // The output writes follow the merged loop (they read its results).
+  mlir::Operation* ret = fn.getBody().front().getTerminator();
+  unsigned r = 0;
+  for (auto g : gens) {
+    mlir::Value v = g->getResult(0);
+    if (!written(v)) continue;
+    for (mlir::Operation* u : llvm::make_early_inc_range(v.getUsers()))
+      if (!set.contains(u)) u->moveBefore(ret);
+    v.replaceUsesWithIf(merged->getResult(r++), [&](mlir::OpOperand& u) { return !set.contains(u.getOwner()); });
+  }
+  for (auto g : llvm::reverse(gens)) g->erase();
+}
+
+struct MergeOutputLoopsPass : public mlir::PassWrapper<MergeOutputLoopsPass, mlir::OperationPass<mlir::ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MergeOutputLoopsPass)
+  llvm::StringRef getArgument() const final { return "hgc-merge-output-loops"; }
+  void runOnOperation() override {
+    for (mlir::func::FuncOp fn : getOperation().getOps<mlir::func::FuncOp>())
+      if (fn->hasAttr(lower::kOutputsMayAlias)) merge_output_loops(fn);
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<mlir::Pass> create_write_outputs_in_place_pass(bool parallel_loops) {
@@ -384,6 +488,7 @@ void build_cpu_pipeline(mlir::PassManager& pm) {
   // Kernel groups arrive as chains of linalg.generics; fusing producer into consumer on
   // tensors removes the intermediates before anything is allocated.
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(std::make_unique<MergeOutputLoopsPass>());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Fusion (and canonicalization) replace a generic's unread outs operand with a

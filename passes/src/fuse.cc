@@ -15,6 +15,7 @@
 #include "hgc/passes/fuse.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -25,6 +26,123 @@ namespace hgc {
 namespace {
 
 bool light(const Node& n) { return n.op && (n.op->has(kElementwise) || n.op->has(kBroadcast)); }
+
+// users[i]: the nodes reading an output of node i (once per reading node).
+std::vector<std::vector<int>> consumer_lists(const Graph& g) {
+  std::vector<std::vector<int>> users(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const ValueRef& v : g.nodes[i].inputs)
+      if (users[v.node].empty() || users[v.node].back() != static_cast<int>(i)) users[v.node].push_back(static_cast<int>(i));
+  return users;
+}
+
+// The shape every member of `mem` writes, when they are all single-output elementwise or
+// broadcasting ops writing one shape (one iteration space), else null.
+const Shape* same_space(const Graph& g, const std::vector<int>& mem) {
+  const Shape* s = nullptr;
+  for (int m : mem) {
+    const Node& n = g.nodes[m];
+    if (!light(n) || n.out_shapes.size() != 1 || (s && n.out_shapes[0] != *s)) return nullptr;
+    s = &n.out_shapes[0];
+  }
+  return s;
+}
+
+// Multi-output groups (FuseOptions::multi_output): a group joins the group of a consumer
+// when both are elementwise/broadcast members over one iteration space, even where the
+// producer's value is also read elsewhere or is a graph output (it becomes one more output of
+// the merged kernel instead of a kernel of its own). Merged groups stay convex: a merge is
+// refused when a path leaves the producer group and enters the consumer group through a node
+// of neither. An optimizer update (Adam: mean, var, weight) becomes one kernel that reads
+// each array once.
+void merge_same_space_groups(const Graph& g, const std::vector<bool>& fusible, const std::vector<bool>& has_head,
+                             std::vector<int>& group, std::map<int, std::vector<int>>& members,
+                             const std::vector<std::vector<int>>& users, int max_members, int max_inputs,
+                             const std::function<size_t(const std::vector<int>&)>& external_inputs) {
+  const int count = static_cast<int>(g.nodes.size());
+  auto reaches_around = [&](int from, int to) {  // a path from group `from` into `to` outside both
+    const std::vector<int>& dst = members[to];
+    int last = *std::max_element(dst.begin(), dst.end());
+    std::vector<char> seen(count, 0);
+    std::vector<int> stack;
+    for (int m : members[from])
+      for (int c : users[m])
+        if (group[c] != from && group[c] != to && !seen[c]) seen[c] = 1, stack.push_back(c);
+    while (!stack.empty()) {
+      int x = stack.back();
+      stack.pop_back();
+      if (x > last) continue;  // topological order: nothing after the group's last member reaches it
+      for (int c : users[x]) {
+        if (group[c] == to) return true;
+        if (!seen[c]) seen[c] = 1, stack.push_back(c);
+      }
+    }
+    return false;
+  };
+  for (int i = 0; i < count; ++i) {
+    if (!fusible[i] || has_head[group[i]]) continue;
+    for (const ValueRef& v : g.nodes[i].inputs) {
+      int p = v.node, gi = group[i], gp = group[p];
+      if (!fusible[p] || gp == gi || has_head[gp]) continue;
+      const Shape* si = same_space(g, members[gi]);
+      const Shape* sp = same_space(g, members[gp]);
+      if (!si || !sp || *si != *sp) continue;
+      std::vector<int> merged = members[gi];
+      merged.insert(merged.end(), members[gp].begin(), members[gp].end());
+      std::sort(merged.begin(), merged.end());
+      if (static_cast<int>(merged.size()) > max_members || static_cast<int>(external_inputs(merged)) > max_inputs)
+        continue;
+      if (reaches_around(gp, gi)) continue;
+      // The root stays the most downstream member.
+      int root = std::max(gi, gp);
+      for (int m : merged) group[m] = root;
+      members.erase(gi);
+      members.erase(gp);
+      members[root] = std::move(merged);
+    }
+  }
+}
+
+// The order the rebuild emits nodes in: every group as one unit (at its root), each unit after
+// the units it reads from, otherwise the graph's order (stable Kahn: the lowest ready root
+// first). A multi-output group's earlier members may be read by nodes that came before its
+// root; those move after it.
+std::vector<int> unit_order(const Graph& g, const std::vector<int>& group, const std::map<int, std::vector<int>>& members) {
+  const int count = static_cast<int>(g.nodes.size());
+  auto unit = [&](int i) { return members.count(group[i]) && members.at(group[i]).size() > 1 ? group[i] : i; };
+  std::vector<int> waiting(count, 0);
+  std::vector<std::vector<int>> after(count);
+  std::vector<bool> is_unit(count, false);
+  for (int i = 0; i < count; ++i) {
+    int u = unit(i);
+    if (u != i) continue;
+    is_unit[u] = true;
+    std::set<int> deps;
+    const std::vector<int> single{i};
+    for (int x : members.count(u) ? members.at(u) : single) {
+      for (const ValueRef& v : g.nodes[x].inputs) deps.insert(unit(v.node));
+      for (int d : g.nodes[x].control_deps) deps.insert(unit(d));
+    }
+    deps.erase(u);
+    waiting[u] = static_cast<int>(deps.size());
+    for (int d : deps) after[d].push_back(u);
+  }
+  std::set<int> ready;
+  for (int i = 0; i < count; ++i)
+    if (is_unit[i] && !waiting[i]) ready.insert(i);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int u = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(u);
+    for (int c : after[u])
+      if (--waiting[c] == 0) ready.insert(c);
+  }
+  int units = 0;
+  for (int i = 0; i < count; ++i) units += is_unit[i];
+  if (static_cast<int>(order.size()) != units) fail("fuse", "kernel groups formed a cycle");
+  return order;
+}
 
 }  // namespace
 
@@ -38,6 +156,7 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
   std::vector<bool> is_head(count, false);
   for (const ValueRef& h : g.heads) is_head[h.node] = true, ++consumers[h.node];
 
+  const std::vector<std::vector<int>> users = consumer_lists(g);
   std::vector<bool> fusible(count, false), head(count, false);
   for (int i = 0; i < count; ++i) {
     const Node& hn = g.nodes[i];
@@ -119,18 +238,26 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
     }
   }
 
-  // Rebuild.
-  std::vector<int> remap(count, -1);
+  if (opts.multi_output) merge_same_space_groups(g, fusible, has_head, group, members, users, opts.max_members, opts.max_inputs,
+                            external_inputs);
+
+  // Rebuild. A group's outputs: its members read outside it or heads of the graph (its root
+  // always), in member order.
+  std::vector<int> remap(count, -1), remap_index(count, 0);
   Graph out;
   out.mxnet_version = g.mxnet_version;
   out.extra_attrs = g.extra_attrs;
-  for (int i = 0; i < count; ++i) {
+  std::vector<int> order;
+  if (opts.multi_output) order = unit_order(g, group, members);
+  else
+    for (int i = 0; i < count; ++i) order.push_back(i);
+  for (int i : order) {
     const std::vector<int>& mem = members.count(group[i]) ? members[group[i]] : std::vector<int>{};
     bool grouped = mem.size() > 1;
     if (grouped && group[i] != i) continue;  // a member: emitted inside its root's group
     if (!grouped) {
       Node n = g.nodes[i];
-      for (ValueRef& v : n.inputs) v.node = remap[v.node];
+      for (ValueRef& v : n.inputs) v = {remap[v.node], v.index + remap_index[v.node]};
       for (int& d : n.control_deps) d = remap[d];
       out.nodes.push_back(std::move(n));
       remap[i] = static_cast<int>(out.nodes.size()) - 1;
@@ -173,21 +300,30 @@ FuseReport fuse(Graph& g, const FuseOptions& opts) {
         pos[k] = static_cast<int>(ordered.nodes.size());
         ordered.nodes.push_back(std::move(n));
       }
-    ordered.heads = {{pos[inner[i]], 0}};
+    std::vector<int> outputs;  // members whose value leaves the group
+    for (int m : mem)
+      if (m == i || is_head[m] || [&] {
+            for (int c : users[m])
+              if (group[c] != group[i]) return true;
+            return false;
+          }())
+        outputs.push_back(m);
+    for (int m : outputs) ordered.heads.push_back({pos[inner[m]], 0});
     Node f;
     f.name = g.nodes[i].name;
     f.op_name = "_hgc_fused";
     f.op = &OpRegistry::global().get("_hgc_fused");
     f.attrs["num_args"] = static_cast<int64_t>(ext_order.size());
-    f.attrs["num_outputs"] = int64_t(1);
-    for (const ValueRef& v : ext_order) f.inputs.push_back({remap[v.node], v.index});
+    f.attrs["num_outputs"] = static_cast<int64_t>(outputs.size());
+    for (const ValueRef& v : ext_order) f.inputs.push_back({remap[v.node], v.index + remap_index[v.node]});
     f.subgraphs.push_back(std::make_shared<Graph>(std::move(ordered)));
     out.nodes.push_back(std::move(f));
-    remap[i] = static_cast<int>(out.nodes.size()) - 1;
+    for (size_t k = 0; k < outputs.size(); ++k)  // members are single-output
+      remap[outputs[k]] = static_cast<int>(out.nodes.size()) - 1, remap_index[outputs[k]] = static_cast<int>(k);
     ++rep.kernels_after;
     rep.groups.push_back(std::move(fg));
   }
-  for (ValueRef h : g.heads) out.heads.push_back({remap[h.node], h.index});
+  for (ValueRef h : g.heads) out.heads.push_back({remap[h.node], h.index + remap_index[h.node]});
   InferOptions io;
   io.require_complete = false;
   for (const Node& n : out.nodes)

@@ -1,5 +1,6 @@
 // FusedUpdate: builds the update graph, infers it over a flat array of symbolic length,
-// compiles it once per rule and dtype (fusion turns the elementwise tree into a kernel or two),
+// compiles it once per rule and dtype (multi-output fusion turns the elementwise tree into one
+// kernel writing every output),
 // plans it per weight size, and decides whether outputs can alias their inputs by reading the
 // executable's step order.
 #include "optim/fused_update.h"

@@ -26,6 +26,11 @@ struct FuseOptions {
   // its epilogue may hold float32 members (AMP's cast back to float32 and what follows), and
   // the group's output is written in float32 without a separate cast kernel.
   std::function<bool(const Node&)> gemm_widens;
+  // Multi-output groups: groups of elementwise/broadcast members over one iteration space
+  // merge along producer->consumer edges even where the producer's value is read elsewhere
+  // too or is a graph output; such values become further outputs of the group's kernel (an
+  // optimizer update writes weight and states from one pass over its arrays).
+  bool multi_output = false;
   int max_members = 16;
   int max_inputs = 8;
 };
