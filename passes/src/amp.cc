@@ -12,6 +12,14 @@ namespace {
 
 enum class Policy { Low, Fp32, Follow };
 
+// Ops that move bits only: a cast commutes with them.
+const std::set<std::string>& views() {
+  static const std::set<std::string> v{"Reshape", "reshape", "Flatten", "flatten", "expand_dims", "squeeze",
+                                       "transpose", "SwapAxis", "swapaxes", "slice", "slice_axis", "_copy",
+                                       "identity"};
+  return v;
+}
+
 bool listed(const std::set<std::string>& s, const Node& n) {
   if (s.count(n.op_name) || s.count(n.op->name)) return true;
   for (const std::string& a : n.op->aliases)
@@ -70,6 +78,21 @@ class Converter {
       return p.inputs[0];
     auto key = std::make_pair(v, to);
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    // A view (reshape, transpose, ...) of a value already cast: the same view of that cast
+    // (the same bits). One memory pass less, and in a training trace the gradient graph's
+    // reshape of a forward activation reuses the forward's bfloat16 copy instead of reading the
+    // float32 one (MultiVAE's 500x20108 input: 3.3 ms a step).
+    if (p.op && v.index == 0 && p.inputs.size() == 1 && p.out_dtypes.size() == 1 && listed(views(), p)) {
+      auto in = cache_.find(std::make_pair(p.inputs[0], to));
+      if (in != cache_.end()) {
+        Node n = p;
+        n.inputs = {in->second};
+        n.name = rewrite::unique_name(out_, p.name + "_amp_" + dtype_name(to));
+        n.out_dtypes = {to};
+        out_.nodes.push_back(std::move(n));
+        return cache_[key] = {static_cast<int>(out_.nodes.size()) - 1, 0};
+      }
+    }
     const OpDef& def = OpRegistry::global().get("Cast");
     AttrMap attrs{{"dtype", parse_attr(*def.attr_spec("dtype"), dtype_name(to))}};
     std::string name = rewrite::unique_name(out_, p.name + "_amp_cast_" + dtype_name(to));
