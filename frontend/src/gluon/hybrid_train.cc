@@ -212,8 +212,9 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   // AMP on the cpu: the trace converts as one graph before the split, so each value both
   // halves read is cast once and handed over in bfloat16 (amp_convert_training).
   if (opts_.compile.amp != DType::unknown && opts_.compile.target == Target::cpu) {
-    bool both = convert_amp(tr, opts_.compile.amp);
-    if (!probe.empty() && (!both || !convert_amp(tp, opts_.compile.amp) || tp.g->graph.nodes.size() != tr.g->graph.nodes.size())) {
+    // (Both traces or neither: a trace holding an RNN op keeps the per-graph conversion.)
+    if (convert_amp(tr, opts_.compile.amp) && !probe.empty() &&
+        (!convert_amp(tp, opts_.compile.amp) || tp.g->graph.nodes.size() != tr.g->graph.nodes.size())) {
       probe.clear();
       tp = TrainTrace();
       for (auto& m : c.dynamic) std::fill(m.begin(), m.end(), false);
