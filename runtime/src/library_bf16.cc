@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
+#include <vector>
 #include <unordered_map>
 
 #include "conv_onednn.h"
@@ -138,33 +143,131 @@ void bf16_matmul_f32_out(const bf16_t* a, const bf16_t* b, const bf16_t* bias, f
   matmul_impl(a, b, bias, c, true, batch, M, N, K, ta, tb);
 }
 
+namespace {
+
+// [b, e) of n elements across the pool (bandwidth-bound loops: 2^16 elements per part).
+void split_loop(int64_t n, const std::function<void(int64_t, int64_t)>& run) {
+  const int parts = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(n, int64_t(1) << 16);
+  if (parts <= 1) return run(0, n);
+  const int64_t chunk = (n + parts - 1) / parts;
+  ThreadPool::global().parallel_for(parts, [&](int p) { run(p * chunk, std::min(n, (p + 1) * chunk)); });
+}
+
+void widen_into(const bf16_t* in, float* out, int64_t n) {
+  split_loop(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = widen(in[i]);
+  });
+}
+
+// Rounds as the Cast op does (to nearest even; NaN stays a quiet NaN).
+void narrow_into(const float* in, bf16_t* out, int64_t n) {
+  split_loop(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      uint32_t x;
+      std::memcpy(&x, &in[i], sizeof x);
+      out[i] = (x & 0x7FFFFFFFu) > 0x7F800000u ? static_cast<bf16_t>((x >> 16) | 0x0040u)
+                                               : static_cast<bf16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+    }
+  });
+}
+
+// The call on widened operands through the float32 convolution (its own Auto choice of
+// im2col + sgemm or a float32 primitive), the result rounded once. oneDNN's bfloat16
+// backward-weights primitive is slower than that on LeNet's shapes (1 and 20 input channels:
+// 1.1 and 1.4 ms against 0.5 and 1.3 ms in float32, AMX box): there the measurement below
+// picks this. Both accumulate in float32.
+void run_widened(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b, const bf16_t* bias,
+                 bf16_t* out) {
+  int64_t in_sp = 1, out_sp = 1, k_sp = 1;
+  for (int d = 0; d < s.nsp; ++d) in_sp *= s.in[d], out_sp *= s.out[d], k_sp *= s.k[d];
+  const int64_t x = s.N * s.C * in_sp, y = s.N * s.O * out_sp, w = s.O * (s.C / s.groups) * k_sp;
+  const int64_t na = dir == ConvDirection::Forward ? x : y, nb = dir == ConvDirection::WeightGrad ? x : w;
+  const int64_t nout = dir == ConvDirection::Forward ? y : dir == ConvDirection::DataGrad ? x : w;
+  const int64_t nbias = bias ? s.O : 0;
+  thread_local std::vector<float> buf;
+  const size_t need = static_cast<size_t>(na + nb + nbias + nout + convolution_workspace(s));
+  if (buf.size() < need) buf.resize(need);
+  float *fa = buf.data(), *fb = fa + na, *fbias = fb + nb, *fout = fbias + nbias, *ws = fout + nout;
+  widen_into(a, fa, na);
+  widen_into(b, fb, nb);
+  if (bias) widen_into(bias, fbias, nbias);
+  switch (dir) {
+    case ConvDirection::Forward: convolution(s, fa, fb, bias ? fbias : nullptr, fout, ws); break;
+    case ConvDirection::DataGrad: conv_data_grad(s, fa, fb, fout, ws); break;
+    case ConvDirection::WeightGrad: conv_weight_grad(s, fa, fb, fout, ws); break;
+  }
+  narrow_into(fout, out, nout);
+}
+
+// convs.choice for run_widened (3 + layout: that bfloat16 primitive).
+constexpr int kWidened = 5;
+
+}  // namespace
+
+void bf16_convolution_widened(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b,
+                              const bf16_t* bias, bf16_t* out) {
+  run_widened(dir, s, a, b, bias, out);
+}
+
 void bf16_convolution(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b, const bf16_t* bias,
                       bf16_t* out) {
   detail::OnednnConvs& convs = detail::onednn_convs(dir, s, bias != nullptr, true);
-  if (!convs.layout[0] && !convs.layout[1])
+  const bool auto_impl = conv_impl() == ConvImpl::Auto;
+  if (!convs.layout[0] && !convs.layout[1]) {
+    if (auto_impl && s.N > 0) return run_widened(dir, s, a, b, bias, out);
     fail("runtime", "oneDNN has no bfloat16 convolution for this shape (", s.N, "x", s.C, " -> ", s.O, ")");
+  }
   // The pointers travel as float* through ConvOperands; the primitive reads bfloat16.
   const detail::ConvOperands ops{reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b),
                                  reinterpret_cast<const float*>(bias), reinterpret_cast<float*>(out)};
-  // Which activation layout computes fastest (oneDNN's blocked choice or channels-last: each
-  // reorders the plain operands differently) is measured once per shape and direction, on the
-  // call's own operands (each direction overwrites its whole output), as the float32 Auto
-  // policy does (library_conv.cc).
+  // Which computes fastest (oneDNN's blocked activation layout, channels-last - each reorders
+  // the plain operands differently - or, under the Auto policy, the widened float32 call) is
+  // measured once per shape and direction, on the call's own operands (each direction
+  // overwrites its whole output), as the float32 Auto policy does (library_conv.cc). Every
+  // call of a shape, the measuring one included, then runs the winner: the same bits.
   std::call_once(convs.measured, [&] {
-    int best = convs.layout[0] ? 3 : 4;
-    if (convs.layout[0] && convs.layout[1]) {
-      double t[2] = {1e30, 1e30};
-      for (int r = 0; r < 3; ++r)
-        for (int l = 0; l < 2; ++l) {
+    std::vector<std::function<void()>> run;
+    std::vector<int> id;
+    for (int l = 0; l < 2; ++l)
+      if (convs.layout[l]) run.push_back([&, l] { detail::run_onednn_conv(*convs.layout[l], ops); }), id.push_back(3 + l);
+    if (auto_impl && s.N > 0) {
+      run_widened(dir, s, a, b, bias, out);  // the float32 path makes its own choice first
+      run.push_back([&] { run_widened(dir, s, a, b, bias, out); });
+      id.push_back(kWidened);
+    }
+    int best = id[0];
+    if (run.size() > 1) {
+      std::vector<double> t(run.size(), 1e30);
+      double spent = 0;
+      for (int r = 0; r < 6 && (r < 2 || spent < 0.05); ++r)  // more rounds for quick calls (library_conv.cc)
+        for (size_t k = 0; k < run.size(); ++k) {
           auto t0 = std::chrono::steady_clock::now();
-          detail::run_onednn_conv(*convs.layout[l], ops);
-          t[l] = std::min(t[l], std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          run[k]();
+          double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          t[k] = std::min(t[k], dt), spent += dt;
         }
-      best = t[1] < 0.95 * t[0] ? 4 : 3;
+      // A channels-last primitive or the widened path only where clearly faster (5%) than
+      // oneDNN's own choice.
+      size_t k_best = 0;
+      for (size_t k = 1; k < run.size(); ++k)
+        if (t[k] < 0.95 * t[k_best]) k_best = k;
+      best = id[k_best];
+      static const bool verbose = std::getenv("HGC_CONV_LOG") != nullptr;
+      if (verbose) {
+        std::string log;
+        for (size_t k = 0; k < run.size(); ++k)
+          log += std::string(id[k] == 3 ? " any " : id[k] == 4 ? " nhwc " : " widened ") + std::to_string(t[k] * 1e3);
+        std::fprintf(stderr, "hgc conv bfloat16 %s N%lld C%lld O%lld in%lld:%s ms -> %s\n",
+                     dir == ConvDirection::Forward ? "forward" : dir == ConvDirection::DataGrad ? "data grad" : "weight grad",
+                     static_cast<long long>(s.N), static_cast<long long>(s.C), static_cast<long long>(s.O),
+                     static_cast<long long>(s.in[0]), log.c_str(), best == 3 ? "any" : best == 4 ? "nhwc" : "widened");
+      }
     }
     convs.choice = best;
   });
-  detail::run_onednn_conv(*convs.layout[convs.choice.load(std::memory_order_relaxed) - 3], ops);
+  const int choice = convs.choice.load(std::memory_order_relaxed);
+  if (choice == kWidened) return run_widened(dir, s, a, b, bias, out);
+  detail::run_onednn_conv(*convs.layout[choice - 3], ops);
 }
 
 }  // namespace hgc::lib

@@ -22,5 +22,10 @@ void bf16_matmul_f32_out(const bf16_t* a, const bf16_t* b, const bf16_t* bias, f
 // b = x, out = dw (library.h's operand orders).
 void bf16_convolution(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b, const bf16_t* bias,
                       bf16_t* out);
+// The same on operands widened to float32 through the float32 convolution() / conv_*_grad()
+// (their Auto choice), the result rounded once: what bf16_convolution runs for a shape where it
+// measured that faster than oneDNN's bfloat16 primitives (or where oneDNN has none).
+void bf16_convolution_widened(ConvDirection dir, const ConvShape& s, const bf16_t* a, const bf16_t* b,
+                              const bf16_t* bias, bf16_t* out);
 
 }  // namespace hgc::lib

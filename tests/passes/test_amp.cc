@@ -110,3 +110,72 @@ TEST_CASE("amp: compiled bfloat16 MLP within bfloat16 error of float32, through 
   CHECK_THROWS_WITH_AS(amp_convert(g, AmpOptions().target_dtype(DType::i8)),
                        doctest::Contains("[amp] target dtype must be bfloat16"), Error);
 }
+
+TEST_CASE("amp: a view of a value already cast reads that cast (no second cast of the same bits)") {
+  // data feeds fc1 (cast to bfloat16) and, reshaped, fc2: the reshape's cast is reshape(cast(data)).
+  Graph g;
+  int x = g.add_variable("data"), w = g.add_variable("w"), w2 = g.add_variable("w2");
+  const OpDef& fc = OpRegistry::global().get("FullyConnected");
+  AttrMap a{{"num_hidden", parse_attr(*fc.attr_spec("num_hidden"), "5")}, {"no_bias", true}};
+  int f1 = g.add_node("FullyConnected", "fc1", {{x, 0}, {w, 0}}, a);
+  const OpDef& rs = OpRegistry::global().get("Reshape");
+  int r = g.add_node("Reshape", "r", {{x, 0}}, {{"shape", parse_attr(*rs.attr_spec("shape"), "(6, 4)")}});
+  int f2 = g.add_node("FullyConnected", "fc2", {{r, 0}, {w2, 0}}, a);
+  g.heads = {{f1, 0}, {f2, 0}};
+  InferOptions io;
+  io.shapes = {{"data", Shape{3, 8}}, {"w", Shape{5, 8}}, {"w2", Shape{5, 4}}};
+  infer(g, io);
+  amp_convert(g, AmpOptions());
+  const int data = g.find("data");
+  int casts_of_data = 0, casts_of_reshape = 0;
+  for (const Node& n : g.nodes) {
+    if (!n.op || n.op->name != "Cast") continue;
+    const Node& src = g.nodes[n.inputs[0].node];
+    casts_of_data += n.inputs[0].node == data;
+    casts_of_reshape += src.op && src.op->name == "Reshape";
+  }
+  CHECK(casts_of_data == 1);
+  CHECK(casts_of_reshape == 0);
+  const Node& in2 = g.nodes[node(g, "fc2").inputs[0].node];  // reshape of the cast, in bfloat16
+  REQUIRE(in2.op);
+  CHECK(in2.op->name == "Reshape");
+  CHECK(in2.out_dtypes[0] == DType::bf16);
+  CHECK(in2.out_shapes[0] == Shape{6, 4});
+  CHECK(g.nodes[in2.inputs[0].node].op->name == "Cast");
+  CHECK(amp_convert(g, AmpOptions()) == 0);  // still idempotent
+}
+
+TEST_CASE("amp: a training trace converts as one graph; forward outputs keep their dtypes before the split") {
+  // Forward: fc1 = FC(data, w) -> relu (output 0); "gradient": dot(relu, relu) reads the
+  // forward's relu, as a gradient rule reads a saved value.
+  Graph g;
+  int x = g.add_variable("data"), w = g.add_variable("w");
+  const OpDef& fc = OpRegistry::global().get("FullyConnected");
+  AttrMap a{{"num_hidden", parse_attr(*fc.attr_spec("num_hidden"), "4")}, {"no_bias", true}};
+  int f1 = g.add_node("FullyConnected", "fc1", {{x, 0}, {w, 0}}, a);
+  const OpDef& act = OpRegistry::global().get("Activation");
+  int r = g.add_node("Activation", "relu1", {{f1, 0}}, {{"act_type", parse_attr(*act.attr_spec("act_type"), "relu")}});
+  const int boundary = static_cast<int>(g.nodes.size());
+  const OpDef& dot = OpRegistry::global().get("dot");
+  int d = g.add_node("dot", "grad_dot", {{r, 0}, {r, 0}}, {{"transpose_a", parse_attr(*dot.attr_spec("transpose_a"), "true")}});
+  g.heads = {{d, 0}};
+  InferOptions io;
+  io.shapes = {{"data", Shape{3, 6}}, {"w", Shape{4, 6}}};
+  infer(g, io);
+  AmpTrainingSplit s = amp_convert_training(g, AmpOptions(), boundary, {{r, 0}});
+  REQUIRE(s.forward_heads.size() == 1);
+  // The forward output is float32 again (a cast inside the forward) ...
+  const ValueRef y = s.forward_heads[0];
+  CHECK(y.node < s.boundary);
+  CHECK(g.nodes[y.node].out_dtypes[0] == DType::f32);
+  // ... while the gradient's dot reads the forward's bfloat16 relu directly: no cast after the boundary.
+  const Node& gd = g.nodes[s.map[d][0].node];
+  CHECK(s.map[d][0].node >= s.boundary);
+  CHECK(g.nodes[gd.inputs[0].node].name == "relu1");
+  CHECK(g.nodes[gd.inputs[0].node].out_dtypes[0] == DType::bf16);
+  CHECK(gd.inputs[0].node < s.boundary);
+  for (int i = s.boundary; i < static_cast<int>(g.nodes.size()); ++i)
+    CHECK_FALSE((g.nodes[i].op && g.nodes[i].op->name == "Cast" && g.nodes[i].out_dtypes[0] == DType::bf16));
+  CHECK(g.nodes[g.heads[0].node].out_dtypes[0] == DType::f32);  // the gradient head too
+  CHECK_THROWS_AS(amp_convert_training(g, AmpOptions(), 1, {{static_cast<int>(g.nodes.size()) - 1, 0}}), Error);
+}

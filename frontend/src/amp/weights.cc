@@ -16,6 +16,10 @@ int bind_cast_weights(Graph& g, DType target, const std::function<bool(const std
   // The order of compile_passes (pipeline.cc): RNNs expand first, so their GEMMs convert too.
   expand_rnn(g);
   amp_convert(g, AmpOptions().target_dtype(target));
+  return weight_cast_variables(g, target, is_param);
+}
+
+int weight_cast_variables(Graph& g, DType target, const std::function<bool(const std::string&)>& is_param) {
   std::map<std::string, int> made;  // variable name -> node id
   int count = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {

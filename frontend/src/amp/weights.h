@@ -25,6 +25,9 @@ namespace hgc::amp::detail {
 // such variables it added; `g` stays inferred. The pipeline's own amp pass then finds nothing
 // left to convert (it is idempotent).
 int bind_cast_weights(Graph& g, DType target, const std::function<bool(const std::string&)>& is_param);
+// Only the last step: each Cast of a parameter variable to `target` becomes the variable
+// "<param>_amp_<dtype>" in place (node ids unchanged). Returns how many.
+int weight_cast_variables(Graph& g, DType target, const std::function<bool(const std::string&)>& is_param);
 
 // The parameter and dtype of a variable bind_cast_weights made, else nullopt.
 std::optional<std::pair<std::string, DType>> cast_weight_of(const std::string& variable);

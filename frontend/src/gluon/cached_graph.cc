@@ -54,6 +54,12 @@ Graph CachedGraph::infer_at(const std::vector<std::vector<int64_t>>& shapes, con
     } else if (auto k = constants_.find(n); k != constants_.end()) {
       o.shapes[n] = Shape(k->second.shape());
       o.dtypes[n] = k->second.dtype();
+    } else if (auto w = amp::detail::cast_weight_of(n); w && params_.count(w->first)) {
+      // A weight's AMP copy already in the graph (a training trace converted before its split).
+      const auto& p = params_.at(w->first);
+      if (!p->initialized()) p->data();
+      o.shapes[n] = Shape(p->shape());
+      o.dtypes[n] = w->second;
     }
   }
   infer(work, o);

@@ -20,7 +20,9 @@
 #include "hgc/frontend/symbol/symbol.h"
 #include "hgc/base/error.h"
 #include "hgc/compiler/dynamic.h"
+#include "amp/weights.h"
 #include "gluon/hybrid_cached.h"
+#include "hgc/passes/amp.h"
 #include "symbol/trace.h"
 
 namespace hgc::gluon {
@@ -47,6 +49,35 @@ struct TrainTrace {
   std::vector<bool> need;
   int forward_nodes = 0;
 };
+
+// The training trace converted by AMP as one graph (amp_convert_training) with the weights'
+// casts turned into their cached copies' variables (amp/weights.h); its values remapped.
+// False (nothing changed) for a trace holding an RNN op: those expand in the pipeline first,
+// so that trace keeps the per-graph conversion.
+bool convert_amp(TrainTrace& t, DType target) {
+  Graph& g = t.g->graph;
+  for (const Node& n : g.nodes)
+    if (n.op && n.op->name == "RNN") return false;
+  std::vector<ValueRef> fwd = t.ys;
+  for (const auto& u : t.g->updates) fwd.push_back(u.second);
+  std::vector<ValueRef> old_heads = g.heads;
+  g.heads = t.heads;
+  AmpTrainingSplit r = amp_convert_training(g, AmpOptions().target_dtype(target), t.forward_nodes, fwd);
+  auto at = [&](ValueRef v) { return r.map[v.node][v.index]; };
+  for (size_t i = 0; i < t.ys.size(); ++i) t.ys[i] = r.forward_heads[i];
+  for (size_t i = 0; i < t.g->updates.size(); ++i) t.g->updates[i].second = r.forward_heads[t.ys.size() + i];
+  for (ValueRef& v : t.vars) v = at(v);
+  t.heads = g.heads;
+  g.heads.clear();
+  for (const ValueRef& h : old_heads) g.heads.push_back(at(h));
+  for (auto& [name, id] : t.g->param_nodes) id = r.map[id][0].node;
+  t.forward_nodes = r.boundary;
+  std::set<std::string> params;
+  for (const auto& p : t.g->params) params.insert(p->name());
+  amp::detail::weight_cast_variables(g, target, [&](const std::string& v) { return params.count(v) > 0; });
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, const std::vector<NDArray>& xs,
@@ -176,6 +207,18 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
       tp = TrainTrace();
       for (auto& m : c.dynamic) std::fill(m.begin(), m.end(), false);
       c.reason = "size-dependent graph (" + diff + ")";
+    }
+  }
+  // AMP on the cpu: the trace converts as one graph before the split, so each value both
+  // halves read is cast once and handed over in bfloat16 (amp_convert_training).
+  if (opts_.compile.amp != DType::unknown && opts_.compile.target == Target::cpu) {
+    // (Both traces or neither: a trace holding an RNN op keeps the per-graph conversion.)
+    if (convert_amp(tr, opts_.compile.amp) && !probe.empty() &&
+        (!convert_amp(tp, opts_.compile.amp) || tp.g->graph.nodes.size() != tr.g->graph.nodes.size())) {
+      probe.clear();
+      tp = TrainTrace();
+      for (auto& m : c.dynamic) std::fill(m.begin(), m.end(), false);
+      c.reason = "size-dependent graph (AMP converts the traces differently)";
     }
   }
   auto g = tr.g;

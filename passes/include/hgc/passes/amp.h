@@ -59,4 +59,20 @@ struct AmpOptions {
 int amp_convert(Graph& g, const AmpOptions& opts);
 std::unique_ptr<Pass> make_amp_pass(AmpOptions opts = {});
 
+// amp_convert on a training trace before it is split in two graphs: nodes [0, boundary) are
+// the forward, the rest its gradient; `forward_heads` are the forward's outputs, g.heads the
+// gradient's. Converted apart (the pipeline's amp pass on each graph), a value both use is
+// saved in float32 by the forward (a cast back) and cast to bfloat16 again by the gradient
+// graph; converted together, it is cast once and the forward hands over the bfloat16 copy.
+// Forward heads and g.heads keep their dtypes (cast back where they became low precision:
+// the forward heads' casts inside the forward, before `boundary` in the result).
+struct AmpTrainingSplit {
+  std::vector<std::vector<ValueRef>> map;  // old node id -> its values in the result
+  int boundary = 0;                        // the forward's end in the result
+  std::vector<ValueRef> forward_heads;     // the forward heads in the result
+  int casts = 0;
+};
+AmpTrainingSplit amp_convert_training(Graph& g, const AmpOptions& opts, int boundary,
+                                      const std::vector<ValueRef>& forward_heads);
+
 }  // namespace hgc
