@@ -20,10 +20,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
-// Empty when code generated for `built` (a host_target_id) runs on a machine described by
-// `host`: the same triple and LLVM, and every feature enabled at build time enabled here.
+}  // namespace
+}  // namespace hgc::compiler_detail
+
+namespace hgc {
 // The CPU name only tunes scheduling, so it may differ.
-std::string why_unusable(const std::string& built, const std::string& host) {
+std::string prebuilt_target_mismatch(const std::string& built, const std::string& host) {
+  using compiler_detail::split;
   std::vector<std::string> b = split(built, '|'), h = split(host, '|');
   if (b.size() != 4 || h.size() != 4) return "unreadable target description '" + built + "'";
   if (b[0] != h[0]) return "built for " + b[0] + ", running on " + h[0];
@@ -37,6 +40,10 @@ std::string why_unusable(const std::string& built, const std::string& host) {
   if (!missing.empty()) return "this CPU lacks " + missing + " (built on " + b[1] + ")";
   return "";
 }
+}  // namespace hgc
+
+namespace hgc::compiler_detail {
+namespace {
 
 struct Index {
   std::unordered_map<std::string, PackedKernel> by_key;
@@ -51,7 +58,7 @@ const Index& index() {
       i->reason = "none in this build";
       return i;
     }
-    i->reason = why_unusable(t.target, host_target_id(JitOptions()));
+    i->reason = prebuilt_target_mismatch(t.target, host_target_id(JitOptions()));
     if (!i->reason.empty()) return i;
     for (size_t k = 0; k < t.count; ++k) i->by_key.emplace(t.kernels[k].key, t.kernels[k].fn);
     return i;

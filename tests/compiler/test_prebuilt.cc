@@ -131,6 +131,23 @@ TEST_CASE("prebuilt imperative kernels are in the library, for this machine's CP
   CHECK(info.target == host_target_id(JitOptions()));
 }
 
+TEST_CASE("prebuilt kernels run only where the CPU has every feature they were compiled for") {
+  std::string built = "x86_64-pc-linux-gnu|skylake-avx512|+avx2,+fma,+avx512f,-amx-tile|llvm 19.1.7";
+  // Another CPU name with the same features or more: fine (the name only tunes scheduling).
+  CHECK(prebuilt_target_mismatch(built, built) == "");
+  CHECK(prebuilt_target_mismatch(built, "x86_64-pc-linux-gnu|sapphirerapids|+avx2,+amx-tile,+fma,+avx512f,+avx512bw|llvm 19.1.7") == "");
+  // An AVX2-only machine: JIT instead, naming what it lacks.
+  std::string why = prebuilt_target_mismatch(built, "x86_64-pc-linux-gnu|haswell|+avx2,+fma,-avx512f|llvm 19.1.7");
+  CHECK(why.find("lacks avx512f") != std::string::npos);
+  CHECK(why.find("skylake-avx512") != std::string::npos);
+  CHECK(prebuilt_target_mismatch(built, "aarch64-unknown-linux-gnu|neoverse-v1|+neon|llvm 19.1.7") != "");
+  CHECK(prebuilt_target_mismatch(built, "x86_64-pc-linux-gnu|skylake-avx512|+avx2,+fma,+avx512f|llvm 20.1.0") != "");
+  CHECK(prebuilt_target_mismatch("garbage", built) != "");
+  // This library's own table against this machine.
+  PrebuiltKernelsInfo info = prebuilt_kernels_info();
+  if (info.kernels > 0) CHECK(prebuilt_target_mismatch(info.target, host_target_id(JitOptions())) == info.reason);
+}
+
 TEST_CASE("prebuilt imperative kernels give the JIT kernel's outputs bit for bit, compiling nothing") {
   if (!HGC_PREBUILT_BUILD || !prebuilt_kernels_info().usable) {
     MESSAGE("skipped: no usable prebuilt kernels (", prebuilt_kernels_info().reason, ")");

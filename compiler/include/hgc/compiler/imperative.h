@@ -44,6 +44,10 @@ struct PrebuiltKernelsInfo {
   std::vector<std::string> keys;  // the imperative cache keys they serve
 };
 PrebuiltKernelsInfo prebuilt_kernels_info();
+// Why code generated for `built` (a host_target_id(): "triple|cpu|+f1,-f2,...|llvm X") may not
+// run on a machine described by `host`: another triple or LLVM, or a feature enabled in
+// `built` missing in `host` ("" when it may run; the CPU names may differ).
+std::string prebuilt_target_mismatch(const std::string& built, const std::string& host);
 // Process-wide, on by default; off, invoke() JIT-compiles the prebuilt signatures too (to
 // compare the two: their in-memory cache entries are kept apart).
 void set_prebuilt_kernels_enabled(bool on);
