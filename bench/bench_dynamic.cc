@@ -5,6 +5,8 @@
 //
 //   build/bench/hgc_bench_dynamic [--runs N] [--resnet PATH-symbol.json]
 //   build/bench/hgc_bench_dynamic --w6 [--epochs N]     (a fresh process: its own empty cache)
+//   build/bench/hgc_bench_dynamic --w6 --no-prebuilt    (the imperative kernels JIT-compiled,
+//                                                        not taken from the library: the before)
 // Prints a markdown table (ms; dynamic / static ratio for the steady state). "its steady" is
 // the steady time at the new batch size, so "new batch" minus it is what the size change cost
 // (shape inference, the passes, the step/memory plan, a convolution's first call per layer).
@@ -117,10 +119,12 @@ int w6(int epochs) {
   for (size_t i = 1; i < curve.size(); ++i) later.push_back(curve[i].seconds);
   std::sort(later.begin(), later.end());
   double steady = later.empty() ? curve[0].seconds : later[later.size() / 2];
-  std::printf("| W6 Fashion MLP epoch (60k, batch 64), empty disk cache | %.3f | %.3f | %.2f (target <= 1.15) | %lld "
-              "block, %lld imperative (%.0f ms) |\n",
+  std::printf("| W6 Fashion MLP epoch (60k, batch 64), empty disk cache%s | %.3f | %.3f | %.2f (target <= 1.15) | %lld "
+              "block, %lld imperative (%.0f ms), %lld prebuilt |\n",
+              prebuilt_kernels_enabled() ? "" : ", prebuilt kernels off",
               curve[0].seconds, steady, curve[0].seconds / steady, static_cast<long long>(block_compiles),
-              static_cast<long long>(first_epoch.misses), first_epoch.compile_ms);
+              static_cast<long long>(first_epoch.misses), first_epoch.compile_ms,
+              static_cast<long long>(first_epoch.prebuilt));
   std::filesystem::remove_all(dir);
   return 0;
 }
@@ -131,6 +135,7 @@ int main(int argc, char** argv) {
   std::string resnet = "../shared/models/mxnet/djl_resnet18_v1-symbol.json";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--w6")) only_w6 = true;
+    else if (!std::strcmp(argv[i], "--no-prebuilt")) set_prebuilt_kernels_enabled(false);
     else if (i + 1 < argc && !std::strcmp(argv[i], "--epochs")) epochs = std::max(2, std::atoi(argv[++i]));
     else if (i + 1 < argc && !std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[++i]);
     else if (i + 1 < argc && !std::strcmp(argv[i], "--resnet")) resnet = argv[++i];

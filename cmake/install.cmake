@@ -14,8 +14,9 @@ include(CMakePackageConfigHelpers)
 # The shared libraries are made from the static libraries' objects (all position-independent).
 add_library(hgc_shared SHARED
   $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_ir> $<TARGET_OBJECTS:hgc_passes>
-  $<TARGET_OBJECTS:hgc_runtime> $<TARGET_OBJECTS:hgc_compiler> $<TARGET_OBJECTS:hgc_frontend>
-  $<TARGET_OBJECTS:hgc_dist> $<TARGET_OBJECTS:hgc_onnx>)
+  $<TARGET_OBJECTS:hgc_runtime> $<TARGET_OBJECTS:hgc_compiler_core> $<TARGET_OBJECTS:hgc_compiler>
+  ${HGC_PREBUILT_OBJECT} $<TARGET_OBJECTS:hgc_frontend> $<TARGET_OBJECTS:hgc_dist> $<TARGET_OBJECTS:hgc_onnx>)
+add_dependencies(hgc_shared hgc_compiler)
 add_library(hgc_runtime_shared SHARED $<TARGET_OBJECTS:hgc_base> $<TARGET_OBJECTS:hgc_runtime>)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)

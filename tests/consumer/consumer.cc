@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <hgc/compiler/imperative.h>
 #include <hgc/hgc.h>
 #include <string>
 #include <vector>
@@ -36,6 +37,23 @@ int train(const std::string& out) {
   if (std::string(HGC_VERSION_STRING) != hgc::version()) {
     std::fprintf(stderr, "header version %s != library version %s\n", HGC_VERSION_STRING, hgc::version());
     return 1;
+  }
+  // The imperative kernels compiled at build time are in the installed library and run
+  // without a JIT compile (on the machine that built them).
+  hgc::PrebuiltKernelsInfo pk = hgc::prebuilt_kernels_info();
+  std::printf("prebuilt imperative kernels: %lld%s\n", static_cast<long long>(pk.kernels),
+              pk.usable ? "" : (" (not used: " + pk.reason + ")").c_str());
+  if (pk.kernels > 0) {
+    if (!pk.usable) return 1;
+    hgc::HostTensor t(hgc::DType::f32, {3, 4});
+    for (int i = 0; i < 12; ++i) t.data<float>()[i] = static_cast<float>(i);
+    hgc::HostTensor r = hgc::invoke("_div_scalar", {{"scalar", "255"}}, {t})[0];
+    hgc::KernelCacheStats ks = hgc::kernel_cache_stats();
+    if (ks.prebuilt != 1 || ks.misses != 0 || std::fabs(r.data<float>()[11] - 11.f / 255.f) > 1e-6f) {
+      std::fprintf(stderr, "FAIL: _div_scalar did not run its prebuilt kernel (prebuilt %lld, compiled %lld)\n",
+                   static_cast<long long>(ks.prebuilt), static_cast<long long>(ks.misses));
+      return 1;
+    }
   }
   nd::random::seed(7);
   auto net = std::make_shared<nn::HybridSequential>();
