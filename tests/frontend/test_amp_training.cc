@@ -11,6 +11,7 @@
 #include "hgc/frontend/amp/amp.h"
 #include "hgc/hgc.h"
 #include "hgc/runtime/profile.h"
+#include "support/profile_steps.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -52,17 +53,6 @@ void backward(const std::shared_ptr<nn::HybridSequential>& net, const NDArray& x
 }
 
 // The profiler's labels of the compiled steps one call of `fn` ran.
-std::string steps_of(const std::function<void()>& fn) {
-  profile::reset();
-  profile::enable(true);
-  fn();
-  profile::enable(false);
-  std::ostringstream os;
-  profile::report(os);
-  profile::reset();
-  return os.str();
-}
-
 // ||a - b|| / ||b|| over every parameter's gradient.
 double grad_rel(const std::shared_ptr<nn::HybridSequential>& a, const std::shared_ptr<nn::HybridSequential>& b) {
   auto pa = a->collect_params().values(), pb = b->collect_params().values();
@@ -84,7 +74,7 @@ TEST_CASE("amp training: saved values cross to the gradient graph in bfloat16, g
   auto f32 = initialized(false), amp = initialized(true);
   NDArray x = nd::random::normal(0, 1, {32, 40});
   backward(f32, x);
-  std::string steps = steps_of([&] { backward(amp, x); });
+  std::string steps = test::steps_of([&] { backward(amp, x); });
   // Converted per graph, the forward cast the two hidden layers' bfloat16 outputs and their
   // relu's back to float32 for the gradient graph (which cast them to bfloat16 again): four
   // cast kernels "dense*_fwd_amp_cast_float32", each a memory pass.

@@ -10,6 +10,7 @@
 #include "hgc/frontend/amp/amp.h"
 #include "hgc/hgc.h"
 #include "hgc/runtime/profile.h"
+#include "support/profile_steps.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -46,17 +47,6 @@ bool same(const NDArray& a, const NDArray& b) {
 }
 
 // The profiler's table of one call of `fn` (labels of every compiled step that ran).
-std::string steps_of(const std::function<void()>& fn) {
-  profile::reset();
-  profile::enable(true);
-  fn();
-  profile::enable(false);
-  std::ostringstream os;
-  profile::report(os);
-  profile::reset();
-  return os.str();
-}
-
 int64_t weight_casts(const std::shared_ptr<nn::HybridSequential>& net) {
   int64_t n = 0;
   for (const auto& p : net->collect_params().values()) n += p->casts_made();
@@ -74,7 +64,7 @@ TEST_CASE("amp weights: a predict call casts no weight once its bfloat16 copy is
   NDArray x = nd::random::normal(0, 1, {4, 20});
   NDArray y1 = (*net)(x);
   CHECK(weight_casts(net) == 4);  // two weights, two biases: cast once each
-  std::string steps = steps_of([&] { (*net)(x); });
+  std::string steps = test::steps_of([&] { (*net)(x); });
   CHECK_MESSAGE(steps.find("weight_amp_cast") == std::string::npos, steps);
   CHECK_MESSAGE(steps.find("bias_amp_cast") == std::string::npos, steps);
   CHECK_MESSAGE(steps.find("data_amp_cast") != std::string::npos, steps);  // the input is still cast per call
@@ -153,7 +143,7 @@ TEST_CASE("amp weights: a training step casts each weight once, shared by forwar
   step();
   int64_t c0 = weight_casts(net);
   CHECK(c0 == 4);
-  std::string steps = steps_of(step);
+  std::string steps = test::steps_of(step);
   CHECK_MESSAGE(steps.find("weight_amp_cast") == std::string::npos, steps);
   CHECK(weight_casts(net) == c0 + 4);  // the update changed them: one new cast each, not two
   for (const auto& p : net->collect_params().values()) {  // float32 masters and gradients

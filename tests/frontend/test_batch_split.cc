@@ -4,10 +4,9 @@
 // batches too small to share stay whole.
 #include <doctest/doctest.h>
 
-#include <cmath>
-
 #include "hgc/hgc.h"
 #include "hgc/runtime/thread_pool.h"
+#include "support/nd_close.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -23,14 +22,6 @@ std::shared_ptr<nn::HybridSequential> wide_mlp(bool dropout) {
   net->emplace<nn::Dense>(nn::DenseOptions(10).in_units(256));
   net->initialize(init::Xavier());
   return net;
-}
-
-double max_diff(const NDArray& a, const NDArray& b) {
-  REQUIRE(a.shape() == b.shape());
-  std::vector<float> u = a.to_vector<float>(), v = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < u.size(); ++i) worst = std::max(worst, double(std::abs(u[i] - v[i])));
-  return worst;
 }
 
 }  // namespace
@@ -50,8 +41,8 @@ TEST_CASE("batch split: a row-wise forward runs in row chunks across the pool, e
       ThreadPool::Serial one;  // the whole call on this thread
       whole = (*net)(x);
     }
-    CHECK(max_diff(split, whole) < 1e-5);
-    CHECK(max_diff(split, reference) < 1e-5);
+    test::check_close(split, whole, 1e-5);
+    test::check_close(split, reference, 1e-5);
   }
   auto s = net->cache_stats();
   CHECK(s.forward_compiles == 1);  // chunk sizes reuse the kernels
@@ -80,5 +71,5 @@ TEST_CASE("batch split: training forwards with Dropout draw one mask per call an
     ThreadPool::Serial one;
     b = (*net)(x);
   }
-  CHECK(max_diff(a, b) < 1e-5);
+  test::check_close(a, b, 1e-5);
 }
