@@ -53,6 +53,7 @@ bool splittable(const lower::Lowering& l, const lower::NodeCtx& c) {
 bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
   const std::string& op = m.op->name;
   if (op == "Pooling" || op == "_backward_Pooling") return mc.attrs.is_none("layout") || mc.attrs.s("layout")[0] == 'N';
+  if (op == "L2Normalization") return true;  // every mode normalizes within a sample
   if (op == "softmax" || op == "log_softmax" || op == "softmin" || op == "LayerNorm") {
     int64_t rank = static_cast<int64_t>(mc.in_shapes.at(0).size()), axis = mc.attrs.i("axis");
     return rank >= 2 && (axis < 0 ? axis + rank : axis) != 0;
@@ -66,13 +67,17 @@ bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
 // the symbolic leading dim. Returns which arguments (inputs, then the output) are cut: those
 // whose symbolic shape starts with the output's symbolic leading dim (a lone per-sample op:
 // the same); empty if the step cannot be split (an input carrying that dim elsewhere, a
-// reduction, a Concat, several outputs, too little work).
+// reduction, a Concat, a group with several outputs, too little work). A lone per-sample
+// op's outputs must all lead with that dim (L2Normalization's norm).
 std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, const lower::NodeCtx& concrete) {
-  if (!n.op || sym.out_shapes.size() != 1) return {};
+  if (!n.op || sym.out_shapes.empty()) return {};
   bool group = n.op->has(kSubgraph);
-  if (group ? n.subgraphs.empty() : !per_sample_op(n, sym)) return {};
+  if (group ? n.subgraphs.empty() || sym.out_shapes.size() != 1 : !per_sample_op(n, sym)) return {};
   const lower::Dims& out = sym.out_shapes[0];
   if (out.empty() || out[0] >= 0 || concrete.out_shapes[0][0] < 2) return {};
+  // A lone op's further outputs (L2Normalization's norm) are cut by the same rows.
+  for (const lower::Dims& o : sym.out_shapes)
+    if (o.empty() || o[0] != out[0]) return {};
   int64_t numel = 1;
   for (int64_t d : concrete.out_shapes[0]) numel *= d;
   if (numel < kSplitMinElements) return {};
@@ -92,7 +97,10 @@ std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, 
     if (elsewhere(in) || (!leads && !in.empty() && in[0] == out[0])) return {};  // not row by row
     cut.push_back(leads);
   }
-  cut.push_back(true);
+  for (const lower::Dims& o : sym.out_shapes) {
+    if (elsewhere(o)) return {};
+    cut.push_back(true);
+  }
   return cut;
 }
 
@@ -127,7 +135,7 @@ Graph epilogue_graph(const Graph& sub, int head) {
 // whose symbolic dims pass through to every output unchanged, gathers from a concrete table).
 bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
   static const std::set<std::string> dim_free = {"transpose", "SwapAxis", "softmax", "log_softmax", "softmin",
-                                                 "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm",
+                                                 "SoftmaxOutput", "SoftmaxActivation", "where", "BatchNorm", "L2Normalization",
                                                  "sum", "max", "min", "prod", "slice_like", "broadcast_like", "one_hot",
                                                  // random draws read symbolic dims off their output
                                                  "_random_uniform_like", "_random_normal_like",

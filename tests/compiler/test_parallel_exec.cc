@@ -240,3 +240,52 @@ TEST_CASE("compiled graph: which symbolic graphs may run as row chunks of their 
   CHECK(!refusal([](Graph& g, int x) { g.heads = {{g.add_node("sum", "s", {{x, 0}}, {{"axis", std::vector<int64_t>{1}}}), 0}, {g.add_node("sum", "t", {{x, 0}}, {}), 0}}; })
              .first.empty());
 }
+
+TEST_CASE("compiled graph: L2Normalization over a symbolic batch splits by rows, with its norm output") {
+  // MultiVAE's input normalization: each row scaled to unit length. Both outputs (the rows and
+  // their norms) are cut by the same batch rows; the bits equal the serial call's.
+  for (const char* mode : {"instance", "channel"}) {
+    CAPTURE(mode);
+    auto graph_at = [mode](int64_t rows) {
+      Graph g;
+      int x = g.add_variable("x");
+      int l = g.add_node("L2Normalization", "l2", {{x, 0}}, {{"mode", std::string(mode)}});
+      g.heads = {{l, 0}, {l, 1}};
+      infer(g, {{{"x", Shape{rows, 3, 4000}}}, {}});
+      return g;
+    };
+    auto dyn = DynamicGraph::create(graph_at(64), graph_at(65), CompileOptions());
+    REQUIRE(dyn->dynamic());
+    auto inst = dyn->instantiate(graph_at(50));
+    CHECK(dyn->specialized_kernels().empty());  // written over the symbolic batch
+    bool split = false;
+    for (const Step& st : inst.exe->steps) split = split || st.split;
+    CHECK(split == (ThreadPool::global().size() > 1));
+    std::vector<HostTensor> in{tensor({50, 3, 4000}, 11)};
+    std::vector<HostTensor> par = inst.exe->run(in), ser;
+    {
+      ThreadPool::Serial one;
+      ser = inst.exe->run(in);
+    }
+    REQUIRE(par.size() == 2);
+    CHECK(same_bits(par[0], ser[0]));
+    CHECK(same_bits(par[1], ser[1]));
+    // instance: one norm per row over 3 x 4000; channel: one per (row, position) over 3.
+    const float* x = in[0].data<float>();
+    const float* y = par[0].data<float>();
+    const bool inst_mode = std::string(mode) == "instance";
+    double worst = 0;
+    for (int64_t r = 0; r < 50; ++r)
+      for (int64_t j = 0; j < (inst_mode ? 1 : 4000); ++j) {
+        double ss = 0, ys = 0;
+        for (int64_t c = 0; c < 3; ++c)
+          for (int64_t k = inst_mode ? 0 : j; k < (inst_mode ? 4000 : j + 1); ++k) {
+            int64_t at = (r * 3 + c) * 4000 + k;
+            ss += double(x[at]) * x[at];
+            ys += double(y[at]) * y[at];
+          }
+        worst = std::max(worst, std::abs(ys - ss / (ss + 1e-10)));
+      }
+    CHECK(worst < 1e-4);
+  }
+}
