@@ -25,7 +25,17 @@ std::vector<NDArray> Loss::hybrid_forward_multi(const std::vector<NDArray>& xs) 
   l = apply_weighting(l, xs.size() == 3 ? xs[2] : NDArray(), default_weight());
   int ax = normalize_axis(opts_.batch_axis_, l.ndim(), "loss batch_axis");
   // mean over every axis but the batch axis (nothing to average for a 1-D loss)
-  return {l.ndim() == 1 ? l : nd::mean(l, {ax}, false, true)};
+  if (l.ndim() == 1) return {l};
+  if (l.is_symbolic()) {
+    // Traced: a sum over the non-batch axes over their (fixed) count; the mean kernel would be
+    // specialized to each batch size when the batch axis is symbolic.
+    double n = 1;
+    for (int64_t d = 0; d < l.ndim(); ++d)
+      if (d != ax) n *= static_cast<double>(l.shape()[d]);
+    NDArray s = nd::sum(l, {ax}, false, true);
+    return {n == 1 ? s : s / n};
+  }
+  return {nd::mean(l, {ax}, false, true)};
 }
 
 NDArray Loss::apply_weighting(NDArray loss, const NDArray& sample_weight, std::optional<double> dflt) const {
@@ -38,7 +48,22 @@ NDArray Loss::apply_weighting(NDArray loss, const NDArray& sample_weight, std::o
 namespace {
 // label with pred's shape (Gluon's reshape_like), for element-wise losses.
 NDArray like(const NDArray& label, const NDArray& pred) {
-  return label.shape() == pred.shape() ? label : label.reshape(pred.shape());
+  if (label.shape() == pred.shape()) return label;
+  // Traced: reshape_like bakes no size into the graph (a Reshape would fix the batch).
+  if (label.is_symbolic() && pred.is_symbolic()) return nd::op("reshape_like", {}, {label, pred});
+  return label.reshape(pred.shape());
+}
+
+// `label` reshaped to `rows`; traced, with 0 (copy) codes for the leading dims it shares with
+// rows and -1 for the last, so the batch is not baked in.
+NDArray label_rows(const NDArray& label, const std::vector<int64_t>& rows) {
+  if (label.shape() == rows) return label;
+  if (!label.is_symbolic() || rows.empty()) return label.reshape(rows);
+  std::vector<int64_t> codes;
+  for (size_t i = 0; i + 1 < rows.size(); ++i)
+    codes.push_back(static_cast<int64_t>(i) < label.ndim() && label.shape()[i] == rows[i] ? 0 : rows[i]);
+  codes.push_back(-1);
+  return label.reshape(codes);
 }
 }  // namespace
 
@@ -71,11 +96,10 @@ NDArray SoftmaxCrossEntropyLoss::compute(const NDArray& pred, const NDArray& lab
   if (label.size() != std::accumulate(rows.begin(), rows.end(), int64_t(1), std::multiplies<>()))
     fail("gluon", "SoftmaxCrossEntropyLoss: ", label.size(), " labels for predictions of shape ",
          nd_detail::shape_str(pred.shape()), " (sparse labels: one class index per row)");
-  NDArray oh = nd::one_hot(label.reshape(rows), classes, 1, 0, moved.dtype());
-  NDArray picked = nd::sum(moved * oh, {-1}, true);
-  std::vector<int64_t> kept = logp.shape();  // Gluon's pick(keepdims): a 1 at the class axis
-  kept[ax] = 1;
-  return -picked.reshape(kept);
+  NDArray oh = nd::one_hot(label_rows(label, rows), classes, 1, 0, moved.dtype());
+  // Gluon's pick(keepdims): a 1 at the class axis (expand_dims: no size baked in when traced).
+  if (ax == logp.ndim() - 1) return -nd::sum(moved * oh, {-1}, true);
+  return -nd::sum(moved * oh, {-1}).expand_dims(ax);
 }
 
 LossOptions SigmoidBinaryCrossEntropyLoss::init(LossOptions o) { return o; }

@@ -32,8 +32,16 @@ NDArray full(const std::vector<int64_t>& shape, double value, DType dtype, Conte
   return x;
 }
 
-NDArray zeros_like(const NDArray& x) { return zeros(x.shape(), x.dtype(), x.context()); }
-NDArray ones_like(const NDArray& x) { return ones(x.shape(), x.dtype(), x.context()); }
+// Traced: the zeros_like/ones_like ops, so the graph follows x's size instead of holding a
+// constant of the traced shape (which would make the trace size-specific).
+NDArray zeros_like(const NDArray& x) {
+  if (x.is_symbolic()) return nd_detail::call("zeros_like", {}, {x});
+  return zeros(x.shape(), x.dtype(), x.context());
+}
+NDArray ones_like(const NDArray& x) {
+  if (x.is_symbolic()) return nd_detail::call("ones_like", {}, {x});
+  return ones(x.shape(), x.dtype(), x.context());
+}
 
 NDArray arange(double start, std::optional<double> stop, double step, DType dtype) {
   // The _arange lowering computes integers as i64 whatever the dtype, so its kernels for

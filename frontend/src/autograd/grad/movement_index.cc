@@ -21,6 +21,12 @@ NDArray pad_axis(const NDArray& x, int axis, int64_t begin, int64_t full) {
   int64_t len = x.shape()[axis];
   std::vector<NDArray> parts;
   auto zeros = [&](int64_t n) {
+    // Traced: zeros_like of (a broadcast of) a slice of x, so no size of the other axes,
+    // the batch among them, is baked into a constant.
+    if (x.is_symbolic() && n <= len) return nd::zeros_like(x.slice_axis(axis, 0, n));
+    if (x.is_symbolic() && len > 0)
+      return nd::op("broadcast_axis", {{"axis", std::vector<int64_t>{axis}}, {"size", std::vector<int64_t>{n}}},
+                    {nd::zeros_like(x.slice_axis(axis, 0, 1))});
     std::vector<int64_t> s = x.shape();
     s[axis] = n;
     return nd::zeros(s, x.dtype());
@@ -53,6 +59,11 @@ void register_movement_index_rules(RuleTable& t) {
     int64_t e = b + c.out[0].shape()[ax];
     std::vector<NDArray> parts;
     auto zeros = [&](int64_t len) {
+      // Traced: zeros_like of a slice (of the output gradient where it is long enough, else
+      // of x), so the other axes' sizes, the batch among them, are not baked into a constant.
+      const NDArray& g = c.og[0];
+      if (g.is_symbolic() && len <= g.shape()[ax]) return nd::zeros_like(g.slice_axis(ax, 0, len));
+      if (x.is_symbolic()) return nd::zeros_like(x.slice_axis(ax, 0, len));
       std::vector<int64_t> s = x.shape();
       s[ax] = len;
       return nd::zeros(s, c.og[0].dtype());

@@ -1,5 +1,7 @@
 // Gradient rules of the reduce family: sum, mean, prod, max/min, the softmax family
 // (softmax, log_softmax, softmin, SoftmaxActivation) and argmax/argmin (zero).
+#include <algorithm>
+
 #include "autograd/grad_rules.h"
 #include "hgc/base/error.h"
 #include "hgc/frontend/nd/op.h"
@@ -16,9 +18,21 @@ void register_reduce_rules(RuleTable& t) {
   });
   t.add("mean", [](const GradCtx& c) -> Grads {
     std::vector<int64_t> axes = reduced_axes(c.attrs, c.in[0].ndim());
+    const NDArray& x = c.in[0];
+    if (!axes.empty() && x.is_symbolic() && c.og[0].is_symbolic()) {
+      // Traced: the count is summed from ones over the reduced axes of a one-element-wide
+      // slice of x, so a batch axis among them stays symbolic (a baked `/ n` would make the
+      // gradient graph size-specific).
+      NDArray one = x;
+      for (int64_t d = 0; d < x.ndim(); ++d)
+        if (std::find(axes.begin(), axes.end(), d) == axes.end() && x.shape()[d] != 1)
+          one = one.slice_axis(static_cast<int>(d), 0, 1);
+      NDArray count = nd::sum(nd::ones_like(one), axes, true);
+      return {expand_like(c.og[0], x, axes) / count};
+    }
     double n = 1;
-    for (int64_t a : axes) n *= static_cast<double>(c.in[0].shape()[a]);
-    return {expand_to(c.og[0] / n, c.in[0].shape(), axes)};
+    for (int64_t a : axes) n *= static_cast<double>(x.shape()[a]);
+    return {expand_to(c.og[0] / n, x.shape(), axes)};
   });
   // prod: d/dx_i = prod / x_i (MXNet's rule too; undefined where x_i == 0).
   t.add("prod", [](const GradCtx& c) -> Grads {
