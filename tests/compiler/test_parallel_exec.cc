@@ -38,6 +38,19 @@ bool same_bits(const HostTensor& a, const HostTensor& b) {
   return a.shape() == b.shape() && std::equal(a.data<float>(), a.data<float>() + a.numel(), b.data<float>());
 }
 
+// `exe` run on the pool and on one thread (ThreadPool::Serial): every output has the same bits
+// both ways. Returns the pool's outputs.
+std::vector<HostTensor> run_both_ways(const Executable& exe, const std::vector<HostTensor>& in) {
+  std::vector<HostTensor> par = exe.run(in), ser;
+  {
+    ThreadPool::Serial one;
+    ser = exe.run(in);
+  }
+  REQUIRE(par.size() == ser.size());
+  for (size_t k = 0; k < par.size(); ++k) CHECK(same_bits(par[k], ser[k]));
+  return par;
+}
+
 }  // namespace
 
 TEST_CASE("compiled graph: parallel steps equal the serial run; three concurrent callers get the same bits") {
@@ -118,14 +131,8 @@ TEST_CASE("compiled graph: fused groups and pooling over a symbolic batch run in
     }
     CHECK(split_groups + split_pools == (batch == 16 ? 2 : 1));  // at 5 the pooled output is under the grain
     std::vector<HostTensor> in{tensor({batch, 32, 24, 24}, 5), tensor({batch, 32, 12, 12}, 6)};
-    std::vector<HostTensor> par = inst.exe->run(in), ser;
-    {
-      ThreadPool::Serial one;
-      ser = inst.exe->run(in);
-    }
+    std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
     REQUIRE(par.size() == 2);
-    CHECK(same_bits(par[0], ser[0]));
-    CHECK(same_bits(par[1], ser[1]));
     // And the values: each window's gradient lands on its first maximum where x > 0.
     const float* x = in[0].data<float>();
     const float* g = in[1].data<float>();
@@ -262,14 +269,8 @@ TEST_CASE("compiled graph: L2Normalization over a symbolic batch splits by rows,
     for (const Step& st : inst.exe->steps) split = split || st.split;
     CHECK(split == (ThreadPool::global().size() > 1));
     std::vector<HostTensor> in{tensor({50, 3, 4000}, 11)};
-    std::vector<HostTensor> par = inst.exe->run(in), ser;
-    {
-      ThreadPool::Serial one;
-      ser = inst.exe->run(in);
-    }
+    std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
     REQUIRE(par.size() == 2);
-    CHECK(same_bits(par[0], ser[0]));
-    CHECK(same_bits(par[1], ser[1]));
     // instance: one norm per row over 3 x 4000; channel: one per (row, position) over 3.
     const float* x = in[0].data<float>();
     const float* y = par[0].data<float>();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "support/dynamic_util.h"
 #include "hgc/hgc.h"
 #include "hgc/base/error.h"
 #include "hgc/compiler/kernel_cache.h"
@@ -28,22 +29,8 @@ NDArray batch_of(int64_t n, int64_t d, uint64_t seed) {
   return nd::random::uniform(-1, 1, {n, d});
 }
 
-CompileOptions fresh_cache(const std::string& tag) {
-  std::string dir = (std::filesystem::temp_directory_path() / ("hgc-dyn-" + tag + "-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
-  CompileOptions o;
-  o.cache_dir = dir;
-  o.memory_cache = false;
-  return o;
-}
-
-double max_diff(const NDArray& a, const NDArray& b) {
-  REQUIRE(a.shape() == b.shape());
-  std::vector<float> u = a.to_vector<float>(), v = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < u.size(); ++i) worst = std::max(worst, double(std::abs(u[i] - v[i])));
-  return worst;
-}
+using test::fresh_cache;
+using test::max_diff;
 
 }  // namespace
 

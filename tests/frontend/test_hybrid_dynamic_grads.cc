@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "support/dynamic_util.h"
 #include "hgc/hgc.h"
 
 using namespace hgc;
@@ -13,23 +14,8 @@ using namespace hgc::gluon;
 
 namespace {
 
-CompileOptions fresh_cache(const std::string& tag) {
-  std::string dir =
-      (std::filesystem::temp_directory_path() / ("hgc-dyng-" + tag + "-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
-  CompileOptions o;
-  o.cache_dir = dir;
-  o.memory_cache = false;
-  return o;
-}
-
-double max_diff(const NDArray& a, const NDArray& b) {
-  REQUIRE(a.shape() == b.shape());
-  std::vector<float> u = a.to_vector<float>(), v = b.to_vector<float>();
-  double worst = 0;
-  for (size_t i = 0; i < u.size(); ++i) worst = std::max(worst, double(std::abs(u[i] - v[i])));
-  return worst;
-}
+using test::fresh_cache;
+using test::max_diff;
 
 NDArray batch_of(const std::vector<int64_t>& shape, uint64_t seed) {
   nd::random::seed(seed);
