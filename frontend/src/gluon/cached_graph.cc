@@ -257,7 +257,8 @@ std::vector<NDArray> CachedGraph::run(const std::vector<NDArray>& xs) const {
   if (xs.size() != input_names.size())
     fail("gluon", "block '", block, "' takes ", input_names.size(), " inputs, got ", xs.size());
   std::vector<NDArray> out;
-  if (int chunks = batch_chunks(xs); chunks > 1 && run_measured(xs, chunks, out)) return out;
+  int64_t rows = 0;
+  if (int chunks = batch_chunks(xs, rows); chunks > 1 && run_measured(xs, rows, chunks, out)) return out;
   return run_whole(xs);
 }
 

@@ -78,11 +78,12 @@ struct CachedGraph {
   // Batch-split runs (cached_graph_split.cc): how many row chunks of the batch this call runs
   // as (1: whole), and the run itself, one chunk per thread of the pool (false: the chunks'
   // plans are not as analysed, run the call whole).
-  int batch_chunks(const std::vector<NDArray>& xs) const;
-  bool run_split(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const;
+  // batch_chunks also gives the batch rows of the call (`rows`) when it answers more than 1.
+  int batch_chunks(const std::vector<NDArray>& xs, int64_t& rows) const;
+  bool run_split(const std::vector<NDArray>& xs, int64_t rows, int chunks, std::vector<NDArray>& res) const;
   // Whole or split, as measured for this batch size: the first calls at a size alternate
   // between the two and time them (false: run it whole, untimed).
-  bool run_measured(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const;
+  bool run_measured(const std::vector<NDArray>& xs, int64_t rows, int chunks, std::vector<NDArray>& res) const;
   std::vector<NDArray> run_whole(const std::vector<NDArray>& xs) const;
   // The bound pointers of `inst`'s inputs for one call (AMP casts held in `casts`).
   std::vector<const HostTensor*> bound_inputs(const Instance& inst, const std::vector<NDArray>& xs,

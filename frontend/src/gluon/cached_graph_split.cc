@@ -42,13 +42,13 @@ constexpr int64_t kChunkGrain = int64_t(1) << 20;
 
 }  // namespace
 
-int CachedGraph::batch_chunks(const std::vector<NDArray>& xs) const {
+int CachedGraph::batch_chunks(const std::vector<NDArray>& xs, int64_t& rows) const {
   if (!batch_split_on() || !dyn || !dyn->batch_splittable() || shown_dynamic_.size() != xs.size() || max_sizes < 3 ||
       ThreadPool::serial_here())
     return 1;
   const int threads = ThreadPool::global().size();
   if (threads < 2) return 1;
-  int64_t rows = -1;
+  rows = -1;
   for (size_t i = 0; i < xs.size(); ++i)
     for (size_t k = 0; k < shown_dynamic_[i].size(); ++k) {
       if (!shown_dynamic_[i][k]) continue;
@@ -65,18 +65,15 @@ int CachedGraph::batch_chunks(const std::vector<NDArray>& xs) const {
 // product, but each chunk packs the whole weight matrix (oneDNN's sgemm packs B per call),
 // so with few rows per chunk the split can lose (a 64-row 784->256 training forward: 144 us
 // per chunk vs 124 us whole on 2 threads) where a 512->256 inference forward gains ~10%.
-bool CachedGraph::run_measured(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const {
-  int64_t rows = 0;
-  for (size_t i = 0; i < xs.size(); ++i)
-    if (shown_dynamic_[i][0]) rows = xs[i].shape()[0];
+bool CachedGraph::run_measured(const std::vector<NDArray>& xs, int64_t rows, int chunks, std::vector<NDArray>& res) const {
   if (split_choice_.size() > 64) split_choice_.clear();  // bounded: many sizes measure again
   SplitChoice& c = split_choice_[rows];
   if (c.decided == 1) return false;
-  if (c.decided == 2) return run_split(xs, chunks, res);
+  if (c.decided == 2) return run_split(xs, rows, chunks, res);
   const bool split = c.split_runs <= c.whole_runs;
   auto t0 = std::chrono::steady_clock::now();
   if (split) {
-    if (!run_split(xs, chunks, res)) {
+    if (!run_split(xs, rows, chunks, res)) {
       c.decided = 1;
       return false;
     }
@@ -99,14 +96,12 @@ bool CachedGraph::run_measured(const std::vector<NDArray>& xs, int chunks, std::
   return true;
 }
 
-bool CachedGraph::run_split(const std::vector<NDArray>& xs, int chunks, std::vector<NDArray>& res) const {
-  int64_t rows = 0;
+bool CachedGraph::run_split(const std::vector<NDArray>& xs, int64_t rows, int chunks, std::vector<NDArray>& res) const {
   std::vector<std::vector<int64_t>> shapes;
   std::vector<DType> dtypes;
   for (size_t i = 0; i < xs.size(); ++i) {
     shapes.push_back(xs[i].shape());
     dtypes.push_back(xs[i].dtype());
-    if (shown_dynamic_[i][0]) rows = xs[i].shape()[0];
   }
   auto first_row = [&](int c) { return rows * c / chunks; };
   // At most two chunk sizes (rows / chunks rounded down and up), each with its plan: the
