@@ -13,6 +13,7 @@
 
 #include "hgc/base/error.h"
 #include "hgc/passes/memory_plan.h"
+#include "hgc/runtime/library.h"
 #include "kernel_writer.h"
 #include "lowering.h"
 #include "node_ctx.h"
@@ -78,8 +79,14 @@ std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, 
   // A lone op's further outputs (L2Normalization's norm) are cut by the same rows.
   for (const lower::Dims& o : sym.out_shapes)
     if (o.empty() || o[0] != out[0]) return {};
-  int64_t numel = 1;
-  for (int64_t d : concrete.out_shapes[0]) numel *= d;
+  // The work: the largest operand (a 2x2 pooling reads four times what it writes).
+  auto count = [](const lower::Dims& d) {
+    int64_t e = 1;
+    for (int64_t x : d) e *= x;
+    return e;
+  };
+  int64_t numel = count(concrete.out_shapes[0]);
+  for (const lower::Dims& in : concrete.in_shapes) numel = std::max(numel, count(in));
   if (numel < kSplitMinElements) return {};
   static const std::vector<Node> kNone;
   for (const Node& m : group ? n.subgraphs[0]->nodes : kNone) {  // no copy of the members
@@ -184,6 +191,7 @@ class Planner {
 
   Plan run() {
     for (size_t i = 0; i < g_.nodes.size(); ++i) add_node(i);
+    group_independent_steps();
     mark_outputs();
     lay_out_arena();
     return std::move(p_);
@@ -403,6 +411,122 @@ class Planner {
     add_text(std::move(text), step);
   }
 
+  // Stage 2b: inter-op parallelism. Independent steps that cannot fill the cores alone (library
+  // calls that stay on one thread or run on oneDNN's OpenMP team, kernels not split into row
+  // chunks) are paired to run side by side (Step::with_next), each on one thread. Scheduling
+  // by a ready list: while the first unplaced step is such a step, the two costliest such
+  // steps whose inputs are all computed (among the next kWindow) are hoisted there as a pair.
+  // Each pair is one step to the memory plan, so their buffers never share storage.
+  static constexpr size_t kWindow = 48;
+  // ~10 microseconds of work: below that, handing a step to another thread (a worker that may
+  // have gone to sleep: a futex wake-up, 10-70 us on a busy machine) costs as much. (At 2^16,
+  // W2's small fc3 and bias-gradient steps paired, and its step looked 0-10% slower.)
+  static constexpr int64_t kMinPairCost = int64_t(1) << 18;
+
+  // Multiply-adds of a library call (elements for those that are no products), or -1 for a
+  // call that fills the cores alone (a GEMM the runtime cuts into blocks).
+  static int64_t library_cost(const LibraryCall& c, int64_t elements) {
+    const std::vector<int64_t>& p = c.params;
+    if ((c.kind == "fully_connected" || c.kind == "matmul") && p.size() >= 3)
+      return lib::gemm_threads(p[0], p[1], p[2]) > 1 ? -1 : p[0] * p[1] * p[2];
+    if (c.kind == "batch_matmul" && p.size() >= 4) return p[0] * p[1] * p[2] * p[3];
+    if ((c.kind == "convolution" || c.kind == "deconvolution" || c.kind == "conv_data_grad" ||
+         c.kind == "conv_weight_grad") && p.size() >= 12) {
+      int64_t groups = std::max<int64_t>(p[4], 1);
+      return p[1] * p[3] * (p[2] / groups) * p[8] * p[9] * p[10] * p[11];
+    }
+    return elements;
+  }
+
+  void group_independent_steps() {
+    if (o_.module_only || o_.static_shapes || o_.aliasing || !o_.reuse_memory) return;
+    const size_t n = e_.steps.size();
+    auto root = [&](int id) {
+      while (e_.buffers[id].kind == BufferKind::View) id = e_.buffers[id].view_of;
+      return id;
+    };
+    std::vector<int> writer(e_.buffers.size(), -1);
+    std::vector<int64_t> cost(n, 0);
+    std::vector<bool> uses_cores(n, false);
+    for (size_t s = 0; s < n; ++s) {
+      const std::vector<int>& args = e_.steps[s].args;
+      int64_t elements = 0;
+      for (size_t k = 0; k < args.size(); ++k) {
+        int64_t numel = 1;
+        for (int64_t d : e_.buffers[args[k]].shape) numel *= d;
+        elements += numel;
+        if (k >= step_io_[s].first) writer[root(args[k])] = static_cast<int>(s);
+      }
+      const Step& st = e_.steps[s];
+      if (st.split) cost[s] = -1;  // already across the cores
+      else if (!st.call.empty()) {
+        cost[s] = library_cost(st.call, elements);
+        uses_cores[s] = st.call.kind.rfind("conv", 0) == 0;
+      }
+      else cost[s] = 4 * elements;  // a streaming kernel: ~4 multiply-adds' time per element
+    }
+    std::vector<std::vector<int>> deps(n);  // the steps whose outputs s reads
+    for (size_t s = 0; s < n; ++s)
+      for (size_t k = 0; k < step_io_[s].first; ++k)
+        if (int w = writer[root(e_.steps[s].args[k])]; w >= 0 && w != static_cast<int>(s)) deps[s].push_back(w);
+    std::vector<bool> placed(n, false);
+    std::vector<size_t> order;
+    std::vector<bool> link;
+    auto place = [&](size_t s, bool with_next) {
+      placed[s] = true;
+      order.push_back(s);
+      link.push_back(with_next);
+    };
+    auto ready = [&](size_t s) {
+      for (int d : deps[s])
+        if (!placed[d]) return false;
+      return true;
+    };
+    bool any = false;
+    for (size_t first = 0; order.size() < n;) {
+      while (placed[first]) ++first;
+      if (cost[first] < kMinPairCost) {
+        place(first, false);
+        continue;
+      }
+      std::vector<size_t> cand{first};  // the ready candidates, costliest first
+      for (size_t j = first + 1; j < n && j <= first + kWindow; ++j)
+        if (!placed[j] && cost[j] >= kMinPairCost && ready(j)) cand.push_back(j);
+      if (cand.size() < 2) {
+        place(first, false);
+        continue;
+      }
+      std::stable_sort(cand.begin(), cand.end(), [&](size_t x, size_t y) { return cost[x] > cost[y]; });
+      // A convolution uses every core alone (blocks of images, oneDNN's threads): it pairs only
+      // with a partner of comparable work, or the partner's thread would idle most of the pair.
+      size_t partner = 0;
+      for (size_t k = 1; k < cand.size() && !partner; ++k)
+        if ((!uses_cores[cand[0]] && !uses_cores[cand[k]]) || 4 * cost[cand[k]] >= cost[cand[0]]) partner = k;
+      if (!partner) {
+        place(first, false);
+        continue;
+      }
+      // (Filling a pair up with smaller ready steps, up to 4 in a group, made W2's training
+      // step ~13% slower on 2 threads in paired runs: pairs only.)
+      place(std::min(cand[0], cand[partner]), true);  // in their old order
+      place(std::max(cand[0], cand[partner]), false);
+      any = true;
+    }
+    if (!any) return;
+    std::vector<Step> steps(n);
+    std::vector<std::pair<size_t, bool>> io(n);
+    std::vector<size_t> new_index(n);
+    for (size_t k = 0; k < n; ++k) {
+      steps[k] = std::move(e_.steps[order[k]]);
+      steps[k].with_next = link[k];
+      io[k] = step_io_[order[k]];
+      new_index[order[k]] = k;
+    }
+    e_.steps = std::move(steps);
+    step_io_ = std::move(io);
+    for (auto& ks : p_.kernel_steps) ks.first = new_index[ks.first];
+  }
+
   void mark_outputs() {
     for (const ValueRef& h : g_.heads) {
       int id = buf_[h.node][h.index];
@@ -430,12 +554,14 @@ class Planner {
     std::vector<PlanStep> steps(1);
     std::vector<bool> written(e_.buffers.size(), false);
     for (size_t s = 0; s < e_.steps.size(); ++s) {
-      PlanStep ps;
+      // The steps of a group (Step::with_next) run at once: one plan step, nothing in place.
+      const bool grouped = s > 0 && e_.steps[s - 1].with_next;
+      if (!grouped) steps.emplace_back();
+      PlanStep& ps = steps.back();
       const std::vector<int>& args = e_.steps[s].args;
       for (size_t k = 0; k < args.size(); ++k) (k < step_io_[s].first ? ps.reads : ps.writes).push_back(root(args[k]));
       for (int w : ps.writes) written[w] = true;
-      ps.inplace_read = step_io_[s].second ? 0 : -1;
-      steps.push_back(std::move(ps));
+      ps.inplace_read = step_io_[s].second && !grouped && !e_.steps[s].with_next ? 0 : -1;
     }
     for (size_t id = 0; id < e_.buffers.size(); ++id)
       if (!values[id].pinned && !written[id]) steps[0].writes.push_back(static_cast<int>(id));

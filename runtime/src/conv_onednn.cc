@@ -145,8 +145,9 @@ OnednnConvs::~OnednnConvs() = default;
 
 OnednnConvs& onednn_convs(ConvDirection dir, const ConvShape& s, bool has_bias, bool bf16) {
   dnnl_use_pool_threads();
-  // Primitives are tuned to the thread count they are created under.
-  Key key{{static_cast<int64_t>(dir), has_bias, bf16, ThreadPool::global().size(), s.nsp, s.N, s.C, s.O, s.groups}};
+  // Primitives are tuned to the thread count they are created under (oneDNN fixes some
+  // kernels' team size then): one thread inside a Serial scope (a step of a group).
+  Key key{{static_cast<int64_t>(dir), has_bias, bf16, pool_threads(), s.nsp, s.N, s.C, s.O, s.groups}};
   for (int d = 0; d < s.nsp; ++d)
     key.v.insert(key.v.end(), {s.in[d], s.out[d], s.k[d], s.stride[d], s.pad[d], s.dilate[d]});
   static std::mutex mu;

@@ -42,9 +42,15 @@ void replan_arena(Executable& e) {
     first[r] = std::min(first[r], step);
     end[r] = std::max(end[r], step);
   };
-  for (int s = 0; s < last; ++s) {
-    for (int id : e.steps[s].args) use(id, s);
-    for (int id : e.steps[s].epilogue_args) use(id, s);
+  // The steps of a group (Step::with_next) run at once: each counts as the group's first step
+  // and its last, so nothing one touches shares storage with the others'.
+  for (int s = 0; s < last;) {
+    int g = s + 1;
+    while (g < last && e.steps[g - 1].with_next) ++g;
+    for (int k = s; k < g; ++k)
+      for (const std::vector<int>* ids : {&e.steps[k].args, &e.steps[k].epilogue_args})
+        for (int id : *ids) use(id, s), use(id, g - 1);
+    s = g;
   }
   for (int id : e.output_buffers) use(id, last);  // copied out after the last step
   struct Item {

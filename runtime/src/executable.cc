@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 
 #include "hgc/base/allocator.h"
 #include "hgc/runtime/dynamic_plan.h"
@@ -48,27 +49,26 @@ int Executable::input_index(const std::string& name) const {
 }
 
 // Rows [r0, r1) of every split argument, the whole of the others; one kernel call per chunk.
-void Executable::run_split(const Step& s, const std::function<void*(int)>& ptr_of) const {
+void Executable::run_split(const Step& s, void* const* ptr) const {
   const int64_t rows = buffers[s.args.back()].shape[0];
   // A few chunks per thread: on a busy machine a worker may start late, and the others then
   // take its share instead of waiting for it.
   const int chunks = static_cast<int>(std::min<int64_t>(4 * ThreadPool::global().size(), rows));
-  std::vector<void*> base;
-  for (int id : s.args) base.push_back(ptr_of(id));
   ThreadPool::global().parallel_for(chunks, [&](int c) {
     int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
     std::vector<MemRefArg> descs;
     descs.reserve(s.args.size());
     for (size_t k = 0; k < s.args.size(); ++k) {
       const BufferInfo& b = buffers[s.args[k]];
+      void* base = ptr[s.args[k]];
       if (!s.split_arg[k]) {
-        descs.emplace_back(base[k], b.shape);
+        descs.emplace_back(base, b.shape);
         continue;
       }
       std::vector<int64_t> shape = b.shape;
       int64_t row_bytes = static_cast<int64_t>(b.nbytes()) / shape[0];
       shape[0] = r1 - r0;
-      descs.emplace_back(static_cast<char*>(base[k]) + r0 * row_bytes, shape);
+      descs.emplace_back(static_cast<char*>(base) + r0 * row_bytes, shape);
     }
     std::vector<void*> dp(descs.size()), packed(descs.size());
     for (size_t i = 0; i < descs.size(); ++i) dp[i] = descs[i].get(), packed[i] = &dp[i];
@@ -76,8 +76,58 @@ void Executable::run_split(const Step& s, const std::function<void*(int)>& ptr_o
   });
 }
 
+// A step's reusable argument lists (one per thread that runs steps).
+struct Executable::Scratch {
+  std::vector<MemRefArg> descs;
+  std::vector<void*> desc_ptrs, packed;
+  StepArgs la;
+
+  void** pack(const std::vector<int>& ids, void* const* ptr, const std::vector<BufferInfo>& buffers) {
+    descs.clear();
+    descs.reserve(ids.size());
+    for (int id : ids) descs.emplace_back(ptr[id], buffers[id].shape);
+    desc_ptrs.resize(descs.size());
+    packed.resize(descs.size());
+    for (size_t i = 0; i < descs.size(); ++i) desc_ptrs[i] = descs[i].get(), packed[i] = &desc_ptrs[i];
+    return packed.data();
+  }
+  const StepArgs& library_args(const std::vector<int>& ids, void* const* ptr, const std::vector<BufferInfo>& buffers) {
+    la.ptrs.clear();
+    la.infos.clear();
+    for (int id : ids) {
+      la.ptrs.push_back(ptr[id]);
+      la.infos.push_back(&buffers[id]);
+    }
+    return la;
+  }
+};
+
+void Executable::run_step(const Step& s, void* const* ptr, Scratch& t) const {
+  const bool profiling = profile::enabled();
+  auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  if (s.kernel && s.library) {  // a library call with its epilogue kernel
+    s.library(t.library_args(s.args, ptr, buffers));
+    s.kernel(t.pack(s.epilogue_args, ptr, buffers));
+  } else if (s.kernel && s.split && ThreadPool::global().size() > 1 && !ThreadPool::serial_here()) {
+    run_split(s, ptr);
+  } else if (s.kernel) {
+    s.kernel(t.pack(s.args, ptr, buffers));
+  } else {
+    s.library(t.library_args(s.args, ptr, buffers));
+  }
+  if (profiling) {
+    std::string what = s.kernel && s.library ? s.call.kind + "+epilogue "
+                       : s.library             ? s.call.kind + " "
+                       : s.split               ? "kernel(split) "
+                                               : "kernel ";
+    profile::record(what + s.label, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
 void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                          void* arena) const {
+  // Every buffer's storage up front: the steps of a group read the table from several threads.
   std::vector<void*> ptr(buffers.size(), nullptr);
   auto resolve = [&](int id, auto& self) -> void* {
     if (ptr[id]) return ptr[id];
@@ -91,56 +141,29 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
     }
     return ptr[id];
   };
-  std::vector<MemRefArg> descs;
-  std::vector<void*> desc_ptrs, packed;
-  StepArgs la;
-  const bool profiling = profile::enabled();
-  for (const Step& s : steps) {
-    auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    if (s.kernel && s.library) {  // a library call with its epilogue kernel
-      la.ptrs.clear();
-      la.infos.clear();
-      for (int id : s.args) {
-        la.ptrs.push_back(resolve(id, resolve));
-        la.infos.push_back(&buffers[id]);
-      }
-      s.library(la);
-      descs.clear();
-      for (int id : s.epilogue_args) descs.emplace_back(resolve(id, resolve), buffers[id].shape);
-      desc_ptrs.resize(descs.size());
-      packed.resize(descs.size());
-      for (size_t i = 0; i < descs.size(); ++i) desc_ptrs[i] = descs[i].get(), packed[i] = &desc_ptrs[i];
-      s.kernel(packed.data());
-    } else if (s.kernel && s.split && ThreadPool::global().size() > 1) {
-      run_split(s, [&](int id) { return resolve(id, resolve); });
-    } else if (s.kernel) {
-      descs.clear();
-      descs.reserve(s.args.size());
-      for (int id : s.args) descs.emplace_back(resolve(id, resolve), buffers[id].shape);
-      desc_ptrs.resize(descs.size());
-      packed.resize(descs.size());
-      for (size_t i = 0; i < descs.size(); ++i) {
-        desc_ptrs[i] = descs[i].get();
-        packed[i] = &desc_ptrs[i];
-      }
-      s.kernel(packed.data());
-    } else {
-      la.ptrs.clear();
-      la.infos.clear();
-      for (int id : s.args) {
-        la.ptrs.push_back(resolve(id, resolve));
-        la.infos.push_back(&buffers[id]);
-      }
-      s.library(la);
+  for (size_t id = 0; id < buffers.size(); ++id) resolve(static_cast<int>(id), resolve);
+  Scratch scratch;
+  ThreadPool& pool = ThreadPool::global();
+  for (size_t i = 0; i < steps.size();) {
+    size_t j = i + 1;  // the group [i, j)
+    while (steps[j - 1].with_next && j < steps.size()) ++j;
+    if (j - i == 1 || pool.size() == 1 || ThreadPool::serial_here()) {
+      for (; i < j; ++i) run_step(steps[i], ptr.data(), scratch);
+      continue;
     }
-    if (profiling) {
-      std::string what = s.kernel && s.library ? s.call.kind + "+epilogue "
-                         : s.library             ? s.call.kind + " "
-                         : s.split               ? "kernel(split) "
-                                                 : "kernel ";
-      profile::record(what + s.label, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now() - t0).count());
-    }
+    std::vector<std::exception_ptr> err(j - i);  // a worker must not throw (it would terminate)
+    pool.parallel_for(static_cast<int>(j - i), [&](int k) {
+      ThreadPool::Serial one;  // each member on its own thread, as in a serial run
+      Scratch mine;
+      try {
+        run_step(steps[i + k], ptr.data(), mine);
+      } catch (...) {
+        err[k] = std::current_exception();
+      }
+    });
+    for (const auto& e : err)
+      if (e) std::rethrow_exception(e);
+    i = j;
   }
 }
 

@@ -48,7 +48,9 @@ constexpr int64_t kGrainMacs = int64_t(1) << 20;
 // Column blocks start on a 64-byte boundary of C's rows.
 constexpr int64_t kColumnAlign = 16;
 
-void dnnl_use_pool_threads() { use_threads(ThreadPool::serial_here() ? 1 : ThreadPool::global().size()); }
+int pool_threads() { return ThreadPool::serial_here() ? 1 : ThreadPool::global().size(); }
+
+void dnnl_use_pool_threads() { use_threads(pool_threads()); }
 
 int dnnl_threads_for(int64_t macs) { return ThreadPool::global().parts_for(macs, kGrainMacs); }
 

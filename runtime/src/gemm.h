@@ -15,7 +15,10 @@ namespace hgc::lib::detail {
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// Sets the calling thread's OpenMP thread count (oneDNN's) to the runtime pool's size; the
+// The threads a library call made here may use: the pool's size, or 1 inside a
+// ThreadPool::Serial scope (a serial run, or a step running beside others in a group).
+int pool_threads();
+// Sets the calling thread's OpenMP thread count (oneDNN's) to pool_threads(); the
 // convolution primitives call it first (sgemm picks one thread for small products).
 void dnnl_use_pool_threads();
 // Threads a call of `macs` multiply-adds deserves (sgemm's cost model: ThreadPool::parts_for

@@ -6,11 +6,14 @@
 //   data grad     dcols (CK, m*L) = W_g^T . dY^T,   dx = col2im(dcols)
 //   weight grad   dW_g (Og, CK)  += dY^T . cols^T
 // where dY^T (Og, m*L) is the chunk's output(-gradient) block with images side by side.
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -123,10 +126,11 @@ std::atomic<ConvImpl>& impl_setting() {
   return impl;
 }
 
-// The time fn takes: the calling thread's CPU time when the runtime runs on one thread (then
-// time-slicing with other processes on a busy machine does not count), else wall time.
+// The time fn takes: the calling thread's CPU time when the call runs on one thread (a
+// one-thread pool, or a step of a group: then time-slicing with other processes on a busy
+// machine does not count), else wall time.
 double seconds(const std::function<void()>& fn) {
-  static const bool one_thread = ThreadPool::global().size() == 1;
+  const bool one_thread = pool_threads() == 1;
   clockid_t clock = one_thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
   timespec t0, t1;
   clock_gettime(clock, &t0);
@@ -195,7 +199,7 @@ struct Layer {
 };
 
 Layer& layer(ConvDirection dir, const ConvShape& s, bool has_bias) {
-  std::vector<int64_t> key{static_cast<int64_t>(dir), has_bias, ThreadPool::global().size(), s.nsp, s.C, s.O, s.groups};
+  std::vector<int64_t> key{static_cast<int64_t>(dir), has_bias, pool_threads(), s.nsp, s.C, s.O, s.groups};
   for (int d = 0; d < s.nsp; ++d) key.insert(key.end(), {s.in[d], s.out[d], s.k[d], s.stride[d], s.pad[d], s.dilate[d]});
   static std::mutex mu;
   static std::map<std::vector<int64_t>, std::unique_ptr<Layer>> layers;  // entries never move or go
@@ -258,6 +262,51 @@ void dispatch(ConvDirection dir, const ConvShape& s, const ConvOperands& ops, co
   im2col();
 }
 
+// Forward and data-gradient calls compute image by image: on a pool of several threads a
+// batch worth it runs as blocks of images side by side, each block a one-thread call (its
+// Auto decision and oneDNN primitive are the one-thread ones; no OpenMP team to wake, which
+// costs 10-70 us per call with passive waits). Block p > 0 takes a workspace of its thread's
+// own. false: the call stays whole (one thread, a Serial scope, or too little work).
+// `block(sub, n0, p, workspace)` runs block p, images [n0, n0 + sub.N); `blocks`, when given,
+// receives the number of blocks first.
+bool conv_batch_blocks(const ConvShape& s, float* ws,
+                       const std::function<void(const ConvShape&, int64_t, int, float*)>& block,
+                       const std::function<void(int)>& blocks = {}) {
+  if (s.N < 2 || ThreadPool::serial_here()) return false;
+  int64_t macs = s.N * s.O * (s.C / std::max<int64_t>(s.groups, 1));
+  for (int d = 0; d < s.nsp; ++d) macs *= s.out[d] * s.k[d];
+  const int parts = static_cast<int>(std::min<int64_t>(dnnl_threads_for(macs), s.N));
+  if (parts <= 1) return false;
+  if (blocks) blocks(parts);
+  std::vector<std::exception_ptr> err(parts);  // rethrown here: a worker must not throw
+  ThreadPool::global().parallel_for(parts, [&](int p) {
+    ThreadPool::Serial one;
+    const int64_t n0 = s.N * p / parts, n1 = s.N * (p + 1) / parts;
+    ConvShape sub = s;
+    sub.N = n1 - n0;
+    thread_local std::vector<float> own;
+    float* w = ws;
+    try {
+      if (p > 0) {
+        own.resize(static_cast<size_t>(convolution_workspace(sub)));
+        w = own.data();
+      }
+      block(sub, n0, p, w);
+    } catch (...) {
+      err[p] = std::current_exception();
+    }
+  });
+  for (const auto& e : err)
+    if (e) std::rethrow_exception(e);
+  return true;
+}
+
+int64_t spatial(const int64_t* v, int nsp) {
+  int64_t n = 1;
+  for (int d = 0; d < nsp; ++d) n *= v[d];
+  return n;
+}
+
 }  // namespace
 
 void set_conv_impl(ConvImpl impl) { impl_setting().store(impl); }
@@ -268,14 +317,42 @@ bool onednn_conv_supported(ConvDirection dir, const ConvShape& s, bool has_bias)
 }
 
 void convolution(const ConvShape& s, const float* x, const float* w, const float* b, float* y, float* ws) {
+  const int64_t in_sp = spatial(s.in, s.nsp), out_sp = spatial(s.out, s.nsp);
+  if (conv_batch_blocks(s, ws, [&](const ConvShape& sub, int64_t n0, int, float* wsp) {
+        convolution(sub, x + n0 * s.C * in_sp, w, b, y + n0 * s.O * out_sp, wsp);
+      }))
+    return;
   dispatch(ConvDirection::Forward, s, {x, w, b, y}, [&] { im2col_convolution(s, x, w, b, y, ws); });
 }
 
 void conv_data_grad(const ConvShape& s, const float* dy, const float* w, float* dx, float* ws) {
+  const int64_t in_sp = spatial(s.in, s.nsp), out_sp = spatial(s.out, s.nsp);
+  if (conv_batch_blocks(s, ws, [&](const ConvShape& sub, int64_t n0, int, float* wsp) {
+        conv_data_grad(sub, dy + n0 * s.O * out_sp, w, dx + n0 * s.C * in_sp, wsp);
+      }))
+    return;
   dispatch(ConvDirection::DataGrad, s, {dy, w, nullptr, dx}, [&] { im2col_data_grad(s, dy, w, dx, ws); });
 }
 
 void conv_weight_grad(const ConvShape& s, const float* dy, const float* x, float* dw, float* ws) {
+  // The weight gradient sums over the batch: blocks of images each sum their own part (block 0
+  // into dw, the others into buffers of their own), added to dw in block order after. The
+  // sum's order differs from one call over the whole batch (as oneDNN's own threads' does);
+  // it is the same on every run with the same pool.
+  const int64_t in_sp = spatial(s.in, s.nsp), out_sp = spatial(s.out, s.nsp);
+  const int64_t dw_size = s.O * (s.C / std::max<int64_t>(s.groups, 1)) * spatial(s.k, s.nsp);
+  std::vector<std::vector<float>> partial;  // of blocks 1, 2, ...
+  if (conv_batch_blocks(
+          s, ws,
+          [&](const ConvShape& sub, int64_t n0, int p, float* wsp) {
+            float* out = p ? partial[p - 1].data() : dw;
+            conv_weight_grad(sub, dy + n0 * s.O * out_sp, x + n0 * s.C * in_sp, out, wsp);
+          },
+          [&](int parts) { partial.assign(parts - 1, std::vector<float>(static_cast<size_t>(dw_size))); })) {
+    for (const std::vector<float>& p : partial)
+      for (int64_t i = 0; i < dw_size; ++i) dw[i] += p[i];
+    return;
+  }
   dispatch(ConvDirection::WeightGrad, s, {dy, x, nullptr, dw}, [&] { im2col_weight_grad(s, dy, x, dw, ws); });
 }
 

@@ -110,8 +110,10 @@ void ThreadPool::work() {
 }
 
 void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
-  std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
-  if (!run.owns_lock() || workers_.empty() || n <= 1 || t_serial > 0) {  // busy or nothing to share: serial
+  // Inside a Serial scope (a member of a parallel_for, or a step of a running group) the
+  // mutex is not even tried: its owner may be this very thread.
+  std::unique_lock<std::mutex> run(run_mu_, std::defer_lock);
+  if (workers_.empty() || n <= 1 || t_serial > 0 || !run.try_lock()) {  // busy or nothing to share: serial
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }

@@ -120,7 +120,7 @@ TEST_CASE("compiled graph: fused groups and pooling over a symbolic batch run in
   };
   auto dyn = DynamicGraph::create(graph_at(16), graph_at(17), CompileOptions());
   REQUIRE(dyn->dynamic());
-  for (int64_t batch : {16, 5}) {
+  for (int64_t batch : {16, 2}) {
     CAPTURE(batch);
     auto inst = dyn->instantiate(graph_at(batch));
     int split_groups = 0, split_pools = 0;
@@ -129,7 +129,8 @@ TEST_CASE("compiled graph: fused groups and pooling over a symbolic batch run in
       split_groups += st.label.find("bp") != std::string::npos || st.label.find("out") != std::string::npos;
       split_pools += st.label.find("pool") != std::string::npos;
     }
-    CHECK(split_groups + split_pools == (batch == 16 ? 2 : 1));  // at 5 the pooled output is under the grain
+    // At 2 every operand is under the grain (2^16 elements; a pooling's work is its input's).
+    CHECK(split_groups + split_pools == (batch == 16 ? 2 : 0));
     std::vector<HostTensor> in{tensor({batch, 32, 24, 24}, 5), tensor({batch, 32, 12, 12}, 6)};
     std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
     REQUIRE(par.size() == 2);

@@ -431,8 +431,12 @@ ExePlan exe_plan(const Executable& e) {
     x.values.push_back({static_cast<int64_t>(b.nbytes()), b.kind != BufferKind::Arena, b.name});
   std::vector<bool> seen(e.buffers.size(), false);
   std::vector<PlanStep> body;
-  for (const Step& s : e.steps) {
-    PlanStep ps;
+  // The steps of a group (Step::with_next) run at once: one plan step, so verify_plan checks
+  // that nothing of one member shares storage with another's.
+  for (size_t k = 0; k < e.steps.size(); ++k) {
+    const Step& s = e.steps[k];
+    if (k == 0 || !e.steps[k - 1].with_next) body.emplace_back();
+    PlanStep& ps = body.back();
     for (int id : s.args) {
       int r = root(id);
       if (e.buffers[r].kind == BufferKind::Arena && !seen[r]) {
@@ -442,7 +446,6 @@ ExePlan exe_plan(const Executable& e) {
         ps.reads.push_back(r);
       }
     }
-    body.push_back(ps);
   }
   PlanStep prologue;  // arena buffers no step writes (extra outputs of view nodes)
   for (size_t id = 0; id < e.buffers.size(); ++id)

@@ -63,6 +63,12 @@ struct Step {
   // With both `library` and `kernel` set: the library call runs first, then `kernel` as its
   // epilogue over these buffers (inputs, then the output it updates in place).
   std::vector<int> epilogue_args;
+  // Runs side by side with the next step (inter-op parallelism, compiler/src/plan.cc): a
+  // maximal run of steps linked this way is a group of independent steps, each too small or
+  // too serial to fill the cores alone. The memory plan keeps every buffer a group's steps
+  // touch apart from the others' (the group is one step to it). Each member runs on one
+  // thread (ThreadPool::Serial), so it computes what it computes in a serial run.
+  bool with_next = false;
 };
 
 class Executable {
@@ -101,7 +107,9 @@ class Executable {
   int input_index(const std::string& name) const;  // -1 when absent
 
  private:
-  void run_split(const Step& s, const std::function<void*(int)>& ptr_of) const;
+  struct Scratch;
+  void run_step(const Step& s, void* const* ptr, Scratch& t) const;
+  void run_split(const Step& s, void* const* ptr) const;
 };
 
 }  // namespace hgc

@@ -1,0 +1,188 @@
+// Inter-op parallelism (issue 16): independent steps that cannot fill the cores alone run side
+// by side (Step::with_next, compiler/src/plan.cc). The plan pairs a convolution layer's data
+// gradient with its weight gradient, keeps every buffer of a pair apart from the other's, and
+// the pair computes what the serial run computes, bit for bit, also with three callers at once.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hgc/compiler/compile.h"
+#include "hgc/ir/infer.h"
+#include "hgc/runtime/thread_pool.h"
+#include "support/random_vec.h"
+
+using namespace hgc;
+
+namespace {
+
+HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) {
+  HostTensor t(DType::f32, shape);
+  std::vector<float> v = test::random_floats(static_cast<size_t>(t.numel()), seed);
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+
+bool same_bits(const HostTensor& a, const HostTensor& b) {
+  return a.shape() == b.shape() && std::equal(a.data<float>(), a.data<float>() + a.numel(), b.data<float>());
+}
+
+// LeNet's second convolution backward: dx, dW and db from the output gradient.
+Graph conv_backward(int64_t batch) {
+  Graph g;
+  int og = g.add_variable("og"), w = g.add_variable("w"), x = g.add_variable("x");
+  AttrMap win{{"kernel", std::vector<int64_t>{5, 5}}, {"num_group", int64_t(1)}};
+  int dw = g.add_node("_hgc_conv_weight_grad", "dw", {{og, 0}, {x, 0}}, win);
+  win["output_size"] = std::vector<int64_t>{12, 12};
+  int dx = g.add_node("_hgc_conv_data_grad", "dx", {{og, 0}, {w, 0}}, win);
+  // A consumer of dx (as the pooling gradient below it), so dx lands in the arena.
+  int r = g.add_node("relu", "r", {{dx, 0}}, {});
+  int db = g.add_node("sum", "db", {{og, 0}}, {{"axis", std::vector<int64_t>{0, 2, 3}}});
+  g.heads = {{r, 0}, {dw, 0}, {db, 0}};
+  infer(g, {{{"og", Shape{batch, 50, 8, 8}}, {"w", Shape{50, 20, 5, 5}}, {"x", Shape{batch, 20, 12, 12}}}, {}});
+  return g;
+}
+
+// The step running library call `kind` (it may carry a fused epilogue).
+int step_of(const Executable& e, const std::string& kind) {
+  for (size_t s = 0; s < e.steps.size(); ++s)
+    if (e.steps[s].call.kind == kind) return static_cast<int>(s);
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("inter-op: a layer's data and weight gradients run side by side, apart in memory, bit for bit") {
+  Graph g = conv_backward(16);
+  auto exe = compile(g, CompileOptions());
+  int dx = step_of(*exe, "conv_data_grad"), dw = step_of(*exe, "conv_weight_grad");
+  REQUIRE(dx >= 0);
+  REQUIRE(dw >= 0);
+  // The two convolutions are one group: adjacent, the first linked to the second.
+  CHECK(std::abs(dx - dw) == 1);
+  int first = std::min(dx, dw);
+  CHECK(exe->steps[first].with_next);
+  CHECK(!exe->steps[first + 1].with_next);
+  // No arena buffer one member touches overlaps one the other touches.
+  auto root = [&](int id) {
+    while (exe->buffers[id].kind == BufferKind::View) id = exe->buffers[id].view_of;
+    return id;
+  };
+  auto arena_of = [&](int s) {
+    std::vector<std::pair<int64_t, int64_t>> r;
+    for (int id : exe->steps[s].args) {
+      const BufferInfo& b = exe->buffers[root(id)];
+      if (b.kind == BufferKind::Arena) r.push_back({b.offset, b.offset + static_cast<int64_t>(b.nbytes())});
+    }
+    return r;
+  };
+  for (auto [a0, a1] : arena_of(first))
+    for (auto [b0, b1] : arena_of(first + 1)) CHECK((a1 <= b0 || b1 <= a0));
+  // The order of the rest still computes: every step reads only what an earlier step wrote.
+  std::vector<bool> written(exe->buffers.size(), false);
+  for (const BufferInfo& b : exe->buffers)
+    if (b.kind == BufferKind::Input || b.kind == BufferKind::Constant) written[&b - exe->buffers.data()] = true;
+  for (const Step& st : exe->steps) {
+    for (size_t k = 0; k + 1 < st.args.size(); ++k) CHECK(written[root(st.args[k])]);
+    written[root(st.args.back())] = true;
+  }
+
+  std::vector<HostTensor> in{tensor({16, 50, 8, 8}, 1), tensor({50, 20, 5, 5}, 2), tensor({16, 20, 12, 12}, 3)};
+  std::vector<HostTensor> par = exe->run(in), ser;
+  {
+    ThreadPool::Serial one;
+    ser = exe->run(in);
+  }
+  REQUIRE(par.size() == 3);
+  for (size_t k = 0; k < par.size(); ++k) CHECK(same_bits(par[k], ser[k]));
+  // Against the same gradients computed one op per executable.
+  Graph lone = conv_backward(16);
+  lone.heads = {lone.heads[1]};
+  auto dw_only = compile(lone, CompileOptions());
+  CHECK(dw_only->steps.size() == 1);
+  std::vector<HostTensor> alone;
+  {
+    ThreadPool::Serial one;
+    alone = dw_only->run({{"og", in[0]}, {"w", in[1]}, {"x", in[2]}});
+  }
+  CHECK(same_bits(alone[0], par[1]));
+  std::vector<std::vector<HostTensor>> outs(3);
+  std::vector<std::thread> callers;
+  for (int k = 0; k < 3; ++k)
+    callers.emplace_back([&, k] {
+      for (int rep = 0; rep < 3; ++rep) outs[k] = exe->run(in);
+    });
+  for (auto& t : callers) t.join();
+  for (const auto& o : outs) {
+    REQUIRE(o.size() == 3);
+    for (size_t k = 0; k < 3; ++k) CHECK(same_bits(o[k], par[k]));
+  }
+}
+
+TEST_CASE("inter-op: steps that depend on each other or are too small stay apart") {
+  // A chain (each step reads the last) has nothing to pair; a tiny graph neither.
+  Graph g;
+  int x = g.add_variable("x");
+  int a = g.add_node("relu", "a", {{x, 0}}, {});
+  int b = g.add_node("sigmoid", "b", {{a, 0}}, {});
+  int c = g.add_node("tanh", "c", {{b, 0}}, {});
+  g.heads = {{c, 0}};
+  infer(g, {{{"x", Shape{64, 64}}}, {}});
+  CompileOptions o;
+  o.fuse = false;
+  auto exe = compile(g, o);
+  for (const Step& st : exe->steps) CHECK(!st.with_next);
+}
+
+TEST_CASE("inter-op: a convolution's batch runs as blocks of images on the pool, bit for bit") {
+  // Forward and data gradient compute image by image: on a pool of several threads the batch
+  // is cut into one-thread blocks (runtime/src/library_conv.cc). The serial run (one call over
+  // the whole batch) gets the same bits: its one-thread decision serves the blocks too.
+  Graph g;
+  int x = g.add_variable("x"), w = g.add_variable("w"), b = g.add_variable("b");
+  AttrMap conv{{"kernel", std::vector<int64_t>{3, 3}}, {"num_filter", int64_t(24)}, {"pad", std::vector<int64_t>{1, 1}}};
+  int y = g.add_node("Convolution", "conv", {{x, 0}, {w, 0}, {b, 0}}, conv);
+  AttrMap win{{"kernel", std::vector<int64_t>{3, 3}}, {"pad", std::vector<int64_t>{1, 1}},
+              {"output_size", std::vector<int64_t>{14, 14}}};
+  int dx = g.add_node("_hgc_conv_data_grad", "dx", {{y, 0}, {w, 0}}, win);  // after the forward
+  // The weight gradient sums over the batch: its blocks' partial sums are added after, so
+  // it matches the serial call to rounding (dx as its data: it runs after dx, not beside it).
+  int dw = g.add_node("_hgc_conv_weight_grad", "dw", {{y, 0}, {dx, 0}}, {{"kernel", std::vector<int64_t>{3, 3}}, {"pad", std::vector<int64_t>{1, 1}}});
+  g.heads = {{y, 0}, {dx, 0}, {dw, 0}};
+  infer(g, {{{"x", Shape{30, 6, 14, 14}}, {"w", Shape{24, 6, 3, 3}}, {"b", Shape{24}}}, {}});
+  auto exe = compile(g, CompileOptions());
+  std::vector<HostTensor> in{tensor({30, 6, 14, 14}, 4), tensor({24, 6, 3, 3}, 5), tensor({24}, 6)};
+  std::vector<HostTensor> par = exe->run(in), ser;
+  {
+    ThreadPool::Serial one;
+    ser = exe->run(in);
+  }
+  REQUIRE(par.size() == 3);
+  CHECK(same_bits(par[0], ser[0]));
+  CHECK(same_bits(par[1], ser[1]));
+  double scale = 0, diff = 0;
+  for (int64_t i = 0; i < par[2].numel(); ++i) {
+    scale = std::max(scale, std::abs(double(ser[2].data<float>()[i])));
+    diff = std::max(diff, std::abs(double(par[2].data<float>()[i]) - ser[2].data<float>()[i]));
+  }
+  CHECK(scale > 0);
+  CHECK(diff <= 1e-5 * scale);
+  // The same pool gives the same bits on every run.
+  CHECK(same_bits(exe->run(in)[2], par[2]));
+  // And the forward's values: one output element by its definition.
+  const float* xv = in[0].data<float>();
+  const float* wv = in[1].data<float>();
+  for (int64_t n : {0, 17, 29}) {
+    double want = in[2].data<float>()[5];
+    for (int64_t c = 0; c < 6; ++c)
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 3; ++j) {
+          int64_t r = 4 + i - 1, q = 7 + j - 1;
+          want += double(xv[((n * 6 + c) * 14 + r) * 14 + q]) * wv[((5 * 6 + c) * 3 + i) * 3 + j];
+        }
+    CHECK(std::abs(par[0].data<float>()[((n * 24 + 5) * 14 + 4) * 14 + 7] - want) < 1e-4);
+  }
+}
