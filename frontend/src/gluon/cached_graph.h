@@ -61,6 +61,8 @@ struct CachedGraph {
   // With CompileOptions::amp on the cpu: how many parameters the graph reads as a cached
   // low-precision copy (amp/weights.h) instead of casting them on every call.
   int cached_weight_casts() const { return cached_weight_casts_; }
+  // The constants bound to the graph's variables (by name).
+  const std::map<std::string, HostTensor>& constants() const { return constants_; }
   // Executables planned for distinct input shapes so far (sizes served).
   int64_t instances_built() const { return instances_built_; }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "gluon/hybrid_cached.h"
+#include "gluon/predict_reuse.h"
 #include "gluon/trace_refusal.h"
 #include "hgc/frontend/amp/amp.h"
 #include "hgc/frontend/autograd/autograd.h"
@@ -210,7 +211,7 @@ HybridBlock::CacheStats HybridBlock::cache_stats() const {
   // Each compiled graph's first plan came with its compile; every later one is a new size.
   auto later_plans = [](const std::shared_ptr<CachedGraph>& g) { return g ? std::max<int64_t>(0, g->instances_built() - 1) : 0; };
   for (const auto& c : cache_) {
-    s.sizes += later_plans(c->graph);
+    if (!c->shared_forward) s.sizes += later_plans(c->graph);  // else counted with its training entry
     for (const auto& [need, b] : c->backward) s.sizes += later_plans(b->forward) + later_plans(b->graph);
   }
   s.forward_compiles = counters_->forward;
@@ -419,10 +420,21 @@ void HybridBlock::build_forward(const std::shared_ptr<Cached>& c, const std::vec
   c->params = t.g->params;
   c->traced = true;
   c->constants = t.g->constants;
+  c->num_outputs = t.outputs.size();
+  if (effects.random.empty() && effects.updated.empty())
+    if (auto shared = predict_reuse::training_forward_for(*c, traced, cache_)) {
+      c->graph = std::move(shared);
+      c->shared_forward = true;
+      ++stats_.traces;
+      last_ = c;
+      if (log_enabled("plan"))
+        log_line("plan " + name() + " predict " + signature_str(names, c->shapes, c->dtypes, c->dynamic) +
+                 ": runs the training forward (the same graph), no compile");
+      return;
+    }
   c->graph = CachedGraph::build(traced, names, examples, params, t.g->constants, opts_.compile, name(), c->ctx, probe,
                                 counters_->hook(false, c->reason));
   c->effects = std::move(effects);
-  c->num_outputs = t.outputs.size();
   ++stats_.traces;
   last_ = c;
 }
@@ -435,7 +447,7 @@ void HybridBlock::export_model(const std::string& path, int epoch) const {
   Graph g;
   std::map<std::string, std::shared_ptr<Parameter>> params;
   std::map<std::string, HostTensor> constants;
-  if (!last_->training && last_->graph) {
+  if (!last_->training && last_->graph && !last_->shared_forward) {
     g = last_->graph->graph;
     for (const auto& p : last_->params) params[p->name()] = p;
     constants = last_->constants;

@@ -65,6 +65,9 @@ struct HybridBlock::Cached {
   bool training = false;
   bool traced = false;  // params is known
   std::shared_ptr<CachedGraph> graph;  // the forward; built at the first call outside record()
+  // graph is a training entry's forward (predict_reuse.cc): its first num_outputs outputs are
+  // this entry's, the rest are the values its gradient reads.
+  bool shared_forward = false;
   Effects effects;                     // of `graph`
   size_t num_outputs = 0;              // the block's outputs among graph's
   std::map<std::string, HostTensor> constants;
