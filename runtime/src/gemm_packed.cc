@@ -37,6 +37,9 @@ constexpr int64_t kMinBlockRows = 16;
 // would each stream the whole weight matrix (Mult-VAE's 500 x 600 x 20108 training step ran
 // 226 -> 350 ms on 2 threads this way, column blocks of sgemm read half each): sgemm's path.
 constexpr int64_t kMaxRows = 256;
+// Weights past this size are left to sgemm too: Mult-VAE's 48 MB ones still lost at chunks of
+// 250 rows (245 -> 357 ms a training step on 2 threads), where streaming them dominates.
+constexpr int64_t kMaxWeightBytes = int64_t(4) << 20;
 
 struct FcPrim {
   dnnl::matmul prim;
@@ -119,7 +122,7 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
     const char* v = std::getenv("HGC_PACKED_WEIGHTS");
     return !(v && (std::string(v) == "off" || std::string(v) == "0"));
   }();
-  if (!on || M > kMaxRows) return false;
+  if (!on || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
   std::shared_ptr<stable::Range> range = stable::find(w, sizeof(float) * static_cast<size_t>(N * K));
   if (!range) return false;
   const std::string base = std::to_string(reinterpret_cast<const char*>(w) - range->begin()) + " " +
