@@ -25,6 +25,7 @@
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_executable.h"
 #include "hgc/runtime/plan_io.h"
+#include "hgc/runtime/stable_buffers.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
 
@@ -121,6 +122,7 @@ int run(int argc, char** argv) {
   blob.shrink_to_fit();
   auto run_once = [&] { return gpu ? gpu->run(bound) : exe->run(bound); };
 
+  std::vector<std::unique_ptr<hgc::stable::Announcement>> stable;  // ends before `bound` goes
   if (hgc_params_beside) {
     if (params.empty()) {
       char self[4096];
@@ -129,7 +131,10 @@ int run(int argc, char** argv) {
     }
     for (auto& [pname, t] : hgc::load_params(params)) {
       std::string n = hgc::strip_param_prefix(pname);
-      if (exe->input_index(n) >= 0) bound[n] = t;
+      if (exe->input_index(n) < 0) continue;
+      bound[n] = t;
+      // Never written here: library calls may keep packed forms (stable_buffers.h).
+      if (t.nbytes() > 0) stable.push_back(hgc::stable::announce(bound[n].raw(), bound[n].nbytes()));
     }
   }
   std::vector<std::string> data;  // inputs the parameters file does not provide

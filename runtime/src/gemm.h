@@ -29,6 +29,13 @@ void dnnl_use_threads(int n);
 // How many blocks sgemm cuts an (M, N, K) product into (1: one single-threaded call).
 int sgemm_parts(int64_t M, int64_t N, int64_t K);
 
+// y[M,N] = x . w^T (+ b) through oneDNN matmul primitives whose weights were packed once into
+// their preferred layout (gemm_packed.cc), in row blocks on the pool; only for weights in an
+// announced stable buffer (hgc/runtime/stable_buffers.h) and from the second call at one
+// generation of it on. False (nothing written) otherwise: the caller takes the sgemm path.
+bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
+                            int64_t K);
+
 // All `batch` products of batch_matmul (library.h) in one oneDNN matmul primitive, cached
 // per shape; false (nothing written) where oneDNN rejects the shape.
 bool onednn_batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,

@@ -107,6 +107,7 @@ void fully_connected(const float* x, const float* w, const float* b, float* y, i
     return;
   }
   if (detail::sparse_matmul(x, w, y, M, N, K, false, true, b, detail::kSparseA)) return;
+  if (M > kGemvRows && detail::packed_fully_connected(x, w, b, y, M, N, K)) return;
   float beta = 0.f;
   if (b) {  // seed every row with the bias, then accumulate the product onto it
     for (int64_t i = 0; i < M; ++i) std::memcpy(y + i * N, b, sizeof(float) * N);

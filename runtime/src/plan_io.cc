@@ -1,5 +1,6 @@
 // Executable plan <-> bytes (see plan_io.h for the format and what load_plan checks).
 #include "hgc/runtime/plan_io.h"
+#include "hgc/runtime/stable_buffers.h"
 
 #include <cstring>
 
@@ -8,6 +9,31 @@
 #include "hgc/base/error.h"
 
 namespace hgc {
+
+namespace {
+
+// A loaded plan's constants are never written while it lives: they are announced as stable
+// buffers (stable_buffers.h), so library calls may keep packed forms of them (an AOT
+// program's embedded weights, runtime/src/gemm_packed.cc). The announcements and the
+// constants' storage are held through `code`, which lives as long as the executable; whoever
+// replaces `code` (a JIT module) only ends them, which is safe.
+void announce_constants(Executable& e) {
+  struct Held {
+    std::shared_ptr<const void> code;
+    std::vector<HostTensor> constants;
+    std::vector<std::unique_ptr<stable::Announcement>> announced;
+  };
+  auto h = std::make_shared<Held>();
+  h->code = e.code;
+  for (const HostTensor& t : e.constants)
+    if (t.nbytes() > 0) {
+      h->constants.push_back(t);
+      h->announced.push_back(stable::announce(t.raw(), t.nbytes()));
+    }
+  e.code = std::move(h);
+}
+
+}  // namespace
 namespace {
 
 constexpr char kMagic[8] = {'H', 'G', 'C', 'P', 'L', 'A', 'N', '\0'};
@@ -324,6 +350,7 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
     t = HostTensor(dt, shape);
     if (n) std::memcpy(t.raw(), p, n);
   }
+  announce_constants(*e);
   std::unique_ptr<DynamicSpec> dyn;
   if (version >= 2 && r.get<uint8_t>("the dynamic flag")) dyn = read_dynamic(r, *e);
   if (r.remaining()) r.error(std::to_string(r.remaining()) + " bytes after the plan");

@@ -146,6 +146,7 @@ void DistSync::start(const std::vector<std::shared_ptr<Parameter>>& params) {
   for (const auto& p : params) {
     NDArray d = p->data_ref();
     comm_->broadcast(host_bytes(d, *p, "data"), nbytes(d), 0);
+    nd_detail::note_write(d);  // again once received (stable_buffers.h)
   }
   // 3. Buckets.
   buckets_.clear();

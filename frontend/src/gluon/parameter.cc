@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hgc/base/error.h"
+#include "hgc/runtime/stable_buffers.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
 #include "nd/detail.h"
@@ -80,7 +81,32 @@ std::vector<NDArray> Parameter::list_grad() const {
   return r;
 }
 
-Parameter::Parameter(std::string name, ParamOptions opts) : name_(std::move(name)), opts_(std::move(opts)) {
+// One cast copy per dtype: valid while the values are the same storage (held here, so it is
+// not recycled under another array) and no in-place write touched it since the cast
+// (nd_detail::watch_writes).
+struct Parameter::CastCache {
+  struct Entry {
+    HostTensor source;
+    std::shared_ptr<nd_detail::WriteWatch> watch;
+    uint64_t seen = 0;
+    NDArray value;
+  };
+  std::mutex mu;
+  std::map<DType, Entry> entries;
+  int64_t casts = 0;
+  // The values' storage announced as a stable buffer (hgc/runtime/stable_buffers.h): every
+  // write through the NDArray API is noted (nd_detail::note_write), and mark_dirty notes raw
+  // ones, so library calls may keep packed forms of it (fully connected weights).
+  std::mutex announce_mu;
+  HostTensor announced;  // holds the storage while it is announced
+  std::unique_ptr<stable::Announcement> announcement;
+};
+
+
+// cast_cache_ exists from the start: data_ref() announces the values through it (below) and
+// may be called from several threads at once.
+Parameter::Parameter(std::string name, ParamOptions opts)
+    : name_(std::move(name)), opts_(std::move(opts)), cast_cache_(std::make_shared<CastCache>()) {
   set_grad_req(opts_.grad_req_);
   for (int64_t d : opts_.shape_)
     if (d < 0) fail("gluon", "parameter '", name_, "': shape ", shape_text(opts_.shape_), " has a negative dim");
@@ -183,40 +209,24 @@ void Parameter::finish_deferred_init() {
   attach_grad_buffer();
 }
 
-NDArray Parameter::data() const {
-  if (auto g = trace::active_ptr()) return trace::parameter(g, std::const_pointer_cast<Parameter>(shared_from_this()));
-  if (!initialized()) {
-    if (deferred_init_)
-      fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized yet because initialization ",
-           "was deferred: its shape ", shape_text(opts_.shape_), " is known after the first forward of its block");
-    fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized; call ",
-         "collect_params().initialize() (or initialize() on the parameter) first");
-  }
-  return pick();
-}
-
-const NDArray& Parameter::data_ref() const {
-  if (!initialized()) data();  // throws the uninitialized / deferred error
-  if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
-  return pick();
-}
-
-// One cast copy per dtype: valid while the values are the same storage (held here, so it is
-// not recycled under another array) and no in-place write touched it since the cast
-// (nd_detail::watch_writes).
-struct Parameter::CastCache {
-  struct Entry {
-    HostTensor source;
-    std::shared_ptr<nd_detail::WriteWatch> watch;
-    uint64_t seen = 0;
-    NDArray value;
-  };
-  std::mutex mu;
-  std::map<DType, Entry> entries;
-  int64_t casts = 0;
-};
 
 namespace {
+
+// Announces `d` (when it is the first context's host values, `data`) through `cache`, once per
+// storage; the NDArray API's writes into it are noted from then on. Returns `d`.
+template <class Cache>
+const NDArray& announce_values(Cache* cache, const NDArray& d, const NDArray& data) {
+  if (!cache || &d != &data || !d.defined() || d.is_symbolic() || d.on_device()) return d;
+  const HostTensor& t = d.tensor();
+  std::lock_guard<std::mutex> lock(cache->announce_mu);
+  if (cache->announcement && cache->announced.raw() == t.raw() && cache->announced.shares_storage(t) &&
+      cache->announced.nbytes() == t.nbytes())
+    return d;
+  cache->announcement.reset();  // before the storage it names may go
+  cache->announced = t;
+  cache->announcement = stable::announce(t.raw(), t.nbytes());
+  return d;
+}
 
 // float32 -> bfloat16 as the Cast op rounds (to nearest even; NaN stays a quiet NaN), without
 // an imperative invoke: a training step recasts every weight, and small ones would pay the
@@ -245,6 +255,24 @@ HostTensor to_bf16(const HostTensor& src) {
 
 }  // namespace
 
+NDArray Parameter::data() const {
+  if (auto g = trace::active_ptr()) return trace::parameter(g, std::const_pointer_cast<Parameter>(shared_from_this()));
+  if (!initialized()) {
+    if (deferred_init_)
+      fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized yet because initialization ",
+           "was deferred: its shape ", shape_text(opts_.shape_), " is known after the first forward of its block");
+    fail("gluon", "parameter '", name_, "'", owner(*this), " has not been initialized; call ",
+         "collect_params().initialize() (or initialize() on the parameter) first");
+  }
+  return announce_values(cast_cache_.get(), pick(), data_);
+}
+
+const NDArray& Parameter::data_ref() const {
+  if (!initialized()) data();  // throws the uninitialized / deferred error
+  if (trace::active_ptr()) fail("gluon", "parameter '", name_, "': data_ref() inside a trace");
+  return announce_values(cast_cache_.get(), pick(), data_);
+}
+
 NDArray Parameter::data_as(DType t) const {
   const NDArray& d = data_ref();
   if (d.dtype() == t) return d;
@@ -267,6 +295,8 @@ NDArray Parameter::data_as(DType t) const {
 }
 
 void Parameter::mark_dirty() const {
+  if (data_.defined() && !data_.is_symbolic() && !data_.on_device())
+    stable::note_write(data_.tensor().raw(), data_.tensor().nbytes());
   if (!cast_cache_) return;
   std::lock_guard<std::mutex> lock(cast_cache_->mu);
   cast_cache_->entries.clear();

@@ -8,6 +8,7 @@
 
 #include "hgc/compiler/imperative.h"
 #include "hgc/base/error.h"
+#include "hgc/runtime/stable_buffers.h"
 #include "autograd/tape.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "nd/detail.h"
@@ -80,6 +81,7 @@ std::shared_ptr<WriteWatch> watch_writes(const void* p, size_t n) {
 }
 
 void note_write(const void* p, size_t n) {
+  stable::note_write(p, n);  // the runtime's derived forms (packed GEMM weights)
   Watches& ws = watches();
   if (ws.size.load(std::memory_order_acquire) == 0 || n == 0) return;
   const char *b = static_cast<const char*>(p), *e = b + n;
@@ -93,8 +95,18 @@ void note_write(const NDArray& dst) {
     note_write(dst.tensor().raw(), dst.tensor().nbytes());
 }
 
+namespace {
+void fill_values(HostTensor& t, double v);
+}  // namespace
+
 void fill(HostTensor& t, double v) {
   note_write(t.raw(), t.nbytes());
+  fill_values(t, v);
+  note_write(t.raw(), t.nbytes());  // again once written (stable_buffers.h)
+}
+
+namespace {
+void fill_values(HostTensor& t, double v) {
   switch (t.dtype()) {
     case DType::f32: return fill_as<float>(t, v);
     case DType::f64: return fill_as<double>(t, v);
@@ -115,6 +127,7 @@ void fill(HostTensor& t, double v) {
   NDArray dst(t);
   write_into(dst, NDArray(f), "fill");
 }
+}  // namespace
 
 void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   if (dst.is_symbolic()) trace::unsupported(dst, what);
@@ -128,6 +141,7 @@ void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   NDArray s = src.dtype() == dst.dtype() ? src : src.astype(dst.dtype());
   // memmove: the source may be a view overlapping the destination (x.assign(x[::]) and such).
   if (s.tensor().nbytes()) std::memmove(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
+  note_write(dst);  // again once written: a form derived meanwhile saw the old bytes (stable_buffers.h)
 }
 
 int normalize_axis(int64_t axis, int ndim, const std::string& what) {

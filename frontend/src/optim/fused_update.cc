@@ -194,6 +194,8 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
   if (!in_place_)
     for (size_t k = 0; k < outputs_.size(); ++k)
       std::memcpy(arrays.at(outputs_[k]).data_ptr(), scratch[k].raw(), scratch[k].nbytes());
+  // Again once written: a form derived meanwhile saw the old values (stable_buffers.h).
+  for (const std::string& o : outputs_) nd_detail::note_write(arrays.at(o));
 }
 
 }  // namespace hgc::gluon

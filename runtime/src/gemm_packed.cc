@@ -1,0 +1,163 @@
+// Fully connected layers on weights packed once (issue 16, W1b's scaling). oneDNN's sgemm
+// packs the whole weight matrix into its panel layout on every call: at a 64-row batch that
+// copy is a fifth of the work, and a product cut into row blocks pays it once per block, so
+// 2 threads gained only ~1.4x. Here, for weights in an announced stable buffer (a Parameter's
+// values, a loaded plan's constants: hgc/runtime/stable_buffers.h), a oneDNN matmul
+// primitive's weights are reordered once into the blocked layout it prefers (format_tag::any)
+// and kept until the buffer's next announced write. Measured with bench/gemm_scaling.cc
+// (the W1b MLP, 1000 forwards, 2-core AMD EPYC with AVX-512): dnnl_sgemm 131 ms on 1 thread,
+// 93-96 ms on 2; packed primitive 106 ms on 1 thread, 61-65 ms on 2 (row blocks).
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "gemm.h"
+#include "hgc/runtime/stable_buffers.h"
+#include "hgc/runtime/thread_pool.h"
+#include "onednn_util.h"
+
+namespace hgc::lib::detail {
+
+namespace {
+
+using dnnl::memory;
+
+// Row blocks below this many rows lose more to the primitive's per-block cost than the second
+// thread gains (the weights are read whole by every block).
+constexpr int64_t kMinBlockRows = 16;
+// Past this many rows sgemm's per-call packing is a small share of the product, and row blocks
+// would each stream the whole weight matrix (Mult-VAE's 500 x 600 x 20108 training step ran
+// 226 -> 350 ms on 2 threads this way, column blocks of sgemm read half each): sgemm's path.
+constexpr int64_t kMaxRows = 256;
+// Weights past this size are left to sgemm too: Mult-VAE's 48 MB ones still lost at chunks of
+// 250 rows (245 -> 357 ms a training step on 2 threads), where streaming them dominates.
+constexpr int64_t kMaxWeightBytes = int64_t(4) << 20;
+
+struct FcPrim {
+  dnnl::matmul prim;
+  memory::desc src, wts, bias, dst;
+  int64_t rows = 0;
+  size_t scratch_bytes = 0;
+};
+
+// y[rows, N] = x[rows, K] . w^T (+ b), y and x row-major and contiguous, on one thread.
+std::shared_ptr<FcPrim> build(int64_t rows, int64_t N, int64_t K, bool has_bias) {
+  auto f = std::make_shared<FcPrim>();
+  f->src = memory::desc({rows, K}, memory::data_type::f32, memory::dims{K, 1});
+  f->dst = memory::desc({rows, N}, memory::data_type::f32, memory::dims{N, 1});
+  memory::desc any({K, N}, memory::data_type::f32, memory::format_tag::any);
+  if (has_bias) f->bias = memory::desc({1, N}, memory::data_type::f32, memory::dims{N, 1});
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl_use_threads(1);  // oneDNN sizes a primitive's work split for the creating thread's count
+  auto d = has_bias ? dnnl::matmul::desc(f->src, any, f->bias, f->dst) : dnnl::matmul::desc(f->src, any, f->dst);
+  dnnl::matmul::primitive_desc pd(d, attr, onednn_engine());
+  f->wts = pd.weights_desc();
+  f->rows = rows;
+  f->scratch_bytes = pd.scratchpad_desc().get_size();
+  f->prim = dnnl::matmul(pd);
+  return f;
+}
+
+// Cached per shape; null where oneDNN rejects it.
+std::shared_ptr<FcPrim> primitive(int64_t rows, int64_t N, int64_t K, bool has_bias) {
+  using Key = std::tuple<int64_t, int64_t, int64_t, bool>;
+  static std::mutex mu;
+  static auto* cache = new std::map<Key, std::shared_ptr<FcPrim>>();  // alive until exit
+  std::lock_guard<std::mutex> lock(mu);
+  Key key{rows, N, K, has_bias};
+  auto it = cache->find(key);
+  if (it == cache->end()) {
+    if (cache->size() > 256) cache->clear();  // bounded: many batch sizes build again
+    std::shared_ptr<FcPrim> f;
+    try {
+      f = build(rows, N, K, has_bias);
+    } catch (const dnnl::error&) {
+    }
+    it = cache->emplace(key, f).first;
+  }
+  return it->second;
+}
+
+// The weights w [N, K] (w^T seen as (K, N)) reordered into `f`'s layout.
+std::shared_ptr<const memory> pack(const FcPrim& f, const float* w, int64_t N, int64_t K) {
+  const dnnl::engine& eng = onednn_engine();
+  memory user(memory::desc({K, N}, memory::data_type::f32, memory::dims{1, K}), eng, const_cast<float*>(w));
+  auto packed = std::make_shared<memory>(f.wts, eng);
+  dnnl_use_threads(1);
+  dnnl::reorder(user, *packed).execute(onednn_stream(), user, *packed);
+  onednn_stream().wait();
+  return packed;
+}
+
+void run(const FcPrim& f, const memory& wts, const float* x, const float* b, float* y) {
+  thread_local AlignedScratch scratch;  // per thread: concurrent blocks never share one
+  const dnnl::engine& eng = onednn_engine();
+  dnnl::stream& stream = onednn_stream();
+  memory xm(f.src, eng, const_cast<float*>(x)), ym(f.dst, eng, y);
+  memory sm(memory::desc({static_cast<memory::dim>(f.scratch_bytes)}, memory::data_type::u8, memory::dims{1}), eng,
+            scratch.get(f.scratch_bytes));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DST, ym}, {DNNL_ARG_SCRATCHPAD, sm}};
+  if (b) args.emplace(DNNL_ARG_BIAS, memory(f.bias, eng, const_cast<float*>(b)));
+  dnnl_use_threads(1);
+  f.prim.execute(stream, args);
+  stream.wait();
+}
+
+}  // namespace
+
+bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
+                            int64_t K) {
+  // HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
+  static const bool on = [] {
+    const char* v = std::getenv("HGC_PACKED_WEIGHTS");
+    return !(v && (std::string(v) == "off" || std::string(v) == "0"));
+  }();
+  if (!on || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
+  std::shared_ptr<stable::Range> range = stable::find(w, sizeof(float) * static_cast<size_t>(N * K));
+  if (!range) return false;
+  const std::string base = std::to_string(reinterpret_cast<const char*>(w) - range->begin()) + " " +
+                           std::to_string(N) + "x" + std::to_string(K);
+  // The first call at a generation takes the plain path: weights written before every call
+  // (a training step's forward) would pay a reorder per call for nothing.
+  bool first = false;
+  range->form("fc-seen " + base, [&] {
+    first = true;
+    return std::make_shared<int>(0);
+  });
+  if (first) return false;
+
+  int parts = dnnl_threads_for(M * N * K);
+  parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(parts, M / kMinBlockRows)));
+  std::vector<std::shared_ptr<FcPrim>> prims(parts);
+  std::vector<std::shared_ptr<const memory>> wts(parts);
+  for (int p = 0; p < parts; ++p) {
+    const int64_t rows = M * (p + 1) / parts - M * p / parts;
+    prims[p] = p > 0 && rows == M * p / parts - M * (p - 1) / parts ? prims[p - 1] : primitive(rows, N, K, b != nullptr);
+    if (!prims[p]) return false;
+    const FcPrim& f = *prims[p];
+    // One packed copy per block size (another may prefer another layout).
+    wts[p] = std::static_pointer_cast<const memory>(
+        range->form("fc " + base + " rows " + std::to_string(f.rows), [&] { return pack(f, w, N, K); }));
+  }
+  if (parts == 1) {
+    run(*prims[0], *wts[0], x, b, y);
+    return true;
+  }
+  ThreadPool::global().parallel_for(parts, [&](int p) {
+    const int64_t i0 = M * p / parts;
+    run(*prims[p], *wts[p], x + i0 * K, b, y + i0 * N);
+  });
+  return true;
+}
+
+}  // namespace hgc::lib::detail
