@@ -19,16 +19,8 @@ using namespace hgc;
 
 namespace {
 
-HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) {
-  HostTensor t(DType::f32, shape);
-  std::vector<float> v = test::random_floats(static_cast<size_t>(t.numel()), seed);
-  std::copy(v.begin(), v.end(), t.data<float>());
-  return t;
-}
-
-bool same_bits(const HostTensor& a, const HostTensor& b) {
-  return a.shape() == b.shape() && std::equal(a.data<float>(), a.data<float>() + a.numel(), b.data<float>());
-}
+using test::same_bits;
+HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) { return test::random_tensor(std::move(shape), seed); }
 
 // LeNet's second convolution backward: dx, dW and db from the output gradient.
 Graph conv_backward(int64_t batch) {

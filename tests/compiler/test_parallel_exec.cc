@@ -19,12 +19,8 @@ using namespace hgc;
 
 namespace {
 
-HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) {
-  HostTensor t(DType::f32, shape);
-  std::vector<float> v = test::random_floats(static_cast<size_t>(t.numel()), seed);
-  std::copy(v.begin(), v.end(), t.data<float>());
-  return t;
-}
+using test::same_bits;
+HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) { return test::random_tensor(std::move(shape), seed); }
 
 double max_abs_diff(const HostTensor& a, const HostTensor& b) {
   REQUIRE(a.shape() == b.shape());
@@ -32,10 +28,6 @@ double max_abs_diff(const HostTensor& a, const HostTensor& b) {
   for (int64_t i = 0; i < a.numel(); ++i)
     e = std::max(e, std::abs(double(a.data<float>()[i]) - double(b.data<float>()[i])));
   return e;
-}
-
-bool same_bits(const HostTensor& a, const HostTensor& b) {
-  return a.shape() == b.shape() && std::equal(a.data<float>(), a.data<float>() + a.numel(), b.data<float>());
 }
 
 // `exe` run on the pool and on one thread (ThreadPool::Serial): every output has the same bits

@@ -11,12 +11,20 @@
 #include <optional>
 
 #include "hgc/hgc.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/thread_pool.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
 
 namespace {
+
+// Parameters announce their values only while packed parameters are on (off by default).
+struct PackedOn {
+  bool was = lib::packed_parameters();
+  PackedOn() { lib::set_packed_parameters(true); }
+  ~PackedOn() { lib::set_packed_parameters(was); }
+};
 
 // Dense(32, relu) -> Dense(32, relu) -> Dense(8): the first two weights share a shape.
 std::shared_ptr<nn::HybridSequential> mlp() {
@@ -73,6 +81,7 @@ void check_calls(nn::HybridSequential& net, const NDArray& x, const char* when) 
 }  // namespace
 
 TEST_CASE("packed params: every kind of weight change shows in the next hybridized call") {
+  PackedOn on;
   for (bool serial : {true, false}) {
     CAPTURE(serial);
     std::optional<ThreadPool::Serial> one;
@@ -115,6 +124,7 @@ TEST_CASE("packed params: every kind of weight change shows in the next hybridiz
 }
 
 TEST_CASE("packed params: imperative calls see weight changes too") {
+  PackedOn on;
   nd::random::seed(22);
   auto net = mlp();
   net->initialize(init::Xavier());

@@ -1,6 +1,7 @@
 // Packed weights (runtime/src/gemm_packed.cc) and the stable-buffer registry they key on
-// (hgc/runtime/stable_buffers.h): fully_connected on an announced weight packs it once, from
-// the second call at a generation on, and gives the sgemm path's values within float
+// (hgc/runtime/stable_buffers.h): fully_connected on an announced weight packs it once per
+// generation, from the second call on (the first runs the same primitive on the weights as
+// they are: repeated calls agree bit for bit), and gives the sgemm path's values within float
 // reassociation (the primitive sums K in its own order); an announced write makes the next
 // calls see the new values; two weights of one shape in one buffer are kept apart.
 #include <doctest/doctest.h>
@@ -124,6 +125,16 @@ TEST_CASE("packed weights: an announced write between calls gives the new values
   CHECK(a->range().forms_made() == made);  // kept
   for (float& v : w) v = -2 * v;
   stable::note_write(w.data() + 7, 4);  // any overlapping write notice
+  {
+    // The first call after the write (unpacked weights) and the next (packed) agree bit for
+    // bit: how many calls came before never changes a result.
+    std::vector<float> y1 = fc(x.data(), w.data(), nullptr, M, N, K);
+    const int64_t after_first = a->range().forms_made();
+    std::vector<float> y2 = fc(x.data(), w.data(), nullptr, M, N, K);
+    CHECK(a->range().forms_made() > after_first);  // the second call packed
+    CHECK(y1 == y2);
+    stable::note_write(w.data(), 4);  // the checks below start from a fresh generation again
+  }
   for (int call = 0; call < 3; ++call) {
     std::vector<float> y = fc(x.data(), w.data(), nullptr, M, N, K);
     CHECK(worst(y, x.data(), w.data(), nullptr, M, N, K) <= 1);

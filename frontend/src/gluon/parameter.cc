@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hgc/base/error.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/stable_buffers.h"
 #include "hgc/runtime/tensor_io.h"
 #include "hgc/runtime/thread_pool.h"
@@ -216,7 +217,7 @@ namespace {
 // storage; the NDArray API's writes into it are noted from then on. Returns `d`.
 template <class Cache>
 const NDArray& announce_values(Cache* cache, const NDArray& d, const NDArray& data) {
-  if (!cache || &d != &data || !d.defined() || d.is_symbolic() || d.on_device()) return d;
+  if (!cache || &d != &data || !d.defined() || d.is_symbolic() || d.on_device() || !lib::packed_parameters()) return d;
   const HostTensor& t = d.tensor();
   std::lock_guard<std::mutex> lock(cache->announce_mu);
   if (cache->announcement && cache->announced.raw() == t.raw() && cache->announced.shares_storage(t) &&

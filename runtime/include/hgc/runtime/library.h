@@ -28,6 +28,17 @@ uint64_t sparse_gemm_calls();
 void set_sparse_activations(bool on);
 bool sparse_activations();
 
+// Whether frontend Parameters announce their values as stable buffers
+// (hgc/runtime/stable_buffers.h), so that fully connected layers keep them packed. Off by
+// default: a training step writes the weights before every forward, whose first call at new
+// values runs the primitive on unpacked weights (bits equal to the packed ones), slower than
+// sgemm there (W2's step 0.37 -> 0.46 ms on 2 threads); forwards on fixed weights gain (W1b
+// 92 -> 76 ms per 1000 on 2 threads, AMD EPYC). HGC_PACKED_WEIGHTS=on sets the initial state
+// on; =off turns packed weights off everywhere, AOT programs' constants (announced at load,
+// on by default) included.
+void set_packed_parameters(bool on);
+bool packed_parameters();
+
 // The versions the runtime's library calls run on, for benchmark records: oneDNN's
 // "major.minor.patch (git hash, cpu runtime)" and OpenBLAS's build string and core.
 std::string onednn_version();
