@@ -7,7 +7,7 @@
 # configuration, every thread/BLAS environment variable of both sides) and load.
 #
 #   scripts/bench.sh [--quick] [--threads N] [--rounds N] [--runs N] [--only W1,W4,...]
-#                    [--out DIR] [--build DIR] [--micro]
+#                    [--out DIR] [--build DIR] [--micro] [--peer-isa best|default]
 #
 # Two tables per run: 1 thread per side, then all cores per side (the headline), both with
 # passive OpenMP waits on both sides (OMP_WAIT_POLICY=PASSIVE) and every pool (hgc's,
@@ -19,11 +19,13 @@
 # for its command alone where its parity check (bench/parity) still passes that way.
 # Results (JSON per table, round and side; table.md) go to --out (default a new temp dir).
 # --micro appends the Google Benchmark micro-benchmarks (build/bench/hgc_bench_ops).
+# --peer-isa best (default): on an AVX-512 CPU the peer's ATen kernels run at AVX-512
+# (ATEN_CPU_CAPABILITY=avx512, parity-checked); default: torch's own choice (AVX2 there).
 # Issue 19's dynamic-shape rows (build/bench/hgc_bench_dynamic) close every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=""; MICRO=""; THREADS=""; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W5d,W6,raw,startup,compile,memory"; OUT=""; BUILD=build
+QUICK=""; MICRO=""; THREADS=""; PEER_ISA=best; ROUNDS=2; RUNS=5; ONLY="W1,W1b,W2,W3,W4,W4b,W5,W5d,W6,raw,startup,compile,memory"; OUT=""; BUILD=build
 while (($#)); do
   case "$1" in
     --quick) QUICK=--quick; ROUNDS=1 ;;
@@ -34,7 +36,8 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --out) OUT=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --peer-isa) PEER_ISA=$2; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -98,7 +101,23 @@ run_table() {
   done
 }
 
+# PyTorch 1.13 runs its ATen kernels (pooling, activations, reductions, its own convolutions)
+# at AVX2 on AVX-512 CPUs unless ATEN_CPU_CAPABILITY says otherwise (its `__config__` reports
+# "CPU capability usage: AVX2"): on this project's AMD Zen 5 machine that held LeNet's step
+# to ~1.6x its AVX-512 time. So where the CPU has AVX-512 and the peer's results still match
+# hgc's that way (parity.py), the peer runs with ATEN_CPU_CAPABILITY=avx512 in every table
+# (--peer-isa default keeps torch's own choice). An ATEN_CPU_CAPABILITY already set is kept.
 PEER_ENV=(env)
+if [ -n "$PY" ] && [ "$PEER_ISA" = best ] && [ -z "${ATEN_CPU_CAPABILITY:-}" ] && grep -qw avx512f /proc/cpuinfo; then
+  "$BUILD/bench/hgc_parity_dump" "$OUT/parity" >/dev/null
+  if env ATEN_CPU_CAPABILITY=avx512 "$PY" -c "import torch, sys; sys.exit('AVX512' not in torch.__config__.show())" &&
+     env ATEN_CPU_CAPABILITY=avx512 "$PY" bench/parity/parity.py "$OUT/parity" >"$OUT/parity-avx512.log" 2>&1; then
+    PEER_ENV=(env ATEN_CPU_CAPABILITY=avx512)
+    echo "[bench] the peer runs with ATEN_CPU_CAPABILITY=avx512 (torch's default here: AVX2)" >&2
+  else
+    echo "[bench] the peer keeps torch's default ATen capability (avx512 unavailable or parity failed: $OUT/parity-avx512.log)" >&2
+  fi
+fi
 for threads in "${TABLES[@]}"; do
   LOAD_BEFORE=$(uptime)
   echo "[bench] results in $OUT/t$threads; load before: $LOAD_BEFORE" >&2
@@ -118,7 +137,7 @@ done
 # A peer held below hgc's instruction set: run it again with the pinning unset for its
 # command alone, where its forwards still match hgc's that way (parity.py).
 if [ -n "$PY" ] && { [ -n "${OPENBLAS_CORETYPE:-}" ] || [ -n "${OPENBLAS_L2_SIZE:-}" ]; }; then
-  PEER_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+  PEER_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${PEER_ENV[@]:1}")  # env: options before NAME=VALUE
   "$BUILD/bench/hgc_parity_dump" "$OUT/parity" >/dev/null
   if "${PEER_ENV[@]}" "$PY" bench/parity/parity.py "$OUT/parity" >"$OUT/parity-unpinned.log" 2>&1; then
     threads=${TABLES[-1]}

@@ -80,7 +80,7 @@ class Rows:
 
 
 # Every variable that steers a thread pool or a BLAS on either side: recorded with each result.
-ENV_PREFIXES = ("OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "DNNL_", "ONEDNN_", "HGC_")
+ENV_PREFIXES = ("ATEN_", "OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "DNNL_", "ONEDNN_", "HGC_")
 # The instruction-set flags that decide which GEMM kernels a library may pick.
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
              "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
