@@ -145,7 +145,7 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
   ThreadPool& pool = ThreadPool::global();
   if (pool.size() > 1 && !ThreadPool::serial_here()) {  // a row-by-row chain: one block of rows per thread
     RowSplit rs;
-    if (row_split(rs)) {
+    if (row_split(rs, ptr)) {
       const bool profiling = profile::enabled();
       auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       run_rows(rs, ptr, arena);

@@ -18,6 +18,7 @@
 #include "hgc/runtime/executable.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/thread_pool.h"
+#include "gemm.h"
 
 namespace hgc {
 
@@ -61,7 +62,7 @@ char* block_arena(size_t bytes, std::optional<PooledBuffer>& own) {
 
 }  // namespace
 
-bool Executable::row_split(RowSplit& rs) const {
+bool Executable::row_split(RowSplit& rs, const std::vector<void*>& ptr) const {
   if (!row_split_on() || steps.empty() || input_buffers.empty() || dynamic) return false;
   const BufferInfo& in0 = buffers[input_buffers[0]];
   if (in0.shape.size() < 2 || in0.kind != BufferKind::Input) return false;
@@ -88,6 +89,7 @@ bool Executable::row_split(RowSplit& rs) const {
     return true;
   };
   int64_t macs = 0;
+  std::vector<const Step*> fcs;
   for (const Step& s : steps) {
     if (s.with_next) return false;
     if (s.library) {
@@ -104,6 +106,7 @@ bool Executable::row_split(RowSplit& rs) const {
           (q[3] && carries(op(2))) || !written(op(n - 1)))
         return false;
       macs += q[0] * q[1] * q[2];
+      fcs.push_back(&s);
       if (s.kernel) {
         if (s.epilogue_rows.size() != s.epilogue_args.size() || s.epilogue_args.back() != op(n - 1)) return false;
         for (size_t k = 0; k < s.epilogue_args.size(); ++k)
@@ -121,7 +124,20 @@ bool Executable::row_split(RowSplit& rs) const {
     if (!carries(id) || buffers[id].kind != BufferKind::Output) return false;
   const int64_t threads = ThreadPool::global().size();
   rs.chunks = static_cast<int>(std::min<int64_t>({threads, R / kMinChunkRows, macs / kChunkGrain}));
-  return rs.chunks >= 2;
+  if (rs.chunks < 2) return false;
+  // Every block's products on weights packed once (gemm_packed.cc): sgemm would pack the whole
+  // weight matrix again for each block.
+  const int64_t block_rows = (R + rs.chunks - 1) / rs.chunks;
+  for (const Step* s : fcs) {
+    const std::vector<int64_t>& q = s->call.params;
+    const int w = s->call.operands.empty() ? s->args[1] : s->args[s->call.operands[1]];
+    // A block small enough for fully_connected's own loops (library.cc, 2^11 multiply-adds)
+    // would sum in another order than the whole call.
+    if (block_rows * q[1] * q[2] <= (int64_t(1) << 11) ||
+        !lib::detail::packed_fully_connected_takes(static_cast<const float*>(ptr[w]), block_rows, q[1], q[2]))
+      return false;
+  }
+  return true;
 }
 
 void Executable::run_rows(const RowSplit& rs, const std::vector<void*>& ptr, void* arena) const {

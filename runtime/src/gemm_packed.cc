@@ -125,11 +125,22 @@ std::atomic<bool> g_packed_parameters{packed_env() == "on" || packed_env() == "1
 
 }  // namespace
 
+namespace {
+// HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
+bool packed_on() {
+  static const bool on = packed_env() != "off" && packed_env() != "0";
+  return on;
+}
+}  // namespace
+
+bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t K) {
+  return packed_on() && M > 4 && M <= kMaxRows && N * K * int64_t(sizeof(float)) <= kMaxWeightBytes &&
+         stable::find(w, sizeof(float) * static_cast<size_t>(N * K)) != nullptr;
+}
+
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K) {
-  // HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
-  static const bool on = packed_env() != "off" && packed_env() != "0";
-  if (!on || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
+  if (!packed_on() || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
   std::shared_ptr<stable::Range> range = stable::find(w, sizeof(float) * static_cast<size_t>(N * K));
   if (!range) return false;
   int parts = dnnl_threads_for(M * N * K);

@@ -169,9 +169,10 @@ void validate(const Executable& e, const std::string& origin) {
       }
     }
     if (!s.epilogue_rows.empty()) {  // the whole-forward row split cuts these by the output's rows
-      const BufferInfo& out = e.buffers[s.epilogue_args.back()];
-      if (s.epilogue_rows.size() != s.epilogue_args.size() || !s.epilogue_rows.back() || out.shape.empty())
+      if (s.epilogue_rows.size() != s.epilogue_args.size() || !s.epilogue_rows.back() ||
+          e.buffers[s.epilogue_args.back()].shape.empty())
         bad("step ", k, " (", s.label, "): malformed epilogue rows");
+      const BufferInfo& out = e.buffers[s.epilogue_args.back()];
       for (size_t a = 0; a < s.epilogue_args.size(); ++a) {
         const BufferInfo& b = e.buffers[s.epilogue_args[a]];
         if (s.epilogue_rows[a] && (b.shape.size() != out.shape.size() || b.shape[0] != out.shape[0]))

@@ -121,7 +121,7 @@ class Executable {
     int chunks = 1;
     std::vector<int64_t> row_bytes;  // per buffer: bytes per row where it carries the rows, else 0
   };
-  bool row_split(RowSplit& rs) const;
+  bool row_split(RowSplit& rs, const std::vector<void*>& ptr) const;
   void run_rows(const RowSplit& rs, const std::vector<void*>& ptr, void* arena) const;
 };
 
