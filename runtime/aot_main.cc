@@ -24,6 +24,7 @@
 #include "hgc/base/error.h"
 #include "hgc/runtime/cuda.h"
 #include "hgc/runtime/gpu_executable.h"
+#include "hgc/runtime/library.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/stable_buffers.h"
 #include "hgc/runtime/tensor_io.h"
@@ -101,6 +102,8 @@ int run(int argc, char** argv) {
       hgc::fail("cli", "unknown argument '", a, "' (see --help)");
     }
   }
+  // A CPU program calls OpenBLAS rarely if at all: its idle threads would spin beside the pool.
+  if (!hgc_target_cuda) hgc::lib::park_blas_threads();
   std::map<std::string, hgc::HostTensor> bound;
   std::string blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
   std::shared_ptr<const hgc::Executable> exe;

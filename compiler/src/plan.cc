@@ -62,6 +62,18 @@ bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
   return false;
 }
 
+// Whether every member of an epilogue graph is a shape-polymorphic kernel (elementwise or
+// broadcasting): row r of its output then depends on row r of its row-carrying operands only.
+bool rowwise_members(const Graph& eg) {
+  for (const Node& m : eg.nodes) {
+    if (m.is_variable()) continue;
+    if (!m.op) return false;
+    const lower::Lowering* ml = lower::LoweringTable::global().find(*m.op);
+    if (!ml || ml->kind != lower::Kind::Kernel || !ml->shape_polymorphic) return false;
+  }
+  return true;
+}
+
 // A fused group written over symbolic dims whose every member computes row r of axis 0 from
 // row r of its inputs (per_sample_op or shape-polymorphic, which the single-op split above
 // already trusts) can run in row chunks too: each chunk is the same kernel on fewer rows of
@@ -382,12 +394,41 @@ class Planner {
         if (!m.op || m.op->name != "Cast") m.out_dtypes = {eg.nodes[m.inputs.at(0).node].out_dtypes[0]};
       }
     }
+    const bool rows_free = !o_.static_shapes && rowwise_members(eg);
     tail.subgraphs = {std::make_shared<Graph>(std::move(eg))};
     lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
     const Graph& ts = *tail.subgraphs[0];
     for (int id : ts.variable_ids()) {
       tc.in_shapes.push_back(ts.nodes[id].out_shapes[0].dims());
       tc.in_types.push_back(ts.nodes[id].out_dtypes[0]);
+    }
+    // A concrete epilogue of elementwise/broadcast members is written with a dynamic row count
+    // (dim 0 of the operands that carry the output's rows), so the runtime may run it on a row
+    // block of the step (Executable's whole-forward row split, Step::epilogue_rows).
+    step.epilogue_rows.clear();
+    const lower::Dims out = tc.out_shapes[0];
+    if (rows_free && tc.out_shapes.size() == 1 && out.size() >= 2 && out[0] >= 2) {
+      std::set<int> read;  // the group's inputs the members read (the GEMM's own are passed too)
+      for (const Node& m : ts.nodes)
+        for (const ValueRef& v : m.inputs) read.insert(v.node);
+      const std::vector<int> vids = ts.variable_ids();
+      for (size_t k = 0; k < tc.in_shapes.size(); ++k) {
+        const lower::Dims& d = tc.in_shapes[k];
+        const bool cut = d.size() == out.size() && d[0] == out[0];
+        if (!cut && d.size() == out.size() && d[0] != 1 && read.count(vids[k])) {  // not row by row after all
+          step.epilogue_rows.clear();
+          break;
+        }
+        step.epilogue_rows.push_back(cut);
+      }
+      if (step.epilogue_rows.size() == tc.in_shapes.size()) {
+        step.epilogue_rows.push_back(true);
+        for (size_t k = 0; k < tc.in_shapes.size(); ++k)
+          if (step.epilogue_rows[k]) tc.in_shapes[k][0] = -1;
+        tc.out_shapes[0][0] = -1;
+      } else {
+        step.epilogue_rows.clear();
+      }
     }
     lower::KernelWriter w("__KERNEL__");
     std::vector<std::string> ins, outs;

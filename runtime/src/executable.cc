@@ -142,8 +142,20 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
     return ptr[id];
   };
   for (size_t id = 0; id < buffers.size(); ++id) resolve(static_cast<int>(id), resolve);
-  Scratch scratch;
   ThreadPool& pool = ThreadPool::global();
+  if (pool.size() > 1 && !ThreadPool::serial_here()) {  // a row-by-row chain: one block of rows per thread
+    RowSplit rs;
+    if (row_split(rs, ptr)) {
+      const bool profiling = profile::enabled();
+      auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+      run_rows(rs, ptr, arena);
+      if (profiling)
+        profile::record("row blocks (" + std::to_string(rs.chunks) + ") of all " + std::to_string(steps.size()) + " steps",
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+      return;
+    }
+  }
+  Scratch scratch;
   for (size_t i = 0; i < steps.size();) {
     size_t j = i + 1;  // the group [i, j)
     while (steps[j - 1].with_next && j < steps.size()) ++j;

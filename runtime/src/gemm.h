@@ -33,6 +33,9 @@ int sgemm_parts(int64_t M, int64_t N, int64_t K);
 // their preferred layout (gemm_packed.cc), in row blocks on the pool; only for weights in an
 // announced stable buffer (hgc/runtime/stable_buffers.h) and from the second call at one
 // generation of it on. False (nothing written) otherwise: the caller takes the sgemm path.
+// Whether packed_fully_connected would take a product of M rows with these weights (the
+// path on, the shape in its range, the weights announced as stable).
+bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t K);
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K);
 

@@ -125,13 +125,57 @@ std::atomic<bool> g_packed_parameters{packed_env() == "on" || packed_env() == "1
 
 }  // namespace
 
+namespace {
+// HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
+bool packed_on() {
+  static const bool on = packed_env() != "off" && packed_env() != "0";
+  return on;
+}
+}  // namespace
+
+bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t K) {
+  return packed_on() && M > 4 && M <= kMaxRows && N * K * int64_t(sizeof(float)) <= kMaxWeightBytes &&
+         stable::find(w, sizeof(float) * static_cast<size_t>(N * K)) != nullptr;
+}
+
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K) {
-  // HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
-  static const bool on = packed_env() != "off" && packed_env() != "0";
-  if (!on || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
+  if (!packed_on() || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;
   std::shared_ptr<stable::Range> range = stable::find(w, sizeof(float) * static_cast<size_t>(N * K));
   if (!range) return false;
+  int parts = dnnl_threads_for(M * N * K);
+  parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(parts, M / kMinBlockRows)));
+  // The last packed call's primitives and weights per thread and shape: a forward's layers
+  // come back each call, and the lookups below (keys built as strings, two locks) cost a few
+  // microseconds per layer, which a 64-row forward split over 2 threads pays on every block.
+  struct Memo {
+    const float* w = nullptr;
+    int64_t M = 0, N = 0, K = 0;
+    int parts = 0;
+    bool bias = false;
+    std::weak_ptr<stable::Range> range;
+    uint64_t gen = 0;
+    std::vector<std::shared_ptr<FcPrim>> prims;
+    std::vector<std::shared_ptr<const memory>> wts;
+  };
+  thread_local std::vector<Memo> memos;  // a handful: one per layer shape this thread runs
+  const uint64_t gen = range->generation();  // read before any form is derived (Range::form)
+  auto same = [&](const Memo& m) {
+    return m.w == w && m.M == M && m.N == N && m.K == K && m.parts == parts && m.bias == (b != nullptr);
+  };
+  auto hit = std::find_if(memos.begin(), memos.end(), same);
+  if (hit != memos.end() && hit->gen == gen && hit->range.lock() == range) {
+    if (parts == 1) {
+      run(*hit->prims[0], *hit->wts[0], x, b, y);
+      return true;
+    }
+    const Memo& m = *hit;
+    ThreadPool::global().parallel_for(parts, [&](int p) {
+      const int64_t i0 = M * p / parts;
+      run(*m.prims[p], *m.wts[p], x + i0 * K, b, y + i0 * N);
+    });
+    return true;
+  }
   const std::string base = std::to_string(reinterpret_cast<const char*>(w) - range->begin()) + " " +
                            std::to_string(N) + "x" + std::to_string(K);
   // The first call at a generation runs the same primitive on the weights as they are (it
@@ -145,8 +189,6 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
     return std::make_shared<int>(0);
   });
 
-  int parts = dnnl_threads_for(M * N * K);
-  parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(parts, M / kMinBlockRows)));
   std::vector<std::shared_ptr<FcPrim>> prims(parts);
   std::vector<std::shared_ptr<const memory>> wts(parts);
   for (int p = 0; p < parts; ++p) {
@@ -162,6 +204,13 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
     // One packed copy per block size (another may prefer another layout).
     wts[p] = std::static_pointer_cast<const memory>(
         range->form("fc " + base + " rows " + std::to_string(f.rows), [&] { return pack(f, w, N, K); }));
+  }
+  if (!first) {  // packed: what the next call of this shape on this thread reuses
+    if (hit == memos.end()) {
+      if (memos.size() >= 16) memos.erase(memos.begin());  // bounded: the oldest goes
+      hit = memos.emplace(memos.end());
+    }
+    *hit = Memo{w, M, N, K, parts, b != nullptr, range, gen, prims, wts};
   }
   if (parts == 1) {
     run(*prims[0], *wts[0], x, b, y);

@@ -1,6 +1,7 @@
 #include "hgc/runtime/library.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstring>
@@ -96,6 +97,13 @@ void small_matmul(const float* a, const float* b, float* c, int64_t M, int64_t N
 // matrix) the threaded sgemv is worth its start.
 constexpr int64_t kGemvRows = 4;
 constexpr int64_t kVectorOps = int64_t(1) << 20;
+
+void park_blas_threads() {
+  // OpenBLAS's own entry for this (its fork handler's); absent in other BLAS builds.
+  using Fn = void (*)();
+  static Fn shutdown = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "blas_thread_shutdown_"));
+  if (shutdown) shutdown();
+}
 
 void fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K) {
   if (M * N * K <= kSmallGemm) {

@@ -168,6 +168,17 @@ void validate(const Executable& e, const std::string& origin) {
         bad("step ", k, " (", s.label, "): ", err.what());
       }
     }
+    if (!s.epilogue_rows.empty()) {  // the whole-forward row split cuts these by the output's rows
+      if (s.epilogue_rows.size() != s.epilogue_args.size() || !s.epilogue_rows.back() ||
+          e.buffers[s.epilogue_args.back()].shape.empty())
+        bad("step ", k, " (", s.label, "): malformed epilogue rows");
+      const BufferInfo& out = e.buffers[s.epilogue_args.back()];
+      for (size_t a = 0; a < s.epilogue_args.size(); ++a) {
+        const BufferInfo& b = e.buffers[s.epilogue_args[a]];
+        if (s.epilogue_rows[a] && (b.shape.size() != out.shape.size() || b.shape[0] != out.shape[0]))
+          bad("step ", k, " (", s.label, "): epilogue argument ", a, " has other rows");
+      }
+    }
     if (s.split) {
       // run_split cuts every split argument into the rows of the last one.
       const BufferInfo& last = e.buffers[s.args.back()];
@@ -297,6 +308,8 @@ std::string save_plan(const Executable& e) {
     w.put<uint32_t>(static_cast<uint32_t>(d.call_params.size()));
     for (const auto& c : d.call_params) w.put<int32_t>(c.step), w.put<int32_t>(c.param), w.put<int32_t>(c.expr);
   }
+  // Version 3: which steps' epilogue kernels take any row count.
+  for (const Step& s : e.steps) w.vec<uint8_t>(s.epilogue_rows);
   return std::move(w.bytes());
 }
 
@@ -305,7 +318,7 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
   if (std::memcmp(r.take(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0)
     r.error("not an hgc plan (bad magic)");
   const uint32_t version = r.get<uint32_t>("the version");
-  if (version != kPlanVersion && version != 1)
+  if (version < 1 || version > kPlanVersion)
     r.error("plan version " + std::to_string(version) + ", this program reads versions 1 to " + std::to_string(kPlanVersion));
   auto e = std::make_shared<Executable>();
   e->arena_bytes = r.get<int64_t>("the arena size");
@@ -353,6 +366,8 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
   announce_constants(*e);
   std::unique_ptr<DynamicSpec> dyn;
   if (version >= 2 && r.get<uint8_t>("the dynamic flag")) dyn = read_dynamic(r, *e);
+  if (version >= 3)
+    for (Step& s : e->steps) s.epilogue_rows = r.vec<uint8_t, bool>("epilogue rows");
   if (r.remaining()) r.error(std::to_string(r.remaining()) + " bytes after the plan");
   validate(*e, origin);
   if (dyn) e->dynamic = std::make_shared<DynamicPlan>(std::move(*dyn), e.get());

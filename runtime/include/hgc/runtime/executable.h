@@ -63,6 +63,11 @@ struct Step {
   // With both `library` and `kernel` set: the library call runs first, then `kernel` as its
   // epilogue over these buffers (inputs, then the output it updates in place).
   std::vector<int> epilogue_args;
+  // Non-empty when the epilogue kernel takes any row count (dim 0 dynamic): which of
+  // epilogue_args carry the output's rows (cut into row blocks) and which are read whole (a
+  // broadcast operand). Lets the runtime run a chain of such steps as one row block per thread
+  // (Executable::execute, the whole-forward row split).
+  std::vector<bool> epilogue_rows;
   // Runs side by side with the next step (inter-op parallelism, compiler/src/plan.cc): a
   // maximal run of steps linked this way is a group of independent steps, each too small or
   // too serial to fill the cores alone. The memory plan keeps every buffer a group's steps
@@ -110,6 +115,14 @@ class Executable {
   struct Scratch;
   void run_step(const Step& s, void* const* ptr, Scratch& t) const;
   void run_split(const Step& s, void* const* ptr) const;
+  // The whole-forward row split (executable_rows.cc): blocks of rows and the buffers they cut.
+  struct RowSplit {
+    int64_t rows = 0;
+    int chunks = 1;
+    std::vector<int64_t> row_bytes;  // per buffer: bytes per row where it carries the rows, else 0
+  };
+  bool row_split(RowSplit& rs, const std::vector<void*>& ptr) const;
+  void run_rows(const RowSplit& rs, const std::vector<void*>& ptr, void* arena) const;
 };
 
 }  // namespace hgc

@@ -10,6 +10,11 @@
 
 namespace hgc::lib {
 
+// Ends OpenBLAS's server threads now (OpenBLAS starts them again at its next threaded call).
+// They spin (sched_yield) for ~2^28 cycles after start-up and after each job: in a program that
+// then runs no OpenBLAS call, a third busy thread on the cores the thread pool works on (a
+// 2-thread W1b program: 73 -> 129 us a forward in some runs with OPENBLAS_NUM_THREADS=2).
+void park_blas_threads();
 // y = x . w^T (+ b when b != nullptr); row-major.
 void fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
 // c[M,N] = op(a) . op(b) where op transposes when asked; a is [M,K] (or [K,M]), b [K,N] (or [N,K]).

@@ -20,8 +20,9 @@
 
 namespace hgc {
 
-// 2: an optional dynamic-dims section at the end (dynamic_plan.h); version 1 still loads.
-inline constexpr uint32_t kPlanVersion = 2;
+// 2: an optional dynamic-dims section at the end (dynamic_plan.h); 3: then each step's
+// Step::epilogue_rows. Versions 1 and 2 still load.
+inline constexpr uint32_t kPlanVersion = 3;
 
 // Kernel steps are saved by Step::kernel_name (which must be set); `code` is not saved.
 std::string save_plan(const Executable& exe);
