@@ -183,13 +183,16 @@ struct LegalizeHalfFloatsPass
 
 // Whether a kernel whose outputs may be its inputs' memory can still write them directly:
 // its one linalg.generic is all-parallel, writes every output through the identity map,
-// reads every input of an output's element width through that same map, and reads nothing
-// else that could be an output (only inputs with fewer elements: broadcast scalars, rows,
-// bias vectors) and no memory from its body. Then element i is read before it is written and
-// no other element's computation touches it: the loops carry no dependence through memory
-// even when an output is an input, which LLVM is told with llvm.loop.parallel_accesses
-// (kParallelLoops, see jit.cc).
-bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
+// reads every input that may be an output's memory through that same map at the output's
+// element width, and reads nothing else that could be an output (only inputs with fewer
+// elements: broadcast scalars, rows, bias vectors) and no memory from its body. Then element
+// i is read before it is written and no other element's computation touches it: the loops
+// carry no dependence through memory even when an output is an input, which LLVM is told
+// with llvm.loop.parallel_accesses (kParallelLoops, see jit.cc). Which inputs may be an
+// output's memory: any, so the outputs must all have one width; with `keep_dtype`
+// (lower::kAliasesKeepDtype) only those of the output's own element type, so outputs of
+// several types are fine (an update writing float32 weights and their bfloat16 copy).
+bool elementwise_in_place_safe(mlir::func::FuncOp fn, bool keep_dtype) {
   mlir::linalg::GenericOp generic;
   bool ok = true;
   fn.walk<mlir::WalkOrder::PreOrder>([&](mlir::Operation* op) {
@@ -214,24 +217,34 @@ bool elementwise_in_place_safe(mlir::func::FuncOp fn) {
     auto st = mlir::dyn_cast<mlir::ShapedType>(t);
     return st && st.hasStaticShape() ? st.getNumElements() : -1;
   };
-  unsigned out_width = 0;
-  int64_t out_numel = -1;
+  struct Out {
+    mlir::Type elem;
+    int64_t numel;  // -1: symbolic
+  };
+  llvm::SmallVector<Out> outs;
   for (mlir::OpOperand& o : generic.getDpsInitsMutable()) {
     if (!generic.getMatchingIndexingMap(&o).isIdentity()) return false;
     auto st = mlir::dyn_cast<mlir::ShapedType>(o.get().getType());
     if (!st || !st.getElementType().isIntOrFloat()) return false;
-    unsigned w = st.getElementTypeBitWidth();
-    if (out_width && w != out_width) return false;
-    out_width = w;
-    int64_t n = static_numel(st);
-    out_numel = out_numel < 0 ? n : std::min(out_numel, n);
+    if (!keep_dtype && !outs.empty() && st.getElementTypeBitWidth() != outs[0].elem.getIntOrFloatBitWidth())
+      return false;
+    outs.push_back({st.getElementType(), static_numel(st)});
   }
   for (mlir::OpOperand* in : generic.getDpsInputOperands()) {
     auto st = mlir::dyn_cast<mlir::ShapedType>(in->get().getType());
     if (!st) continue;  // a scalar operand is a value, not memory
-    if (generic.getMatchingIndexingMap(in).isIdentity() && st.getElementType().isIntOrFloat() &&
-        st.getElementTypeBitWidth() == out_width)
-      continue;
+    // The outputs this input may be the memory of, and the fewest elements among them.
+    bool shared = false, same_width = true;
+    int64_t out_numel = -1;
+    for (const Out& o : outs) {
+      if (keep_dtype && o.elem != st.getElementType()) continue;
+      shared = true;
+      same_width = same_width && st.getElementType().isIntOrFloat() &&
+                   st.getElementTypeBitWidth() == o.elem.getIntOrFloatBitWidth();
+      if (o.numel >= 0) out_numel = out_numel < 0 ? o.numel : std::min(out_numel, o.numel);
+    }
+    if (!shared) continue;
+    if (generic.getMatchingIndexingMap(in).isIdentity() && same_width) continue;
     // A one-element operand (a broadcast scalar: lr, wd) next to outputs of symbolic length:
     // an output can share its memory only when it has one element too, and then the one
     // iteration reads it before writing it.
@@ -262,8 +275,9 @@ struct WriteOutputsInPlacePass
   void runOnOperation() override {
     mlir::IRRewriter rewriter(&getContext());
     for (mlir::func::FuncOp fn : getOperation().getOps<mlir::func::FuncOp>()) {
+      bool keep_dtype = static_cast<bool>(fn->removeAttr(lower::kAliasesKeepDtype));
       if (fn->removeAttr(lower::kOutputsMayAlias)) {
-        if (!parallel_loops_ || !elementwise_in_place_safe(fn)) continue;
+        if (!parallel_loops_ || !elementwise_in_place_safe(fn, keep_dtype)) continue;
         // FuncToLLVM carries `passthrough` to the llvm.func: an LLVM function attribute.
         fn->setAttr("passthrough", rewriter.getArrayAttr({rewriter.getStringAttr(kParallelLoops)}));
       } else if (parallel_loops_) {
@@ -354,7 +368,7 @@ struct UnrollTinyLoopsPass : public mlir::PassWrapper<UnrollTinyLoopsPass, mlir:
 // them (recomputed, not shared), so an optimizer update (fuse.cc's multi-output groups: the
 // decayed gradient read by mean and var, which the weight reads too) leaves one independent
 // loop per output, each re-reading the arrays. Here those loops (all-parallel generics of one
-// result type writing tensor.empty, reading only the function's tensors, their results
+// result shape writing tensor.empty, reading only the function's tensors, their results
 // written only to outputs) become one generic whose body is theirs in sequence; CSE then
 // shares the recomputed values. Only in functions marked kOutputsMayAlias, where the fusion
 // pass (passes/src/fuse.cc) formed the groups and guarantees one iteration space.
@@ -363,7 +377,9 @@ void merge_output_loops(mlir::func::FuncOp fn) {
   for (mlir::Operation& op : fn.getBody().front())
     if (auto g = mlir::dyn_cast<mlir::linalg::GenericOp>(op)) gens.push_back(g);
   if (gens.size() < 2) return;
-  mlir::Type type = gens[0]->getResult(0).getType();
+  // One shape; element types may differ (an update that also writes the new weight's
+  // bfloat16 copy: left unmerged, each output recomputed the update and none wrote in place).
+  auto shape = mlir::cast<mlir::ShapedType>(gens[0]->getResult(0).getType()).getShape();
   llvm::SmallPtrSet<mlir::Operation*, 8> set;
   for (auto g : gens) set.insert(g);
   auto written = [](mlir::Value r) {  // a result some output write reads
@@ -378,7 +394,7 @@ void merge_output_loops(mlir::func::FuncOp fn) {
     mlir::OpOperand& init = g.getDpsInitsMutable()[0];
     if (!init.get().getDefiningOp<mlir::tensor::EmptyOp>() || !g.getMatchingIndexingMap(&init).isIdentity()) return;
     mlir::Value r = g->getResult(0);
-    if (r.getType() != type) return;
+    if (mlir::cast<mlir::ShapedType>(r.getType()).getShape() != shape) return;
     for (mlir::Operation* u : r.getUsers())
       if (!mlir::isa<mlir::bufferization::MaterializeInDestinationOp>(u) && !set.contains(u)) return;
     // Another loop's value is read at the same element only.
@@ -397,7 +413,7 @@ void merge_output_loops(mlir::func::FuncOp fn) {
   for (auto g : gens)
     if (written(g->getResult(0))) {
       mlir::OpOperand& init = g.getDpsInitsMutable()[0];
-      outs.push_back(init.get()), out_maps.push_back(g.getMatchingIndexingMap(&init)), types.push_back(type);
+      outs.push_back(init.get()), out_maps.push_back(g.getMatchingIndexingMap(&init)), types.push_back(init.get().getType());
     }
   maps.append(out_maps.begin(), out_maps.end());
   auto merged = b.create<mlir::linalg::GenericOp>(

@@ -306,7 +306,8 @@ std::string KernelWriter::finish() const {
   os << "func.func @" << name_ << "(";
   for (size_t i = 0; i < args_.size(); ++i)
     os << (i ? ", " : "") << "%arg" << i << ": " << memref_type(args_[i].shape, args_[i].type);
-  os << ") attributes {llvm.emit_c_interface" << (may_alias_ ? std::string(", ") + kOutputsMayAlias : "") << "} {\n"
+  os << ") attributes {llvm.emit_c_interface" << (may_alias_ ? std::string(", ") + kOutputsMayAlias : "")
+     << (may_alias_ && keep_dtype_ ? std::string(", ") + kAliasesKeepDtype : "") << "} {\n"
      << prologue_.str() << body_.str();
   size_t k = 0;
   for (size_t i = 0; i < args_.size(); ++i) {

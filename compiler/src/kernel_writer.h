@@ -22,6 +22,9 @@ namespace hgc::lower {
 // Function attribute of kernels whose output arguments may be the memory of their inputs
 // (see KernelWriter::outputs_may_alias; the CPU and GPU pipelines read and drop it).
 inline constexpr const char* kOutputsMayAlias = "hgc.outputs_may_alias";
+// With kOutputsMayAlias: an output shares memory only with an input of its own element type
+// (the same array passed twice), never with one of another width (see outputs_may_alias).
+inline constexpr const char* kAliasesKeepDtype = "hgc.aliases_keep_dtype";
 
 using Dims = std::vector<int64_t>;
 
@@ -116,7 +119,10 @@ class KernelWriter {
   // GEMM epilogue, an in-place optimizer update): the kernel computes into a temporary and
   // copies it out, which keeps its loops vectorized (a direct write into memory that LLVM
   // sees overlapping an input runs the scalar loop).
-  void outputs_may_alias() { may_alias_ = true; }
+  // `keep_dtype`: an output buffer is only ever an input buffer of the output's own dtype
+  // (an optimizer's weight, an in-place step of one dtype), so an output of another dtype
+  // (the bfloat16 copy an update writes beside the float32 weight) is no input's memory.
+  void outputs_may_alias(bool keep_dtype = false) { may_alias_ = true, keep_dtype_ = keep_dtype; }
 
  private:
   void remember(const std::string& ssa, const Dims& shape, DType t);
@@ -133,6 +139,7 @@ class KernelWriter {
   std::vector<std::pair<std::string, std::pair<Dims, DType>>> types_;
   int counter_ = 0;
   bool may_alias_ = false;
+  bool keep_dtype_ = false;
   std::vector<std::pair<int64_t, std::string>> dim_values_;
 };
 

@@ -348,7 +348,9 @@ class Planner {
     for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));
     for (size_t k = 0; k < n.out_shapes.size(); ++k) outs.push_back(w.output(kc.out_shapes[k], kc.out_types[k]));
     l.kernel(kc, w, ins, outs);
-    if ((inplace && o_.reuse_memory) || o_.aliasing) w.outputs_may_alias();
+    // Both keep dtypes: an in-place step reads and writes one dtype (above), and the caller's
+    // aliased buffers are its arrays passed as input and output (CompileOptions::aliasing).
+    if ((inplace && o_.reuse_memory) || o_.aliasing) w.outputs_may_alias(/*keep_dtype=*/true);
   }
 
   // Stage 2: a GEMM with its epilogue. The library call writes the group's output, then the

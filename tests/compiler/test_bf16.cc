@@ -8,12 +8,15 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 
+#include "hgc/base/attrs.h"
 #include "hgc/base/error.h"
 #include "hgc/compiler/compile.h"
 #include "hgc/compiler/imperative.h"
 #include "hgc/ir/infer.h"
+#include "hgc/ir/op.h"
 #include "reference/reference.h"
 #include "support/op_cases.h"
 
@@ -110,3 +113,57 @@ TEST_CASE("bfloat16: reductions, softmax family and norms") { run_all(test::redu
 TEST_CASE("bfloat16: movement and gathers") { run_all(test::movement_cases()); }
 TEST_CASE("bfloat16: UpSampling, Crop, BilinearResize2D, AdaptiveAvgPooling2D") { run_all(test::resize_cases()); }
 TEST_CASE("bfloat16: GEMM library calls, convolution and pooling") { run_all(test::library_cases()); }
+
+TEST_CASE("bfloat16: max pooling is bit for bit the float32 maximum of its window, rounded") {
+  // The windowed max over bfloat16 runs on 16-bit integer keys (nn_conv.cc's bf16_max), not
+  // in float32 registers: it must give what maximumf and the rounding back give, element by
+  // element: NaN anywhere in a window -> 0x7FC0, +0 above -0, subnormals and infinities in
+  // order, negative values reversed. Windows over a pool of special and random values.
+  const uint16_t special[] = {0x0000, 0x8000, 0x0001, 0x8001, 0x007F, 0x807F, 0x3F80, 0xBF80, 0x7F7F, 0xFF7F,
+                              0x7F80, 0xFF80, 0x7FC0, 0xFFC0, 0x7F81, 0xFFFF, 0x4049, 0xC049, 0x3F81, 0xBF81};
+  std::mt19937 rng(21);
+  const int64_t N = 3, C = 5, H = 8, W = 12;
+  HostTensor x(DType::bf16, {N, C, H, W});
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    uint16_t v = rng() % 3 ? special[rng() % std::size(special)] : static_cast<uint16_t>(rng());
+    x.data<uint16_t>()[i] = v;
+  }
+  for (const char* kernel : {"(2, 2)", "(3, 3)", "(2, 4)"}) {
+    CAPTURE(kernel);
+    Graph g;
+    int in = g.add_variable("x");
+    const OpDef& def = OpRegistry::global().get("Pooling");
+    AttrMap a;
+    for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"kernel", kernel}, {"stride", kernel[1] == '3' ? "(3, 3)" : "(2, 2)"}, {"pool_type", "max"}})
+      a[k] = parse_attr(*def.attr_spec(k), v);
+    g.heads = {ValueRef{g.add_node("Pooling", "p", {ValueRef{in, 0}}, a), 0}};
+    InferOptions io;
+    io.shapes["x"] = Shape(x.shape());
+    io.dtypes["x"] = DType::bf16;
+    infer(g, io);
+    HostTensor y = compile(g)->run({{"x", x}})[0];
+    REQUIRE(y.dtype() == DType::bf16);
+    const auto& ys = y.shape();
+    const int64_t kh = kernel[1] - '0', kw = kernel[4] - '0', sh = kernel[1] == '3' ? 3 : 2, sw = sh;
+    int64_t bad = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t oh = 0; oh < ys[2]; ++oh)
+          for (int64_t ow = 0; ow < ys[3]; ++ow) {
+            float m = 0;
+            bool first = true;
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                float v = bf16_to_f32(x.data<uint16_t>()[((n * C + c) * H + oh * sh + i) * W + ow * sw + j]);
+                // maximumf: NaN wins, +0 above -0.
+                if (first || std::isnan(v) || (!std::isnan(m) && (v > m || (v == m && !std::signbit(v))))) m = v;
+                first = false;
+              }
+            uint16_t want = f32_to_bf16(m);
+            uint16_t got = y.data<uint16_t>()[((n * C + c) * ys[2] + oh) * ys[3] + ow];
+            if (got != want && bad++ == 0) MESSAGE("first difference at (", n, ", ", c, ", ", oh, ", ", ow, "): ", got, " vs ", want);
+          }
+    CHECK(bad == 0);
+  }
+}

@@ -69,3 +69,47 @@ TEST_CASE("fused update: Adam over weights of several lengths runs in place from
     CHECK(bad == 0);
   }
 }
+
+TEST_CASE("fused update: a bfloat16 cast of the new weight is a further output of the one kernel, the Cast op's bits") {
+  // AMP's Trainer path (optimizer_rules.cc): the update also writes the new weight rounded to
+  // bfloat16, from registers, so no separate pass reads the weights again to recast them.
+  const std::map<std::string, double> s{{"rescale", 0.5}, {"wd", 0.01},       {"beta1", 0.9},  {"one_minus_beta1", 0.1},
+                                        {"beta2", 0.999}, {"one_minus_beta2", 0.001}, {"lr", 0.003}, {"epsilon", 1e-8}};
+  auto with_copy = [](FusedUpdate::Builder& b) {
+    auto w = b.array("weight");
+    auto g = b.array("grad") * b.scalar("rescale") + w * b.scalar("wd");
+    auto m = b.array("mean") * b.scalar("beta1") + g * b.scalar("one_minus_beta1");
+    auto v = b.array("var") * b.scalar("beta2") + square(g) * b.scalar("one_minus_beta2");
+    b.output(m, "mean");
+    b.output(v, "var");
+    auto w2 = w - m * b.scalar("lr") / (sqrt(v) + b.scalar("epsilon"));
+    b.output(w2, "weight");
+    b.output(b.cast(w2, DType::bf16), "weight_low");
+  };
+  for (int64_t n : {int64_t(37), int64_t(70001)}) {  // 70001: pool blocks, a shorter last one
+    CAPTURE(n);
+    NDArray w = random_array(n, 1), g = random_array(n, 2), m = random_array(n, 3), v = random_array(n, 4, true);
+    NDArray w_ref = w.copy(), g_ref = g.copy(), m_ref = m.copy(), v_ref = v.copy();
+    NDArray low = nd::zeros({n}, DType::bf16);
+    const FusedUpdate& u = FusedUpdate::get("test_adam_to_bf16", w, with_copy);
+    CHECK(u.in_place());
+    CHECK(u.steps() == 1);  // mean, var, weight and its bfloat16 copy from one kernel
+    u.run({{"weight", w}, {"grad", g}, {"mean", m}, {"var", v}, {"weight_low", low}}, s);
+    // The float32 outputs are those of the rule without the copy, bit for bit.
+    FusedUpdate::get("test_adam", w_ref, adam_rule).run({{"weight", w_ref}, {"grad", g_ref}, {"mean", m_ref}, {"var", v_ref}}, s);
+    CHECK(w.to_vector<float>() == w_ref.to_vector<float>());
+    CHECK(m.to_vector<float>() == m_ref.to_vector<float>());
+    // The copy is the Cast op's rounding of the new weight.
+    NDArray want = w.astype(DType::bf16);
+    const auto *p = static_cast<const uint16_t*>(low.data_ptr()), *q = static_cast<const uint16_t*>(want.data_ptr());
+    int64_t diff = 0;
+    for (int64_t i = 0; i < n; ++i) diff += p[i] != q[i];
+    CHECK(diff == 0);
+  }
+  // The copy's dtype is checked against the compiled output.
+  NDArray w = random_array(37, 1), g = random_array(37, 2), m = random_array(37, 3), v = random_array(37, 4, true);
+  NDArray wrong = nd::zeros({37}, DType::f32);
+  CHECK_THROWS_WITH_AS(FusedUpdate::get("test_adam_to_bf16", w, with_copy)
+                           .run({{"weight", w}, {"grad", g}, {"mean", m}, {"var", v}, {"weight_low", wrong}}, s),
+                       doctest::Contains("output array 'weight_low'"), hgc::Error);
+}

@@ -295,6 +295,32 @@ NDArray Parameter::data_as(DType t) const {
   return e.value;
 }
 
+NDArray Parameter::cast_buffer() const {
+  if (!cast_cache_ || !initialized() || !extra_.empty() || data_.on_device()) return {};
+  std::lock_guard<std::mutex> lock(cast_cache_->mu);
+  if (cast_cache_->entries.size() != 1) return {};
+  const CastCache::Entry& e = cast_cache_->entries.begin()->second;
+  if (!e.value.defined() || e.value.shape() != data_.shape()) return {};
+  return NDArray(HostTensor::uninitialized(e.value.dtype(), data_.shape()));
+}
+
+void Parameter::adopt_cast(const NDArray& v) const {
+  const NDArray& d = data_ref();
+  if (!cast_cache_ || !v.defined() || v.shape() != d.shape() || v.on_device())
+    fail("gluon", "parameter '", name_, "': adopt_cast needs a host array of the values' shape from cast_buffer()");
+  std::lock_guard<std::mutex> lock(cast_cache_->mu);
+  auto it = cast_cache_->entries.find(v.dtype());
+  if (it == cast_cache_->entries.end()) fail("gluon", "parameter '", name_, "': adopt_cast of a dtype with no copy");
+  CastCache::Entry& e = it->second;
+  const HostTensor& src = d.tensor();
+  if (!e.watch || e.source.raw() != src.raw() || e.source.nbytes() != src.nbytes())
+    e.watch = nd_detail::watch_writes(src.raw(), src.nbytes());
+  // The caller wrote the values and then `v`: every write to the values so far is in it.
+  e.seen = e.watch->writes.load(std::memory_order_acquire);
+  e.value = v;
+  e.source = src;
+}
+
 void Parameter::mark_dirty() const {
   if (data_.defined() && !data_.is_symbolic() && !data_.on_device())
     stable::note_write(data_.tensor().raw(), data_.tensor().nbytes());

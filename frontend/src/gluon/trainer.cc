@@ -102,7 +102,10 @@ void Trainer::start_dist() {
 
 void Trainer::update_one(size_t i) {
   const auto& p = params_[i];
-  opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult());
+  // AMP's low-precision copy of the weight (Parameter::data_as) is written by the update's
+  // kernel where it can, instead of recast from the new weight by the next forward.
+  NDArray copy = p->cast_buffer();
+  if (opt_->update(i, p->data(), p->grad(), p->lr_mult(), p->wd_mult(), copy)) p->adopt_cast(copy);
   copy_first(p->list_data());
 }
 

@@ -9,9 +9,11 @@
 #include <cstring>
 #include <mutex>
 
+#include "hgc/base/attrs.h"
 #include "hgc/base/error.h"
 #include "hgc/compiler/dynamic.h"
 #include "hgc/ir/infer.h"
+#include "hgc/ir/op.h"
 #include "hgc/base/allocator.h"
 #include "hgc/runtime/thread_pool.h"
 #include "nd/detail.h"
@@ -39,6 +41,12 @@ Expr FusedUpdate::Builder::op(const std::string& op, std::vector<Expr> in) {
   std::vector<ValueRef> refs;
   for (const Expr& e : in) refs.push_back(e.v);
   return {this, ValueRef{g_.add_node(op, op + std::to_string(next_++), refs), 0}};
+}
+
+Expr FusedUpdate::Builder::cast(Expr e, DType to) {
+  const OpDef& def = OpRegistry::global().get("Cast");
+  AttrMap attrs{{"dtype", parse_attr(*def.attr_spec("dtype"), dtype_name(to))}};
+  return {this, ValueRef{g_.add_node("Cast", "Cast" + std::to_string(next_++), {e.v}, attrs), 0}};
 }
 
 Expr operator+(Expr a, Expr b) { return a.b->op("broadcast_add", {a, b}); }
@@ -115,6 +123,8 @@ const FusedUpdate& FusedUpdate::get(const std::string& key, const NDArray& weigh
     for (const std::string& s : b.scalars_) o.shapes[s] = Shape{1}, o.dtypes[s] = weight.dtype();
     infer(b.g_, o);
     u->outputs_ = b.outputs_;
+    u->out_dtypes_.clear();
+    for (const ValueRef& h : b.g_.heads) u->out_dtypes_.push_back(b.g_.dtype(h));
     return b.g_;
   };
   std::shared_ptr<DynamicGraph>& dyn = rules[rule];
@@ -164,11 +174,15 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
   for (size_t k = 0; k < outputs_.size(); ++k) {
     auto a = arrays.find(outputs_[k]);
     if (a == arrays.end()) fail("optimizer", "fused update: no array '", outputs_[k], "' to write");
+    if (a->second.shape() != shape_ || a->second.dtype() != out_dtypes_[k] || a->second.on_device())
+      fail("optimizer", "fused update: output array '", outputs_[k], "' is ", nd_detail::shape_str(a->second.shape()),
+           " ", dtype_name(a->second.dtype()), ", compiled for ", nd_detail::shape_str(shape_), " ",
+           dtype_name(out_dtypes_[k]), " on the host");
     nd_detail::note_write(a->second);  // the weight (or a state) changes in place
     if (in_place_) {
       out[k] = a->second.data_ptr();
     } else {
-      scratch.emplace_back(dtype_, shape_);
+      scratch.push_back(HostTensor::uninitialized(out_dtypes_[k], shape_));
       out[k] = scratch.back().raw();
     }
   }
@@ -176,17 +190,19 @@ void FusedUpdate::run(const std::map<std::string, NDArray>& arrays, const std::m
     PooledBuffer arena(static_cast<std::size_t>(exe.arena_bytes));
     exe.execute(in, out, arena.get());
   } else {
-    // Block c: elements [c * block_, ...) of every array, the same scalars.
-    int64_t elem_bytes = static_cast<int64_t>(dtype_size(dtype_));
+    // Block c: elements [c * block_, ...) of every array, the same scalars. Inputs are arrays
+    // of the weight's dtype; an output may be of another (a cast copy).
+    const int64_t in_bytes = static_cast<int64_t>(dtype_size(dtype_));
     std::vector<char> is_array(in.size());
     for (size_t i = 0; i < in.size(); ++i) is_array[i] = arrays.count(exe.input_names[i]) > 0;
     ThreadPool::global().parallel_for(parts_, [&](int c) {
       const Executable& e = (c == parts_ - 1 && tail_) ? *tail_ : exe;
-      int64_t off = c * block_ * elem_bytes;
       std::vector<const void*> bin(in.size());
       std::vector<void*> bout(out.size());
-      for (size_t i = 0; i < in.size(); ++i) bin[i] = is_array[i] ? static_cast<const char*>(in[i]) + off : in[i];
-      for (size_t k = 0; k < out.size(); ++k) bout[k] = static_cast<char*>(out[k]) + off;
+      for (size_t i = 0; i < in.size(); ++i)
+        bin[i] = is_array[i] ? static_cast<const char*>(in[i]) + c * block_ * in_bytes : in[i];
+      for (size_t k = 0; k < out.size(); ++k)
+        bout[k] = static_cast<char*>(out[k]) + c * block_ * static_cast<int64_t>(dtype_size(out_dtypes_[k]));
       PooledBuffer arena(static_cast<std::size_t>(e.arena_bytes));
       e.execute(bin, bout, arena.get());
     });

@@ -40,9 +40,11 @@ class FusedUpdate {
    public:
     Expr array(const std::string& name);   // an array of the weight's shape
     Expr scalar(const std::string& name);  // a per-step number
-    // The new value of array `name`.
+    // The new value of array `name` (an output of another dtype, e.g. a cast of the new weight,
+    // is written to an array of that dtype: run() takes it by name like the others).
     void output(Expr e, const std::string& name);
     Expr op(const std::string& op, std::vector<Expr> in);
+    Expr cast(Expr e, DType to);
 
    private:
     friend class FusedUpdate;
@@ -55,8 +57,9 @@ class FusedUpdate {
   // every choice `build` makes), built and compiled on first use.
   static const FusedUpdate& get(const std::string& key, const NDArray& weight,
                                 const std::function<void(Builder&)>& build);
-  // Runs the update: `arrays` by name (each of the compiled shape and dtype), `scalars` by
-  // name; the outputs replace the named arrays' contents.
+  // Runs the update: `arrays` by name (each of the compiled shape, and of the weight's dtype
+  // or, for an array that is only written, its output's), `scalars` by name; the outputs
+  // replace the named arrays' contents.
   void run(const std::map<std::string, NDArray>& arrays, const std::map<std::string, double>& scalars) const;
   // Whether outputs are written in place (no copy-back); for tests.
   bool in_place() const { return in_place_; }
@@ -80,6 +83,7 @@ class FusedUpdate {
   std::shared_ptr<const Executable> tail_;
   std::shared_ptr<const Executable> exe_;
   std::vector<std::string> outputs_;  // the array each output replaces, in output order
+  std::vector<DType> out_dtypes_;     // their dtypes (the weight's, or a cast's)
   std::vector<int64_t> shape_;
   DType dtype_ = DType::f32;
   bool in_place_ = false;

@@ -13,7 +13,8 @@ namespace hgc::gluon::optim {
 
 // ---- bookkeeping ----
 
-void Optimizer::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult) {
+bool Optimizer::update(size_t index, NDArray weight, const NDArray& grad, double lr_mult, double wd_mult,
+                       const NDArray& copy) {
   if (grad.shape() != weight.shape())
     fail("optimizer", name(), ": gradient shape ", nd_detail::shape_str(grad.shape()), " differs from weight shape ",
          nd_detail::shape_str(weight.shape()));
@@ -21,7 +22,11 @@ void Optimizer::update(size_t index, NDArray weight, const NDArray& grad, double
   num_update_ = std::max(num_update_, t);
   auto it = state_.find(index);
   if (it == state_.end()) it = state_.emplace(index, create_state(weight)).first;
+  low_ = {copy, false};
   apply(weight, grad, it->second, learning_rate() * lr_mult, opts_.wd * wd_mult, t);
+  bool wrote = low_.written;
+  low_ = {};
+  return wrote;
 }
 
 double Optimizer::learning_rate() const {

@@ -30,19 +30,44 @@ struct Eager {
   }
 };
 
-// Graph building: arrays and scalars are variables; outputs are heads.
+// Graph building: arrays and scalars are variables; outputs are heads. With `low` (a dtype
+// other than unknown) the new weight is also written rounded to it, as output "weight_low".
 struct Fused {
   FusedUpdate::Builder& b;
+  DType low = DType::unknown;
   FusedUpdate::Expr array(const std::string& n) const { return b.array(n); }
   FusedUpdate::Expr scalar(const std::string& n) const { return b.scalar(n); }
-  void output(FusedUpdate::Expr v, const std::string& n) const { b.output(v, n); }
+  void output(FusedUpdate::Expr v, const std::string& n) const {
+    b.output(v, n);
+    if (low != DType::unknown && n == "weight") b.output(b.cast(v, low), "weight_low");
+  }
 };
 
-// Runs `rule` (a generic lambda over Eager or Fused) for this weight.
+// Whether the compiled update can also write `copy` (AMP's low-precision weights): float32
+// weights on the host, a bfloat16/float16 copy of their shape.
+bool fills_copy(const NDArray& weight, const NDArray& copy) {
+  return copy.defined() && !copy.is_symbolic() && !copy.on_device() && !weight.on_device() &&
+         weight.dtype() == DType::f32 && (copy.dtype() == DType::bf16 || copy.dtype() == DType::f16) &&
+         copy.shape() == weight.shape();
+}
+
+// Runs `rule` (a generic lambda over Eager or Fused) for this weight; the compiled update also
+// fills low.dst when it can (the cast joins the update's one kernel: the new weight is rounded
+// from registers instead of read back by a separate cast).
 template <class Rule>
-void run_rule(const OptimizerOptions& o, const std::string& key, const NDArray& weight,
+void run_rule(const OptimizerOptions& o, Optimizer::LowCopy& low, const std::string& key, const NDArray& weight,
               const std::map<std::string, NDArray>& arrays, const std::map<std::string, double>& scalars, Rule rule) {
   if (o.use_fused_step && (weight.dtype() == DType::f32 || weight.dtype() == DType::f64)) {
+    if (fills_copy(weight, low.dst)) {
+      DType t = low.dst.dtype();
+      const FusedUpdate& u = FusedUpdate::get(key + "_to_" + dtype_name(t), weight,
+                                              [&](FusedUpdate::Builder& b) { rule(Fused{b, t}); });
+      std::map<std::string, NDArray> with_copy = arrays;
+      with_copy["weight_low"] = low.dst;
+      u.run(with_copy, scalars);
+      low.written = true;
+      return;
+    }
     const FusedUpdate& u = FusedUpdate::get(key, weight, [&](FusedUpdate::Builder& b) { rule(Fused{b}); });
     u.run(arrays, scalars);
   } else {
@@ -90,7 +115,7 @@ void SGD::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, 
   auto scalars = common(opts_, lr, wd);
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}};
   if (mom) arrays["mom"] = st[0], scalars["momentum"] = momentum_;
-  run_rule(opts_, variant("sgd", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, variant("sgd", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     auto step = (clip_if(c, clip, c.array("grad") * c.scalar("rescale")) + w * c.scalar("wd")) * c.scalar("lr");
     if (!mom) return c.output(w - step, "weight");
@@ -107,7 +132,7 @@ void NAG::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, 
   auto scalars = common(opts_, lr, wd);
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}};
   if (mom) arrays["mom"] = st[0], scalars["momentum"] = momentum_;
-  run_rule(opts_, variant("nag", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, variant("nag", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale")) + w * c.scalar("wd");
     if (!mom) return c.output(w - g * c.scalar("lr"), "weight");
@@ -125,7 +150,7 @@ void Adam::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st,
   scalars.insert({{"beta1", beta1_}, {"one_minus_beta1", 1 - beta1_}, {"beta2", beta2_},
                   {"one_minus_beta2", 1 - beta2_}, {"epsilon", epsilon_}});
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}, {"mean", st[0]}, {"var", st[1]}};
-  run_rule(opts_, variant("adam", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, variant("adam", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     // MXNet's adam_update: the decay joins the gradient before clipping.
     auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale") + w * c.scalar("wd"));
@@ -145,7 +170,7 @@ void AdamW::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st
   scalars.insert({{"beta1", beta1_}, {"one_minus_beta1", 1 - beta1_}, {"beta2", beta2_},
                   {"one_minus_beta2", 1 - beta2_}, {"epsilon", epsilon_}});
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}, {"mean", st[0]}, {"var", st[1]}};
-  run_rule(opts_, variant("adamw", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, variant("adamw", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale"));  // decoupled: no wd here
     auto m = c.array("mean") * c.scalar("beta1") + g * c.scalar("one_minus_beta1");
@@ -167,7 +192,7 @@ void RMSProp::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& 
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}, {"n", st[0]}};
   if (centered) arrays["gm"] = st[1], arrays["delta"] = st[2];
   std::string key = variant("rmsprop", {{centered, "centered"}, {clip, "clip"}, {clip_w, "clipw"}});
-  run_rule(opts_, key, weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, key, weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale") + w * c.scalar("wd"));
     auto n = square(g) * c.scalar("one_minus_gamma1") + c.array("n") * c.scalar("gamma1");
@@ -193,7 +218,7 @@ void AdaGrad::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& 
   auto scalars = common(opts_, lr, wd);
   scalars["eps"] = eps_;
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}, {"history", st[0]}};
-  run_rule(opts_, variant("adagrad", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+  run_rule(opts_, low_, variant("adagrad", {{clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
     auto w = c.array("weight");
     auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale"));
     auto h = c.array("history") + square(g);

@@ -121,6 +121,12 @@ class Parameter : public std::enable_shared_from_this<Parameter> {
   NDArray data_as(DType t) const;
   // Drops the copies data_as keeps (the values were written behind the NDArray API).
   void mark_dirty() const;
+  // For an update that writes the new values' cast in the same pass (Trainer with AMP): when
+  // data_as keeps exactly one copy (single context, host), an uninitialized array of its dtype
+  // and the values' shape, else an undefined array. Once it holds the current values rounded
+  // to its dtype, adopt_cast makes it the copy data_as returns (no recast).
+  NDArray cast_buffer() const;
+  void adopt_cast(const NDArray& v) const;
   // How many times data_as cast the values (for tests: a cached copy costs no cast).
   int64_t casts_made() const;
   // The gradient buffer autograd writes (grad_req write) or adds (add) into; throws for

@@ -62,7 +62,12 @@ class Optimizer {
   // Updates `weight` in place from `grad`: counts the update (MXNet's _update_count), creates
   // this parameter's state on its first update, then applies the rule with the current rate.
   // `index` keys the state; lr_mult and wd_mult scale the rate and weight decay.
-  void update(size_t index, NDArray weight, const NDArray& grad, double lr_mult = 1, double wd_mult = 1);
+  // `copy` (optional; AMP's low-precision weights, Parameter::cast_buffer): a bfloat16 or
+  // float16 array of the weight's shape that the update fills with the new weight rounded to
+  // its dtype, in the same pass over the arrays, where the rule runs as one compiled update
+  // (float32 weights); returns whether it did (else `copy` is untouched and the caller casts).
+  bool update(size_t index, NDArray weight, const NDArray& grad, double lr_mult = 1, double wd_mult = 1,
+              const NDArray& copy = {});
   // lr_scheduler(num_update()) with a scheduler, else the fixed rate.
   double learning_rate() const;
   // Throws when a scheduler owns the rate (MXNet raises there too).
@@ -71,6 +76,11 @@ class Optimizer {
   void set_rescale_grad(double r) { opts_.rescale_grad = r; }
   const OptimizerOptions& options() const { return opts_; }
   virtual std::string name() const = 0;
+  // update()'s `copy` while a rule runs, and whether the rule wrote it.
+  struct LowCopy {
+    NDArray dst;
+    bool written = false;
+  };
 
   // ---- state (what Trainer::save_states writes) ----
   // The arrays this optimizer keeps per parameter, zero-initialized (momentum, moments...).
@@ -98,6 +108,7 @@ class Optimizer {
   virtual void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd,
                      int64_t t) = 0;
   OptimizerOptions opts_;
+  LowCopy low_;  // the current update's `copy` (undefined: none)
 
  private:
   std::map<size_t, std::vector<NDArray>> state_;
