@@ -33,6 +33,12 @@ int sgemm_parts(int64_t M, int64_t N, int64_t K);
 // their preferred layout (gemm_packed.cc), in row blocks on the pool; only for weights in an
 // announced stable buffer (hgc/runtime/stable_buffers.h) and from the second call at one
 // generation of it on. False (nothing written) otherwise: the caller takes the sgemm path.
+// Generates oneDNN's sgemm kernels (first use of each kind) ahead of the first product.
+void prepare_sgemm();
+// Builds (and caches) the oneDNN primitives packed_fully_connected would build on its first
+// calls at this shape, so that those calls only run them (a primitive's creation generates
+// code: a few ms each). Safe on any thread.
+void prepare_packed_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias);
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K);
 

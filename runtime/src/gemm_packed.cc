@@ -125,6 +125,19 @@ std::atomic<bool> g_packed_parameters{packed_env() == "on" || packed_env() == "1
 
 }  // namespace
 
+void prepare_packed_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias) {
+  static const bool on = packed_env() != "off" && packed_env() != "0";
+  if (!on || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return;
+  // The row blocks packed_fully_connected cuts M into (the same arithmetic), each in both
+  // forms: plain (a generation's first call) and packed (the calls after).
+  int parts = dnnl_threads_for(M * N * K);
+  parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(parts, M / kMinBlockRows)));
+  for (int p = 0; p < parts; ++p) {
+    const int64_t rows = M * (p + 1) / parts - M * p / parts;
+    for (bool plain : {true, false}) primitive(rows, N, K, has_bias, plain);
+  }
+}
+
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K) {
   // HGC_PACKED_WEIGHTS=off: the sgemm path only (for paired comparisons).
