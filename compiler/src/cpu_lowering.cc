@@ -8,8 +8,10 @@
 #include "cpu_lowering.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "kernel_writer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -559,6 +561,7 @@ LoweredModule lower_to_llvm_dialect(const std::string& mlir_text) {
   // Diagnostics name the failing op and position; the full op dump would drown them.
   m.context->printOpOnDiagnostic(false);
   m.diagnostics = std::make_unique<DiagnosticSink>(m.context.get(), mlir_text);
+  double ctx_ms = ms_since(t0);
 
   mlir::ParserConfig config(m.context.get());
   m.module = mlir::parseSourceFile<mlir::ModuleOp>(m.diagnostics->source_mgr, config);
@@ -572,8 +575,10 @@ LoweredModule lower_to_llvm_dialect(const std::string& mlir_text) {
     if (!fn->hasAttr("llvm.emit_c_interface")) fn->setAttr("llvm.emit_c_interface", unit);
   }
 
+  double parse_ms = ms_since(t0);
   mlir::PassManager pm(m.context.get());
   build_cpu_pipeline(pm);
+  double build_ms = ms_since(t0);
   if (mlir::failed(pm.run(*m.module)))
     throw_with_diagnostics(m, "the MLIR CPU pipeline failed");
   // Conversions to LLVM are partial: what they cannot convert (say a tensor crossing a
@@ -589,6 +594,12 @@ LoweredModule lower_to_llvm_dialect(const std::string& mlir_text) {
   });
   if (leftovers) throw_with_diagnostics(m, "the MLIR CPU pipeline left ops it cannot lower");
   m.mlir_ms = ms_since(t0);
+  if (log_enabled("jitphase")) {
+    char b[160];
+    std::snprintf(b, sizeof b, "jitphase mlir: context %.1f parse %.1f pipeline-build %.1f run %.1f ms", ctx_ms,
+                  parse_ms - ctx_ms, build_ms - parse_ms, m.mlir_ms - build_ms);
+    log_line(b);
+  }
   return m;
 }
 

@@ -8,11 +8,13 @@
 // hgc::Error afterwards. ExecutionEngine::create cantFail()s its transformer's result, so
 // our transformer never reports an error through it (it stashes it instead).
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include "cpu_lowering.h"
 #include "hgc/compiler/jit.h"
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -48,6 +50,24 @@ const char* kCifacePrefix = "_mlir_ciface_";
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// HGC_LOG=jitphase: wall time of each step of a compile (where a small module's time goes).
+struct PhaseLog {
+  bool on = log_enabled("jitphase");
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  std::string text;
+  void mark(const char* what) {
+    if (!on) return;
+    auto now = std::chrono::steady_clock::now();
+    char b[64];
+    std::snprintf(b, sizeof b, " %s %.1f", what, std::chrono::duration<double, std::milli>(now - t).count());
+    text += b;
+    t = now;
+  }
+  void flush(const char* head) {
+    if (on) log_line(std::string("jitphase ") + head + ":" + text + " ms");
+  }
+};
 
 void init_llvm_once() {
   static std::once_flag once;
@@ -220,9 +240,11 @@ void add_packed_wrapper(llvm::Module& m, llvm::Function& fn) {
 // the target (triple, data layout, per-function target-cpu/-features so the IR text is
 // self-describing) and optimized.
 std::unique_ptr<llvm::Module> aot_module(const std::string& text, const Target& t,
-                                         llvm::TargetMachine* tm, llvm::LLVMContext& llctx) {
+                                         llvm::TargetMachine* tm, llvm::LLVMContext& llctx, PhaseLog& ph) {
   LoweredModule lowered = lower_to_llvm_dialect(text);
+  ph.mark("mlir");
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(*lowered.module, llctx, "hgc_kernels");
+  ph.mark("translate");
   if (!m) throw_with_diagnostics(lowered, "translation to LLVM IR failed");
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple().str());
@@ -238,6 +260,7 @@ std::unique_ptr<llvm::Module> aot_module(const std::string& text, const Target& 
   }
   std::string err = optimize(*m, t, tm);
   if (!err.empty()) fail("compiler", "LLVM optimization failed: ", err);
+  ph.mark("opt");
   return m;
 }
 
@@ -323,6 +346,7 @@ std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
                                        const std::vector<std::string>& kernel_names) {
   init_llvm_once();
   auto t0 = std::chrono::steady_clock::now();
+  PhaseLog ph;
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) fail("compiler", "cannot describe the host for the JIT linker: ", llvm::toString(jtmb.takeError()));
   // No platform (no static initializers, no atexit support: kernels have none) and no
@@ -344,6 +368,7 @@ std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
       jit->getDataLayout().getGlobalPrefix());
   if (!process) fail("compiler", "cannot search the process's symbols: ", llvm::toString(process.takeError()));
   jit->getMainJITDylib().addGenerator(std::move(*process));
+  ph.mark("lljit");
 
   // A cheap check first, so that garbage (say, a cache entry of some other kind) gets a
   // plain message; the ELF reader validates the rest (sizes, offsets, section tables).
@@ -367,6 +392,8 @@ std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
     }
     jm->kernels_[k] = addr->toPtr<PackedKernel>();
   }
+  ph.mark("link");
+  ph.flush("load");
   jm->engine_ = std::make_unique<JitModule::Engine>();
   jm->engine_->lljit = std::move(jit);
   jm->llvm_ms_ = ms_since(t0);
@@ -382,7 +409,8 @@ std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opt
   Target t = choose_target(opts);
   std::unique_ptr<llvm::TargetMachine> tm = pic_target_machine(t);
   llvm::LLVMContext llctx;
-  std::unique_ptr<llvm::Module> m = aot_module(mlir_text, t, tm.get(), llctx);
+  PhaseLog ph;
+  std::unique_ptr<llvm::Module> m = aot_module(mlir_text, t, tm.get(), llctx, ph);
   std::string out;
   llvm::raw_string_ostream os(out);
   m->print(os, nullptr);
@@ -392,10 +420,12 @@ std::string lower_to_llvm_ir(const std::string& mlir_text, const JitOptions& opt
 
 namespace {
 std::string emit_file(const std::string& mlir_text, const JitOptions& opts, llvm::CodeGenFileType kind) {
+  PhaseLog ph;
   Target t = choose_target(opts);
   std::unique_ptr<llvm::TargetMachine> tm = pic_target_machine(t);
+  ph.mark("tm");
   llvm::LLVMContext llctx;
-  std::unique_ptr<llvm::Module> m = aot_module(mlir_text, t, tm.get(), llctx);
+  std::unique_ptr<llvm::Module> m = aot_module(mlir_text, t, tm.get(), llctx, ph);
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager codegen;
@@ -403,6 +433,10 @@ std::string emit_file(const std::string& mlir_text, const JitOptions& opts, llvm
     fail("compiler", "the target machine for ", t.cpu, " cannot emit ",
          kind == llvm::CodeGenFileType::ObjectFile ? "object" : "assembly", " files");
   codegen.run(*m);
+  ph.mark("codegen");
+  m.reset();
+  ph.mark("free");
+  ph.flush("object");
   return std::string(buffer.data(), buffer.size());
 }
 }  // namespace

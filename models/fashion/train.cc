@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 
+#include "hgc/base/log.h"
 #include "hgc/dist/communicator.h"
 
 namespace hgc::models {
@@ -52,6 +53,7 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
   std::vector<EpochStats> curve;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     auto t0 = std::chrono::steady_clock::now();
+    if (log_enabled("time")) log_line("epoch " + std::to_string(epoch) + " starts");
     metric::Accuracy train_acc;
     double loss_sum = 0;
     int64_t steps = 0;
@@ -69,6 +71,7 @@ std::vector<EpochStats> train_fashion(HybridBlock& net, const FashionMnist& data
       }
       l.backward();
       trainer.step(o.batch);
+      if (steps < 2 && log_enabled("time")) log_line("step " + std::to_string(steps) + " done");
       // Reading values waits for nothing extra here (execution is synchronous) but costs a
       // reduction per step, so the running figures sample every 20th batch.
       if (steps++ % 20 == 0) {

@@ -1,5 +1,7 @@
 #include "gemm.h"
 
+#include <mutex>
+#include <vector>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -69,6 +71,20 @@ void sgemm1(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, cons
 }
 
 }  // namespace
+
+void prepare_sgemm() {
+  // oneDNN generates its sgemm kernels on the first call of each kind (transposes, beta zero
+  // or not): tens of ms in all, paid by whichever product comes first. Small products of every
+  // kind generate them here instead, once per process.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    constexpr int64_t n = 64;
+    std::vector<float> a(n * n, 1.f), b(n * n, 1.f), c(n * n, 0.f);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.f, 1.f}) sgemm1(ta, tb, n, n, n, 1.f, a.data(), n, b.data(), n, beta, c.data(), n);
+  });
+}
 
 int sgemm_parts(int64_t M, int64_t N, int64_t K) {
   int parts = ThreadPool::global().parts_for(M * N * K, kGrainMacs);

@@ -29,13 +29,19 @@ void dnnl_use_threads(int n);
 // How many blocks sgemm cuts an (M, N, K) product into (1: one single-threaded call).
 int sgemm_parts(int64_t M, int64_t N, int64_t K);
 
+// Whether packed_fully_connected would take a product of M rows with these weights (the
+// path on, the shape in its range, the weights announced as stable).
+bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t K);
+// Generates oneDNN's sgemm kernels (first use of each kind) ahead of the first product.
+void prepare_sgemm();
+// Builds (and caches) the oneDNN primitives packed_fully_connected would build on its first
+// calls at this shape, so that those calls only run them (a primitive's creation generates
+// code: a few ms each). Safe on any thread.
+void prepare_packed_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias);
 // y[M,N] = x . w^T (+ b) through oneDNN matmul primitives whose weights were packed once into
 // their preferred layout (gemm_packed.cc), in row blocks on the pool; only for weights in an
 // announced stable buffer (hgc/runtime/stable_buffers.h) and from the second call at one
 // generation of it on. False (nothing written) otherwise: the caller takes the sgemm path.
-// Whether packed_fully_connected would take a product of M rows with these weights (the
-// path on, the shape in its range, the weights announced as stable).
-bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t K);
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K);
 

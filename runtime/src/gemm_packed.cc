@@ -138,6 +138,18 @@ bool packed_fully_connected_takes(const float* w, int64_t M, int64_t N, int64_t 
          stable::find(w, sizeof(float) * static_cast<size_t>(N * K)) != nullptr;
 }
 
+void prepare_packed_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias) {
+  if (!packed_on() || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return;
+  // The row blocks packed_fully_connected cuts M into (the same arithmetic), each in both
+  // forms: plain (a generation's first call) and packed (the calls after).
+  int parts = dnnl_threads_for(M * N * K);
+  parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(parts, M / kMinBlockRows)));
+  for (int p = 0; p < parts; ++p) {
+    const int64_t rows = M * (p + 1) / parts - M * p / parts;
+    for (bool plain : {true, false}) primitive(rows, N, K, has_bias, plain);
+  }
+}
+
 bool packed_fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N,
                             int64_t K) {
   if (!packed_on() || M > kMaxRows || N * K * int64_t(sizeof(float)) > kMaxWeightBytes) return false;

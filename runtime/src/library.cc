@@ -129,6 +129,15 @@ void fully_connected(const float* x, const float* w, const float* b, float* y, i
   detail::sgemm(false, true, M, N, K, 1.f, x, K, w, K, beta, y, N);
 }
 
+void prepare_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias) {
+  // The paths of fully_connected that reach the packed primitives (sparse inputs aside).
+  if (M * N * K <= kSmallGemm || M <= kGemvRows) return;
+  detail::prepare_packed_fully_connected(M, N, K, has_bias);
+  // A graph with fully connected layers has sgemm products in its gradient (and in
+  // fully_connected's own fallbacks).
+  detail::prepare_sgemm();
+}
+
 void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   if (M * N * K <= kSmallGemm) {
     small_matmul(a, b, c, M, N, K, ta, tb);

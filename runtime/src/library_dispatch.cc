@@ -201,6 +201,11 @@ void run_library(const LibraryCall& c, const StepArgs& a) {
   else run_kind(kind_of(c.kind), c, a);
 }
 
+void prepare_library(const LibraryCall& c) {
+  if (c.kind == "fully_connected" && c.params.size() == 4)
+    lib::prepare_fully_connected(c.params[0], c.params[1], c.params[2], c.params[3] != 0);
+}
+
 std::function<void(const StepArgs&)> make_library(LibraryCall call) {
   if (is_int8_library(call.kind)) return [call = std::move(call)](const StepArgs& a) { run_int8_library(call, a); };
   Kind kind = kind_of(call.kind);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <future>
 
+#include "hgc/runtime/library_call.h"
 #include "autograd/tape.h"
 #include "autograd/grad_rules.h"
 #include "hgc/frontend/autograd/autograd.h"
@@ -317,6 +318,12 @@ std::shared_ptr<HybridBlock::Backward> HybridBlock::build_backward(Cached& c, co
   std::shared_ptr<CachedGraph> forward;
   try {
     forward = build_forward();
+    // The forward's module is usually the smaller one: while the gradient graph still compiles,
+    // this thread does the library calls' one-off setup (oneDNN primitives of the fully
+    // connected layers; oneDNN's sgemm kernels for the gradient's products, ~40 ms in all)
+    // that the first run would otherwise do after the wait, on the critical path.
+    if (forward->exe)
+      for (const Step& s : forward->exe->steps) prepare_library(s.call);
   } catch (...) {
     backward.wait();  // it reads this frame's values
     throw;

@@ -40,6 +40,21 @@ Trainer::Trainer(const ParameterDict& params, std::unique_ptr<optim::Optimizer> 
   } else if (kvstore_ != "device" && kvstore_ != "local") {
     fail("trainer", "unknown kvstore '", kvstore, "' (device, local, dist_sync, dist_device_sync, horovod)");
   }
+  // One weight per shape and dtype is enough (the rest are cache hits); uninitialized
+  // (deferred) parameters are left to their first step.
+  std::vector<NDArray> weights;
+  std::set<std::pair<std::vector<int64_t>, DType>> seen;
+  for (const auto& p : params_)
+    if (p->grad_req() != "null" && p->initialized())
+      if (NDArray w = p->data(); seen.insert({w.shape(), w.dtype()}).second) weights.push_back(w);
+  if (!weights.empty())
+    prepare_ = std::jthread([opt = opt_.get(), weights = std::move(weights)] {
+      // Best effort: a failure here shows up again, reported, in the step that needs the kernels.
+      try {
+        for (const NDArray& w : weights) opt->prepare(w);
+      } catch (...) {
+      }
+    });
 }
 
 Trainer::~Trainer() = default;

@@ -75,6 +75,14 @@ void run_rule(const OptimizerOptions& o, Optimizer::LowCopy& low, const std::str
   }
 }
 
+// Compiles `rule` for this weight's dtype (and plans it for its shape) without running it:
+// the same key and rule as run_rule, so the first run_rule finds them cached.
+template <class Rule>
+void prepare_rule(const OptimizerOptions& o, const std::string& key, const NDArray& weight, Rule rule) {
+  if (o.use_fused_step && (weight.dtype() == DType::f32 || weight.dtype() == DType::f64))
+    FusedUpdate::get(key, weight, [&](FusedUpdate::Builder& b) { rule(Fused{b}); });
+}
+
 bool clipping(const OptimizerOptions& o) { return o.clip_gradient && *o.clip_gradient >= 0; }
 
 // The scalars every rule reads.
@@ -110,19 +118,43 @@ double bias_corrected(double lr, double beta1, double beta2, int64_t t) {
 
 std::vector<NDArray> SGD::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
 
-void SGD::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
-  bool clip = clipping(opts_), mom = !st.empty();
-  auto scalars = common(opts_, lr, wd);
-  std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}};
-  if (mom) arrays["mom"] = st[0], scalars["momentum"] = momentum_;
-  run_rule(opts_, low_, variant("sgd", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
+namespace {
+// SGD's rule (apply and prepare): with momentum iff `mom`, clipping iff `clip`.
+auto sgd_rule(bool mom, bool clip) {
+  return [=](const auto& c) {
     auto w = c.array("weight");
     auto step = (clip_if(c, clip, c.array("grad") * c.scalar("rescale")) + w * c.scalar("wd")) * c.scalar("lr");
     if (!mom) return c.output(w - step, "weight");
     auto m = c.array("mom") * c.scalar("momentum") - step;
     c.output(m, "mom");
     c.output(w + m, "weight");
-  });
+  };
+}
+
+auto nag_rule(bool mom, bool clip) {
+  return [=](const auto& c) {
+    auto w = c.array("weight");
+    auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale")) + w * c.scalar("wd");
+    if (!mom) return c.output(w - g * c.scalar("lr"), "weight");
+    auto m = c.array("mom") * c.scalar("momentum") + g;
+    c.output(m, "mom");
+    c.output(w - (g + m * c.scalar("momentum")) * c.scalar("lr"), "weight");
+  };
+}
+}  // namespace
+
+void SGD::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, double lr, double wd, int64_t) {
+  bool clip = clipping(opts_), mom = !st.empty();
+  auto scalars = common(opts_, lr, wd);
+  std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}};
+  if (mom) arrays["mom"] = st[0], scalars["momentum"] = momentum_;
+  run_rule(opts_, low_, variant("sgd", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, sgd_rule(mom, clip));
+}
+
+// create_state makes the momentum array iff momentum_ != 0, so that is apply's `mom`.
+void SGD::prepare(const NDArray& weight) const {
+  bool clip = clipping(opts_), mom = momentum_ != 0;
+  prepare_rule(opts_, variant("sgd", {{mom, "mom"}, {clip, "clip"}}), weight, sgd_rule(mom, clip));
 }
 
 std::vector<NDArray> NAG::create_state(const NDArray& w) const { return zeros_n(w, momentum_ == 0 ? 0 : 1); }
@@ -132,14 +164,12 @@ void NAG::apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& st, 
   auto scalars = common(opts_, lr, wd);
   std::map<std::string, NDArray> arrays{{"weight", weight}, {"grad", grad}};
   if (mom) arrays["mom"] = st[0], scalars["momentum"] = momentum_;
-  run_rule(opts_, low_, variant("nag", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, [&](const auto& c) {
-    auto w = c.array("weight");
-    auto g = clip_if(c, clip, c.array("grad") * c.scalar("rescale")) + w * c.scalar("wd");
-    if (!mom) return c.output(w - g * c.scalar("lr"), "weight");
-    auto m = c.array("mom") * c.scalar("momentum") + g;
-    c.output(m, "mom");
-    c.output(w - (g + m * c.scalar("momentum")) * c.scalar("lr"), "weight");
-  });
+  run_rule(opts_, low_, variant("nag", {{mom, "mom"}, {clip, "clip"}}), weight, arrays, scalars, nag_rule(mom, clip));
+}
+
+void NAG::prepare(const NDArray& weight) const {
+  bool clip = clipping(opts_), mom = momentum_ != 0;
+  prepare_rule(opts_, variant("nag", {{mom, "mom"}, {clip, "clip"}}), weight, nag_rule(mom, clip));
 }
 
 std::vector<NDArray> Adam::create_state(const NDArray& w) const { return zeros_n(w, 2); }

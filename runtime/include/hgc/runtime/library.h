@@ -17,6 +17,9 @@ namespace hgc::lib {
 void park_blas_threads();
 // y = x . w^T (+ b when b != nullptr); row-major.
 void fully_connected(const float* x, const float* w, const float* b, float* y, int64_t M, int64_t N, int64_t K);
+// Does ahead of time the one-off work of fully_connected's first calls at this shape (oneDNN
+// primitive creation, which generates code), so that they run at steady speed. Optional.
+void prepare_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias);
 // c[M,N] = op(a) . op(b) where op transposes when asked; a is [M,K] (or [K,M]), b [K,N] (or [N,K]).
 void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b);
 // Both compute from the nonzeros only when a large product's activation operand (fully

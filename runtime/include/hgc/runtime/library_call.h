@@ -61,6 +61,9 @@ struct LibraryCall {
 
 // Runs the call on the step's argument pointers (selected through `operands`).
 void run_library(const LibraryCall& call, const StepArgs& args);
+// Does the call's one-off setup ahead of its first run where it has one (fully_connected:
+// its oneDNN primitives); nothing otherwise. Optional: run_library does it when missing.
+void prepare_library(const LibraryCall& call);
 // A closure for Step::library.
 std::function<void(const StepArgs&)> make_library(LibraryCall call);
 // Checks the kind, the parameter and operand counts and that every operand buffer is

@@ -82,6 +82,12 @@ class Optimizer {
     bool written = false;
   };
 
+  // Compiles ahead of the first update what updating a weight of this shape and dtype will
+  // need (the fused rule's kernels), so that the first step finds them ready. Reads only the
+  // options fixed at construction, so it may run on another thread while this optimizer is in
+  // use (Trainer runs it in the background). Default: nothing to prepare.
+  virtual void prepare(const NDArray& weight) const { (void)weight; }
+
   // ---- state (what Trainer::save_states writes) ----
   // The arrays this optimizer keeps per parameter, zero-initialized (momentum, moments...).
   virtual std::vector<NDArray> create_state(const NDArray& weight) const = 0;
@@ -123,6 +129,7 @@ class SGD : public Optimizer {
   explicit SGD(OptimizerOptions o = {}, double momentum = 0) : Optimizer(std::move(o)), momentum_(momentum) {}
   std::string name() const override { return "sgd"; }
   std::vector<NDArray> create_state(const NDArray& weight) const override;
+  void prepare(const NDArray& weight) const override;
   double momentum() const { return momentum_; }
 
  protected:
@@ -140,6 +147,7 @@ class NAG : public Optimizer {
   explicit NAG(OptimizerOptions o = {}, double momentum = 0) : Optimizer(std::move(o)), momentum_(momentum) {}
   std::string name() const override { return "nag"; }
   std::vector<NDArray> create_state(const NDArray& weight) const override;
+  void prepare(const NDArray& weight) const override;
 
  protected:
   void apply(NDArray& weight, const NDArray& grad, std::vector<NDArray>& state, double lr, double wd,

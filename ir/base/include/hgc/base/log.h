@@ -1,5 +1,5 @@
 // Opt-in diagnostics on standard error, chosen by the HGC_LOG environment variable (a comma
-// list of topics; "all" for every one). Topics: "compile" (each trace/compile of a
+// list of topics; "all" for every one; "time" prefixes lines with ms since start). Topics: "compile" (each trace/compile of a
 // hybridized block and each cache eviction, with its reason).
 //
 //   if (hgc::log_enabled("compile")) hgc::log_line("compile net0 forward data=?x784:float32 reason: first call");
