@@ -24,6 +24,19 @@ using namespace hgc;
 
 namespace {
 
+// Every variable of g filled with values in [0.01, 1) drawn from a generator seeded `seed`.
+std::map<std::string, HostTensor> random_vars(const Graph& g, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.01f, 1.f);
+  std::map<std::string, HostTensor> vars;
+  for (int id : g.variable_ids()) {
+    HostTensor t(DType::f32, g.nodes[id].out_shapes[0].dims());
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+    vars[g.nodes[id].name] = t;
+  }
+  return vars;
+}
+
 // Adam as the optimizer writes it (optimizer_rules.cc): outputs mean, var, weight; with
 // `low`, also the new weight rounded to bfloat16 (AMP's copy, written by the same kernel).
 Graph adam_graph(int64_t len, bool low = false) {
@@ -85,14 +98,7 @@ TEST_CASE("update kernels: the symbolic Adam update run over its own inputs equa
   auto exe = dyn->instantiate(g).exe;
   CHECK(exe->steps.size() == 1);
   CHECK(exe->arena_bytes == 0);  // the decayed gradient stays in registers
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(0.01f, 1.f);
-  std::map<std::string, HostTensor> vars;
-  for (int id : g.variable_ids()) {
-    HostTensor t(DType::f32, g.nodes[id].out_shapes[0].dims());
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-    vars[g.nodes[id].name] = t;
-  }
+  std::map<std::string, HostTensor> vars = random_vars(g, 7);
   std::vector<HostTensor> want = ref::evaluate(g, vars);
   std::vector<const void*> in;
   for (const std::string& n : exe->input_names) in.push_back(vars.at(n).raw());
@@ -212,14 +218,7 @@ TEST_CASE("update kernels: the bfloat16 copy an update writes is bit for bit the
                               0x00018000u, 0x807fffffu, 0x00000001u, 0x7f7fffffu, 0x80000000u, 0x7fc00001u};
   for (bool zero_lr : {false, true}) {
     CAPTURE(zero_lr);
-    std::mt19937 rng(9);
-    std::uniform_real_distribution<float> u(0.01f, 1.f);
-    std::map<std::string, HostTensor> vars;
-    for (int id : g.variable_ids()) {
-      HostTensor t(DType::f32, g.nodes[id].out_shapes[0].dims());
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-      vars[g.nodes[id].name] = t;
-    }
+    std::map<std::string, HostTensor> vars = random_vars(g, 9);
     if (zero_lr) {
       vars.at("lr").data<float>()[0] = 0;
       for (int64_t i = 0; i < n; ++i)

@@ -14,16 +14,20 @@ using namespace hgc::gluon;
 
 namespace {
 
-// Adam as optimizer_rules.cc writes it (no clipping).
-void adam_rule(FusedUpdate::Builder& b) {
+// Adam as optimizer_rules.cc writes it (no clipping); with `low_copy`, also the new weight
+// rounded to bfloat16 as the output "weight_low" (AMP's copy).
+void adam_rule_with(FusedUpdate::Builder& b, bool low_copy) {
   auto w = b.array("weight");
   auto g = b.array("grad") * b.scalar("rescale") + w * b.scalar("wd");
   auto m = b.array("mean") * b.scalar("beta1") + g * b.scalar("one_minus_beta1");
   auto v = b.array("var") * b.scalar("beta2") + square(g) * b.scalar("one_minus_beta2");
   b.output(m, "mean");
   b.output(v, "var");
-  b.output(w - m * b.scalar("lr") / (sqrt(v) + b.scalar("epsilon")), "weight");
+  auto w2 = w - m * b.scalar("lr") / (sqrt(v) + b.scalar("epsilon"));
+  b.output(w2, "weight");
+  if (low_copy) b.output(b.cast(w2, DType::bf16), "weight_low");
 }
+void adam_rule(FusedUpdate::Builder& b) { adam_rule_with(b, false); }
 
 NDArray random_array(int64_t n, unsigned seed, bool positive = false) {
   std::mt19937 rng(seed);
@@ -75,17 +79,7 @@ TEST_CASE("fused update: a bfloat16 cast of the new weight is a further output o
   // bfloat16, from registers, so no separate pass reads the weights again to recast them.
   const std::map<std::string, double> s{{"rescale", 0.5}, {"wd", 0.01},       {"beta1", 0.9},  {"one_minus_beta1", 0.1},
                                         {"beta2", 0.999}, {"one_minus_beta2", 0.001}, {"lr", 0.003}, {"epsilon", 1e-8}};
-  auto with_copy = [](FusedUpdate::Builder& b) {
-    auto w = b.array("weight");
-    auto g = b.array("grad") * b.scalar("rescale") + w * b.scalar("wd");
-    auto m = b.array("mean") * b.scalar("beta1") + g * b.scalar("one_minus_beta1");
-    auto v = b.array("var") * b.scalar("beta2") + square(g) * b.scalar("one_minus_beta2");
-    b.output(m, "mean");
-    b.output(v, "var");
-    auto w2 = w - m * b.scalar("lr") / (sqrt(v) + b.scalar("epsilon"));
-    b.output(w2, "weight");
-    b.output(b.cast(w2, DType::bf16), "weight_low");
-  };
+  auto with_copy = [](FusedUpdate::Builder& b) { adam_rule_with(b, true); };
   for (int64_t n : {int64_t(37), int64_t(70001)}) {  // 70001: pool blocks, a shorter last one
     CAPTURE(n);
     NDArray w = random_array(n, 1), g = random_array(n, 2), m = random_array(n, 3), v = random_array(n, 4, true);
