@@ -1,11 +1,11 @@
 #include "gemm.h"
 
-#include <mutex>
-#include <vector>
 #include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
-#include <oneapi/dnnl/dnnl.h>
+#include <mutex>
+#include <vector>
 
 #include "hgc/base/error.h"
 #include "hgc/runtime/library.h"

@@ -132,7 +132,9 @@ void fully_connected(const float* x, const float* w, const float* b, float* y, i
 void prepare_fully_connected(int64_t M, int64_t N, int64_t K, bool has_bias) {
   // The paths of fully_connected that reach the packed primitives (sparse inputs aside).
   if (M * N * K <= kSmallGemm || M <= kGemvRows) return;
-  detail::prepare_packed_fully_connected(M, N, K, has_bias);
+  // Only packed parameters reach the packed primitives (frontend weights register as stable
+  // ranges only then): otherwise their set-up would be work no call uses.
+  if (packed_parameters()) detail::prepare_packed_fully_connected(M, N, K, has_bias);
   // A graph with fully connected layers has sgemm products in its gradient (and in
   // fully_connected's own fallbacks).
   detail::prepare_sgemm();

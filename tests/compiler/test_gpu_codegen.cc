@@ -185,7 +185,9 @@ TEST_CASE("gpu codegen: every fp32 shared model lowers to PTX that ptxas accepts
       {"mms_lstm_ptb-symbol.json", nullptr, {{"data", {5, 4}}, {"softmax_label", {5, 4}}}},
       {"djl_static_bert_qa-symbol.json", nullptr, {{"data0", {1, 384}}, {"data1", {1, 384}}, {"data2", {1}}}},
   };
+  if (HGC_SANITIZE_BUILD) MESSAGE("sanitizer build: BERT-base is left to the release pass");
   for (const auto& mc : cases) {
+    if (HGC_SANITIZE_BUILD && std::string(mc.file).find("bert") != std::string::npos) continue;
     std::string file = mc.file;
     CAPTURE(file);
     auto path = test::shared_model(mc.file);
@@ -208,13 +210,17 @@ TEST_CASE("gpu codegen: every fp32 shared model lowers to PTX that ptxas accepts
 TEST_CASE("gpu codegen: every differential-test op lowers to PTX that ptxas accepts") {
   if (!have_libdevice()) return;
   std::mt19937 rng(42);
-  int kernels = 0, library = 0;
+  int kernels = 0, library = 0, seen = 0;
+  // Under the sanitizers every fourth case (the release pass lowers them all).
+  const int stride = HGC_SANITIZE_BUILD ? 4 : 1;
+  if (stride > 1) MESSAGE("sanitizer build: a sample of every " << stride << "th case");
   for (auto list : {test::unary_cases, test::binary_cases, test::reduction_cases, test::movement_cases, test::library_cases,
                     test::int_cases, test::linalg_cases, test::resize_cases})
     for (const test::Case& c : list()) {
       std::string what = c.op + " " + (c.shapes.empty() ? std::string("()") : c.shapes[0].str()) + " " + dtype_name(c.dtype);
       CAPTURE(what);
-      test::CaseGraph cg = test::case_graph(c, rng);
+      test::CaseGraph cg = test::case_graph(c, rng);  // drawn for every case: the sample's inputs stay the same
+      if (seen++ % stride != 0) continue;
       try {
         GpuPlan p = gpu::compile_to_ptx(cg.g);
         check_plan(p, what, {"sm_90"});  // ~500 kernels: one ptxas run each keeps this under a minute
@@ -225,7 +231,7 @@ TEST_CASE("gpu codegen: every differential-test op lowers to PTX that ptxas acce
       }
     }
   MESSAGE(kernels << " kernel groups and " << library << " library calls");
-  CHECK(kernels > 200);
+  CHECK(kernels > 200 / stride);
 }
 
 TEST_CASE("gpu codegen: a full reduction and a transposed elementwise op map to device launches only") {

@@ -106,6 +106,12 @@ TEST_CASE("shared models: compiled == reference") {
 }
 
 TEST_CASE("shared models: BERT-base QA compiled == reference") {
+  // Its float64 reference alone takes minutes under ASan; the other models above cover the
+  // same compiler paths there.
+  if (HGC_SANITIZE_BUILD) {
+    MESSAGE("sanitizer build: BERT-base QA runs in the release pass only");
+    return;
+  }
   check_model({"djl_static_bert_qa-symbol.json", nullptr,
                {{"data0", {1, 384}}, {"data1", {1, 384}}, {"data2", {1}}},
                {{"data0", {0, 30000}}, {"data1", {0, 2}}, {"data2", {100, 384}}}});
