@@ -12,6 +12,7 @@
 #include <set>
 
 #include "hgc/base/error.h"
+#include "hgc/base/log.h"
 #include "hgc/passes/memory_plan.h"
 #include "hgc/runtime/library.h"
 #include "kernel_writer.h"
@@ -55,6 +56,19 @@ bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
   const std::string& op = m.op->name;
   if (op == "Pooling" || op == "_backward_Pooling") return mc.attrs.is_none("layout") || mc.attrs.s("layout")[0] == 'N';
   if (op == "L2Normalization") return true;  // every mode normalizes within a sample
+  // Reductions over other axes than 0 (a row sum, a log_softmax gradient's sum): row r of the
+  // output from row r of the input, with or without keepdims.
+  if (m.op->has(kReduce) && mc.attrs.op().attr_spec("exclude") && mc.attrs.op().attr_spec("keepdims")) {
+    auto axes = mc.attrs.opt_tuple("axis");
+    int64_t rank = static_cast<int64_t>(mc.in_shapes.at(0).size());
+    if (!axes || axes->empty() || rank < 2 || mc.attrs.b("exclude")) return false;
+    for (int64_t a : *axes)
+      if ((a < 0 ? a + rank : a) == 0) return false;
+    return true;
+  }
+  // A copy that broadcasts lhs to the output's shape: row r reads lhs row r (or row 0 where
+  // lhs has one row, which is then not cut); rhs only lends its shape.
+  if (op == "broadcast_like") return mc.in_shapes.at(0).size() == mc.out_shapes.at(0).size();
   if (op == "softmax" || op == "log_softmax" || op == "softmin" || op == "LayerNorm") {
     int64_t rank = static_cast<int64_t>(mc.in_shapes.at(0).size()), axis = mc.attrs.i("axis");
     return rank >= 2 && (axis < 0 ? axis + rank : axis) != 0;
@@ -111,8 +125,11 @@ std::vector<bool> rowwise_group_split(const Node& n, const lower::NodeCtx& sym, 
   std::vector<bool> cut;
   auto elsewhere = [&](const lower::Dims& d) { return d.size() > 1 && std::find(d.begin() + 1, d.end(), out[0]) != d.end(); };
   if (elsewhere(out)) return {};
+  // A lone row reduction without keepdims drops the reduced axes: its input still leads
+  // with the rows. (In a group, operands of another rank may broadcast from the right.)
+  const bool lone_reduce = !group && n.op->has(kReduce);
   for (const lower::Dims& in : sym.in_shapes) {
-    bool leads = !in.empty() && in[0] == out[0] && in.size() == out.size();
+    bool leads = !in.empty() && in[0] == out[0] && (in.size() == out.size() || lone_reduce);
     if (elsewhere(in) || (!leads && !in.empty() && in[0] == out[0])) return {};  // not row by row
     cut.push_back(leads);
   }
@@ -343,6 +360,17 @@ class Planner {
     } else if (o_.symbolic && !o_.static_shapes && !inplace) {
       step.split_arg = rowwise_group_split(n, c, cc);
       step.split = !step.split_arg.empty();
+    }
+    if (!step.split && log_enabled("plan") && !cc.out_shapes.empty()) {  // why a big kernel stays on one thread
+      int64_t e = 1;
+      for (int64_t d : cc.out_shapes[0]) e *= d;
+      if (e >= kSplitMinElements) {
+        std::string what = n.name + " (" + n.op->name + (inplace ? ", in place" : "") + ")";
+        if (n.op->has(kSubgraph) && !n.subgraphs.empty())
+          for (const Node& m : n.subgraphs[0]->nodes)
+            if (!m.is_variable() && m.op) what += " " + m.op->name;
+        log_line("plan kernel on one thread: " + what);
+      }
     }
     std::vector<std::string> ins, outs;
     for (size_t k = 0; k < n.inputs.size(); ++k) ins.push_back(w.input(kc.in_shapes[k], kc.in_types[k]));

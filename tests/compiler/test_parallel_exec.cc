@@ -361,3 +361,65 @@ TEST_CASE("compiled graph: dense layers on constant weights run as whole-forward
   for (auto& c : callers) c.join();
   for (const auto& o : outs) CHECK(same_bits(o[0], par[0]));
 }
+
+TEST_CASE("compiled graph: row reductions and broadcast_like over a symbolic batch split by rows; batch sums never") {
+  // MultiVAE's loss and its gradient: log_softmax's gradient g - exp(y) * sum(g, 1) (a fused
+  // group holding a row sum), a row sum without keepdims, broadcast_like of per-row values
+  // times the clicks. Each is row r from row r and runs in row chunks; a sum over the batch
+  // axis (a bias gradient) reads every row and must not be cut.
+  const int64_t n = 3000;
+  auto graph_at = [n](int64_t rows) {
+    Graph g;
+    int y = g.add_variable("y"), og = g.add_variable("og"), x = g.add_variable("x"), h = g.add_variable("h");
+    AttrMap keep{{"axis", std::vector<int64_t>{1}}, {"keepdims", true}};
+    int e = g.add_node("exp", "e", {{y, 0}}, {});
+    int s = g.add_node("sum", "s", {{og, 0}}, keep);
+    int es = g.add_node("broadcast_mul", "es", {{e, 0}, {s, 0}}, {});
+    int lsg = g.add_node("broadcast_sub", "lsg", {{og, 0}, {es, 0}}, {});
+    int rowsum = g.add_node("sum", "rowsum", {{x, 0}}, {{"axis", std::vector<int64_t>{-1}}});
+    int bl = g.add_node("broadcast_like", "bl", {{h, 0}, {x, 0}}, {});
+    int blx = g.add_node("broadcast_mul", "blx", {{bl, 0}, {x, 0}}, {});
+    int colsum = g.add_node("sum", "colsum", {{og, 0}}, {{"axis", std::vector<int64_t>{0}}});
+    g.heads = {{lsg, 0}, {rowsum, 0}, {blx, 0}, {colsum, 0}};
+    infer(g, {{{"y", Shape{rows, n}}, {"og", Shape{rows, n}}, {"x", Shape{rows, n}}, {"h", Shape{rows, 1}}}, {}});
+    return g;
+  };
+  for (bool fuse : {false, true}) {
+    CAPTURE(fuse);
+    CompileOptions o;
+    o.fuse = fuse;
+    auto dyn = DynamicGraph::create(graph_at(64), graph_at(65), o);
+    REQUIRE(dyn->dynamic());
+    const int64_t rows = 50;
+    auto inst = dyn->instantiate(graph_at(rows));
+    int split = 0;
+    for (const Step& st : inst.exe->steps) {
+      CAPTURE(st.label);
+      if (st.label.find("colsum") != std::string::npos) CHECK(!st.split);
+      if (st.kernel_name.empty()) continue;
+      split += st.split;
+    }
+    // Fused: the gradient group, the row sum and the broadcast group; unfused, every step but
+    // the batch sum.
+    CHECK(split == (fuse ? 3 : 7));
+    std::vector<HostTensor> in{tensor({rows, n}, 21), tensor({rows, n}, 22), tensor({rows, n}, 23), tensor({rows, 1}, 24)};
+    std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
+    REQUIRE(par.size() == 4);
+    const float *y = in[0].data<float>(), *og = in[1].data<float>(), *x = in[2].data<float>(), *h = in[3].data<float>();
+    double worst = 0;
+    std::vector<double> col(n, 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0, xs = 0;
+      for (int64_t j = 0; j < n; ++j) s += og[r * n + j], xs += x[r * n + j], col[j] += og[r * n + j];
+      worst = std::max(worst, std::abs(par[1].data<float>()[r] - xs) / (1 + std::abs(xs)));
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t at = r * n + j;
+        double want = og[at] - std::exp(double(y[at])) * s;
+        worst = std::max(worst, std::abs(par[0].data<float>()[at] - want) / (1 + std::abs(want)));
+        worst = std::max(worst, std::abs(par[2].data<float>()[at] - double(h[r]) * x[at]));
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) worst = std::max(worst, std::abs(par[3].data<float>()[j] - col[j]) / (1 + std::abs(col[j])));
+    CHECK(worst < 1e-4);
+  }
+}
