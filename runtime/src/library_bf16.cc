@@ -103,6 +103,24 @@ void run_one(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool
   stream.wait();
 }
 
+}  // namespace
+
+// Blocks of C across the pool: products worth several threads, as column blocks when large
+// and wider than tall, else as row blocks. Row blocks of a transposed a are strided column
+// blocks in memory, which oneDNN runs slower than its own partition on small products (W2's
+// weight gradient: 0.185 ms against 0.072 ms): cut only past kOpenmpMacs (W5's 20108x600x500
+// weight gradient: 17.6 ms in row blocks, 29.1 ms in oneDNN's partition, standalone).
+int bf16_gemm_threads(int64_t M, int64_t N, int64_t K, bool trans_a) {
+  const int64_t macs = M * N * K;
+  const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
+  if (want <= 1) return 1;
+  if (macs >= kOpenmpMacs && N > M) return static_cast<int>(std::min<int64_t>(want, (N + kColumnAlign - 1) / kColumnAlign));
+  if (trans_a && macs < kOpenmpMacs) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(want, M / 16)));
+}
+
+namespace {
+
 void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool f32_out, int64_t batch,
                  int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   if (batch == 0 || M == 0 || N == 0) return;
@@ -118,17 +136,17 @@ void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, 
   // shared machine, more than a small AMX product takes). A block's elements are the same dot
   // products as the whole's. AMX runs ~4x more multiply-adds per second than float32 sgemm, so
   // a part must hold 4x sgemm's grain.
-  const int64_t macs = batch * M * N * K;
-  const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
-  if (batch != 1 || want <= 1) return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, N, want <= 1 ? 1 : 0);
+  const int parts = bf16_gemm_threads(M, N, K, ta);
+  if (batch != 1 || parts <= 1) {
+    const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(batch * M * N * K, kGrainMacs);
+    return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, N, want <= 1 ? 1 : 0);
+  }
   const int64_t esize = f32_out ? 4 : 2;
-  if (macs >= kOpenmpMacs && N > M) {
-    // Large products: blocks along the longer side of C, as float32's sgemm (gemm.cc). oneDNN's
-    // own OpenMP partition of W5's products (2 threads, AVX512_BF16) took 34-40 ms each inside
-    // the training step against 17-19 ms standalone; its OpenMP threads spin against the
-    // pool's. Column blocks here, row blocks below (standalone: 17.5-19.4 ms either way).
+  if (M * N * K >= kOpenmpMacs && N > M) {
+    // Large products: blocks along the longer side of C, as float32's sgemm (gemm.cc): column
+    // blocks here, row blocks below (standalone, W5's products on 2 threads: 16-19 ms either
+    // way, 18-30 ms in oneDNN's OpenMP partition).
     const int64_t units = (N + kColumnAlign - 1) / kColumnAlign;
-    const int parts = static_cast<int>(std::min<int64_t>(want, units));
     ThreadPool::global().parallel_for(parts, [&](int p) {
       const int64_t j0 = std::min(N, units * p / parts * kColumnAlign);
       const int64_t j1 = std::min(N, units * (p + 1) / parts * kColumnAlign);
@@ -138,12 +156,6 @@ void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, 
     });
     return;
   }
-  // Row blocks of a transposed a are strided column blocks in memory, which oneDNN runs slower
-  // than its own partition on small products (W2's weight gradient: 0.185 ms against
-  // 0.072 ms): cut only past kOpenmpMacs (W5's 20108x600x500 weight gradient: 17.6 ms in row
-  // blocks, 29.1 ms in oneDNN's partition, standalone).
-  const int parts = ta && macs < kOpenmpMacs ? 1 : static_cast<int>(std::min<int64_t>(want, M / 16));
-  if (parts <= 1) return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, N, 0);
   const int64_t rows = (M + parts - 1) / parts;
   ThreadPool::global().parallel_for(parts, [&](int p) {
     int64_t r0 = p * rows, r1 = std::min(M, r0 + rows);
@@ -154,10 +166,6 @@ void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, 
 }
 
 }  // namespace
-
-int bf16_gemm_threads(int64_t M, int64_t N, int64_t K) {
-  return ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(M * N * K, kGrainMacs);
-}
 
 void bf16_matmul(const bf16_t* a, const bf16_t* b, const bf16_t* bias, bf16_t* c, int64_t batch, int64_t M,
                  int64_t N, int64_t K, bool ta, bool tb) {
