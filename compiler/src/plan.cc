@@ -500,6 +500,13 @@ class Planner {
     const std::vector<int64_t>& p = c.params;
     if ((c.kind == "fully_connected" || c.kind == "matmul") && p.size() >= 3)
       return lib::gemm_threads(p[0], p[1], p[2]) > 1 ? -1 : p[0] * p[1] * p[2];
+    // bfloat16 products the runtime cuts into blocks, likewise: paired, W5's 6e9-multiply-add
+    // gradients each ran on one thread (37 ms) beside a small partner, the other core idle
+    // most of the pair. The others keep their element count (W2/W3's small products pair).
+    const bool ta = c.kind == "matmul_bf16" && p.size() >= 5 && p[3] != 0;
+    if ((c.kind == "fully_connected_bf16" || c.kind == "matmul_bf16") && p.size() >= 3 &&
+        lib::bf16_gemm_threads(p[0], p[1], p[2], ta) > 1)
+      return -1;
     if (c.kind == "batch_matmul" && p.size() >= 4) return p[0] * p[1] * p[2] * p[3];
     if ((c.kind == "convolution" || c.kind == "deconvolution" || c.kind == "conv_data_grad" ||
          c.kind == "conv_weight_grad") && p.size() >= 12) {

@@ -33,14 +33,16 @@ struct Matmul {
   size_t scratch_bytes = 0;
 };
 
-// `lda`: op(a)'s row stride when transposed (the whole product's M for a row block of it).
+// `lda`: op(a)'s row stride when transposed (the whole product's M for a row block of it);
+// `ldn`: the row stride of C and of b when not transposed (the whole product's N for a
+// column block of it).
 std::shared_ptr<Matmul> build(int64_t batch, int64_t M, int64_t N, int64_t K, bool ta, bool tb, bool bias,
-                              bool f32_out, int64_t lda) {
+                              bool f32_out, int64_t lda, int64_t ldn) {
   auto m = std::make_shared<Matmul>();
   auto bf = memory::data_type::bf16;
   m->a = memory::desc({batch, M, K}, bf, ta ? memory::dims{lda * K, 1, lda} : memory::dims{M * K, K, 1});
-  m->b = memory::desc({batch, K, N}, bf, tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
-  m->c = memory::desc({batch, M, N}, f32_out ? memory::data_type::f32 : bf, memory::dims{M * N, N, 1});
+  m->b = memory::desc({batch, K, N}, bf, tb ? memory::dims{K * N, 1, K} : memory::dims{K * ldn, ldn, 1});
+  m->c = memory::desc({batch, M, N}, f32_out ? memory::data_type::f32 : bf, memory::dims{M * ldn, ldn, 1});
   if (bias) m->bias = memory::desc({1, 1, N}, bf, memory::dims{N, N, 1});
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -62,15 +64,17 @@ float widen(bf16_t v) {
 }
 
 constexpr int64_t kGrainMacs = int64_t(1) << 22, kOpenmpMacs = int64_t(1) << 28;
+// Column blocks start on a 64-byte boundary of a float32 C's rows.
+constexpr int64_t kColumnAlign = 16;
 
 // One primitive call on `threads` OpenMP threads (0: as many as the product deserves).
 void run_one(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool f32_out, int64_t batch, int64_t M,
-             int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int threads) {
+             int64_t N, int64_t K, bool ta, bool tb, int64_t lda, int64_t ldn, int threads) {
   const int64_t macs = batch * M * N * K;
   if (threads == 0) threads = detail::dnnl_threads_for(macs);
   detail::dnnl_use_threads(threads);
-  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, int, bool, int64_t>;
-  Key key{batch, M, N, K, ta, tb, bias != nullptr, threads, f32_out, lda};
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, int, bool, int64_t, int64_t>;
+  Key key{batch, M, N, K, ta, tb, bias != nullptr, threads, f32_out, lda, ldn};
   static std::mutex mu;
   static auto* cache = new std::map<Key, std::shared_ptr<Matmul>>();  // alive until exit
   std::shared_ptr<Matmul> m;
@@ -79,7 +83,7 @@ void run_one(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool
     auto it = cache->find(key);
     if (it == cache->end()) {
       try {
-        it = cache->emplace(key, build(batch, M, N, K, ta, tb, bias != nullptr, f32_out, lda)).first;
+        it = cache->emplace(key, build(batch, M, N, K, ta, tb, bias != nullptr, f32_out, lda, ldn)).first;
       } catch (const dnnl::error& e) {
         fail("runtime", "oneDNN rejects the bfloat16 matmul ", batch, "x", M, "x", N, "x", K, ": ", e.what());
       }
@@ -99,6 +103,24 @@ void run_one(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool
   stream.wait();
 }
 
+}  // namespace
+
+// Blocks of C across the pool: products worth several threads, as column blocks when large
+// and wider than tall, else as row blocks. Row blocks of a transposed a are strided column
+// blocks in memory, which oneDNN runs slower than its own partition on small products (W2's
+// weight gradient: 0.185 ms against 0.072 ms): cut only past kOpenmpMacs (W5's 20108x600x500
+// weight gradient: 17.6 ms in row blocks, 29.1 ms in oneDNN's partition, standalone).
+int bf16_gemm_threads(int64_t M, int64_t N, int64_t K, bool trans_a) {
+  const int64_t macs = M * N * K;
+  const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
+  if (want <= 1) return 1;
+  if (macs >= kOpenmpMacs && N > M) return static_cast<int>(std::min<int64_t>(want, (N + kColumnAlign - 1) / kColumnAlign));
+  if (trans_a && macs < kOpenmpMacs) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(want, M / 16)));
+}
+
+namespace {
+
 void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, bool f32_out, int64_t batch,
                  int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
   if (batch == 0 || M == 0 || N == 0) return;
@@ -109,25 +131,37 @@ void matmul_impl(const bf16_t* a, const bf16_t* b, const bf16_t* bias, void* c, 
     }
     return;
   }
-  // Threads: a product worth several runs on the runtime's pool as row blocks of C, each a
+  // Threads: a product worth several runs on the runtime's pool as blocks of C, each a
   // single-threaded primitive (gemm.cc says why: OpenMP's wake-up costs 10-70 us per call on a
   // shared machine, more than a small AMX product takes). A block's elements are the same dot
   // products as the whole's. AMX runs ~4x more multiply-adds per second than float32 sgemm, so
   // a part must hold 4x sgemm's grain.
-  // Products past kOpenmpMacs run long enough that OpenMP's wake-up does not matter, and
-  // oneDNN's own partition of them reads the weights once.
-  const int64_t macs = batch * M * N * K;
-  const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(macs, kGrainMacs);
-  // Row blocks of a transposed a are strided column blocks in memory, which oneDNN runs slower
-  // than its own partition (W2's weight gradient: 0.185 ms against 0.072 ms): not cut.
-  int parts = batch == 1 && !ta && macs < kOpenmpMacs ? static_cast<int>(std::min<int64_t>(want, M / 16)) : 1;
-  if (parts <= 1) return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, want <= 1 ? 1 : 0);
-  const int64_t rows = (M + parts - 1) / parts, esize = f32_out ? 4 : 2;
+  const int parts = bf16_gemm_threads(M, N, K, ta);
+  if (batch != 1 || parts <= 1) {
+    const int want = ThreadPool::serial_here() ? 1 : ThreadPool::global().parts_for(batch * M * N * K, kGrainMacs);
+    return run_one(a, b, bias, c, f32_out, batch, M, N, K, ta, tb, M, N, want <= 1 ? 1 : 0);
+  }
+  const int64_t esize = f32_out ? 4 : 2;
+  if (M * N * K >= kOpenmpMacs && N > M) {
+    // Large products: blocks along the longer side of C, as float32's sgemm (gemm.cc): column
+    // blocks here, row blocks below (standalone, W5's products on 2 threads: 16-19 ms either
+    // way, 18-30 ms in oneDNN's OpenMP partition).
+    const int64_t units = (N + kColumnAlign - 1) / kColumnAlign;
+    ThreadPool::global().parallel_for(parts, [&](int p) {
+      const int64_t j0 = std::min(N, units * p / parts * kColumnAlign);
+      const int64_t j1 = std::min(N, units * (p + 1) / parts * kColumnAlign);
+      if (j1 > j0)
+        run_one(a, tb ? b + j0 * K : b + j0, bias ? bias + j0 : nullptr, static_cast<char*>(c) + j0 * esize, f32_out,
+                1, M, j1 - j0, K, ta, tb, M, N, 1);
+    });
+    return;
+  }
+  const int64_t rows = (M + parts - 1) / parts;
   ThreadPool::global().parallel_for(parts, [&](int p) {
     int64_t r0 = p * rows, r1 = std::min(M, r0 + rows);
     if (r0 >= r1) return;
     run_one(ta ? a + r0 : a + r0 * K, b, bias, static_cast<char*>(c) + r0 * N * esize, f32_out, 1, r1 - r0, N, K, ta,
-            tb, M, 1);
+            tb, M, N, 1);
   });
 }
 

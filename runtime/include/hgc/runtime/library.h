@@ -54,6 +54,9 @@ std::string openblas_version();
 // Threads the runtime's sgemm uses for an (M, N, K) product: row or column blocks of C on
 // the thread pool, each thread getting at least 2^20 multiply-adds (runtime/src/gemm.cc).
 int gemm_threads(int64_t M, int64_t N, int64_t K);
+// The blocks of C a bfloat16 (M, N, K) product runs as on the thread pool (runtime/src/
+// library_bf16.cc; 1: one primitive call, on oneDNN's OpenMP team when worth several threads).
+int bf16_gemm_threads(int64_t M, int64_t N, int64_t K, bool trans_a);
 // `batch` independent matmuls over contiguous [batch, ...] operands.
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t M, int64_t N, int64_t K,
                   bool trans_a, bool trans_b);
