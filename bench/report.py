@@ -58,6 +58,25 @@ def load(paths):
     return vals, machines, sorted(set(skipped)), metrics, raw
 
 
+def round_spread(paths, limit=1.15):
+    """Rows whose per-round medians (one JSON file per side and round) disagree by more than
+    `limit`: a pooled median of such a split sample is no step time, so the table says so."""
+    per = {}
+    for p in paths:
+        with open(p) as f:
+            d = json.load(f)
+        for r in d.get("rows", []):
+            if r.get("raw") or not r.get("values") or r.get("metric") == "bytes":
+                continue
+            key = (r["workload"], r["name"], d.get("side", "?"), r["mode"])
+            per.setdefault(key, []).append(statistics.median(r["values"]))
+    out = []
+    for (w, name, side, md), ms in sorted(per.items()):
+        if len(ms) > 1 and min(ms) > 0 and max(ms) / min(ms) > limit:
+            out.append("%s %s (%s %s): %s" % (w, name.replace("|", "/"), side, md, " / ".join(fmt(x) for x in ms)))
+    return out
+
+
 def hgc_best_by_workload(vals):
     """Per workload, hgc's best median over its modes and rows (the per-step rows, not 'first')."""
     best = {}
@@ -141,6 +160,11 @@ def main():
             "%.2fx" % sp_b if sp_b else "—", target, met))
     out.append("\nSpeed-up = best PyTorch time / hgc time (> 1: hgc faster). torch jit = torch.jit.trace "
                "(+ torch.jit.freeze for forwards; training traces net+loss).")
+    spread = round_spread(a.files)
+    if spread:
+        out.append("\n**Rounds that disagree by more than 15%** (per-round medians; the machine was not steady "
+                   "while they ran, and the pooled median above mixes them):\n")
+        out += ["- " + x for x in spread]
     best = hgc_best_by_workload(vals)
     if raw:
         out.append("\n| bound | hgc best | raw bound (same threads) | hgc / bound | limit | met |\n|---|---|---|---|---|---|")
