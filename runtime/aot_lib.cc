@@ -38,7 +38,7 @@ const Loaded& loaded() {
     try {
       std::map<std::string, hgc::PackedKernel> table;
       for (int k = 0; k < hgc_aot_kernel_count; ++k) table[hgc_aot_kernels[k].name] = hgc_aot_kernels[k].fn;
-      std::string blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
+      const std::string_view blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
       r.exe = hgc::load_plan(blob, "the embedded plan", [&](const std::string& name) {
         auto it = table.find(name);
         return it == table.end() ? nullptr : it->second;

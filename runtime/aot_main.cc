@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hgc/base/error.h"
@@ -105,13 +106,14 @@ int run(int argc, char** argv) {
   // A CPU program calls OpenBLAS rarely if at all: its idle threads would spin beside the pool.
   if (!hgc_target_cuda) hgc::lib::park_blas_threads();
   std::map<std::string, hgc::HostTensor> bound;
-  std::string blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
+  // Read where it lies (no copy: 0.66 MB of weights for the W1 MLP, ~1 ms of a start-up).
+  const std::string_view blob(hgc_plan_blob, static_cast<size_t>(hgc_plan_blob_end - hgc_plan_blob));
   std::shared_ptr<const hgc::Executable> exe;
   std::unique_ptr<hgc::GpuExecutable> gpu;
   if (hgc_target_cuda) {
     // The device first: without a driver, say so before reading any input.
     auto dev = hgc::cuda::Device::open(0);
-    gpu = std::make_unique<hgc::GpuExecutable>(hgc::load_gpu_plan(blob, "the embedded GPU plan"), dev);
+    gpu = std::make_unique<hgc::GpuExecutable>(hgc::load_gpu_plan(std::string(blob), "the embedded GPU plan"), dev);
     exe = std::shared_ptr<const hgc::Executable>(std::shared_ptr<const hgc::Executable>(), &gpu->plan());
   } else {
     std::map<std::string, hgc::PackedKernel> table;
@@ -121,8 +123,6 @@ int run(int argc, char** argv) {
       return it == table.end() ? nullptr : it->second;
     });
   }
-  blob.clear();
-  blob.shrink_to_fit();
   auto run_once = [&] { return gpu ? gpu->run(bound) : exe->run(bound); };
 
   std::vector<std::unique_ptr<hgc::stable::Announcement>> stable;  // ends before `bound` goes

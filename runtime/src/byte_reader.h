@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "hgc/base/error.h"
 
@@ -11,7 +12,7 @@ namespace hgc {
 
 class ByteReader {
  public:
-  ByteReader(const std::string& bytes, std::string origin, std::string component)
+  ByteReader(std::string_view bytes, std::string origin, std::string component)
       : b_(bytes), origin_(std::move(origin)), component_(std::move(component)) {}
 
   template <typename T>
@@ -41,7 +42,7 @@ class ByteReader {
   size_t remaining() const { return b_.size() - pos_; }
 
  private:
-  const std::string& b_;
+  std::string_view b_;  // the caller's bytes: they outlive the reader
   size_t pos_ = 0;
   std::string origin_, component_;
 };

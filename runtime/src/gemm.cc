@@ -18,7 +18,13 @@ namespace {
 // Looked up rather than linked so that no link line needs libgomp's development files.
 void set_openmp_threads(int n) {
   using SetThreads = void (*)(int);
-  static SetThreads set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static SetThreads set = [] {
+    // A standalone program loads oneDNN, and libgomp with it, at its first call into oneDNN
+    // (runtime/aot_lazy.cc): this is that call when the setting comes first (sgemm1), so
+    // that the lookup finds libgomp and oneDNN's first product runs on the count asked.
+    dnnl_version();
+    return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  }();
   if (set) set(n);
 }
 

@@ -116,6 +116,43 @@ void run(const FcPrim& f, const memory& wts, const float* x, const float* b, flo
   stream.wait();
 }
 
+// A primitive's argument memories made once and pointed at each call's buffers: a call of
+// run() above makes four dnnl::memory objects (oneDNN allocates each) and a hash map, a
+// few microseconds per layer that every row block pays again (W1b's forward at 2 threads is
+// ~30 us per block). The packed weights' memory is shared, the rest are this binding's own.
+struct Bound {
+  memory x, y, b, s;
+  std::unordered_map<int, memory> args;
+};
+
+std::shared_ptr<Bound> bind(const FcPrim& f, const memory& wts, bool has_bias) {
+  const dnnl::engine& eng = onednn_engine();
+  auto r = std::make_shared<Bound>();
+  r->x = memory(f.src, eng, nullptr);
+  r->y = memory(f.dst, eng, nullptr);
+  r->s = memory(memory::desc({static_cast<memory::dim>(f.scratch_bytes)}, memory::data_type::u8, memory::dims{1}), eng,
+                nullptr);
+  r->args = {{DNNL_ARG_SRC, r->x}, {DNNL_ARG_WEIGHTS, wts}, {DNNL_ARG_DST, r->y}, {DNNL_ARG_SCRATCHPAD, r->s}};
+  if (has_bias) {
+    r->b = memory(f.bias, eng, nullptr);
+    r->args.emplace(DNNL_ARG_BIAS, r->b);
+  }
+  return r;
+}
+
+// run() on a binding: the same primitive on the same buffers, so the same bits. One thread
+// uses a binding at a time (a memo's, below, is its thread's; a part's runs on one thread).
+void run(const FcPrim& f, Bound& r, const float* x, const float* b, float* y) {
+  thread_local AlignedScratch scratch;
+  r.x.set_data_handle(const_cast<float*>(x));
+  r.y.set_data_handle(y);
+  r.s.set_data_handle(scratch.get(f.scratch_bytes));
+  if (b) r.b.set_data_handle(const_cast<float*>(b));
+  dnnl_use_threads(1);
+  f.prim.execute(onednn_stream(), r.args);
+  onednn_stream().wait();
+}
+
 std::string packed_env() {
   const char* v = std::getenv("HGC_PACKED_WEIGHTS");
   return v ? std::string(v) : std::string();
@@ -169,6 +206,7 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
     uint64_t gen = 0;
     std::vector<std::shared_ptr<FcPrim>> prims;
     std::vector<std::shared_ptr<const memory>> wts;
+    std::vector<std::shared_ptr<Bound>> bound;  // per part
   };
   thread_local std::vector<Memo> memos;  // a handful: one per layer shape this thread runs
   const uint64_t gen = range->generation();  // read before any form is derived (Range::form)
@@ -178,13 +216,13 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
   auto hit = std::find_if(memos.begin(), memos.end(), same);
   if (hit != memos.end() && hit->gen == gen && hit->range.lock() == range) {
     if (parts == 1) {
-      run(*hit->prims[0], *hit->wts[0], x, b, y);
+      run(*hit->prims[0], *hit->bound[0], x, b, y);
       return true;
     }
     const Memo& m = *hit;
     ThreadPool::global().parallel_for(parts, [&](int p) {
       const int64_t i0 = M * p / parts;
-      run(*m.prims[p], *m.wts[p], x + i0 * K, b, y + i0 * N);
+      run(*m.prims[p], *m.bound[p], x + i0 * K, b, y + i0 * N);
     });
     return true;
   }
@@ -222,7 +260,9 @@ bool packed_fully_connected(const float* x, const float* w, const float* b, floa
       if (memos.size() >= 16) memos.erase(memos.begin());  // bounded: the oldest goes
       hit = memos.emplace(memos.end());
     }
-    *hit = Memo{w, M, N, K, parts, b != nullptr, range, gen, prims, wts};
+    std::vector<std::shared_ptr<Bound>> bound(parts);
+    for (int p = 0; p < parts; ++p) bound[p] = bind(*prims[p], *wts[p], b != nullptr);
+    *hit = Memo{w, M, N, K, parts, b != nullptr, range, gen, prims, wts, std::move(bound)};
   }
   if (parts == 1) {
     run(*prims[0], *wts[0], x, b, y);

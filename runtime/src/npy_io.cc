@@ -1,7 +1,8 @@
 // NumPy .npy v1/v2/v3: "\x93NUMPY", u8 major, u8 minor, header length (u16 for v1, u32
 // after), then a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}
 // padded so the data starts 64-byte aligned. C order only; little-endian or byte-sized types.
-#include <regex>
+#include <cctype>
+#include <string_view>
 
 #include "byte_reader.h"
 #include "hgc/base/attrs.h"
@@ -21,11 +22,48 @@ const Descr kDescrs[] = {
     {"<i2", DType::i16}, {"<u2", DType::u16}, {"<u4", DType::u32}, {"<u8", DType::u64},
 };
 
+bool quote(char c) { return c == '\'' || c == '"'; }
+
+// The value of `key` in the header's dict literal, as written: a quoted string, True, False,
+// a tuple, or a list (MXNet's bfloat16 record); empty when the key or its value is missing.
+// Scanned by hand: std::regex took ~1 ms of an AOT program's start-up here (4 patterns
+// compiled per file, with the locale set-up of the first).
+std::string_view find_value(std::string_view h, std::string_view key) {
+  auto space = [&](size_t i) {
+    while (i < h.size() && std::isspace(static_cast<unsigned char>(h[i]))) ++i;
+    return i;
+  };
+  for (size_t at = h.find(key); at != std::string_view::npos; at = h.find(key, at + 1)) {
+    size_t i = at + key.size();
+    if (at == 0 || !quote(h[at - 1]) || i >= h.size() || !quote(h[i])) continue;
+    i = space(i + 1);
+    if (i >= h.size() || h[i] != ':') continue;
+    i = space(i + 1);
+    if (i >= h.size()) return {};
+    const char c = h[i];
+    if (h.substr(i, 4) == "True") return h.substr(i, 4);
+    if (h.substr(i, 5) == "False") return h.substr(i, 5);
+    const char close = quote(c) ? c : c == '(' ? ')' : c == '[' ? ']' : '\0';
+    if (!close) return {};
+    size_t end = h.find(close, i + 1);
+    if (end == std::string_view::npos) return {};
+    return h.substr(i, end - i + 1);
+  }
+  return {};
+}
+
 std::string header_value(ByteReader& r, const std::string& header, const std::string& key) {
-  std::smatch m;
-  std::regex re("['\"]" + key + "['\"]\\s*:\\s*('[^']*'|\"[^\"]*\"|True|False|\\([^)]*\\))");
-  if (!std::regex_search(header, m, re)) r.error("npy header lacks '" + key + "'");
-  return m[1].str();
+  std::string_view v = find_value(header, key);
+  if (v.empty() || v[0] == '[') r.error("npy header lacks '" + key + "'");
+  return std::string(v);
+}
+
+// MXNet's spelling of bfloat16 (no numpy type): the record dtype [('bfloat16', '<u2')].
+bool bf16_descr(const std::string& header) {
+  std::string compact;
+  for (char c : find_value(header, "descr"))
+    if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
+  return compact == "[('bfloat16','<u2')]";
 }
 
 }  // namespace
@@ -43,9 +81,7 @@ HostTensor load_npy_bytes(const std::string& bytes, const std::string& origin) {
   if (hlen > 1 << 20) r.error("header length " + std::to_string(hlen) + " is implausible");
   std::string header(r.take(hlen, "header"), hlen);
 
-  // bfloat16 has no numpy type: MXNet writes it as the record dtype [('bfloat16', '<u2')].
-  static const std::regex bf16_descr("['\"]descr['\"]\\s*:\\s*\\[\\(\\s*'bfloat16'\\s*,\\s*'<u2'\\s*\\)\\]");
-  const bool bf16 = std::regex_search(header, bf16_descr);
+  const bool bf16 = bf16_descr(header);
   std::string descr = bf16 ? "'bfloat16'" : header_value(r, header, "descr");
   descr = descr.substr(1, descr.size() - 2);
   // '=' is native (little-endian here); byte-sized types may be written with any order mark.
@@ -67,7 +103,7 @@ HostTensor load_npy_bytes(const std::string& bytes, const std::string& origin) {
   if (shape.size() > 32) r.error("too many dimensions");
   size_t nbytes = checked_nbytes(dtype, shape, "npy", origin);
   r.need(nbytes, "array data");
-  HostTensor t(dtype, shape);
+  HostTensor t = HostTensor::uninitialized(dtype, shape);  // written in full just below
   std::memcpy(t.raw(), r.take(nbytes, "array data"), nbytes);
   return t;
 }

@@ -64,7 +64,7 @@ class Writer {
 
 class Reader {
  public:
-  Reader(const std::string& b, const std::string& origin) : r_(b, origin, "runtime") {}
+  Reader(std::string_view b, const std::string& origin) : r_(b, origin, "runtime") {}
   template <typename T>
   T get(const char* what) {
     return r_.read<T>(what);
@@ -313,7 +313,7 @@ std::string save_plan(const Executable& e) {
   return std::move(w.bytes());
 }
 
-std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::string& origin, const KernelResolver& resolve) {
+std::shared_ptr<Executable> load_plan(std::string_view bytes, const std::string& origin, const KernelResolver& resolve) {
   Reader r(bytes, origin);
   if (std::memcmp(r.take(sizeof(kMagic), "the magic"), kMagic, sizeof(kMagic)) != 0)
     r.error("not an hgc plan (bad magic)");
@@ -360,7 +360,7 @@ std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::strin
     if (n != checked_nbytes(dt, shape, "runtime", origin + ": a constant"))
       r.error("constant of " + std::to_string(n) + " bytes for its shape");
     const char* p = r.take(n, "constant data");  // checked before the tensor is allocated
-    t = HostTensor(dt, shape);
+    t = HostTensor::uninitialized(dt, shape);  // written in full just below
     if (n) std::memcpy(t.raw(), p, n);
   }
   announce_constants(*e);

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "hgc/base/error.h"
 #include "hgc/runtime/tensor_io.h"
@@ -46,6 +48,55 @@ TEST_CASE("npy headers as numpy writes them, v1 and v2") {
   v2 += header;
   v2.append(reinterpret_cast<char*>(vals), 8);
   CHECK(load_npy_bytes(v2, "v2").data<float>()[0] == 1.5f);
+}
+
+namespace {
+
+// Builds a v1 .npy of `vals` under the dict literal `dict` (padded as numpy pads).
+std::string npy_with_header(std::string dict, const std::vector<float>& vals) {
+  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  std::string b("\x93NUMPY\x01\x00", 8);
+  uint16_t l16 = static_cast<uint16_t>(dict.size());
+  b.append(reinterpret_cast<char*>(&l16), 2);
+  b += dict;
+  b.append(reinterpret_cast<const char*>(vals.data()), vals.size() * sizeof(float));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("npy headers in other spellings: key order, quotes, spaces; missing keys fail") {
+  const std::vector<float> v{1.f, 2.f, 3.f, 4.f, 5.f, 6.f};
+  for (const char* dict : {"{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",
+                           "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2, 3)}",
+                           "{ 'descr' :'<f4' ,'fortran_order'  :  False,'shape':(2,3) , }",
+                           "{'descr': '=f4', 'fortran_order': False, 'shape': (2, 3), }"}) {
+    CAPTURE(dict);
+    HostTensor t = load_npy_bytes(npy_with_header(dict, v), "spelling");
+    REQUIRE(t.dtype() == DType::f32);
+    CHECK(t.shape() == std::vector<int64_t>{2, 3});
+    CHECK(std::memcmp(t.data<float>(), v.data(), 24) == 0);
+  }
+  // A key's name inside another value is not the key.
+  HostTensor s = load_npy_bytes(npy_with_header("{'note': 'shape', 'descr': '<f4', 'fortran_order': False, "
+                                                "'shape': (6,)}", v), "inner");
+  CHECK(s.shape() == std::vector<int64_t>{6});
+  std::vector<uint16_t> h{0x3f80, 0x4000};
+  std::string bf = npy_with_header("{'descr': [( 'bfloat16' ,'<u2' )], 'fortran_order': False, 'shape': (2,)}", {});
+  bf.append(reinterpret_cast<const char*>(h.data()), 4);
+  HostTensor b = load_npy_bytes(bf, "bf16");
+  CHECK(b.dtype() == DType::bf16);
+  CHECK(b.data<uint16_t>()[1] == 0x4000);
+  CHECK_THROWS_WITH_AS(load_npy_bytes(npy_with_header("{'descr': '<f4', 'fortran_order': False}", v), "m"),
+                       doctest::Contains("lacks 'shape'"), Error);
+  CHECK_THROWS_WITH_AS(load_npy_bytes(npy_with_header("{'descr': '<f4', 'shape': (6,)}", v), "m"),
+                       doctest::Contains("lacks 'fortran_order'"), Error);
+  CHECK_THROWS_WITH_AS(load_npy_bytes(npy_with_header("{'descr': [('x', '<f4')], 'fortran_order': False, "
+                                                      "'shape': (6,)}", v), "m"),
+                       doctest::Contains("lacks 'descr'"), Error);
+  CHECK_THROWS_AS(load_npy_bytes(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (6,", v), "m"),
+                  Error);
 }
 
 TEST_CASE("hostile npy files fail with errors") {

@@ -17,6 +17,7 @@
 #include "hgc/base/files.h"
 #include "hgc/ir/infer.h"
 #include "hgc/ir/json_io.h"
+#include "hgc/ir/op.h"
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/tensor_io.h"
 #include "support/paths.h"
@@ -107,6 +108,71 @@ TEST_CASE("hgc compile: the project's MLP runs standalone and equals hgc run; fi
   CHECK(ldd.out.find("libLLVM") == std::string::npos);
   latency(b1, 1);
   latency(b64, 64);
+}
+
+TEST_CASE("hgc compile: a program loads OpenBLAS and oneDNN at its first call into them, and computes right") {
+  // y = x . w^T + b at 1 x 1024 -> 2048: a matrix-vector product past fully_connected's own
+  // loops (library.cc), so OpenBLAS's sgemv; the MLP at batch 64 runs oneDNN's packed
+  // primitives, at batch 1 neither library (runtime/aot_lazy.cc).
+  Graph g;
+  int data = g.add_variable("data"), w = g.add_variable("w"), b = g.add_variable("b");
+  const OpDef& fc = OpRegistry::global().get("FullyConnected");
+  int y = g.add_node("FullyConnected", "fc", {{data, 0}, {w, 0}, {b, 0}},
+                     {{"num_hidden", parse_attr(*fc.attr_spec("num_hidden"), "2048")}});
+  g.heads.push_back({y, 0});
+  std::string d = fresh_dir("lazy-libs");
+  save_json_file(g, d + "/m-symbol.json");
+  constexpr int64_t K = 1024, N = 2048;
+  HostTensor wt = random_input({N, K}, 3), bt = random_input({N}, 4), x = random_input({1, K}, 5);
+  save_params(d + "/m.params", ParamList{{"arg:w", wt}, {"arg:b", bt}});
+  save_npy(d + "/x.npy", x);
+  Shell c = hgc_tool("compile " + d + "/m-symbol.json --params " + d + "/m.params --shape data=1x1024 -o " + d + "/prog");
+  REQUIRE_MESSAGE(c.code == 0, c.out);
+  std::vector<double> want(N);
+  double scale = 0;
+  for (int64_t j = 0; j < N; ++j) {
+    double acc = bt.data<float>()[j];
+    for (int64_t k = 0; k < K; ++k) acc += double(x.data<float>()[k]) * wt.data<float>()[j * K + k];
+    want[j] = acc;
+    scale = std::max(scale, std::abs(acc));
+  }
+  // Which libraries each run loaded, as the dynamic loader reports them.
+  auto loaded = [](const std::string& cmd) {
+    Shell r = sh("LD_DEBUG=files " + cmd + " 2>&1");
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    return std::make_pair(r.out.find("file=libopenblas") != std::string::npos,
+                          r.out.find("file=libdnnl") != std::string::npos);
+  };
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    auto [blas, dnnl] = loaded(d + "/prog --input " + d + "/x.npy --output " + d + "/y.npy --threads " + std::to_string(threads));
+    CHECK(blas);
+    CHECK_FALSE(dnnl);
+    HostTensor got = load_npy(d + "/y.npy");
+    REQUIRE(got.shape() == std::vector<int64_t>{1, N});
+    double worst = 0;
+    for (int64_t j = 0; j < N; ++j) worst = std::max(worst, std::abs(got.data<float>()[j] - want[j]));
+    CHECK(worst <= 1e-5 * scale);
+  }
+  EndToEnd b1 = compile_and_compare(kMlp, {1, 512}, "lazy1");
+  EndToEnd b64 = compile_and_compare(kMlp, {64, 512}, "lazy64");
+  auto [blas1, dnnl1] = loaded(b1.exe + " --input " + b1.input + " --threads 2");
+  CHECK_FALSE(blas1);
+  CHECK_FALSE(dnnl1);
+  auto [blas64, dnnl64] = loaded(b64.exe + " --input " + b64.input + " --threads 2 --repeat 3");
+  CHECK_FALSE(blas64);
+  CHECK(dnnl64);
+#if defined(__x86_64__)
+  // The libraries are not the program's dependencies: nothing loads them at its start.
+  for (const std::string& exe : {d + "/prog", b64.exe}) {
+    Shell ldd = sh("ldd " + exe);
+    INFO(ldd.out);
+    CHECK(ldd.out.find("libopenblas") == std::string::npos);
+    CHECK(ldd.out.find("libdnnl") == std::string::npos);
+  }
+#endif
+  fs::remove_all(d);
 }
 
 TEST_CASE("hgc compile: shared djl_mlp and ResNet-18 run standalone and equal hgc run") {

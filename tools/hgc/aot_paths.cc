@@ -16,6 +16,14 @@ fs::path exe_dir() {
 }
 }  // namespace
 
+bool aot_has_lazy_libs() {
+#ifdef HGC_BUILD_AOT_LAZY_LIB
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string aot_archive(AotArchive which) {
   const char* built = nullptr;
   switch (which) {
@@ -23,6 +31,13 @@ std::string aot_archive(AotArchive which) {
     case AotArchive::c_api: built = HGC_BUILD_AOT_LIB_LIB; break;
     case AotArchive::runtime: built = HGC_BUILD_RUNTIME_LIB; break;
     case AotArchive::base: built = HGC_BUILD_BASE_LIB; break;
+    case AotArchive::lazy:
+#ifdef HGC_BUILD_AOT_LAZY_LIB
+      built = HGC_BUILD_AOT_LAZY_LIB;
+      break;
+#else
+      fail("cli", "compile: this build has no lazy library stubs (x86-64 only)");
+#endif
   }
   fs::path dir = exe_dir();
   fs::path installed = (dir / HGC_INSTALLED_LIBS / fs::path(built).filename()).lexically_normal();

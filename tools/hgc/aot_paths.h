@@ -8,7 +8,10 @@
 
 namespace hgc::cli {
 
-enum class AotArchive { main, c_api, runtime, base };
+enum class AotArchive { main, c_api, runtime, base, lazy };
+
+// Whether this build has the lazy library stubs (AotArchive::lazy: runtime/aot_lazy.cc).
+bool aot_has_lazy_libs();
 
 // The archive's path; throws hgc::Error("cli") naming both places looked in when neither has it.
 std::string aot_archive(AotArchive which);

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "hgc/runtime/executable.h"
 
@@ -30,7 +31,7 @@ std::string save_plan(const Executable& exe);
 // Maps a kernel name to its code; nullptr when the program has no such kernel.
 using KernelResolver = std::function<PackedKernel(const std::string& kernel_name)>;
 // `origin` names the source in errors.
-std::shared_ptr<Executable> load_plan(const std::string& bytes, const std::string& origin,
+std::shared_ptr<Executable> load_plan(std::string_view bytes, const std::string& origin,
                                       const KernelResolver& resolve);
 
 }  // namespace hgc
