@@ -1,6 +1,7 @@
 // hgc_prebuilt_graphs: writes compiler/prebuilt/graphs.txt, the kernel modules of library graphs
 // that every model of a kind compiles the same way, so the build compiles them once
 // (compiler/prebuilt/prebuild.cc) and a program's first step links them instead of JIT-compiling:
+//   - the forward of a hybridized Dense/ReLU MLP (a ReLU over [?, ?]: any widths and depth);
 //   - SoftmaxCrossEntropyLoss hybridized (sparse labels; the batch axis symbolic), forward and
 //     gradient, at the class counts of the common datasets;
 //   - the compiled optimizer updates (one module per rule over a flat symbolic length, any weight
@@ -11,6 +12,7 @@
 //
 //   ./build/tools/hgc_prebuilt_graphs compiler/prebuilt/graphs.txt
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <fstream>
@@ -61,6 +63,39 @@ void optimizer_step(const std::string& optimizer, const std::map<std::string, do
   capturing = false;
 }
 
+// A hybridized MLP of Dense layers with ReLU, one training step: its forward module is the ReLU
+// over a [?, ?] array (the products are library calls), the same text for every such MLP, of any
+// width and depth. Its gradient module names the layer widths: not listed (symbolic_only).
+void relu_mlp() {
+  auto net = std::make_shared<gluon::nn::HybridSequential>();
+  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(16).activation("relu"));
+  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(8).activation("relu"));
+  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(4));
+  net->initialize(gluon::init::Xavier());
+  net->hybridize();
+  NDArray x = nd::random::uniform(0, 1, {64, 12});
+  NDArray head = nd::ones({64, 4});
+  NDArray y;
+  capturing = true;
+  {
+    auto r = autograd::record();
+    y = (*net)(x);
+  }
+  y.backward(head);
+  capturing = false;
+}
+
+// Whether every memref dim of `text` is symbolic: the module serves arrays of any size.
+bool symbolic_only(const std::string& text) {
+  for (size_t at = text.find("memref<"); at != std::string::npos; at = text.find("memref<", at + 1)) {
+    size_t end = text.find('>', at);
+    std::string type = text.substr(at + 7, end - at - 7);
+    for (size_t i = 0; i < type.size(); ++i)
+      if (std::isdigit(static_cast<unsigned char>(type[i])) && (i == 0 || type[i - 1] == 'x')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,12 +112,17 @@ int main(int argc, char** argv) {
     std::string current;
     const CompileOptions defaults;
     std::mutex mu;
+    bool generic_only = false;  // record only modules over symbolic dims (relu_mlp)
     set_module_observer([&](const std::string& text, const std::vector<std::string>&, const CompileOptions& o) {
       std::lock_guard<std::mutex> lock(mu);
-      // Only what a program compiles with the default options may be served (prebuild.cc uses them).
       if (!capturing || o.opt_level != defaults.opt_level || o.target_cpu != defaults.target_cpu) return;
+      if (generic_only && !symbolic_only(text)) return;
       if (seen.insert(text).second) modules.push_back({current + "#" + std::to_string(modules.size()), text});
     });
+    current = "relu_mlp_forward";
+    generic_only = true;
+    relu_mlp();
+    generic_only = false;
     for (int64_t classes : {10, 100, 1000}) {
       current = "SoftmaxCrossEntropyLoss/" + std::to_string(classes);
       softmax_ce(classes);

@@ -199,3 +199,34 @@ TEST_CASE("prebuilt graph modules: the SGD update of any weight shape links buil
     ++k;
   }
 }
+
+TEST_CASE("prebuilt graph modules: a hybridized Dense/ReLU MLP of other widths links its forward module, "
+          "values as the JIT'd") {
+  if (!usable()) return;
+  EmptyDiskCache empty;
+  auto run = [](bool prebuilt) {
+    JitOnly* off = prebuilt ? nullptr : new JitOnly();
+    nd::random::seed(9);
+    auto net = std::make_shared<nn::HybridSequential>();
+    net->emplace<nn::Dense>(nn::DenseOptions(33).activation("relu"));
+    net->emplace<nn::Dense>(nn::DenseOptions(5));
+    net->initialize(init::Xavier());
+    net->hybridize();
+    NDArray x = nd::random::uniform(-1, 1, {7, 19});
+    int64_t before = prebuilt_modules_used();
+    NDArray y;
+    {
+      auto r = autograd::record();
+      y = (*net)(x);
+    }
+    int64_t used = prebuilt_modules_used() - before;
+    std::vector<float> out = y.to_vector<float>();
+    delete off;
+    return std::make_pair(used, out);
+  };
+  auto [used, out] = run(true);
+  CHECK_MESSAGE(used == 1, "the ReLU forward module is no longer the one in compiler/prebuilt/graphs.txt: rerun hgc_prebuilt_graphs");
+  auto [jit_used, jit_out] = run(false);
+  CHECK(jit_used == 0);
+  CHECK(out == jit_out);
+}
