@@ -34,7 +34,8 @@ std::shared_ptr<JitModule> jit_module_cached(const std::string& text, const std:
                                       const CompileOptions& o) {
   static std::mutex mu;
   static std::unordered_map<std::string, std::weak_ptr<JitModule>> cache;
-  std::string key = std::to_string(o.opt_level) + "|" + o.target_cpu + "|" + text;
+  // Prebuilt modules (compile_kernels) and JIT'ed ones kept apart when prebuilt ones are off.
+  std::string key = std::to_string(o.opt_level) + "|" + o.target_cpu + (prebuilt_kernels_enabled() ? "|" : "|jit|") + text;
   if (o.memory_cache) {
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache.find(key); it != cache.end())

@@ -24,6 +24,8 @@
 
 #include "hgc/base/error.h"
 #include "hgc/base/log.h"
+#include "hgc/compiler/imperative.h"
+#include "prebuilt.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/xxhash.h"
@@ -372,11 +374,30 @@ std::string kernel_cache_key(const std::string& mlir_text, const JitOptions& opt
 }
 
 namespace {
+std::atomic<int64_t> prebuilt_modules_loaded{0};
+ModuleObserver module_observer;
+
 std::shared_ptr<JitModule> compile_kernels_untimed(const std::string& mlir_text,
                                                    const std::vector<std::string>& kernel_names,
                                                    const CompileOptions& opts, const char*& how) {
   how = "compiled, no disk cache";
   JitOptions jo = JitOptions().opt(opts.opt_level).cpu(opts.target_cpu);
+  // A library graph compiled at build time from this very text (compiler/prebuilt/graphs.txt)
+  // with these options: link its object, no codegen. Text equality is the whole key (the code
+  // came from the same lowering output through this build's pipeline); the CPU check is
+  // find_prebuilt's.
+  const CompileOptions defaults;
+  if (prebuilt_kernels_enabled() && opts.opt_level == defaults.opt_level && opts.target_cpu == defaults.target_cpu)
+    if (const compiler_detail::PrebuiltModule* m = compiler_detail::find_prebuilt_module(mlir_text)) {
+      try {
+        auto jm = load_object(std::string(m->object, m->object_size), kernel_names);
+        how = "prebuilt";
+        prebuilt_modules_loaded.fetch_add(1);
+        return jm;
+      } catch (const Error&) {
+        // a kernel name it lacks: compile as usual
+      }
+    }
   DiskCache* dc = nullptr;
   if (opts.disk_cache) dc = opts.cache_dir.empty() ? &DiskCache::global() : &DiskCache::at(opts.cache_dir);
   if (!dc || !dc->enabled()) return jit_compile(mlir_text, jo);
@@ -404,8 +425,13 @@ std::shared_ptr<JitModule> compile_kernels_untimed(const std::string& mlir_text,
 }
 }  // namespace
 
+void set_module_observer(ModuleObserver f) { module_observer = std::move(f); }
+
+int64_t prebuilt_modules_used() { return prebuilt_modules_loaded.load(); }
+
 std::shared_ptr<JitModule> compile_kernels(const std::string& mlir_text, const std::vector<std::string>& kernel_names,
                                            const CompileOptions& opts) {
+  if (module_observer) module_observer(mlir_text, kernel_names, opts);
   if (!log_enabled("jit")) {
     const char* how;
     return compile_kernels_untimed(mlir_text, kernel_names, opts, how);

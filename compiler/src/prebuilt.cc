@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "hgc/compiler/imperative.h"
@@ -47,6 +48,7 @@ namespace {
 
 struct Index {
   std::unordered_map<std::string, PackedKernel> by_key;
+  std::unordered_map<std::string_view, const PrebuiltModule*> by_text;
   std::string reason;  // why unusable; "" when usable
 };
 
@@ -54,13 +56,15 @@ const Index& index() {
   static const Index* idx = [] {
     auto* i = new Index();
     const PrebuiltTable& t = prebuilt_table();
-    if (t.count == 0) {
+    if (t.count == 0 && t.module_count == 0) {
       i->reason = "none in this build";
       return i;
     }
     i->reason = prebuilt_target_mismatch(t.target, host_target_id(JitOptions()));
     if (!i->reason.empty()) return i;
     for (size_t k = 0; k < t.count; ++k) i->by_key.emplace(t.kernels[k].key, t.kernels[k].fn);
+    for (size_t k = 0; k < t.module_count; ++k)
+      i->by_text.emplace(std::string_view(t.modules[k].text, t.modules[k].text_size), &t.modules[k]);
     return i;
   }();
   return *idx;
@@ -72,6 +76,12 @@ PackedKernel find_prebuilt(const std::string& key) {
   const Index& i = index();
   auto it = i.by_key.find(key);
   return it == i.by_key.end() ? nullptr : it->second;
+}
+
+const PrebuiltModule* find_prebuilt_module(const std::string& mlir_text) {
+  const Index& i = index();
+  auto it = i.by_text.find(std::string_view(mlir_text));
+  return it == i.by_text.end() ? nullptr : it->second;
 }
 
 }  // namespace hgc::compiler_detail
@@ -89,6 +99,7 @@ PrebuiltKernelsInfo prebuilt_kernels_info() {
   const compiler_detail::PrebuiltTable& t = compiler_detail::prebuilt_table();
   PrebuiltKernelsInfo info;
   info.kernels = static_cast<int64_t>(t.count);
+  info.modules = static_cast<int64_t>(t.module_count);
   info.target = t.target;
   info.reason = compiler_detail::index().reason;
   info.usable = info.reason.empty();

@@ -18,11 +18,24 @@ struct PrebuiltKernel {
   PackedKernel fn;
 };
 
+// A whole kernel module of a library graph (compiler/prebuilt/graphs.txt: a standard loss's
+// hybridized forward or gradient, an optimizer's update rule), compiled at build time from
+// exactly `text` with the default CompileOptions (-O3, the host CPU). compile_kernels() loads
+// `object` (link only, ~1 ms) when a graph's module text equals `text` byte for byte.
+struct PrebuiltModule {
+  const char* text;
+  size_t text_size;
+  const char* object;
+  size_t object_size;
+};
+
 struct PrebuiltTable {
   // host_target_id() of the machine that built them: "triple|cpu|+f1,-f2,...|llvm X".
   const char* target;
   const PrebuiltKernel* kernels;
   size_t count;
+  const PrebuiltModule* modules = nullptr;
+  size_t module_count = 0;
 };
 
 // Defined by the generated file (or no_kernels.cc).
@@ -31,5 +44,8 @@ const PrebuiltTable& prebuilt_table();
 // The prebuilt kernel serving `key`, or null: none listed, or this CPU lacks a feature the
 // code was generated for (checked once per process).
 PackedKernel find_prebuilt(const std::string& key);
+
+// The prebuilt module compiled from exactly `mlir_text`, or null (none, or unusable here).
+const PrebuiltModule* find_prebuilt_module(const std::string& mlir_text);
 
 }  // namespace hgc::compiler_detail

@@ -38,6 +38,7 @@ void clear_kernel_cache();
 // generated for (else: JIT, as without them).
 struct PrebuiltKernelsInfo {
   int64_t kernels = 0;   // in the library
+  int64_t modules = 0;   // whole graph modules in the library (compiler/prebuilt/graphs.txt)
   bool usable = false;   // on this CPU
   std::string target;    // what they were compiled for: triple|cpu|features|llvm version
   std::string reason;    // why not usable ("" when usable)

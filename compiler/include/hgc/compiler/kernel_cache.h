@@ -29,6 +29,7 @@
 // while are pruned when the folder grows past max_bytes().
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -106,5 +107,17 @@ std::string kernel_cache_key(const std::string& mlir_text, const JitOptions& opt
 std::shared_ptr<JitModule> compile_kernels(const std::string& mlir_text,
                                            const std::vector<std::string>& kernel_names,
                                            const CompileOptions& opts);
+
+// Kernel modules served by compile_kernels from the library's build-time objects
+// (compiler/prebuilt/graphs.txt: standard losses' and optimizer rules' graphs; a module
+// whose text equals one listed there, compiled with the default opt level and CPU, is
+// linked instead of compiled), counted over the process.
+int64_t prebuilt_modules_used();
+
+// Sees every module text compile_kernels is asked for (before any cache; set it while
+// nothing compiles). tools/prebuilt_graphs.cc collects the library graphs' texts with it.
+using ModuleObserver =
+    std::function<void(const std::string& text, const std::vector<std::string>& kernels, const CompileOptions&)>;
+void set_module_observer(ModuleObserver f);
 
 }  // namespace hgc

@@ -1,0 +1,232 @@
+// Library graphs' kernel modules compiled at build time (compiler/prebuilt/graphs.txt, written by
+// tools/prebuilt_graphs.cc; hgc_prebuild): the hybridized SoftmaxCrossEntropyLoss and the
+// compiled SGD update link them on an empty disk cache instead of compiling, give the JIT'd
+// module's values bit for bit, and a module whose text or options differ is compiled as before.
+// A failure of the "compiles nothing" checks after a lowering change means graphs.txt is stale:
+//   ninja -C build hgc_prebuilt_graphs && ./build/tools/hgc_prebuilt_graphs compiler/prebuilt/graphs.txt
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+#include "hgc/compiler/imperative.h"
+#include "hgc/compiler/kernel_cache.h"
+#include "hgc/hgc.h"
+
+using namespace hgc;
+using namespace hgc::gluon;
+
+namespace {
+
+bool usable() {
+  PrebuiltKernelsInfo info = prebuilt_kernels_info();
+  if (!HGC_PREBUILT_BUILD || info.modules == 0 || !info.usable) {
+    MESSAGE("skipped: no usable prebuilt graph modules (", info.modules, " in the library; ", info.reason, ")");
+    return false;
+  }
+  return true;
+}
+
+struct EmptyDiskCache {
+  std::string dir = "/tmp/hgc_test_prebuilt_graphs_" + std::to_string(::getpid());
+  std::string old = DiskCache::global().dir();
+  EmptyDiskCache() {
+    std::filesystem::remove_all(dir);
+    DiskCache::global().set_dir(dir);
+    DiskCache::global().reset_stats();
+  }
+  ~EmptyDiskCache() {
+    DiskCache::global().set_dir(old);
+    std::filesystem::remove_all(dir);
+  }
+};
+
+struct JitOnly {
+  JitOnly() { set_prebuilt_kernels_enabled(false); }
+  ~JitOnly() { set_prebuilt_kernels_enabled(true); }
+};
+
+// The module texts compile_kernels is asked for in one scope.
+struct Observed {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::vector<std::string>>> modules;
+  Observed() {
+    set_module_observer([this](const std::string& t, const std::vector<std::string>& k, const CompileOptions&) {
+      std::lock_guard<std::mutex> lock(mu);
+      modules.emplace_back(t, k);
+    });
+  }
+  ~Observed() { set_module_observer(nullptr); }
+};
+
+struct LossRun {
+  std::vector<float> loss, grad;
+};
+
+// A fresh hybridized loss (Gluon's idiom for a hybridized classifier), one recorded step.
+LossRun softmax_ce(const NDArray& pred0, const NDArray& label) {
+  loss::SoftmaxCrossEntropyLoss ce;
+  ce.hybridize();
+  NDArray pred = pred0.copy();
+  pred.attach_grad();
+  NDArray l;
+  {
+    auto r = autograd::record();
+    l = ce(pred, label);
+  }
+  l.backward(nd::ones({label.shape()[0]}));
+  return {l.to_vector<float>(), pred.grad().to_vector<float>()};
+}
+
+}  // namespace
+
+TEST_CASE("prebuilt graph modules: a hybridized SoftmaxCrossEntropyLoss links build-time code on an empty cache, "
+          "values bit-equal to the JIT'd module") {
+  if (!usable()) return;
+  EmptyDiskCache empty;
+  // A batch other than the one graphs.txt was generated at (the batch axis is symbolic).
+  const int64_t n = 37, classes = 10;
+  nd::random::seed(5);
+  NDArray pred = nd::random::uniform(-3, 3, {n, classes});
+  NDArray label = nd::floor(nd::random::uniform(0, classes, {n}));
+  auto writes = [] { return DiskCache::global().stats().writes; };  // kernels compiled and stored
+  int64_t before = prebuilt_modules_used(), writes0 = writes();
+  LossRun pre;
+  Observed seen;
+  pre = softmax_ce(pred, label);
+  CHECK_MESSAGE(prebuilt_modules_used() - before == 2,
+                "the loss's forward and gradient modules are no longer the ones in compiler/prebuilt/graphs.txt: "
+                "rerun hgc_prebuilt_graphs");
+  CHECK(writes() == writes0);  // nothing compiled
+  REQUIRE(seen.modules.size() == 2);
+
+  // Reference: -log_softmax(pred)[label], its gradient softmax - one_hot.
+  std::vector<float> p = pred.to_vector<float>(), y = label.to_vector<float>();
+  REQUIRE(pre.loss.size() == static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double m = -1e30, z = 0;
+    for (int64_t c = 0; c < classes; ++c) m = std::max(m, double(p[i * classes + c]));
+    for (int64_t c = 0; c < classes; ++c) z += std::exp(p[i * classes + c] - m);
+    int64_t t = static_cast<int64_t>(y[i]);
+    CHECK(pre.loss[i] == doctest::Approx(-(p[i * classes + t] - m - std::log(z))).epsilon(1e-5));
+    for (int64_t c = 0; c < classes; ++c)
+      CHECK(pre.grad[i * classes + c] ==
+            doctest::Approx(std::exp(p[i * classes + c] - m) / z - (c == t ? 1.0 : 0.0)).epsilon(1e-5));
+  }
+
+  // The same modules JIT-compiled (the prebuilt table off): the same code, the same bits.
+  JitOnly jit;
+  int64_t jit_before = prebuilt_modules_used(), jit_writes = writes();
+  LossRun jitted = softmax_ce(pred, label);
+  CHECK(prebuilt_modules_used() == jit_before);
+  CHECK(writes() == jit_writes + 2);
+  CHECK(jitted.loss == pre.loss);
+  CHECK(jitted.grad == pre.grad);
+}
+
+TEST_CASE("prebuilt graph modules: a text or options differing from the listed ones compile as before") {
+  if (!usable()) return;
+  EmptyDiskCache empty;
+  Observed seen;
+  nd::random::seed(6);
+  softmax_ce(nd::random::uniform(-1, 1, {8, 10}), nd::floor(nd::random::uniform(0, 10, {8})));
+  REQUIRE(!seen.modules.empty());
+  auto [text, kernels] = seen.modules.front();
+  set_module_observer(nullptr);
+  const CompileOptions defaults;
+  DiskCache::global().reset_stats();
+  int64_t before = prebuilt_modules_used();
+  // The listed text itself: linked.
+  auto linked = compile_kernels(text, kernels, defaults);
+  CHECK(prebuilt_modules_used() == before + 1);
+  CHECK(DiskCache::global().stats().writes == 0);
+  // One character more (a stale listing, or another graph): compiled and stored, not linked.
+  auto changed = compile_kernels(text + "\n", kernels, defaults);
+  CHECK(prebuilt_modules_used() == before + 1);
+  CHECK(DiskCache::global().stats().writes == 1);
+  // Another opt level or CPU than the build used: compiled.
+  auto o2 = compile_kernels(text, kernels, CompileOptions().opt(2));
+  auto v3 = compile_kernels(text, kernels, CompileOptions().cpu("x86-64-v3"));
+  CHECK(prebuilt_modules_used() == before + 1);
+  CHECK(DiskCache::global().stats().writes == 3);
+  for (const std::string& k : kernels) {
+    CHECK(linked->contains(k));
+    CHECK(changed->contains(k));
+    CHECK(o2->contains(k));
+    CHECK(v3->contains(k));
+  }
+}
+
+TEST_CASE("prebuilt graph modules: the SGD update of any weight shape links build-time code") {
+  if (!usable()) return;
+  EmptyDiskCache empty;
+  auto dense = std::make_shared<nn::Dense>(nn::DenseOptions(7));
+  dense->initialize(init::Xavier());
+  NDArray x = nd::random::uniform(0, 1, {3, 5});
+  NDArray y;
+  {
+    auto r = autograd::record();
+    y = nd::sum((*dense)(x));
+  }
+  y.backward();
+  std::vector<std::vector<float>> w0, g;
+  for (const auto& [name, p] : dense->collect_params().items()) {
+    w0.push_back(p->data().to_vector<float>());
+    g.push_back(p->grad().to_vector<float>());
+  }
+  int64_t before = prebuilt_modules_used(), writes0 = DiskCache::global().stats().writes;
+  {
+    Observed seen;
+    Trainer trainer(dense->collect_params(), "sgd", {{"learning_rate", 0.5}, {"momentum", 0}});
+    trainer.step(1);
+    // The rule's module lives for the process (FusedUpdate): an earlier test may have made it.
+    if (seen.modules.empty()) {
+      MESSAGE("the SGD update was compiled earlier in this process: run this test alone to check its module");
+    } else {
+      CHECK_MESSAGE(prebuilt_modules_used() - before == 1,
+                    "the SGD update's module is no longer the one in compiler/prebuilt/graphs.txt: rerun hgc_prebuilt_graphs");
+      CHECK(DiskCache::global().stats().writes == writes0);
+    }
+  }
+  size_t k = 0;
+  for (const auto& [name, p] : dense->collect_params().items()) {
+    std::vector<float> w = p->data().to_vector<float>();
+    REQUIRE(w.size() == w0[k].size());
+    for (size_t i = 0; i < w.size(); ++i) CHECK(w[i] == doctest::Approx(w0[k][i] - 0.5f * g[k][i]).epsilon(1e-6));
+    ++k;
+  }
+}
+
+TEST_CASE("prebuilt graph modules: a hybridized Dense/ReLU MLP of other widths links its forward module, "
+          "values as the JIT'd") {
+  if (!usable()) return;
+  EmptyDiskCache empty;
+  auto run = [](bool prebuilt) {
+    JitOnly* off = prebuilt ? nullptr : new JitOnly();
+    nd::random::seed(9);
+    auto net = std::make_shared<nn::HybridSequential>();
+    net->emplace<nn::Dense>(nn::DenseOptions(33).activation("relu"));
+    net->emplace<nn::Dense>(nn::DenseOptions(5));
+    net->initialize(init::Xavier());
+    net->hybridize();
+    NDArray x = nd::random::uniform(-1, 1, {7, 19});
+    int64_t before = prebuilt_modules_used();
+    NDArray y;
+    {
+      auto r = autograd::record();
+      y = (*net)(x);
+    }
+    int64_t used = prebuilt_modules_used() - before;
+    std::vector<float> out = y.to_vector<float>();
+    delete off;
+    return std::make_pair(used, out);
+  };
+  auto [used, out] = run(true);
+  CHECK_MESSAGE(used == 1, "the ReLU forward module is no longer the one in compiler/prebuilt/graphs.txt: rerun hgc_prebuilt_graphs");
+  auto [jit_used, jit_out] = run(false);
+  CHECK(jit_used == 0);
+  CHECK(out == jit_out);
+}
