@@ -16,6 +16,7 @@
 #include "hgc/compiler/jit.h"
 #include "hgc/compiler/kernel_cache.h"
 #include "mlp/fashion_mlp.h"
+#include "support/empty_disk_cache.h"
 
 using namespace hgc;
 
@@ -99,21 +100,6 @@ std::vector<Call> listed_calls() {
   return calls;
 }
 
-// The process-wide disk cache pointed at an empty folder for one scope.
-struct EmptyDiskCache {
-  std::string dir = "/tmp/hgc_test_prebuilt_" + std::to_string(::getpid());
-  std::string old = DiskCache::global().dir();
-  EmptyDiskCache() {
-    std::filesystem::remove_all(dir);
-    DiskCache::global().set_dir(dir);
-    DiskCache::global().reset_stats();
-  }
-  ~EmptyDiskCache() {
-    DiskCache::global().set_dir(old);
-    std::filesystem::remove_all(dir);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("prebuilt imperative kernels are in the library, for this machine's CPU") {
@@ -153,7 +139,7 @@ TEST_CASE("prebuilt imperative kernels give the JIT kernel's outputs bit for bit
     MESSAGE("skipped: no usable prebuilt kernels (", prebuilt_kernels_info().reason, ")");
     return;
   }
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt");
   clear_kernel_cache();
   std::vector<Call> calls = listed_calls();
   std::vector<std::vector<HostTensor>> prebuilt;
@@ -185,7 +171,7 @@ TEST_CASE("prebuilt imperative kernels give the JIT kernel's outputs bit for bit
 
 TEST_CASE("a new user of a prebuilt signature at another target CPU or opt level compiles its own kernel") {
   if (!HGC_PREBUILT_BUILD || !prebuilt_kernels_info().usable) return;
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt");
   clear_kernel_cache();
   HostTensor x = random(DType::f32, {4, 6}, 7);
   HostTensor a = invoke("_div_scalar", {{"scalar", "255"}}, {x})[0];
@@ -201,7 +187,7 @@ TEST_CASE("the Fashion-MNIST data pipeline and accuracy metric compile no kernel
     MESSAGE("skipped: no usable prebuilt kernels");
     return;
   }
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt");
   clear_kernel_cache();
   auto data = models::load_fashion_mnist();  // Cast and scaling of 70,000 images and labels
   if (!data) {

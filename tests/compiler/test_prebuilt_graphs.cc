@@ -15,6 +15,7 @@
 #include "hgc/compiler/imperative.h"
 #include "hgc/compiler/kernel_cache.h"
 #include "hgc/hgc.h"
+#include "support/empty_disk_cache.h"
 
 using namespace hgc;
 using namespace hgc::gluon;
@@ -29,20 +30,6 @@ bool usable() {
   }
   return true;
 }
-
-struct EmptyDiskCache {
-  std::string dir = "/tmp/hgc_test_prebuilt_graphs_" + std::to_string(::getpid());
-  std::string old = DiskCache::global().dir();
-  EmptyDiskCache() {
-    std::filesystem::remove_all(dir);
-    DiskCache::global().set_dir(dir);
-    DiskCache::global().reset_stats();
-  }
-  ~EmptyDiskCache() {
-    DiskCache::global().set_dir(old);
-    std::filesystem::remove_all(dir);
-  }
-};
 
 struct JitOnly {
   JitOnly() { set_prebuilt_kernels_enabled(false); }
@@ -86,7 +73,7 @@ LossRun softmax_ce(const NDArray& pred0, const NDArray& label) {
 TEST_CASE("prebuilt graph modules: a hybridized SoftmaxCrossEntropyLoss links build-time code on an empty cache, "
           "values bit-equal to the JIT'd module") {
   if (!usable()) return;
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt_graphs");
   // A batch other than the one graphs.txt was generated at (the batch axis is symbolic).
   const int64_t n = 37, classes = 10;
   nd::random::seed(5);
@@ -129,7 +116,7 @@ TEST_CASE("prebuilt graph modules: a hybridized SoftmaxCrossEntropyLoss links bu
 
 TEST_CASE("prebuilt graph modules: a text or options differing from the listed ones compile as before") {
   if (!usable()) return;
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt_graphs");
   Observed seen;
   nd::random::seed(6);
   softmax_ce(nd::random::uniform(-1, 1, {8, 10}), nd::floor(nd::random::uniform(0, 10, {8})));
@@ -162,7 +149,7 @@ TEST_CASE("prebuilt graph modules: a text or options differing from the listed o
 
 TEST_CASE("prebuilt graph modules: the SGD update of any weight shape links build-time code") {
   if (!usable()) return;
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt_graphs");
   auto dense = std::make_shared<nn::Dense>(nn::DenseOptions(7));
   dense->initialize(init::Xavier());
   NDArray x = nd::random::uniform(0, 1, {3, 5});
@@ -203,7 +190,7 @@ TEST_CASE("prebuilt graph modules: the SGD update of any weight shape links buil
 TEST_CASE("prebuilt graph modules: a hybridized Dense/ReLU MLP of other widths links its forward module, "
           "values as the JIT'd") {
   if (!usable()) return;
-  EmptyDiskCache empty;
+  test::EmptyDiskCache empty("prebuilt_graphs");
   auto run = [](bool prebuilt) {
     JitOnly* off = prebuilt ? nullptr : new JitOnly();
     nd::random::seed(9);
