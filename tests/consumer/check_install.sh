@@ -2,7 +2,7 @@
 # The installed package as a user gets it: installs the build into a temporary prefix, moves
 # the prefix elsewhere (it must be relocatable), checks no installed file names the build
 # tree, builds tests/consumer against it (no source-tree include paths) and runs it, and links
-# a model library with the installed `hgc compile`.
+# a model library and a standalone program with the installed `hgc compile`.
 # Usage: check_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
@@ -26,6 +26,14 @@ mkdir "$T/out"
 "$P/bin/hgc" compile "$T/out/mlp-symbol.json" --params "$T/out/mlp-0000.params" --shape data=8x20 \
   --emit=lib -o "$T/out/libmlp.so"
 "$T/consumer/hgc_consumer" run "$T/out/libmlp.so" "$T/out"
+# A standalone program from the prefix: it loads OpenBLAS and oneDNN at first call (lazy stubs
+# on x86-64, runtime/aot_lazy.cc), so ldd lists neither there, and it computes what the net did.
+"$P/bin/hgc" compile "$T/out/mlp-symbol.json" --params "$T/out/mlp-0000.params" --shape data=8x20 -o "$T/out/mlp"
+if [ "$(uname -m)" = x86_64 ] && ldd "$T/out/mlp" | grep -E 'libopenblas|libdnnl'; then
+  echo "FAIL: the installed hgc compile --emit=exe links the libraries above at start"; exit 1
+fi
+"$T/out/mlp" --input data="$T/out/x.npy" --output "$T/out/got.npy"
+"$T/consumer/hgc_consumer" check-npy "$T/out"
 # pkg-config finds the same library and headers.
 PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs hgc > "$T/pc"
 grep -q -- "-lhgc" "$T/pc" || { echo "FAIL: pkg-config hgc"; cat "$T/pc"; exit 1; }
@@ -38,4 +46,4 @@ for dep in libmlir-19 libllvm19 libdnnl2 libopenblas0 clang-19; do
 done
 dpkg-deb -c "$DEB" > "$T/contents"
 grep -q './usr/lib/libhgc.so' "$T/contents" || { echo "FAIL: the .deb lacks libhgc.so"; exit 1; }
-echo "install check: passed (prefix moved, consumer built and run, hgc compile --emit=lib from the prefix, .deb)"
+echo "install check: passed (prefix moved, consumer built and run, hgc compile --emit=lib and exe from the prefix, .deb)"

@@ -4,6 +4,8 @@
 //                            OUT/mlp-0000.params and writes a batch and the net's output for it
 //   hgc_consumer run LIB OUT loads LIB (made by `hgc compile OUT/mlp-symbol.json --emit=lib`)
 //                            and checks its model_run() on that batch against the net's output
+//   hgc_consumer check-npy OUT  checks OUT/got.npy (what a program made by `hgc compile
+//                            --emit=exe` wrote for OUT/x.npy) against the net's output
 #include <dlfcn.h>
 
 #include <cmath>
@@ -87,7 +89,24 @@ int train(const std::string& out) {
   net->export_model(out + "/mlp");
   write_floats(out + "/x.bin", x.to_vector<float>());
   write_floats(out + "/y.bin", (*net)(x).to_vector<float>());
+  nd::save_npy(out + "/x.npy", x);
   return 0;
+}
+
+int compare(const std::vector<float>& got, const std::vector<float>& want, const char* what) {
+  if (got.size() != want.size()) {
+    std::fprintf(stderr, "%s: %zu values, want %zu\n", what, got.size(), want.size());
+    return 1;
+  }
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - want[i])));
+  std::printf("%s == hybridized net: max |diff| %.3g\n", what, worst);
+  return worst <= 1e-5 ? 0 : 1;
+}
+
+int check_npy(const std::string& out) {
+  return compare(nd::load_npy(out + "/got.npy").to_vector<float>(), read_floats(out + "/y.bin", kBatch * kClasses),
+                 "compiled program");
 }
 
 int run(const std::string& lib, const std::string& out) {
@@ -112,10 +131,7 @@ int run(const std::string& lib, const std::string& out) {
     std::fprintf(stderr, "model_run: %s\n", model_last_error());
     return 1;
   }
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, double(std::fabs(got[i] - want[i])));
-  std::printf("compiled library == hybridized net: max |diff| %.3g\n", worst);
-  return worst <= 1e-5 ? 0 : 1;
+  return compare(got, want, "compiled library");
 }
 }  // namespace
 
@@ -123,10 +139,11 @@ int main(int argc, char** argv) {
   try {
     if (argc == 3 && std::string(argv[1]) == "train") return train(argv[2]);
     if (argc == 4 && std::string(argv[1]) == "run") return run(argv[2], argv[3]);
+    if (argc == 3 && std::string(argv[1]) == "check-npy") return check_npy(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: hgc_consumer train OUT | run LIB OUT\n");
+  std::fprintf(stderr, "usage: hgc_consumer train OUT | run LIB OUT | check-npy OUT\n");
   return 2;
 }
