@@ -1,7 +1,9 @@
 // hgc_prebuilt_graphs: writes compiler/prebuilt/graphs.txt, the kernel modules of library graphs
 // that every model of a kind compiles the same way, so the build compiles them once
 // (compiler/prebuilt/prebuild.cc) and a program's first step links them instead of JIT-compiling:
-//   - the forward of a hybridized Dense/ReLU MLP (a ReLU over [?, ?]: any widths and depth);
+//   - the forward and gradient of a hybridized Dense/ReLU MLP (a ReLU over [?, ?]; the bias
+//     gradients' row sums and the ReLU gradients over [?, ?] beside the library products: any
+//     widths, any depth from two layers; a second MLP of other widths checks that);
 //   - SoftmaxCrossEntropyLoss hybridized (sparse labels; the batch axis symbolic), forward and
 //     gradient, at the class counts of the common datasets;
 //   - the compiled optimizer updates (one module per rule over a flat symbolic length, any weight
@@ -63,18 +65,21 @@ void optimizer_step(const std::string& optimizer, const std::map<std::string, do
   capturing = false;
 }
 
-// A hybridized MLP of Dense layers with ReLU, one training step: its forward module is the ReLU
-// over a [?, ?] array (the products are library calls), the same text for every such MLP, of any
-// width and depth. Its gradient module names the layer widths: not listed (symbolic_only).
-void relu_mlp() {
+// A hybridized MLP of Dense layers (`widths`, ReLU on all but the last) on `in` features, one
+// training step: its forward module is the ReLU over a [?, ?] array and its gradient module the
+// bias gradients' row sums and the ReLU gradients over [?, ?] (the products are library calls),
+// the same texts for every such MLP of two layers or more.
+void relu_mlp(const std::vector<int64_t>& widths, int64_t in) {
   auto net = std::make_shared<gluon::nn::HybridSequential>();
-  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(16).activation("relu"));
-  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(8).activation("relu"));
-  net->emplace<gluon::nn::Dense>(gluon::nn::DenseOptions(4));
+  for (size_t k = 0; k < widths.size(); ++k) {
+    gluon::nn::DenseOptions o(widths[k]);
+    if (k + 1 < widths.size()) o.activation("relu");
+    net->emplace<gluon::nn::Dense>(o);
+  }
   net->initialize(gluon::init::Xavier());
   net->hybridize();
-  NDArray x = nd::random::uniform(0, 1, {64, 12});
-  NDArray head = nd::ones({64, 4});
+  NDArray x = nd::random::uniform(0, 1, {64, in});
+  NDArray head = nd::ones({64, widths.back()});
   NDArray y;
   capturing = true;
   {
@@ -113,16 +118,28 @@ int main(int argc, char** argv) {
     const CompileOptions defaults;
     std::mutex mu;
     bool generic_only = false;  // record only modules over symbolic dims (relu_mlp)
+    int not_generic = 0;        // modules generic_only left out
     set_module_observer([&](const std::string& text, const std::vector<std::string>&, const CompileOptions& o) {
       std::lock_guard<std::mutex> lock(mu);
       if (!capturing || o.opt_level != defaults.opt_level || o.target_cpu != defaults.target_cpu) return;
-      if (generic_only && !symbolic_only(text)) return;
+      if (generic_only && !symbolic_only(text)) {
+        ++not_generic;
+        return;
+      }
       if (seen.insert(text).second) modules.push_back({current + "#" + std::to_string(modules.size()), text});
     });
-    current = "relu_mlp_forward";
+    current = "relu_mlp";
     generic_only = true;
-    relu_mlp();
+    relu_mlp({16, 8, 4}, 12);
+    // Another depth and other widths must add nothing: the listed texts serve every such MLP.
+    const size_t mlp_modules = modules.size();
+    relu_mlp({33, 21}, 7);
     generic_only = false;
+    if (modules.size() != mlp_modules || mlp_modules != 2 || not_generic) {
+      std::cerr << "[prebuilt_graphs] the Dense/ReLU MLP's modules depend on its widths or depth (" << modules.size()
+                << " modules over [?, ?] from two MLPs, 2 expected; " << not_generic << " naming sizes)\n";
+      return 1;
+    }
     for (int64_t classes : {10, 100, 1000}) {
       current = "SoftmaxCrossEntropyLoss/" + std::to_string(classes);
       softmax_ce(classes);

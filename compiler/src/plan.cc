@@ -214,6 +214,70 @@ bool symbolic_ok(const Node& n, const lower::NodeCtx& c) {
   return true;
 }
 
+// Whether op `m`'s kernel reads no dim value at all, only ranks, axes and which dims are 1:
+// shape-polymorphic ones and the plain reductions (a bias gradient's sum over the rows).
+bool dims_free_op(const Node& m) {
+  static const std::set<std::string> reductions = {"sum", "max", "min", "prod"};
+  if (!m.op) return false;
+  const lower::Lowering* l = lower::LoweringTable::global().find(*m.op);
+  return l && l->kind == lower::Kind::Kernel && (l->shape_polymorphic || reductions.count(m.op->name));
+}
+
+// Whether a kernel (a lone op, or a group's every member) may be written with all its dims
+// symbolic: its text then names no layer width, and models of other widths share it (the
+// Dense/ReLU gradient module, compiler/prebuilt/graphs.txt). A lone shape-polymorphic op is
+// generalized anyway (write_kernel).
+bool dims_free(const Node& n) {
+  if (!n.op) return false;
+  if (!n.op->has(kSubgraph)) return dims_free_op(n);
+  if (n.subgraphs.empty()) return false;
+  for (const Node& m : n.subgraphs[0]->nodes)
+    if (!m.is_variable() && !dims_free_op(m)) return false;
+  return true;
+}
+
+// Static dims other than 0 and 1 as symbols, one per value, below any symbol of the graph's own
+// (dynamic.cc numbers those -2, -3, ...): equal sizes stay equal, which is all a dims-free
+// kernel's text may say about them.
+constexpr int64_t kStaticSymbols = -(int64_t(1) << 40);
+lower::Dims static_as_symbols(lower::Dims d) {
+  for (int64_t& x : d)
+    if (x > 1) x = kStaticSymbols - x;
+  return d;
+}
+
+// `g` (a group's members) with every static dim renamed by static_as_symbols.
+std::shared_ptr<Graph> static_dims_as_symbols(const Graph& g) {
+  auto r = std::make_shared<Graph>(g);
+  for (Node& m : r->nodes)
+    for (Shape& s : m.out_shapes)
+      for (int j = 0; j < s.ndim(); ++j)
+        if (s[j] > 1) s[j] = kStaticSymbols - s[j];
+  return r;
+}
+
+// An epilogue graph without the variables no member reads (the GEMM head's own operands): its
+// kernel takes only what it reads, so its text does not depend on the product's other shapes.
+Graph drop_unread_variables(const Graph& g) {
+  std::vector<bool> keep(g.nodes.size(), false);
+  for (const Node& m : g.nodes) {
+    if (!m.is_variable()) keep[&m - g.nodes.data()] = true;
+    for (const ValueRef& v : m.inputs) keep[v.node] = true;
+  }
+  for (ValueRef hd : g.heads) keep[hd.node] = true;
+  std::vector<int> at(g.nodes.size(), -1);
+  Graph r;
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    if (keep[k]) {
+      at[k] = static_cast<int>(r.nodes.size());
+      r.nodes.push_back(g.nodes[k]);
+    }
+  for (Node& m : r.nodes)
+    for (ValueRef& v : m.inputs) v.node = at[v.node];
+  for (ValueRef hd : g.heads) r.heads.push_back({at[hd.node], hd.index});
+  return r;
+}
+
 class Planner {
  public:
   Planner(const Graph& g, const StepPlanOptions& o) : g_(g), o_(o), e_(*p_.exe), buf_(g.nodes.size()) {}
@@ -327,7 +391,7 @@ class Planner {
     if (const Node* sn = symbolic_node(n)) {
       try {
         lower::KernelWriter w("__KERNEL__");
-        write_kernel(*sn, l, node_ctx(*o_.symbolic, *sn), inplace, step, w);
+        write_kernel(*sn, l, node_ctx(*o_.symbolic, *sn), inplace, step, w, /*symbolic=*/true);
         return add_text(w.finish(), step);
       } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
         p_.specialized.push_back(n.name);
@@ -335,13 +399,27 @@ class Planner {
       }
     }
     lower::KernelWriter w("__KERNEL__");
-    write_kernel(n, l, c, inplace, step, w);
+    write_kernel(n, l, c, inplace, step, w, /*symbolic=*/false);
     add_text(w.finish(), step);
   }
 
   void write_kernel(const Node& n, const lower::Lowering& l, const lower::NodeCtx& c, bool inplace, Step& step,
-                    lower::KernelWriter& w) {
-    lower::NodeCtx kc = c;
+                    lower::KernelWriter& w, bool symbolic) {
+    // Over symbolic dims, a kernel that reads no dim value is written with its static dims as
+    // symbols too (dims_free): one text for every layer width.
+    const bool rename = symbolic && !o_.static_shapes && !l.shape_polymorphic && dims_free(n);
+    Node renamed;
+    if (rename && n.op->has(kSubgraph)) {
+      renamed = n;
+      renamed.subgraphs = {static_dims_as_symbols(*n.subgraphs[0])};
+    }
+    lower::NodeCtx kc{renamed.op ? renamed : n, renamed.op ? renamed.attr_view() : c.attrs, c.in_shapes, c.in_types,
+                      c.out_shapes, c.out_types};
+    kc.scalar_input = c.scalar_input;
+    if (rename) {
+      for (auto& d : kc.in_shapes) d = static_as_symbols(d);
+      for (auto& d : kc.out_shapes) d = static_as_symbols(d);
+    }
     // Shape-polymorphic kernels are generated with dynamic dims: LLVM vectorizes those
     // loops far better than fully static ones (erf over 4M floats: 17 ms static, ~3 ms
     // dynamic on one core), and layers of one shape class share one kernel.
@@ -399,20 +477,22 @@ class Planner {
     }
     if (const Node* sn = symbolic_node(n)) {
       try {
-        return add_epilogue_text(*sn, h, node_ctx(*o_.symbolic, *sn), step);
+        return add_epilogue_text(*sn, h, node_ctx(*o_.symbolic, *sn), step, /*symbolic=*/true);
       } catch (const Error&) {  // a lowering that needs a dim value after all: concrete shapes
         p_.specialized.push_back(n.name);
       }
     }
-    add_epilogue_text(n, h, c, step);
+    add_epilogue_text(n, h, c, step, /*symbolic=*/false);
   }
 
   // The epilogue kernel of a GEMM-headed group `n` (concrete or symbolic) whose head is `h`.
-  void add_epilogue_text(const Node& n, int h, const lower::NodeCtx& c, Step& step) {
+  // Over symbolic dims (`symbolic`), an epilogue of dims-free members is written with its
+  // static dims as symbols too (dims_free): the same text for every layer width.
+  void add_epilogue_text(const Node& n, int h, const lower::NodeCtx& c, Step& step, bool symbolic) {
     const auto& table = lower::LoweringTable::global();
     const Graph& sub = *n.subgraphs[0];
     Node tail = n;
-    Graph eg = epilogue_graph(sub, h);
+    Graph eg = drop_unread_variables(epilogue_graph(sub, h));
     // A bfloat16 head of a float32 group (fuse.h, gemm_widens) writes float32: its members (a
     // unary chain) read that and keep float32 up to their casts.
     if (c.out_types[0] == DType::f32 && sub.nodes[h].out_dtypes[0] == DType::bf16) {
@@ -425,8 +505,12 @@ class Planner {
       }
     }
     const bool rows_free = !o_.static_shapes && rowwise_members(eg);
-    tail.subgraphs = {std::make_shared<Graph>(std::move(eg))};
+    const bool rename = symbolic && !o_.static_shapes && std::all_of(eg.nodes.begin(), eg.nodes.end(), [](const Node& m) {
+      return m.is_variable() || dims_free_op(m);
+    });
+    tail.subgraphs = {rename ? static_dims_as_symbols(eg) : std::make_shared<Graph>(std::move(eg))};
     lower::NodeCtx tc{tail, tail.attr_view(), {}, {}, c.out_shapes, c.out_types};
+    if (rename) tc.out_shapes[0] = static_as_symbols(tc.out_shapes[0]);
     const Graph& ts = *tail.subgraphs[0];
     for (int id : ts.variable_ids()) {
       tc.in_shapes.push_back(ts.nodes[id].out_shapes[0].dims());
@@ -438,7 +522,7 @@ class Planner {
     step.epilogue_rows.clear();
     const lower::Dims out = tc.out_shapes[0];
     if (rows_free && tc.out_shapes.size() == 1 && out.size() >= 2 && out[0] >= 2) {
-      std::set<int> read;  // the group's inputs the members read (the GEMM's own are passed too)
+      std::set<int> read;  // the group's inputs the members read
       for (const Node& m : ts.nodes)
         for (const ValueRef& v : m.inputs) read.insert(v.node);
       const std::vector<int> vids = ts.variable_ids();

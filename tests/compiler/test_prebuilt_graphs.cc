@@ -1,7 +1,8 @@
 // Library graphs' kernel modules compiled at build time (compiler/prebuilt/graphs.txt, written by
-// tools/prebuilt_graphs.cc; hgc_prebuild): the hybridized SoftmaxCrossEntropyLoss and the
-// compiled SGD update link them on an empty disk cache instead of compiling, give the JIT'd
-// module's values bit for bit, and a module whose text or options differ is compiled as before.
+// tools/prebuilt_graphs.cc; hgc_prebuild): the hybridized SoftmaxCrossEntropyLoss, the compiled
+// SGD update and a hybridized Dense/ReLU MLP's forward and gradient link them on an empty disk
+// cache instead of compiling, give the JIT'd module's values bit for bit, and a module whose
+// text or options differ is compiled as before.
 // A failure of the "compiles nothing" checks after a lowering change means graphs.txt is stale:
 //   ninja -C build hgc_prebuilt_graphs && ./build/tools/hgc_prebuilt_graphs compiler/prebuilt/graphs.txt
 #include <doctest/doctest.h>
@@ -212,8 +213,142 @@ TEST_CASE("prebuilt graph modules: a hybridized Dense/ReLU MLP of other widths l
     return std::make_pair(used, out);
   };
   auto [used, out] = run(true);
-  CHECK_MESSAGE(used == 1, "the ReLU forward module is no longer the one in compiler/prebuilt/graphs.txt: rerun hgc_prebuilt_graphs");
+  // The recorded call builds the forward and the gradient module: both listed (the gradient's is
+  // checked further in the next test).
+  CHECK_MESSAGE(used == 2, "the ReLU MLP's modules are no longer the ones in compiler/prebuilt/graphs.txt: rerun hgc_prebuilt_graphs");
   auto [jit_used, jit_out] = run(false);
   CHECK(jit_used == 0);
   CHECK(out == jit_out);
+}
+
+namespace {
+
+struct MlpRun {
+  int64_t used = 0, writes = 0;  // prebuilt modules linked, kernels compiled and stored
+  std::vector<std::string> texts;
+  std::vector<std::vector<float>> x, head, w, b, dw, db;  // per layer: weights, biases, gradients
+};
+
+// A fresh hybridized Dense/ReLU MLP (ReLU on all but the last layer) on `in` features, one
+// recorded training step at batch `n`.
+MlpRun relu_mlp_step(const std::vector<int64_t>& widths, int64_t in, int64_t n) {
+  MlpRun r;
+  nd::random::seed(11);
+  auto net = std::make_shared<nn::HybridSequential>();
+  std::vector<std::shared_ptr<nn::Dense>> layers;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    nn::DenseOptions o(widths[k]);
+    if (k + 1 < widths.size()) o.activation("relu");
+    layers.push_back(net->emplace<nn::Dense>(o));
+  }
+  net->initialize(init::Xavier());
+  net->hybridize();
+  NDArray x = nd::random::uniform(-1, 1, {n, in});
+  NDArray head = nd::random::uniform(-1, 1, {n, widths.back()});
+  int64_t used0 = prebuilt_modules_used(), writes0 = DiskCache::global().stats().writes;
+  {
+    Observed seen;
+    NDArray y;
+    {
+      auto rec = autograd::record();
+      y = (*net)(x);
+    }
+    y.backward(head);
+    for (const auto& m : seen.modules) r.texts.push_back(m.first);
+  }
+  r.used = prebuilt_modules_used() - used0;
+  r.writes = DiskCache::global().stats().writes - writes0;
+  r.x = {x.to_vector<float>()};
+  r.head = {head.to_vector<float>()};
+  for (const auto& d : layers) {
+    r.w.push_back(d->weight->data().to_vector<float>());
+    r.b.push_back(d->bias->data().to_vector<float>());
+    r.dw.push_back(d->weight->grad().to_vector<float>());
+    r.db.push_back(d->bias->grad().to_vector<float>());
+  }
+  return r;
+}
+
+// The parameters' gradients of MlpRun's step, by hand in double: z = h W^T + b, h' = relu(z);
+// dW = dz^T h, db = the row sums of dz, dh = dz W, dz (inner) = dh where z > 0.
+void check_mlp_gradients(const MlpRun& r, const std::vector<int64_t>& widths, int64_t in, int64_t n) {
+  const size_t L = widths.size();
+  std::vector<std::vector<double>> h(L + 1), z(L);
+  h[0].assign(r.x[0].begin(), r.x[0].end());
+  std::vector<int64_t> dim{in};
+  for (int64_t w : widths) dim.push_back(w);
+  for (size_t l = 0; l < L; ++l) {
+    const int64_t I = dim[l], O = dim[l + 1];
+    z[l].assign(n * O, 0.0);
+    h[l + 1].assign(n * O, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t o = 0; o < O; ++o) {
+        double s = r.b[l][o];
+        for (int64_t k = 0; k < I; ++k) s += h[l][i * I + k] * r.w[l][o * I + k];
+        z[l][i * O + o] = s;
+        h[l + 1][i * O + o] = l + 1 < L ? std::max(s, 0.0) : s;
+      }
+  }
+  std::vector<double> dz(r.head[0].begin(), r.head[0].end());
+  for (size_t l = L; l-- > 0;) {
+    const int64_t I = dim[l], O = dim[l + 1];
+    for (int64_t o = 0; o < O; ++o) {
+      double sb = 0;
+      for (int64_t i = 0; i < n; ++i) sb += dz[i * O + o];
+      CHECK(r.db[l][o] == doctest::Approx(sb).epsilon(1e-4));
+      for (int64_t k = 0; k < I; ++k) {
+        double sw = 0;
+        for (int64_t i = 0; i < n; ++i) sw += dz[i * O + o] * h[l][i * I + k];
+        CHECK(r.dw[l][o * I + k] == doctest::Approx(sw).epsilon(1e-4));
+      }
+    }
+    if (l == 0) break;
+    std::vector<double> dh(n * I, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < I; ++k) {
+        double s = 0;
+        for (int64_t o = 0; o < O; ++o) s += dz[i * O + o] * r.w[l][o * I + k];
+        dh[i * I + k] = z[l - 1][i * I + k] > 0 ? s : 0.0;
+      }
+    dz = std::move(dh);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("prebuilt graph modules: a hybridized Dense/ReLU MLP's gradient module is the same at other widths and "
+          "depths, links build-time code on an empty cache, values as the JIT'd and as a reference") {
+  if (!usable()) return;
+  struct Case {
+    std::vector<int64_t> widths;
+    int64_t in, n;
+  };
+  // Neither graphs.txt's widths (16-8-4 on 12 and 33-21 on 7) nor its batch.
+  const std::vector<Case> cases = {{{40, 9}, 19, 13}, {{24, 17, 6}, 11, 21}};
+  std::vector<std::string> texts;
+  for (const Case& c : cases) {
+    CAPTURE(c.in);
+    test::EmptyDiskCache empty("prebuilt_graphs");
+    MlpRun pre = relu_mlp_step(c.widths, c.in, c.n);
+    // The forward's ReLU module and the gradient's (the bias gradients' row sums, the ReLU
+    // gradients), both linked: nothing compiled, nothing stored.
+    REQUIRE(pre.texts.size() == 2);
+    CHECK_MESSAGE(pre.used == 2, "the MLP's modules are no longer the ones in compiler/prebuilt/graphs.txt: "
+                                 "rerun hgc_prebuilt_graphs");
+    CHECK(pre.writes == 0);
+    if (texts.empty()) texts = pre.texts;
+    CHECK(pre.texts == texts);  // the same module texts at every width set and depth
+    // No width of this MLP in its gradient module's text: every dim symbolic.
+    for (int64_t w : c.widths) CHECK(pre.texts[1].find("x" + std::to_string(w) + "x") == std::string::npos);
+    check_mlp_gradients(pre, c.widths, c.in, c.n);
+
+    // The same modules JIT-compiled (the prebuilt table off): the same code, the same bits.
+    JitOnly jit;
+    MlpRun jitted = relu_mlp_step(c.widths, c.in, c.n);
+    CHECK(jitted.used == 0);
+    CHECK(jitted.writes == 2);
+    CHECK(jitted.texts == pre.texts);
+    CHECK(jitted.dw == pre.dw);
+    CHECK(jitted.db == pre.db);
+  }
 }
