@@ -142,8 +142,10 @@ void Executable::run_step(const Step& s, void* const* ptr, Scratch& t) const {
 void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                          void* arena) const {
   // Workers asleep since the caller's last plan (a training step's frontend code between its
-  // graphs is serial) start waking now, while the steps before the first parallel one run.
-  if (ThreadPool::global().size() > 1 && !ThreadPool::serial_here()) ThreadPool::global().warm_up();
+  // graphs is serial) start waking now, while the steps before the first parallel one run. Not
+  // for a one-step plan (an imperative op): its parallel step, if any, wakes them as soon, and
+  // a loop of serial ones would keep a worker spinning beside other libraries' threads.
+  if (steps.size() > 1 && ThreadPool::global().size() > 1 && !ThreadPool::serial_here()) ThreadPool::global().warm_up();
   // Every buffer's storage up front: the steps of a group read the table from several threads.
   std::vector<void*> ptr(buffers.size(), nullptr);
   auto resolve = [&](int id, auto& self) -> void* {
