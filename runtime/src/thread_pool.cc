@@ -146,12 +146,13 @@ void ThreadPool::copy(void* dst, const void* src, std::size_t bytes) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
   const bool overlap = d < s + bytes && s < d + bytes;
-  const int parts = std::min<int>(size(), static_cast<int>(bytes / (kMinBytes / 2)));
-  if (bytes < kMinBytes || overlap || parts <= 1 || t_serial > 0) {
+  if (bytes < kMinBytes || overlap || t_serial > 0) {
     if (bytes) std::memmove(dst, src, bytes);
     return;
   }
-  parallel_for(parts, [&](int p) {
+  ThreadPool& pool = global();
+  const int parts = static_cast<int>(std::min<std::size_t>(pool.size(), bytes / (kMinBytes / 2)));
+  pool.parallel_for(parts, [&](int p) {
     std::size_t b0 = bytes * p / parts / 64 * 64, b1 = p + 1 == parts ? bytes : bytes * (p + 1) / parts / 64 * 64;
     std::memcpy(d + b0, s + b0, b1 - b0);
   });

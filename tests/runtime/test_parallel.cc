@@ -173,12 +173,12 @@ TEST_CASE("ThreadPool: ranges run every index once, the caller's range first; wa
   for (size_t bytes : {size_t(0), size_t(100), (size_t(1) << 18) - 4, size_t(1) << 18, (size_t(3) << 18) + 40}) {
     CAPTURE(bytes);
     std::vector<float> src = test::random_floats(bytes / 4 + 2, 7), dst(bytes / 4 + 2, -1.f);
-    pool.copy(dst.data(), src.data(), bytes);
+    ThreadPool::copy(dst.data(), src.data(), bytes);
     for (size_t i = 0; i < bytes / 4; ++i) REQUIRE(dst[i] == src[i]);
     CHECK(dst[bytes / 4 + 1] == -1.f);
   }
   std::vector<float> v = test::random_floats(1 << 18, 8), want = v;
   std::memmove(want.data() + 1000, want.data(), (want.size() - 1000) * 4);
-  pool.copy(v.data() + 1000, v.data(), (v.size() - 1000) * 4);
+  ThreadPool::copy(v.data() + 1000, v.data(), (v.size() - 1000) * 4);
   CHECK(v == want);
 }

@@ -142,7 +142,7 @@ void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   NDArray s = src.dtype() == dst.dtype() ? src : src.astype(dst.dtype());
   // memmove: the source may be a view overlapping the destination (x.assign(x[::]) and such).
   // Large non-overlapping ones (a gradient into its grad array) in a part per thread.
-  ThreadPool::global().copy(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
+  ThreadPool::copy(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
   note_write(dst);  // again once written: a form derived meanwhile saw the old bytes (stable_buffers.h)
 }
 

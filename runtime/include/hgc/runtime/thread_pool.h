@@ -65,12 +65,12 @@ class ThreadPool {
   };
   static bool serial_here();
 
-  // memmove(dst, src, bytes), in one contiguous part per thread (the caller's first, as
-  // parallel_for_ranges cuts) when the bytes are many and the two do not overlap: a
-  // training step's gradient written into a parameter's grad array then lies, half by half,
-  // on the cores whose blocks of the optimizer update (frontend/src/optim/fused_update.cc)
-  // read it next.
-  void copy(void* dst, const void* src, std::size_t bytes);
+  // memmove(dst, src, bytes), in one contiguous part per thread of the global pool (the
+  // caller's first, as parallel_for_ranges cuts) when the bytes are many and the two do not
+  // overlap: a training step's gradient written into a parameter's grad array then lies, half
+  // by half, on the cores whose blocks of the optimizer update (frontend/src/optim/
+  // fused_update.cc) read it next. A small copy never creates the pool.
+  static void copy(void* dst, const void* src, std::size_t bytes);
 
  private:
   void work();
