@@ -76,6 +76,41 @@ bool per_sample_op(const Node& m, const lower::NodeCtx& mc) {
   return false;
 }
 
+// A lone f32 sum over axis 0 (and maybe others: a convolution's bias gradient sums over the
+// batch and the pixels) of an input far larger than its output, in a kernel that takes any
+// row count (`kc`, the shapes its text is written for): its rows can be cut too, each chunk
+// summing into a buffer of its own, added after (Step::row_sum). Returns which arguments are
+// cut (the input, not the output), or empty. (Unsplit, W3's conv0 bias gradient took ~150 us
+// of a 2-thread step on one thread, reading rows the other core had written.)
+std::vector<bool> row_sum_split(const Node& n, const lower::NodeCtx& kc, const lower::NodeCtx& concrete) {
+  if (!n.op || n.op->has(kSubgraph) || n.op->name != "sum" || kc.in_shapes.size() != 1 || kc.out_shapes.size() != 1 ||
+      kc.out_types[0] != DType::f32)
+    return {};
+  const lower::Dims& in = kc.in_shapes[0];
+  const lower::Dims& cin = concrete.in_shapes[0];
+  if (in.size() < 2 || in[0] >= 0 || cin[0] < 2) return {};
+  // A symbolic row dim (ids <= -2) that another dim shares would be cut there too.
+  if (in[0] <= -2) {
+    if (std::count(in.begin(), in.end(), in[0]) != 1) return {};
+    if (std::find(kc.out_shapes[0].begin(), kc.out_shapes[0].end(), in[0]) != kc.out_shapes[0].end()) return {};
+  }
+  const int64_t rank = static_cast<int64_t>(in.size());
+  bool axis0 = true;  // no axis: every axis
+  if (auto axes = kc.attrs.opt_tuple("axis"); axes && !axes->empty()) {
+    bool listed = false;
+    for (int64_t a : *axes) listed = listed || (a < 0 ? a + rank : a) == 0;
+    axis0 = listed != kc.attrs.b("exclude");
+  }
+  if (!axis0) return {};
+  int64_t in_n = 1, out_n = 1;
+  for (int64_t d : cin) in_n *= d;
+  for (int64_t d : concrete.out_shapes[0]) out_n *= d;
+  // Worth a thread, and the chunks' partial outputs (Step::kRowSumChunks of them, added
+  // serially) small beside the input.
+  if (in_n < kSplitMinElements || in_n < 64 * out_n) return {};
+  return {true, false};
+}
+
 // Whether every member of an epilogue graph is a shape-polymorphic kernel (elementwise or
 // broadcasting): row r of its output then depends on row r of its row-carrying operands only.
 bool rowwise_members(const Graph& eg) {
@@ -439,6 +474,10 @@ class Planner {
       step.split_arg = rowwise_group_split(n, c, cc);
       step.split = !step.split_arg.empty();
     }
+    if (!step.split && !o_.static_shapes && !inplace) {
+      step.split_arg = row_sum_split(n, kc, cc);
+      step.split = !step.split_arg.empty();
+    }
     if (!step.split && log_enabled("plan") && !cc.out_shapes.empty()) {  // why a big kernel stays on one thread
       int64_t e = 1;
       for (int64_t d : cc.out_shapes[0]) e *= d;
@@ -594,6 +633,12 @@ class Planner {
     if (c.kind == "batch_matmul" && p.size() >= 4) return p[0] * p[1] * p[2] * p[3];
     if ((c.kind == "convolution" || c.kind == "deconvolution" || c.kind == "conv_data_grad" ||
          c.kind == "conv_weight_grad") && p.size() >= 12) {
+      // One that runs as blocks of images on the pool fills the cores alone: paired, LeNet's
+      // second layer's data and weight gradients (batch 64) each ran on one thread, ~1.62 ms
+      // against ~1.54 ms one after the other on both cores (a core reads what the other wrote
+      // at about half its own speed, and each member read the whole output gradient).
+      if (c.kind != "deconvolution" && p.size() >= 18 && lib::conv_threads(lib::conv_shape_from_params(p)) > 1)
+        return -1;
       int64_t groups = std::max<int64_t>(p[4], 1);
       return p[1] * p[3] * (p[2] / groups) * p[8] * p[9] * p[10] * p[11];
     }

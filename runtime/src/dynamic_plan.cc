@@ -187,7 +187,7 @@ std::shared_ptr<const Executable> DynamicPlan::at(const std::vector<int64_t>& va
   // share dim 0 any more (a size of 1 broadcasting): then it runs whole.
   for (Step& s : e->steps) {
     if (!s.split) continue;
-    const BufferInfo& out = e->buffers[s.args.back()];
+    const BufferInfo& out = e->buffers[s.args[s.split_rows_arg()]];
     for (size_t a = 0; a < s.args.size(); ++a)
       if (s.split_arg[a] && e->buffers[s.args[a]].shape[0] != out.shape[0]) s.split = false;
   }

@@ -50,17 +50,25 @@ int Executable::input_index(const std::string& name) const {
 
 // Rows [r0, r1) of every split argument, the whole of the others; one kernel call per chunk.
 void Executable::run_split(const Step& s, void* const* ptr) const {
-  const int64_t rows = buffers[s.args.back()].shape[0];
+  const bool sum = s.row_sum();
+  const int64_t rows = buffers[s.args[s.split_rows_arg()]].shape[0];
   // A few chunks per thread: on a busy machine a worker may start late, and the others then
-  // take its share instead of waiting for it.
-  const int chunks = static_cast<int>(std::min<int64_t>(4 * ThreadPool::global().size(), rows));
-  ThreadPool::global().parallel_for(chunks, [&](int c) {
+  // take its share instead of waiting for it. Each thread starts on its own contiguous rows,
+  // the rows its part of a split producer wrote (parallel_for_ranges). A row sum's chunks do
+  // not depend on the pool: its value is the same at every thread count.
+  const int chunks = static_cast<int>(
+      std::min<int64_t>(sum ? Step::kRowSumChunks : 4 * ThreadPool::global().size(), rows));
+  const BufferInfo& out = buffers[s.args.back()];
+  const int64_t out_n = static_cast<int64_t>(out.nbytes() / sizeof(float));
+  std::vector<float> partial(sum ? static_cast<size_t>(out_n * (chunks - 1)) : 0);
+  ThreadPool::global().parallel_for_ranges(chunks, [&](int c) {
     int64_t r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
     std::vector<MemRefArg> descs;
     descs.reserve(s.args.size());
     for (size_t k = 0; k < s.args.size(); ++k) {
       const BufferInfo& b = buffers[s.args[k]];
       void* base = ptr[s.args[k]];
+      if (sum && k + 1 == s.args.size() && c > 0) base = partial.data() + (c - 1) * out_n;
       if (!s.split_arg[k]) {
         descs.emplace_back(base, b.shape);
         continue;
@@ -74,6 +82,12 @@ void Executable::run_split(const Step& s, void* const* ptr) const {
     for (size_t i = 0; i < descs.size(); ++i) dp[i] = descs[i].get(), packed[i] = &dp[i];
     s.kernel(packed.data());
   });
+  if (!sum) return;
+  float* o = static_cast<float*>(ptr[s.args.back()]);
+  for (int c = 1; c < chunks; ++c) {
+    const float* p = partial.data() + (c - 1) * out_n;
+    for (int64_t i = 0; i < out_n; ++i) o[i] += p[i];
+  }
 }
 
 // A step's reusable argument lists (one per thread that runs steps).
@@ -108,7 +122,7 @@ void Executable::run_step(const Step& s, void* const* ptr, Scratch& t) const {
   if (s.kernel && s.library) {  // a library call with its epilogue kernel
     s.library(t.library_args(s.args, ptr, buffers));
     s.kernel(t.pack(s.epilogue_args, ptr, buffers));
-  } else if (s.kernel && s.split && ThreadPool::global().size() > 1 && !ThreadPool::serial_here()) {
+  } else if (s.kernel && s.split && (s.row_sum() || (ThreadPool::global().size() > 1 && !ThreadPool::serial_here()))) {
     run_split(s, ptr);
   } else if (s.kernel) {
     s.kernel(t.pack(s.args, ptr, buffers));
@@ -127,6 +141,11 @@ void Executable::run_step(const Step& s, void* const* ptr, Scratch& t) const {
 
 void Executable::execute(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                          void* arena) const {
+  // Workers asleep since the caller's last plan (a training step's frontend code between its
+  // graphs is serial) start waking now, while the steps before the first parallel one run. Not
+  // for a one-step plan (an imperative op): its parallel step, if any, wakes them as soon, and
+  // a loop of serial ones would keep a worker spinning beside other libraries' threads.
+  if (steps.size() > 1 && ThreadPool::global().size() > 1 && !ThreadPool::serial_here()) ThreadPool::global().warm_up();
   // Every buffer's storage up front: the steps of a group read the table from several threads.
   std::vector<void*> ptr(buffers.size(), nullptr);
   auto resolve = [&](int id, auto& self) -> void* {

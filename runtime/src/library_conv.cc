@@ -273,9 +273,7 @@ bool conv_batch_blocks(const ConvShape& s, float* ws,
                        const std::function<void(const ConvShape&, int64_t, int, float*)>& block,
                        const std::function<void(int)>& blocks = {}) {
   if (s.N < 2 || ThreadPool::serial_here()) return false;
-  int64_t macs = s.N * s.O * (s.C / std::max<int64_t>(s.groups, 1));
-  for (int d = 0; d < s.nsp; ++d) macs *= s.out[d] * s.k[d];
-  const int parts = static_cast<int>(std::min<int64_t>(dnnl_threads_for(macs), s.N));
+  const int parts = conv_threads(s);
   if (parts <= 1) return false;
   if (blocks) blocks(parts);
   std::vector<std::exception_ptr> err(parts);  // rethrown here: a worker must not throw
@@ -308,6 +306,13 @@ int64_t spatial(const int64_t* v, int nsp) {
 }
 
 }  // namespace
+
+int conv_threads(const ConvShape& s) {
+  if (s.N < 2) return 1;
+  int64_t macs = s.N * s.O * (s.C / std::max<int64_t>(s.groups, 1));
+  for (int d = 0; d < s.nsp; ++d) macs *= s.out[d] * s.k[d];
+  return static_cast<int>(std::min<int64_t>(dnnl_threads_for(macs), s.N));
+}
 
 void set_conv_impl(ConvImpl impl) { impl_setting().store(impl); }
 ConvImpl conv_impl() { return impl_setting().load(); }

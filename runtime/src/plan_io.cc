@@ -180,9 +180,13 @@ void validate(const Executable& e, const std::string& origin) {
       }
     }
     if (s.split) {
-      // run_split cuts every split argument into the rows of the last one.
-      const BufferInfo& last = e.buffers[s.args.back()];
-      if (s.kernel_name.empty() || s.split_arg.size() != s.args.size() || last.shape.empty())
+      // run_split cuts every split argument into the rows of the last one (of a row sum's
+      // first cut input: its f32 output is summed over them).
+      if (s.kernel_name.empty() || s.split_arg.size() != s.args.size())
+        bad("split step ", k, " (", s.label, ") is malformed");
+      const BufferInfo& last = e.buffers[s.args[s.split_rows_arg()]];
+      if (last.shape.empty() || (s.row_sum() && (!s.split_arg[s.split_rows_arg()] ||
+                                                  e.buffers[s.args.back()].dtype != DType::f32)))
         bad("split step ", k, " (", s.label, ") is malformed");
       for (size_t a = 0; a < s.args.size(); ++a) {
         const BufferInfo& b = e.buffers[s.args[a]];

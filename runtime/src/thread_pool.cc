@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -86,17 +87,30 @@ int ThreadPool::parts_for(int64_t work, int64_t grain) const {
 }
 
 void ThreadPool::work() {
-  uint64_t seen = 0;
+  uint64_t seen = 0, pinged = ping_.load();
   for (;;) {
-    // A job is announced by a new epoch; spin for it a while, then sleep.
-    spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; });
+    // A job is announced by a new epoch; spin for it a while (a ping from warm_up() starts the
+    // while again), then sleep until a job or a ping.
+    for (;;) {
+      bool hit = spin_until([&] {
+        return epoch_.load(std::memory_order_acquire) != seen || ping_.load(std::memory_order_relaxed) != pinged;
+      });
+      pinged = ping_.load(std::memory_order_relaxed);
+      if (!hit || epoch_.load(std::memory_order_acquire) != seen) break;
+    }
     std::unique_lock<std::mutex> lock(mu_);
     if (epoch_.load(std::memory_order_relaxed) == seen) {
       ++sleepers_;
-      wake_.wait(lock, [&] { return epoch_.load(std::memory_order_relaxed) != seen; });
+      asleep_.fetch_add(1);
+      wake_.wait(lock, [&] { return epoch_.load(std::memory_order_relaxed) != seen || ping_.load() != pinged; });
+      asleep_.fetch_sub(1);
       --sleepers_;
     }
     if (stop_) return;
+    if (epoch_.load(std::memory_order_relaxed) == seen) {  // woken by a ping: spin for its job
+      pinged = ping_.load();
+      continue;
+    }
     seen = epoch_.load(std::memory_order_relaxed);
     while (job_ && next_ < total_) {
       int i = next_++;
@@ -106,6 +120,53 @@ void ThreadPool::work() {
       lock.lock();
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_all();
     }
+  }
+}
+
+void ThreadPool::parallel_for_ranges(int n, const std::function<void(int)>& fn) {
+  const int parts = std::min(size(), n);
+  if (parts <= 1 || t_serial > 0) {
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::atomic<int>> next(static_cast<size_t>(parts));
+  for (int p = 0; p < parts; ++p) next[p].store(static_cast<int>(int64_t(n) * p / parts), std::memory_order_relaxed);
+  parallel_for(parts, [&](int p) {
+    for (int k = 0; k < parts; ++k) {  // its own range, then the others' rests
+      const int q = (p + k) % parts;
+      const int end = static_cast<int>(int64_t(n) * (q + 1) / parts);
+      for (int i; (i = next[q].fetch_add(1, std::memory_order_relaxed)) < end;) fn(i);
+    }
+  });
+}
+
+void ThreadPool::copy(void* dst, const void* src, std::size_t bytes) {
+  // ~15 us of copying on one core: well above a spinning worker's hand-off.
+  constexpr std::size_t kMinBytes = std::size_t(1) << 18;
+  auto* d = static_cast<char*>(dst);
+  const auto* s = static_cast<const char*>(src);
+  const bool overlap = d < s + bytes && s < d + bytes;
+  if (bytes < kMinBytes || overlap || t_serial > 0) {
+    if (bytes) std::memmove(dst, src, bytes);
+    return;
+  }
+  ThreadPool& pool = global();
+  const int parts = static_cast<int>(std::min<std::size_t>(pool.size(), bytes / (kMinBytes / 2)));
+  pool.parallel_for(parts, [&](int p) {
+    std::size_t b0 = bytes * p / parts / 64 * 64, b1 = p + 1 == parts ? bytes : bytes * (p + 1) / parts / 64 * 64;
+    std::memcpy(d + b0, s + b0, b1 - b0);
+  });
+}
+
+void ThreadPool::warm_up() {
+  if (workers_.empty()) return;
+  // The ping before the sleeper count (both sequentially consistent): a worker that is about
+  // to sleep has either counted itself already (and is notified) or will see the ping in its
+  // wait's condition.
+  ping_.fetch_add(1);
+  if (asleep_.load() > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_.notify_all();
   }
 }
 

@@ -366,7 +366,9 @@ TEST_CASE("compiled graph: row reductions and broadcast_like over a symbolic bat
   // MultiVAE's loss and its gradient: log_softmax's gradient g - exp(y) * sum(g, 1) (a fused
   // group holding a row sum), a row sum without keepdims, broadcast_like of per-row values
   // times the clicks. Each is row r from row r and runs in row chunks; a sum over the batch
-  // axis (a bias gradient) reads every row and must not be cut.
+  // axis reads every row and must not be cut as those are (a bias gradient far smaller than
+  // its input runs as row sums instead: the next test case; this one's 3000 columns from 50
+  // rows are no such).
   const int64_t n = 3000;
   auto graph_at = [n](int64_t rows) {
     Graph g;
@@ -421,5 +423,56 @@ TEST_CASE("compiled graph: row reductions and broadcast_like over a symbolic bat
     }
     for (int64_t j = 0; j < n; ++j) worst = std::max(worst, std::abs(par[3].data<float>()[j] - col[j]) / (1 + std::abs(col[j])));
     CHECK(worst < 1e-4);
+  }
+}
+
+TEST_CASE("compiled graph: a bias gradient over a symbolic batch runs as row sums: the same bits at every thread count") {
+  // LeNet's first convolution's bias gradient: the sum of the output gradient over the batch
+  // and the pixels. Written over a symbolic batch, it is cut into Step::kRowSumChunks chunks of
+  // rows, each summed into a buffer of its own, added in chunk order: the pool, a Serial
+  // scope, a saved and loaded plan and three callers at once all give one set of bits, within
+  // 1e-6 of the exact sum's magnitude.
+  auto graph_at = [](int64_t batch) {
+    Graph g;
+    int og = g.add_variable("og");
+    int db = g.add_node("sum", "db", {{og, 0}}, {{"axis", std::vector<int64_t>{0, 2, 3}}});
+    g.heads = {{db, 0}};
+    infer(g, {{{"og", Shape{batch, 20, 24, 24}}}, {}});
+    return g;
+  };
+  auto dyn = DynamicGraph::create(graph_at(64), graph_at(65), CompileOptions());
+  REQUIRE(dyn->dynamic());
+  for (int64_t batch : {64, 13, 3}) {
+    CAPTURE(batch);
+    auto inst = dyn->instantiate(graph_at(batch));
+    REQUIRE(inst.exe->steps.size() == 1);
+    const Step& st = inst.exe->steps[0];
+    // At 3 the input is under the grain (2^16 elements): one call.
+    CHECK(st.row_sum() == (batch != 3));
+    std::vector<HostTensor> in{tensor({batch, 20, 24, 24}, 31)};
+    std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
+    const float* x = in[0].data<float>();
+    for (int64_t c = 0; c < 20; ++c) {
+      double want = 0, mag = 0;
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t i = 0; i < 576; ++i) want += x[(n * 20 + c) * 576 + i], mag += std::abs(x[(n * 20 + c) * 576 + i]);
+      CHECK(std::abs(par[0].data<float>()[c] - want) <= 1e-6 * mag);
+    }
+    if (!st.row_sum()) continue;
+    KernelResolver resolve = [&](const std::string& name) -> PackedKernel {
+      return name == st.kernel_name ? st.kernel : nullptr;
+    };
+    const std::string blob = save_plan(*inst.exe);
+    auto loaded = load_plan(blob, "bias gradient", resolve);
+    CHECK(save_plan(*loaded) == blob);
+    CHECK(same_bits(loaded->run(in)[0], par[0]));
+    std::vector<std::vector<HostTensor>> outs(3);
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 3; ++t)
+      callers.emplace_back([&, t] {
+        for (int i = 0; i < 10; ++i) outs[t] = inst.exe->run(in);
+      });
+    for (auto& c : callers) c.join();
+    for (const auto& o : outs) CHECK(same_bits(o[0], par[0]));
   }
 }

@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -126,4 +128,57 @@ TEST_CASE("fully_connected and batch_matmul on the pool match their serial runs"
       }
       CHECK(rel_diff(p, s, double(k)) <= 1e-6);
     }
+}
+
+TEST_CASE("ThreadPool: ranges run every index once, the caller's range first; warm_up; copy equals memmove") {
+  ThreadPool& pool = ThreadPool::global();
+  for (int n : {1, 2, 3, 7, 8, 64, 1000}) {
+    std::vector<std::atomic<int>> hits(n);
+    pool.parallel_for_ranges(n, [&](int i) { hits[i]++; });
+    for (int i = 0; i < n; ++i) CHECK(hits[i] == 1);
+  }
+  // The caller starts on index 0, whoever else is on time.
+  {
+    std::thread::id me = std::this_thread::get_id(), first{};
+    std::atomic<bool> seen{false};
+    pool.parallel_for_ranges(8, [&](int i) {
+      if (i == 0) first = std::this_thread::get_id(), seen = true;
+    });
+    CHECK(seen);
+    CHECK(first == me);
+  }
+  // Serially (a Serial scope), in index order on the caller.
+  {
+    ThreadPool::Serial serial;
+    std::vector<int> order;
+    pool.parallel_for_ranges(9, [&](int i) { order.push_back(i); });
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+  }
+  // Three callers at once, and workers woken from sleep by warm_up() in between.
+  std::vector<long> sums(3, 0);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 3; ++c)
+    callers.emplace_back([&, c] {
+      for (int rep = 0; rep < 100; ++rep) {
+        if (rep % 25 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the workers sleep
+        pool.warm_up();
+        std::atomic<long> s{0};
+        pool.parallel_for_ranges(50, [&](int i) { s += i; });
+        sums[c] += s;
+      }
+    });
+  for (auto& t : callers) t.join();
+  for (long s : sums) CHECK(s == 100L * 1225);
+  // copy(): memmove's bytes, cut in parts from 2^18 bytes; overlapping ranges whole.
+  for (size_t bytes : {size_t(0), size_t(100), (size_t(1) << 18) - 4, size_t(1) << 18, (size_t(3) << 18) + 40}) {
+    CAPTURE(bytes);
+    std::vector<float> src = test::random_floats(bytes / 4 + 2, 7), dst(bytes / 4 + 2, -1.f);
+    ThreadPool::copy(dst.data(), src.data(), bytes);
+    for (size_t i = 0; i < bytes / 4; ++i) REQUIRE(dst[i] == src[i]);
+    CHECK(dst[bytes / 4 + 1] == -1.f);
+  }
+  std::vector<float> v = test::random_floats(1 << 18, 8), want = v;
+  std::memmove(want.data() + 1000, want.data(), (want.size() - 1000) * 4);
+  ThreadPool::copy(v.data() + 1000, v.data(), (v.size() - 1000) * 4);
+  CHECK(v == want);
 }

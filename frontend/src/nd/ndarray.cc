@@ -9,6 +9,7 @@
 #include "hgc/compiler/imperative.h"
 #include "hgc/base/error.h"
 #include "hgc/runtime/stable_buffers.h"
+#include "hgc/runtime/thread_pool.h"
 #include "autograd/tape.h"
 #include "hgc/frontend/autograd/autograd.h"
 #include "nd/detail.h"
@@ -140,7 +141,8 @@ void write_into(NDArray& dst, const NDArray& src, const std::string& what) {
   if (dst.on_device() || src.on_device()) return device_write(dst, src, what);  // bytes only
   NDArray s = src.dtype() == dst.dtype() ? src : src.astype(dst.dtype());
   // memmove: the source may be a view overlapping the destination (x.assign(x[::]) and such).
-  if (s.tensor().nbytes()) std::memmove(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
+  // Large non-overlapping ones (a gradient into its grad array) in a part per thread.
+  ThreadPool::copy(dst.data_ptr(), s.data_ptr(), s.tensor().nbytes());
   note_write(dst);  // again once written: a form derived meanwhile saw the old bytes (stable_buffers.h)
 }
 

@@ -57,9 +57,21 @@ struct Step {
   std::vector<int> args;  // buffer ids: inputs first, then outputs
   // A shape-polymorphic kernel big enough to share: run it in row chunks of dim 0 across the
   // thread pool; split_arg[k] says whether argument k is cut (else it is read whole: a
-  // broadcast operand).
+  // broadcast operand). A row sum (a sum over axis 0 and maybe others: a bias gradient) has
+  // its one output uncut (split_arg.back() false, f32): each of kRowSumChunks chunks of the
+  // cut inputs' rows sums into a buffer of its own, added in chunk order after, at every
+  // thread count alike (Executable::run_split).
   bool split = false;
   std::vector<bool> split_arg;
+  static constexpr int kRowSumChunks = 8;
+  bool row_sum() const { return split && !split_arg.empty() && !split_arg.back(); }
+  // The argument whose dim 0 the chunks cut: the output, or a row sum's first cut input.
+  int split_rows_arg() const {
+    if (!row_sum()) return static_cast<int>(args.size()) - 1;
+    for (size_t k = 0; k < split_arg.size(); ++k)
+      if (split_arg[k]) return static_cast<int>(k);
+    return static_cast<int>(args.size()) - 1;
+  }
   // With both `library` and `kernel` set: the library call runs first, then `kernel` as its
   // epilogue over these buffers (inputs, then the output it updates in place).
   std::vector<int> epilogue_args;

@@ -69,6 +69,9 @@ struct ConvShape {
 // A ConvShape from a convolution call's parameters {nsp, N, C, O, groups, has_bias, in.., out..,
 // k.., stride.., pad.., dilate..} (the first 18 LibraryCall::params).
 ConvShape conv_shape_from_params(const std::vector<int64_t>& p);
+// The blocks of images a convolution or either gradient of shape s runs as on the thread pool
+// (each a one-thread call; runtime/src/library_conv.cc); 1: one call over the whole batch.
+int conv_threads(const ConvShape& s);
 // NC(H)W convolution, y = conv(x, w) (+ b): by im2col + one sgemm per group and chunk of
 // images (the columns of a chunk side by side), or by oneDNN's convolution primitive where it
 // was measured faster (ConvImpl below); `workspace` holds convolution_workspace(s) floats.
