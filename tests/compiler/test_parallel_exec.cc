@@ -264,7 +264,7 @@ TEST_CASE("compiled graph: L2Normalization over a symbolic batch splits by rows,
     CHECK(dyn->specialized_kernels().empty());  // written over the symbolic batch
     bool split = false;
     for (const Step& st : inst.exe->steps) split = split || st.split;
-    CHECK(split == (ThreadPool::global().size() > 1));
+    CHECK(split);  // the plan is the same at every pool size; a 1-thread pool runs it serially
     std::vector<HostTensor> in{tensor({50, 3, 4000}, 11)};
     std::vector<HostTensor> par = run_both_ways(*inst.exe, in);
     REQUIRE(par.size() == 2);
