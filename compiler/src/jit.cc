@@ -7,6 +7,7 @@
 // null results or diagnostics (collected by cpu_lowering.cc) and are turned into
 // hgc::Error afterwards. ExecutionEngine::create cantFail()s its transformer's result, so
 // our transformer never reports an error through it (it stashes it instead).
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -270,9 +271,76 @@ std::string packed_symbol_name(const std::string& func_name) {
   return "_mlir_" + std::string(kCifacePrefix) + func_name;
 }
 
+namespace {
+
+// ORC reports materialization (linking) failures to the session's error reporter, which by
+// default prints them to stderr; lookup then only says "Failed to materialize symbols".
+// The reporter hands them to the load_object running on its thread (materialization runs on
+// the thread that looks up: no task dispatcher threads), which puts them in its hgc::Error.
+struct LinkErrors {
+  std::string text;
+};
+thread_local LinkErrors* current_link_errors = nullptr;
+
+// One LLJIT (execution session, target machine, object linking layer) for every object that
+// load_object links: creating one cost ~0.5 ms a module, and each process loads several in its
+// first training step (a block's forward and gradient, the loss's, the optimizer's). Each
+// object gets a JITDylib of its own (modules may define the same kernel names), linked against
+// the main JITDylib, which only resolves the process's symbols (libm, the runtime's ABI).
+// Never destroyed: modules held in static caches may be released during static destruction.
+struct SharedLinker {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  llvm::orc::JITDylib* process = nullptr;
+  std::atomic<uint64_t> next_id{0};
+};
+
+SharedLinker& shared_linker() {
+  static SharedLinker* linker = [] {
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) fail("compiler", "cannot describe the host for the JIT linker: ", llvm::toString(jtmb.takeError()));
+    // No platform (no static initializers, no atexit support: kernels have none) and no
+    // default process-symbols dylib: the main dylib gets a generator for them itself.
+    auto created = llvm::orc::LLJITBuilder()
+                       .setJITTargetMachineBuilder(std::move(*jtmb))
+                       .setLinkProcessSymbolsByDefault(false)
+                       .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                       .create();
+    if (!created) fail("compiler", "cannot create the JIT linker: ", llvm::toString(created.takeError()));
+    auto l = std::make_unique<SharedLinker>();
+    l->jit = std::move(*created);
+    l->jit->getExecutionSession().setErrorReporter([](llvm::Error e) {
+      std::string msg = llvm::toString(std::move(e));
+      if (LinkErrors* errors = current_link_errors)
+        errors->text += (errors->text.empty() ? "" : "; ") + msg;
+    });
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        l->jit->getDataLayout().getGlobalPrefix());
+    if (!process) fail("compiler", "cannot search the process's symbols: ", llvm::toString(process.takeError()));
+    l->process = &l->jit->getMainJITDylib();
+    l->process->addGenerator(std::move(*process));
+    return l.release();
+  }();
+  return *linker;
+}
+
+// An object's JITDylib in the shared linker: removing it frees the object's code.
+struct LinkedDylib {
+  llvm::orc::JITDylib* dylib = nullptr;
+  LinkedDylib() = default;
+  LinkedDylib(const LinkedDylib&) = delete;
+  LinkedDylib& operator=(const LinkedDylib&) = delete;
+  ~LinkedDylib() {
+    if (dylib)
+      if (llvm::Error e = shared_linker().jit->getExecutionSession().removeJITDylib(*dylib))
+        llvm::consumeError(std::move(e));  // nothing to do about it at release
+  }
+};
+
+}  // namespace
+
 struct JitModule::Engine {
   std::unique_ptr<mlir::ExecutionEngine> ee;  // jit_compile
-  std::unique_ptr<llvm::orc::LLJIT> lljit;    // load_object
+  std::unique_ptr<LinkedDylib> linked;        // load_object
 };
 
 JitModule::~JitModule() = default;
@@ -334,68 +402,51 @@ std::shared_ptr<JitModule> jit_compile(const std::string& mlir_text, const JitOp
   return jm;
 }
 
-// ORC reports materialization (linking) failures to the session's error reporter, which by
-// default prints them to stderr; lookup then only says "Failed to materialize symbols".
-// The reporter collects them here so they end up in the hgc::Error instead.
-struct LinkErrors {
-  std::mutex mu;
-  std::string text;
-};
-
 std::shared_ptr<JitModule> load_object(const std::string& object_bytes,
                                        const std::vector<std::string>& kernel_names) {
   init_llvm_once();
   auto t0 = std::chrono::steady_clock::now();
   PhaseLog ph;
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) fail("compiler", "cannot describe the host for the JIT linker: ", llvm::toString(jtmb.takeError()));
-  // No platform (no static initializers, no atexit support: kernels have none) and no
-  // default process-symbols dylib: main gets a generator for the process's symbols itself.
-  auto created = llvm::orc::LLJITBuilder()
-                     .setJITTargetMachineBuilder(std::move(*jtmb))
-                     .setLinkProcessSymbolsByDefault(false)
-                     .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
-                     .create();
-  if (!created) fail("compiler", "cannot create the JIT linker: ", llvm::toString(created.takeError()));
-  std::unique_ptr<llvm::orc::LLJIT> jit = std::move(*created);
-  auto errors = std::make_shared<LinkErrors>();
-  jit->getExecutionSession().setErrorReporter([errors](llvm::Error e) {
-    std::string msg = llvm::toString(std::move(e));
-    std::lock_guard<std::mutex> lock(errors->mu);
-    errors->text += (errors->text.empty() ? "" : "; ") + msg;
-  });
-  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      jit->getDataLayout().getGlobalPrefix());
-  if (!process) fail("compiler", "cannot search the process's symbols: ", llvm::toString(process.takeError()));
-  jit->getMainJITDylib().addGenerator(std::move(*process));
-  ph.mark("lljit");
-
+  SharedLinker& linker = shared_linker();
+  ph.mark("linker");
   // A cheap check first, so that garbage (say, a cache entry of some other kind) gets a
   // plain message; the ELF reader validates the rest (sizes, offsets, section tables).
   if (object_bytes.size() < 64 || object_bytes.compare(0, 4, "\x7f" "ELF") != 0)
     fail("compiler", "cannot load kernel object: not an ELF object (", object_bytes.size(), " bytes)");
+  auto linked = std::make_unique<LinkedDylib>();
+  {
+    auto jd = linker.jit->getExecutionSession().createJITDylib("hgc_kernels_" + std::to_string(linker.next_id++));
+    if (!jd) fail("compiler", "cannot create a JIT dylib: ", llvm::toString(jd.takeError()));
+    linked->dylib = &*jd;
+  }
+  llvm::orc::JITDylib& jd = *linked->dylib;
+  jd.addToLinkOrder(*linker.process);
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object_bytes, "hgc_kernels.o");
-  if (llvm::Error e = jit->addObjectFile(std::move(buffer)))
+  if (llvm::Error e = linker.jit->addObjectFile(jd, std::move(buffer)))
     fail("compiler", "cannot load kernel object: ", llvm::toString(std::move(e)));
 
   std::shared_ptr<JitModule> jm(new JitModule());
   jm->names_ = kernel_names;
   // The first lookup links the object (all of it): resolve every kernel now, so a bad
   // object fails here and lookup() stays a map access.
+  LinkErrors errors;
+  current_link_errors = &errors;
+  struct Unset {
+    ~Unset() { current_link_errors = nullptr; }
+  } unset;
   for (const std::string& k : kernel_names) {
-    auto addr = jit->lookup(packed_symbol_name(k));
+    auto addr = linker.jit->lookup(jd, packed_symbol_name(k));
     if (!addr) {
       std::string err = llvm::toString(addr.takeError());
-      std::lock_guard<std::mutex> lock(errors->mu);
       fail("compiler", "cannot load kernel '", k, "' from the object: ", err,
-           errors->text.empty() ? "" : " (" + errors->text + ")");
+           errors.text.empty() ? "" : " (" + errors.text + ")");
     }
     jm->kernels_[k] = addr->toPtr<PackedKernel>();
   }
   ph.mark("link");
   ph.flush("load");
   jm->engine_ = std::make_unique<JitModule::Engine>();
-  jm->engine_->lljit = std::move(jit);
+  jm->engine_->linked = std::move(linked);
   jm->llvm_ms_ = ms_since(t0);
   return jm;
 }

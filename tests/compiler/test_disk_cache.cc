@@ -168,6 +168,46 @@ TEST_CASE("load_object runs compile_to_object's code and refuses bad objects") {
   CHECK_THROWS_AS(host_target_id(JitOptions().cpu("no-such-cpu")), Error);
 }
 
+// load_object links every object in one shared ORC session, each in a dylib of its own: two
+// modules may define the same kernel name, each serves its own code, and releasing one (its
+// dylib removed) leaves the others running; a failed load leaves nothing behind that breaks
+// the next; loads from several threads at once all link.
+TEST_CASE("load_object: modules share one linker, not their kernel names") {
+  std::string square = kDouble;
+  square.replace(square.find("arith.addf %v, %v"), std::strlen("arith.addf %v, %v"), "arith.mulf %v, %v");
+  const std::string twice_obj = compile_to_object(kDouble), square_obj = compile_to_object(square);
+  auto run = [](const std::shared_ptr<JitModule>& jm) {
+    std::vector<float> x = {1, 2, 3, -4.5f, 0}, y(5, -1);
+    MemRefDesc<1> dx{x.data(), x.data(), 0, {5}, {1}}, dy{y.data(), y.data(), 0, {5}, {1}};
+    void* px = &dx;
+    void* py = &dy;
+    void* args[] = {&px, &py};
+    jm->lookup("twice")(args);
+    return y;
+  };
+  const std::vector<float> doubled = {2, 4, 6, -9, 0}, squared = {1, 4, 9, 20.25f, 0};
+  auto a = load_object(twice_obj, {"twice"});
+  auto b = load_object(square_obj, {"twice"});
+  auto c = load_object(twice_obj, {"twice"});  // the same object again: a module of its own
+  const bool own_code = a->lookup("twice") != b->lookup("twice") && a->lookup("twice") != c->lookup("twice");
+  CHECK(own_code);
+  CHECK(run(a) == doubled);
+  CHECK(run(b) == squared);
+  CHECK(run(c) == doubled);
+  a.reset();  // its code freed; the others stay
+  CHECK(run(b) == squared);
+  CHECK(run(c) == doubled);
+  CHECK_THROWS_AS(load_object(square_obj, {"twice", "thrice"}), Error);
+  CHECK(run(load_object(square_obj, {"twice"})) == squared);
+
+  std::vector<std::shared_ptr<JitModule>> loaded(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < loaded.size(); ++i)
+    threads.emplace_back([&, i] { loaded[i] = load_object(i % 2 ? square_obj : twice_obj, {"twice"}); });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < loaded.size(); ++i) CHECK(run(loaded[i]) == (i % 2 ? squared : doubled));
+}
+
 TEST_CASE("DiskCache: put/get round trip, key check, stats") {
   TempDir dir("kv");
   DiskCache c(dir);

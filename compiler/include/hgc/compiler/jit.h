@@ -96,7 +96,7 @@ class JitModule {
   friend std::shared_ptr<JitModule> jit_compile(const std::string&, const JitOptions&);
   friend std::shared_ptr<JitModule> load_object(const std::string&, const std::vector<std::string>&);
   JitModule() = default;
-  struct Engine;  // owns mlir::ExecutionEngine or an ORC LLJIT; MLIR types stay out of here
+  struct Engine;  // owns mlir::ExecutionEngine or its object's dylib in the shared ORC LLJIT (jit.cc)
   std::unique_ptr<Engine> engine_;
   std::unordered_map<std::string, PackedKernel> kernels_;
   std::vector<std::string> names_;
