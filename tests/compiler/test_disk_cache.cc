@@ -134,6 +134,17 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 using Run = test::Shell;
 Run run_tool(const std::string& env, const std::string& args) { return test::hgc_tool(args, env); }
 
+// Runs module `jm`'s kernel "twice" over {1, 2, 3, -4.5, 0}.
+std::vector<float> run_twice(const std::shared_ptr<JitModule>& jm) {
+  std::vector<float> x = {1, 2, 3, -4.5f, 0}, y(5, -1);
+  MemRefDesc<1> dx{x.data(), x.data(), 0, {5}, {1}}, dy{y.data(), y.data(), 0, {5}, {1}};
+  void* px = &dx;
+  void* py = &dy;
+  void* args[] = {&px, &py};
+  jm->lookup("twice")(args);
+  return y;
+}
+
 }  // namespace
 
 TEST_CASE("load_object runs compile_to_object's code and refuses bad objects") {
@@ -141,13 +152,7 @@ TEST_CASE("load_object runs compile_to_object's code and refuses bad objects") {
   auto jm = load_object(obj, {"twice"});
   REQUIRE(jm->contains("twice"));
   CHECK(jm->kernel_names() == std::vector<std::string>{"twice"});
-  std::vector<float> x = {1, 2, 3, -4.5f, 0}, y(5, -1);
-  MemRefDesc<1> dx{x.data(), x.data(), 0, {5}, {1}}, dy{y.data(), y.data(), 0, {5}, {1}};
-  void* px = &dx;
-  void* py = &dy;
-  void* args[] = {&px, &py};
-  jm->lookup("twice")(args);
-  CHECK(y == std::vector<float>{2, 4, 6, -9, 0});
+  CHECK(run_twice(jm) == std::vector<float>{2, 4, 6, -9, 0});
   MESSAGE("load_object: " << jm->compile_ms() << " ms for a " << obj.size() << "-byte object");
 
   CHECK_THROWS_AS(load_object("not an object at all", {"twice"}), Error);
@@ -176,15 +181,7 @@ TEST_CASE("load_object: modules share one linker, not their kernel names") {
   std::string square = kDouble;
   square.replace(square.find("arith.addf %v, %v"), std::strlen("arith.addf %v, %v"), "arith.mulf %v, %v");
   const std::string twice_obj = compile_to_object(kDouble), square_obj = compile_to_object(square);
-  auto run = [](const std::shared_ptr<JitModule>& jm) {
-    std::vector<float> x = {1, 2, 3, -4.5f, 0}, y(5, -1);
-    MemRefDesc<1> dx{x.data(), x.data(), 0, {5}, {1}}, dy{y.data(), y.data(), 0, {5}, {1}};
-    void* px = &dx;
-    void* py = &dy;
-    void* args[] = {&px, &py};
-    jm->lookup("twice")(args);
-    return y;
-  };
+  auto* run = &run_twice;
   const std::vector<float> doubled = {2, 4, 6, -9, 0}, squared = {1, 4, 9, 20.25f, 0};
   auto a = load_object(twice_obj, {"twice"});
   auto b = load_object(square_obj, {"twice"});

@@ -16,12 +16,15 @@
 #include "hgc/ir/infer.h"
 #include "hgc/runtime/library.h"
 #include "hgc/runtime/thread_pool.h"
+#include "support/concurrent_run.h"
 #include "support/random_vec.h"
 
 using namespace hgc;
 
 namespace {
 
+using test::check_three_callers;
+using test::relative_max_diff;
 using test::same_bits;
 HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) { return test::random_tensor(std::move(shape), seed); }
 
@@ -104,17 +107,7 @@ TEST_CASE("inter-op: a layer's data and weight gradients run side by side, apart
     alone = dw_only->run({{"og", in[0]}, {"w", in[1]}, {"x", in[2]}});
   }
   CHECK(same_bits(alone[0], par[1]));
-  std::vector<std::vector<HostTensor>> outs(3);
-  std::vector<std::thread> callers;
-  for (int k = 0; k < 3; ++k)
-    callers.emplace_back([&, k] {
-      for (int rep = 0; rep < 3; ++rep) outs[k] = exe->run(in);
-    });
-  for (auto& t : callers) t.join();
-  for (const auto& o : outs) {
-    REQUIRE(o.size() == 3);
-    for (size_t k = 0; k < 3; ++k) CHECK(same_bits(o[k], par[k]));
-  }
+  check_three_callers(*exe, in, par, 3);
 }
 
 TEST_CASE("inter-op: gradients that run as blocks of images fill the cores alone: no pair") {
@@ -142,25 +135,9 @@ TEST_CASE("inter-op: gradients that run as blocks of images fill the cores alone
   // block order: the serial call's value to rounding; db (a sum under the row-sum grain) whole.
   CHECK(same_bits(par[0], ser[0]));
   CHECK(same_bits(par[2], ser[2]));
-  double scale = 0, diff = 0;
-  for (int64_t i = 0; i < par[1].numel(); ++i) {
-    scale = std::max(scale, std::abs(double(ser[1].data<float>()[i])));
-    diff = std::max(diff, std::abs(double(par[1].data<float>()[i]) - ser[1].data<float>()[i]));
-  }
-  CHECK(scale > 0);
-  CHECK(diff <= 1e-5 * scale);
-  std::vector<std::vector<HostTensor>> outs(3);
-  std::vector<std::thread> callers;
-  for (int k = 0; k < 3; ++k)
-    callers.emplace_back([&, k] {
-      for (int rep = 0; rep < 3; ++rep) outs[k] = exe->run(in);
-    });
-  for (auto& t : callers) t.join();
+  CHECK(relative_max_diff(par[1], ser[1]) <= 1e-5);
   // Three callers: a call that finds the pool busy runs its blocks itself, in the same blocks.
-  for (const auto& o : outs) {
-    REQUIRE(o.size() == 3);
-    for (size_t k = 0; k < 3; ++k) CHECK(same_bits(o[k], par[k]));
-  }
+  check_three_callers(*exe, in, par, 3);
 }
 
 TEST_CASE("inter-op: steps that depend on each other or are too small stay apart") {
@@ -204,13 +181,7 @@ TEST_CASE("inter-op: a convolution's batch runs as blocks of images on the pool,
   REQUIRE(par.size() == 3);
   CHECK(same_bits(par[0], ser[0]));
   CHECK(same_bits(par[1], ser[1]));
-  double scale = 0, diff = 0;
-  for (int64_t i = 0; i < par[2].numel(); ++i) {
-    scale = std::max(scale, std::abs(double(ser[2].data<float>()[i])));
-    diff = std::max(diff, std::abs(double(par[2].data<float>()[i]) - ser[2].data<float>()[i]));
-  }
-  CHECK(scale > 0);
-  CHECK(diff <= 1e-5 * scale);
+  CHECK(relative_max_diff(par[2], ser[2]) <= 1e-5);
   // The same pool gives the same bits on every run.
   CHECK(same_bits(exe->run(in)[2], par[2]));
   // And the forward's values: one output element by its definition.

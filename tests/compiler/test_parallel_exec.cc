@@ -17,12 +17,14 @@
 #include "hgc/runtime/plan_io.h"
 #include "hgc/runtime/profile.h"
 #include "hgc/runtime/thread_pool.h"
+#include "support/concurrent_run.h"
 #include "support/random_vec.h"
 
 using namespace hgc;
 
 namespace {
 
+using test::check_three_callers;
 using test::same_bits;
 HostTensor tensor(std::vector<int64_t> shape, uint32_t seed) { return test::random_tensor(std::move(shape), seed); }
 
@@ -81,18 +83,7 @@ TEST_CASE("compiled graph: parallel steps equal the serial run; three concurrent
     // The product's sums may be ordered differently (|fc| <= 513 here); the rest is exact.
     CHECK(max_abs_diff(par[1], ser[1]) <= 1e-6 * 513);
     CHECK(max_abs_diff(par[0], ser[0]) <= 1e-6);
-    std::vector<std::vector<HostTensor>> outs(3);
-    std::vector<std::thread> callers;
-    for (int k = 0; k < 3; ++k)
-      callers.emplace_back([&, k] {
-        for (int rep = 0; rep < 4; ++rep) outs[k] = exe->run(in);
-      });
-    for (auto& t : callers) t.join();
-    for (const auto& o3 : outs) {
-      REQUIRE(o3.size() == 2);
-      CHECK(same_bits(o3[0], par[0]));
-      CHECK(same_bits(o3[1], par[1]));
-    }
+    check_three_callers(*exe, in, par, 4);
   }
 }
 
@@ -352,14 +343,7 @@ TEST_CASE("compiled graph: dense layers on constant weights run as whole-forward
   for (int64_t i = 0; i < ref[0].numel(); ++i) scale = std::max(scale, std::abs(double(ref[0].data<float>()[i])));
   CHECK(max_abs_diff(par[0], ref[0]) <= 1e-5 * 512 * scale);
   // Three callers at once: every one gets the single caller's bits.
-  std::vector<std::vector<HostTensor>> outs(3);
-  std::vector<std::thread> callers;
-  for (int t = 0; t < 3; ++t)
-    callers.emplace_back([&, t] {
-      for (int i = 0; i < 20; ++i) outs[t] = exe->run(in);
-    });
-  for (auto& c : callers) c.join();
-  for (const auto& o : outs) CHECK(same_bits(o[0], par[0]));
+  check_three_callers(*exe, in, {par[0]}, 20);
 }
 
 TEST_CASE("compiled graph: row reductions and broadcast_like over a symbolic batch split by rows; batch sums never") {
@@ -370,7 +354,7 @@ TEST_CASE("compiled graph: row reductions and broadcast_like over a symbolic bat
   // its input runs as row sums instead: the next test case; this one's 3000 columns from 50
   // rows are no such).
   const int64_t n = 3000;
-  auto graph_at = [n](int64_t rows) {
+  auto graph_at = [&](int64_t rows) {
     Graph g;
     int y = g.add_variable("y"), og = g.add_variable("og"), x = g.add_variable("x"), h = g.add_variable("h");
     AttrMap keep{{"axis", std::vector<int64_t>{1}}, {"keepdims", true}};
@@ -466,13 +450,6 @@ TEST_CASE("compiled graph: a bias gradient over a symbolic batch runs as row sum
     auto loaded = load_plan(blob, "bias gradient", resolve);
     CHECK(save_plan(*loaded) == blob);
     CHECK(same_bits(loaded->run(in)[0], par[0]));
-    std::vector<std::vector<HostTensor>> outs(3);
-    std::vector<std::thread> callers;
-    for (int t = 0; t < 3; ++t)
-      callers.emplace_back([&, t] {
-        for (int i = 0; i < 10; ++i) outs[t] = inst.exe->run(in);
-      });
-    for (auto& c : callers) c.join();
-    for (const auto& o : outs) CHECK(same_bits(o[0], par[0]));
+    check_three_callers(*inst.exe, in, {par[0]}, 10);
   }
 }
