@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 
 #include "hgc/base/allocator.h"
+#include "hgc/base/log.h"
 #include "hgc/runtime/dynamic_plan.h"
 #include "hgc/runtime/profile.h"
 #include "hgc/runtime/thread_pool.h"
@@ -156,6 +158,38 @@ void Executable::execute(const std::vector<const void*>& inputs, const std::vect
     return ptr[id];
   };
   for (size_t id = 0; id < buffers.size(); ++id) resolve(static_cast<int>(id), resolve);
+  if (ThreadPool::global().size() == 1 || ThreadPool::serial_here() || ThreadPool::inline_here() || steps.size() < 2) {
+    run_plan(ptr, arena);
+    return;
+  }
+  switch (pool_way()) {
+    case PoolWay::Pool: run_plan(ptr, arena); return;
+    case PoolWay::Serial: {
+      ThreadPool::Inline one;
+      run_plan(ptr, arena);
+      return;
+    }
+    case PoolWay::Measuring: break;
+  }
+  const bool serial = pool_choice_.next_serial();
+  const auto t0 = std::chrono::steady_clock::now();
+  if (serial) {
+    ThreadPool::Inline one;
+    run_plan(ptr, arena);
+  } else {
+    run_plan(ptr, arena);
+  }
+  const PoolWay made = pool_choice_.record(serial, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (made != PoolWay::Measuring && log_enabled("plan")) {
+    char line[160];
+    std::snprintf(line, sizeof line, "plan %zu steps (first %s): %s (pool %.3f ms, one thread %.3f ms)", steps.size(),
+                  steps[0].label.c_str(), made == PoolWay::Serial ? "one thread" : "pool", 1e3 * pool_choice_.best[0],
+                  1e3 * pool_choice_.best[1]);
+    log_line(line);
+  }
+}
+
+void Executable::run_plan(const std::vector<void*>& ptr, void* arena) const {
   ThreadPool& pool = ThreadPool::global();
   if (pool.size() > 1 && !ThreadPool::serial_here()) {  // a row-by-row chain: one block of rows per thread
     RowSplit rs;

@@ -75,11 +75,16 @@ ThreadPool::~ThreadPool() {
 
 namespace {
 thread_local int t_serial = 0;
+thread_local int t_inline = 0;
 }  // namespace
 
 ThreadPool::Serial::Serial() { ++t_serial; }
 ThreadPool::Serial::~Serial() { --t_serial; }
 bool ThreadPool::serial_here() { return t_serial > 0; }
+
+ThreadPool::Inline::Inline() { ++t_inline; }
+ThreadPool::Inline::~Inline() { --t_inline; }
+bool ThreadPool::inline_here() { return t_inline > 0; }
 
 int ThreadPool::parts_for(int64_t work, int64_t grain) const {
   if (t_serial > 0 || grain < 1 || work < 2 * grain) return 1;
@@ -159,7 +164,7 @@ void ThreadPool::copy(void* dst, const void* src, std::size_t bytes) {
 }
 
 void ThreadPool::warm_up() {
-  if (workers_.empty()) return;
+  if (workers_.empty() || t_inline > 0) return;
   // The ping before the sleeper count (both sequentially consistent): a worker that is about
   // to sleep has either counted itself already (and is notified) or will see the ping in its
   // wait's condition.
@@ -174,7 +179,7 @@ void ThreadPool::parallel_for(int n, const std::function<void(int)>& fn) {
   // Inside a Serial scope (a member of a parallel_for, or a step of a running group) the
   // mutex is not even tried: its owner may be this very thread.
   std::unique_lock<std::mutex> run(run_mu_, std::defer_lock);
-  if (workers_.empty() || n <= 1 || t_serial > 0 || !run.try_lock()) {  // busy or nothing to share: serial
+  if (workers_.empty() || n <= 1 || t_serial > 0 || t_inline > 0 || !run.try_lock()) {  // busy or nothing to share: serial
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }

@@ -453,3 +453,47 @@ TEST_CASE("compiled graph: a bias gradient over a symbolic batch runs as row sum
     check_three_callers(*inst.exe, in, {par[0]}, 10);
   }
 }
+
+TEST_CASE("compiled graph: a plan measures the pool against one thread on its first calls, the same bits every call") {
+  // The first test's graph, unfused: a GEMM cut into blocks and row-split kernels, both of
+  // which the one-thread way runs cut the same way on the caller (ThreadPool::Inline).
+  auto build = [] {
+    Graph g;
+    int x = g.add_variable("x"), w = g.add_variable("w"), b = g.add_variable("b"), y = g.add_variable("y");
+    int fc = g.add_node("FullyConnected", "fc", {{x, 0}, {w, 0}, {b, 0}}, {{"num_hidden", int64_t(512)}});
+    int r = g.add_node("relu", "act", {{fc, 0}}, {});
+    int m = g.add_node("elemwise_mul", "mul", {{r, 0}, {y, 0}}, {});
+    int s = g.add_node("softmax", "sm", {{m, 0}}, {});
+    g.heads.push_back({s, 0});
+    g.heads.push_back({m, 0});
+    infer(g, {{{"x", Shape{256, 512}}, {"w", Shape{512, 512}}, {"b", Shape{512}}, {"y", Shape{256, 512}}}, {}});
+    CompileOptions o;
+    o.fuse = false;
+    return compile(g, o);
+  };
+  std::vector<HostTensor> in{tensor({256, 512}, 1), tensor({512, 512}, 2), tensor({512}, 3), tensor({256, 512}, 4)};
+  auto exe = build();
+  REQUIRE(exe->steps.size() >= 2);
+  CHECK(exe->pool_way() == Executable::PoolWay::Measuring);
+  const std::vector<HostTensor> want = exe->run(in);
+  if (ThreadPool::global().size() == 1) {
+    CHECK(exe->run(in).size() == want.size());
+    CHECK(exe->pool_way() == Executable::PoolWay::Measuring);  // nothing to choose
+    MESSAGE("SKIP: a one-thread pool has no second way to measure");
+    return;
+  }
+  int calls = 1;
+  for (; exe->pool_way() == Executable::PoolWay::Measuring && calls < 40; ++calls) {
+    std::vector<HostTensor> got = exe->run(in);
+    for (size_t k = 0; k < want.size(); ++k) CHECK(same_bits(got[k], want[k]));
+  }
+  CHECK(exe->pool_way() != Executable::PoolWay::Measuring);
+  CHECK(calls <= 15);  // 2 warm-up and 5 timed calls each way at most
+  for (size_t k = 0; k < want.size(); ++k) CHECK(same_bits(exe->run(in)[k], want[k]));
+  // A copy measures again; three callers measuring at once get the same bits too.
+  Executable copy = *exe;
+  CHECK(copy.pool_way() == Executable::PoolWay::Measuring);
+  auto fresh = build();
+  check_three_callers(*fresh, in, want, 6);
+  CHECK(fresh->pool_way() != Executable::PoolWay::Measuring);
+}

@@ -5,9 +5,11 @@
 //   std::shared_ptr<const Executable> exe = compile(graph, opts);   // compiler/
 //   std::vector<HostTensor> out = exe->run({{"data", x}, {"fc1_weight", w}, ...});
 #pragma once
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -123,6 +125,28 @@ class Executable {
   void run_into(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const;
   int input_index(const std::string& name) const;  // -1 when absent
 
+  // Whether this plan runs across the thread pool or on the calling thread alone: a plan of
+  // small steps can lose more to hand-offs and to reading what the other core just wrote than
+  // its split steps gain (BST's training step, 2 threads: 2.0-2.3 ms across the pool, 1.5 ms
+  // on one). Measured on a plan's first calls (executable_choice.cc); both ways compute the
+  // same values. HGC_POOL_CHOICE=pool|serial fixes it (docs/DEVELOPING.md).
+  enum class PoolWay { Measuring, Pool, Serial };
+  PoolWay pool_way() const { return static_cast<PoolWay>(pool_choice_.decided.load(std::memory_order_acquire)); }
+  // The measurement's bookkeeping, public for its tests: which way the next measured call
+  // runs (true: serial), then its time. Thread-safe.
+  struct PoolChoice {
+    std::atomic<int> decided{0};  // a PoolWay
+    std::mutex mu;
+    int runs[2] = {0, 0};       // calls per way (pool, serial), warm-ups included
+    double best[2] = {0, 0};    // fastest timed call per way, seconds
+    PoolChoice() = default;
+    PoolChoice(const PoolChoice&) {}  // a copy (another plan) measures again
+    PoolChoice& operator=(const PoolChoice&);
+    bool next_serial();
+    // Records a call; returns the decision when this call made it, else Measuring.
+    PoolWay record(bool serial, double seconds);
+  };
+
  private:
   struct Scratch;
   void run_step(const Step& s, void* const* ptr, Scratch& t) const;
@@ -135,6 +159,9 @@ class Executable {
   };
   bool row_split(RowSplit& rs, const std::vector<void*>& ptr) const;
   void run_rows(const RowSplit& rs, const std::vector<void*>& ptr, void* arena) const;
+  // execute() once every buffer has its storage, on the pool unless in a Serial scope.
+  void run_plan(const std::vector<void*>& ptr, void* arena) const;
+  mutable PoolChoice pool_choice_;
 };
 
 }  // namespace hgc

@@ -65,6 +65,18 @@ class ThreadPool {
   };
   static bool serial_here();
 
+  // While one lives, the calling thread's parallel_for() runs every index itself, in order,
+  // while parts_for() and size() answer as before: the same work cut the same way, so the
+  // same values, with no hand-off to the workers (Executable's one-thread way).
+  class Inline {
+   public:
+    Inline();
+    ~Inline();
+    Inline(const Inline&) = delete;
+    Inline& operator=(const Inline&) = delete;
+  };
+  static bool inline_here();
+
   // memmove(dst, src, bytes), in one contiguous part per thread of the global pool (the
   // caller's first, as parallel_for_ranges cuts) when the bytes are many and the two do not
   // overlap: a training step's gradient written into a parameter's grad array then lies, half
