@@ -49,25 +49,29 @@ std::vector<HostTensor> run_both_ways(const Executable& exe, const std::vector<H
   return par;
 }
 
+// (256, 512) . (512, 512)^T + b -> relu -> * y -> softmax, compiled: a GEMM cut into blocks
+// and 2^17-element kernels split into row chunks. Outputs: the softmax, the product.
+std::shared_ptr<const Executable> gemm_softmax(bool fuse) {
+  Graph g;
+  int x = g.add_variable("x"), w = g.add_variable("w"), b = g.add_variable("b"), y = g.add_variable("y");
+  int fc = g.add_node("FullyConnected", "fc", {{x, 0}, {w, 0}, {b, 0}}, {{"num_hidden", int64_t(512)}});
+  int r = g.add_node("relu", "act", {{fc, 0}}, {});
+  int m = g.add_node("elemwise_mul", "mul", {{r, 0}, {y, 0}}, {});
+  int s = g.add_node("softmax", "sm", {{m, 0}}, {});
+  g.heads.push_back({s, 0});
+  g.heads.push_back({m, 0});
+  infer(g, {{{"x", Shape{256, 512}}, {"w", Shape{512, 512}}, {"b", Shape{512}}, {"y", Shape{256, 512}}}, {}});
+  CompileOptions o;
+  o.fuse = fuse;
+  return compile(g, o);
+}
+
 }  // namespace
 
 TEST_CASE("compiled graph: parallel steps equal the serial run; three concurrent callers get the same bits") {
-  // (256, 512) . (512, 512)^T + b -> relu -> * y -> softmax: a GEMM cut into blocks and
-  // 2^17-element kernels split into row chunks.
   for (bool fuse : {false, true}) {
     CAPTURE(fuse);
-    Graph g;
-    int x = g.add_variable("x"), w = g.add_variable("w"), b = g.add_variable("b"), y = g.add_variable("y");
-    int fc = g.add_node("FullyConnected", "fc", {{x, 0}, {w, 0}, {b, 0}}, {{"num_hidden", int64_t(512)}});
-    int r = g.add_node("relu", "act", {{fc, 0}}, {});
-    int m = g.add_node("elemwise_mul", "mul", {{r, 0}, {y, 0}}, {});
-    int s = g.add_node("softmax", "sm", {{m, 0}}, {});
-    g.heads.push_back({s, 0});
-    g.heads.push_back({m, 0});
-    infer(g, {{{"x", Shape{256, 512}}, {"w", Shape{512, 512}}, {"b", Shape{512}}, {"y", Shape{256, 512}}}, {}});
-    CompileOptions o;
-    o.fuse = fuse;
-    auto exe = compile(g, o);
+    auto exe = gemm_softmax(fuse);
     if (!fuse) {
       bool split = false;
       for (const Step& st : exe->steps) split = split || st.split;
@@ -455,22 +459,9 @@ TEST_CASE("compiled graph: a bias gradient over a symbolic batch runs as row sum
 }
 
 TEST_CASE("compiled graph: a plan measures the pool against one thread on its first calls, the same bits every call") {
-  // The first test's graph, unfused: a GEMM cut into blocks and row-split kernels, both of
-  // which the one-thread way runs cut the same way on the caller (ThreadPool::Inline).
-  auto build = [] {
-    Graph g;
-    int x = g.add_variable("x"), w = g.add_variable("w"), b = g.add_variable("b"), y = g.add_variable("y");
-    int fc = g.add_node("FullyConnected", "fc", {{x, 0}, {w, 0}, {b, 0}}, {{"num_hidden", int64_t(512)}});
-    int r = g.add_node("relu", "act", {{fc, 0}}, {});
-    int m = g.add_node("elemwise_mul", "mul", {{r, 0}, {y, 0}}, {});
-    int s = g.add_node("softmax", "sm", {{m, 0}}, {});
-    g.heads.push_back({s, 0});
-    g.heads.push_back({m, 0});
-    infer(g, {{{"x", Shape{256, 512}}, {"w", Shape{512, 512}}, {"b", Shape{512}}, {"y", Shape{256, 512}}}, {}});
-    CompileOptions o;
-    o.fuse = false;
-    return compile(g, o);
-  };
+  // gemm_softmax unfused: a GEMM cut into blocks and row-split kernels, both of which the
+  // one-thread way runs cut the same way on the caller (ThreadPool::Inline).
+  auto build = [] { return gemm_softmax(false); };
   std::vector<HostTensor> in{tensor({256, 512}, 1), tensor({512, 512}, 2), tensor({512}, 3), tensor({256, 512}, 4)};
   auto exe = build();
   REQUIRE(exe->steps.size() >= 2);
