@@ -19,9 +19,9 @@ namespace {
 // its arenas), then timed ones; the fastest timed call stands for the way.
 constexpr int kWarm = 2;
 constexpr int kTimed = 5;
-// One thread must beat the pool by this factor: the pool is the default, and one thread
-// gives the other core back to the caller.
-constexpr double kMargin = 0.95;
+// One thread must beat the pool by this factor: the pool is the default, and a disturbed
+// measurement should not take the second core from a plan that gains from it.
+constexpr double kMargin = 0.9;
 // A pool call this long decides for the pool at once: hand-offs cost microseconds, and one
 // thread would take about twice as long on each measured call.
 constexpr double kLongCall = 5e-3;
@@ -51,9 +51,11 @@ Executable::PoolChoice& Executable::PoolChoice::operator=(const PoolChoice&) {
 bool Executable::PoolChoice::next_serial() {
   if (forced_way() != PoolWay::Measuring) return forced_way() == PoolWay::Serial;
   std::lock_guard<std::mutex> lock(mu);
-  if (runs[0] < kWarm + 1) return false;  // the pool's first timed call may decide alone
-  if (runs[1] < kWarm) return true;
-  return runs[1] < runs[0];  // then in turn
+  // The pool's calls first, then one thread's, never in turn: a pool call right after a
+  // one-thread call finds its workers asleep (they spin 100 us, then sleep) and pays their
+  // wake-up, which made W1b's AOT plan (58 us a call on the pool, 100 on one thread) pick one
+  // thread in one process of three when the ways took turns.
+  return runs[0] >= kWarm + kTimed;
 }
 
 Executable::PoolWay Executable::PoolChoice::record(bool serial, double seconds) {

@@ -35,7 +35,7 @@ Way measure(double pool_s, double one_s, int& serial_calls, int& calls) {
 
 }  // namespace
 
-TEST_CASE("PoolChoice: the pool's first calls, then both ways in turn; one thread must win by a margin") {
+TEST_CASE("PoolChoice: the pool's calls, then one thread's; one thread must win by a margin") {
   if (forced()) {
     MESSAGE("SKIP: HGC_POOL_CHOICE fixes the way");
     return;
@@ -45,8 +45,8 @@ TEST_CASE("PoolChoice: the pool's first calls, then both ways in turn; one threa
   CHECK(measure(1e-3, 0.5e-3, serial_calls, calls) == Way::Serial);
   CHECK(serial_calls == 7);
   CHECK(calls == 14);
-  // Within the margin (3% faster), the pool stays.
-  CHECK(measure(1e-3, 0.97e-3, serial_calls, calls) == Way::Pool);
+  // Within the margin (8% faster), the pool stays.
+  CHECK(measure(1e-3, 0.92e-3, serial_calls, calls) == Way::Pool);
   // A long call on the pool decides at once: one thread never runs.
   CHECK(measure(20e-3, 1e-3, serial_calls, calls) == Way::Pool);
   CHECK(serial_calls == 0);
@@ -58,7 +58,7 @@ TEST_CASE("PoolChoice: the pool's first calls, then both ways in turn; one threa
     ways.push_back(c.next_serial());
     c.record(ways.back(), 1e-3);
   }
-  CHECK(ways == std::vector<bool>{false, false, false, true, true, true, false, true, false});
+  CHECK(ways == std::vector<bool>{false, false, false, false, false, false, false, true, true});
   // A decided choice ignores later records (calls that started before the decision).
   Executable::PoolChoice d;
   while (d.record(d.next_serial(), 10e-3) == Way::Measuring) {
