@@ -2,9 +2,9 @@
 // steps and groups win on big steps; on a chain of small ones the hand-offs, and each core
 // reading what the other just wrote (about half speed on these VMs), can cost more than the
 // second core gives. Which one wins depends on the model and the machine, so a plan's first
-// calls run both ways and the faster stays. Both ways compute the same values (a split step
-// computes what it computes whole: runtime/src/executable.cc, gemm.cc), so measuring costs
-// only the slower way's extra time.
+// calls run both ways and the faster stays. Both ways compute the same values (the one-thread
+// way cuts the work as the pool does and runs the parts on the caller, ThreadPool::Inline), so
+// measuring costs only the slower way's extra time.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>

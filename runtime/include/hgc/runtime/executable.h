@@ -159,7 +159,8 @@ class Executable {
   };
   bool row_split(RowSplit& rs, const std::vector<void*>& ptr) const;
   void run_rows(const RowSplit& rs, const std::vector<void*>& ptr, void* arena) const;
-  // execute() once every buffer has its storage, on the pool unless in a Serial scope.
+  // execute() once every buffer has its storage: on the pool, or on the caller alone inside a
+  // Serial or Inline scope.
   void run_plan(const std::vector<void*>& ptr, void* arena) const;
   mutable PoolChoice pool_choice_;
 };
